@@ -1,0 +1,96 @@
+//! The one error type of the crate.
+//!
+//! Messages name what failed — a sequence number, a file, a checkpoint — and never carry event
+//! contents, so they are safe to log.
+
+use phigate_crypto::CryptoError;
+
+/// Why an audit operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The audit database failed (open, query or commit).
+    #[error("audit database error")]
+    Database(#[from] rusqlite::Error),
+
+    /// The signing key file could not be created or read, or is readable by others.
+    #[error("audit signing key file")]
+    KeyFile(#[from] CryptoError),
+
+    /// The signing key file does not hold an Ed25519 PKCS#8 key.
+    #[error("audit signing key is not a valid Ed25519 PKCS#8 key")]
+    InvalidSigningKey,
+
+    /// The random number generator or the signer failed.
+    #[error("could not sign the checkpoint")]
+    Signing,
+
+    /// An event was refused before it was written.
+    #[error("invalid audit event: {0}")]
+    InvalidEvent(&'static str),
+
+    /// An event could not be encoded, or a stored entry could not be decoded.
+    #[error("audit entry encoding")]
+    Encoding(#[from] serde_json::Error),
+
+    /// A stored entry is not in the expected shape (the log may have been altered).
+    #[error("audit entry {seq} is corrupt: {reason}")]
+    Corrupt {
+        /// The entry's sequence number.
+        seq: u64,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// The origin is empty, or contains whitespace or `+`.
+    #[error("invalid log origin: it must be non-empty with no whitespace or '+'")]
+    InvalidOrigin,
+
+    /// The log was created under another origin.
+    #[error("the audit log was created with origin {stored:?}, not {requested:?}")]
+    OriginMismatch {
+        /// The origin recorded in the log.
+        stored: String,
+        /// The origin that was asked for.
+        requested: String,
+    },
+
+    /// The log's checkpoints were signed by another key.
+    #[error("the audit log is signed by key {stored}, but the signing key given is {given}")]
+    SignerMismatch {
+        /// The key fingerprint recorded in the log.
+        stored: String,
+        /// The fingerprint of the key that was given.
+        given: String,
+    },
+
+    /// A checkpoint note could not be parsed.
+    #[error("malformed checkpoint note: {0}")]
+    MalformedNote(&'static str),
+
+    /// A public key was not 32 bytes of hex.
+    #[error("public key must be 64 hex characters")]
+    InvalidPublicKey,
+
+    /// The checkpoint names a different key than the one it was checked against.
+    #[error("checkpoint key id {found} does not match the public key (expected {expected})")]
+    KeyMismatch {
+        /// The key id the public key implies.
+        expected: String,
+        /// The key id in the checkpoint.
+        found: String,
+    },
+
+    /// The checkpoint's signature does not verify.
+    #[error("checkpoint signature does not verify")]
+    BadSignature,
+
+    /// A proof or listing was asked for outside the log.
+    #[error("{what} is out of range for a log of {len} entries")]
+    OutOfRange {
+        /// Which argument was wrong.
+        what: &'static str,
+        /// How many entries the log has.
+        len: u64,
+    },
+}

@@ -1,0 +1,233 @@
+//! What one audit entry records, and the canonical bytes that are hashed and stored.
+//!
+//! The encoding is serde_json over structs with a fixed field order and no maps, so it is
+//! deterministic; but verification never re-encodes — it hashes the bytes exactly as stored.
+
+use serde::{Deserialize, Serialize};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::AuditError;
+
+/// Format version written into every entry.
+const ENTRY_FORMAT: u8 = 1;
+/// The longest free-text `detail` accepted, in bytes.
+pub const MAX_DETAIL_LEN: usize = 2048;
+
+/// Who did it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The authenticated user (or service principal).
+    pub user_id: String,
+    /// The role the user acted in.
+    pub role: String,
+    /// The OAuth client the request came through.
+    pub client_id: Option<String>,
+    /// The network address the request came from.
+    pub address: Option<String>,
+}
+
+/// What was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A user signed in.
+    SignIn,
+    /// An access token was issued.
+    TokenIssued,
+    /// PHI was read from the local store.
+    Read,
+    /// PHI (or de-identified data) was sent to a provider.
+    Disclosure,
+    /// A provider's response was received.
+    Response,
+    /// The agent called a tool.
+    ToolCall,
+    /// A clinical draft was stored.
+    DraftStored,
+    /// A clinician reviewed a draft.
+    DraftReviewed,
+    /// A clinician signed a draft.
+    DraftSigned,
+    /// Data was exported.
+    Export,
+    /// A key was rotated.
+    KeyRotation,
+    /// A patient's keys were destroyed.
+    PatientForget,
+    /// Emergency access was used.
+    BreakGlass,
+    /// Configuration changed.
+    ConfigChange,
+    /// A request was refused.
+    Denial,
+    /// Data was imported.
+    Import,
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It happened.
+    Success,
+    /// Policy refused it.
+    Denied,
+    /// It was attempted and failed.
+    Failed,
+}
+
+/// One thing that happened. Holds no PHI: patients appear only as keyed HMAC references.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When it happened; stored in UTC as RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// Who did it.
+    pub actor: Actor,
+    /// What was done.
+    pub action: Action,
+    /// The patient, as a keyed HMAC-SHA-256 in lowercase hex; never an identifier in clear.
+    pub patient_ref: Option<String>,
+    /// The agent task, if any.
+    pub task: Option<String>,
+    /// The provider data went to, if any.
+    pub provider: Option<String>,
+    /// The stated purpose of use (treatment, payment, operations, break-glass reason code…).
+    pub purpose: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The request this belongs to.
+    pub request_id: Option<String>,
+    /// SHA-256 (hex) of the bytes sent to the provider.
+    pub sent_sha256: Option<String>,
+    /// SHA-256 (hex) of the bytes received from the provider.
+    pub received_sha256: Option<String>,
+    /// A short non-PHI note.
+    pub detail: Option<String>,
+}
+
+impl AuditEvent {
+    /// An event happening now, with every optional field empty.
+    pub fn new(actor: Actor, action: Action, outcome: Outcome) -> Self {
+        Self {
+            time: OffsetDateTime::now_utc(),
+            actor,
+            action,
+            patient_ref: None,
+            task: None,
+            provider: None,
+            purpose: None,
+            outcome,
+            request_id: None,
+            sent_sha256: None,
+            received_sha256: None,
+            detail: None,
+        }
+    }
+
+    /// Refuses fields that cannot be what they claim: a patient reference or digest that is
+    /// not 64 lowercase hex characters (and so might be an identifier in clear), or an
+    /// oversized detail.
+    fn validate(&self) -> Result<(), AuditError> {
+        let hex_fields = [
+            (&self.patient_ref, "patient_ref must be a keyed HMAC-SHA-256 in lowercase hex"),
+            (&self.sent_sha256, "sent_sha256 must be a SHA-256 in lowercase hex"),
+            (&self.received_sha256, "received_sha256 must be a SHA-256 in lowercase hex"),
+        ];
+        for (value, problem) in hex_fields {
+            if value.as_deref().is_some_and(|value| !is_digest_hex(value)) {
+                return Err(AuditError::InvalidEvent(problem));
+            }
+        }
+        if self.detail.as_ref().is_some_and(|detail| detail.len() > MAX_DETAIL_LEN) {
+            return Err(AuditError::InvalidEvent("detail is longer than 2048 bytes"));
+        }
+        Ok(())
+    }
+}
+
+fn is_digest_hex(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The stored form of an entry: the event with its position, so that moving an entry changes
+/// its leaf hash.
+#[derive(Serialize, Deserialize)]
+struct Record<T> {
+    v: u8,
+    seq: u64,
+    event: T,
+}
+
+/// Validates `event`, normalises its time to UTC, and encodes it as entry `seq`.
+pub(crate) fn encode_entry(seq: u64, mut event: AuditEvent) -> Result<Vec<u8>, AuditError> {
+    event.validate()?;
+    event.time = event.time.to_offset(UtcOffset::UTC);
+    Ok(serde_json::to_vec(&Record { v: ENTRY_FORMAT, seq, event })?)
+}
+
+/// Decodes stored entry bytes, returning the sequence number they record and the event.
+pub(crate) fn decode_entry(bytes: &[u8]) -> Result<(u64, AuditEvent), serde_json::Error> {
+    let record: Record<AuditEvent> = serde_json::from_slice(bytes)?;
+    Ok((record.seq, record.event))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    pub(crate) fn sample() -> AuditEvent {
+        let actor = Actor {
+            user_id: "u-1".into(),
+            role: "clinician".into(),
+            client_id: Some("ehr".into()),
+            address: None,
+        };
+        let mut event = AuditEvent::new(actor, Action::Disclosure, Outcome::Success);
+        event.time = datetime!(2025-03-01 10:00:00 +02:00);
+        event
+    }
+
+    #[test]
+    fn an_entry_encodes_as_stable_json_in_utc() -> Result<(), AuditError> {
+        let bytes = encode_entry(7, sample())?;
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.starts_with(r#"{"v":1,"seq":7,"event":{"time":"2025-03-01T08:00:00Z""#));
+        assert!(text.contains(r#""action":"disclosure""#) && text.contains(r#""outcome":"success""#));
+        assert_eq!(encode_entry(7, sample())?, bytes);
+        Ok(())
+    }
+
+    #[test]
+    fn an_entry_decodes_to_its_sequence_number_and_event() -> Result<(), AuditError> {
+        let (seq, event) = decode_entry(&encode_entry(3, sample())?)?;
+        assert_eq!(seq, 3);
+        assert_eq!(event.time, sample().time);
+        assert_eq!(event.action, Action::Disclosure);
+        Ok(())
+    }
+
+    #[test]
+    fn a_patient_reference_that_is_not_an_hmac_is_refused() {
+        let mut event = sample();
+        event.patient_ref = Some("MRN-0012345".into());
+        assert!(matches!(encode_entry(0, event), Err(AuditError::InvalidEvent(_))));
+    }
+
+    #[test]
+    fn a_hex_patient_reference_is_accepted() -> Result<(), AuditError> {
+        let mut event = sample();
+        event.patient_ref = Some("ab".repeat(32));
+        encode_entry(0, event)?;
+        Ok(())
+    }
+
+    #[test]
+    fn an_oversized_detail_is_refused() {
+        let mut event = sample();
+        event.detail = Some("x".repeat(MAX_DETAIL_LEN + 1));
+        assert!(matches!(encode_entry(0, event), Err(AuditError::InvalidEvent(_))));
+    }
+}

@@ -1,0 +1,137 @@
+//! A small, time-bounded cache of unwrapped tenant and patient keys.
+//!
+//! Unwrapping a patient key costs a repository read and two AES-GCM operations; caching keeps
+//! that off the hot path. Entries expire after a fixed time and the cache has a hard size bound,
+//! so a key stays in memory only briefly after its last use. Keys are shared as
+//! `Arc<KeyMaterial>` and wiped when the last holder drops them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::{KeyMaterial, KeyScope};
+
+struct Entry {
+    key: Arc<KeyMaterial>,
+    inserted: Instant,
+}
+
+pub(crate) struct KeyCache {
+    ttl: Duration,
+    capacity: usize,
+    entries: Mutex<HashMap<(KeyScope, u32), Entry>>,
+}
+
+impl KeyCache {
+    pub(crate) fn new(ttl: Duration, capacity: usize) -> Self {
+        Self {
+            ttl,
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn entries(&self) -> MutexGuard<'_, HashMap<(KeyScope, u32), Entry>> {
+        // The map is never left half-updated, so a panic elsewhere cannot corrupt it.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn get(&self, scope: &KeyScope, version: u32) -> Option<Arc<KeyMaterial>> {
+        let mut entries = self.entries();
+        let slot = (scope.clone(), version);
+        match entries.get(&slot) {
+            Some(entry) if entry.inserted.elapsed() < self.ttl => Some(Arc::clone(&entry.key)),
+            Some(_) => {
+                entries.remove(&slot);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Caches `key` (unless the cache is disabled) and returns a shared handle to it.
+    pub(crate) fn insert(
+        &self,
+        scope: &KeyScope,
+        version: u32,
+        key: KeyMaterial,
+    ) -> Arc<KeyMaterial> {
+        let key = Arc::new(key);
+        if self.capacity == 0 || self.ttl.is_zero() {
+            return key;
+        }
+
+        let mut entries = self.entries();
+        entries.retain(|_, entry| entry.inserted.elapsed() < self.ttl);
+        if entries.len() >= self.capacity {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, entry)| entry.inserted)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                entries.remove(&oldest);
+            }
+        }
+        entries.insert(
+            (scope.clone(), version),
+            Entry {
+                key: Arc::clone(&key),
+                inserted: Instant::now(),
+            },
+        );
+        key
+    }
+
+    /// Drops every cached version of `scope`.
+    pub(crate) fn purge(&self, scope: &KeyScope) {
+        self.entries().retain(|(cached, _), _| cached != scope);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CryptoError;
+
+    fn scope(name: &str) -> KeyScope {
+        KeyScope::Tenant {
+            tenant: name.into(),
+        }
+    }
+
+    #[test]
+    fn the_cache_never_grows_past_its_capacity() -> Result<(), CryptoError> {
+        let cache = KeyCache::new(Duration::from_secs(60), 2);
+        for name in ["a", "b", "c"] {
+            cache.insert(&scope(name), 1, KeyMaterial::generate()?);
+        }
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(&scope("c"), 1).is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn expired_keys_are_not_returned() -> Result<(), CryptoError> {
+        let cache = KeyCache::new(Duration::from_nanos(1), 8);
+        cache.insert(&scope("a"), 1, KeyMaterial::generate()?);
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(cache.get(&scope("a"), 1).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn purging_a_scope_leaves_other_scopes_cached() -> Result<(), CryptoError> {
+        let cache = KeyCache::new(Duration::from_secs(60), 8);
+        cache.insert(&scope("a"), 1, KeyMaterial::generate()?);
+        cache.insert(&scope("a"), 2, KeyMaterial::generate()?);
+        cache.insert(&scope("b"), 1, KeyMaterial::generate()?);
+        cache.purge(&scope("a"));
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get(&scope("b"), 1).is_some());
+        Ok(())
+    }
+}

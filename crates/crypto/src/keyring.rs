@@ -1,0 +1,354 @@
+//! The key hierarchy: root (KMS) → tenant keys → patient keys → one fresh data key per value.
+//!
+//! Tenant and patient keys are versioned. The highest active version seals new values; every
+//! version that is not destroyed still opens old ones. Keys are created on first use, so callers
+//! only ever name a context. Forgetting a patient destroys all of their key versions, which makes
+//! everything sealed for them unreadable (crypto-shredding).
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use zeroize::Zeroizing;
+
+use crate::aad::key_aad;
+use crate::cache::KeyCache;
+use crate::envelope::{Envelope, Header};
+use crate::key::{self, SEALED_KEY_LEN};
+use crate::{
+    AadContext, CryptoError, KeyMaterial, KeyRepository, KeyScope, KeyState, Kms, StoredKey,
+};
+
+/// How long an unwrapped key may stay in memory after it was unwrapped.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5 * 60);
+/// How many unwrapped keys may be cached at once.
+pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
+
+/// Format byte at the start of a patient key wrapped by a tenant key.
+const PATIENT_WRAP_V1: u8 = 1;
+/// Length of a wrapped patient key: format, tenant key version, sealed key.
+const PATIENT_WRAP_LEN: usize = 1 + 4 + SEALED_KEY_LEN;
+
+const DATA_KEY_LABEL: &str = "phigate/data-key/v1";
+const DATA_LABEL: &str = "phigate/data/v1";
+
+/// Seals and opens values under the key hierarchy.
+pub struct Keyring {
+    kms: Arc<dyn Kms>,
+    repo: Arc<dyn KeyRepository>,
+    cache: KeyCache,
+    /// Serialises key creation in this process, so concurrent first writes make one key.
+    creating: Mutex<()>,
+}
+
+impl Keyring {
+    /// A keyring with the default cache policy (five minutes, 1024 keys).
+    pub fn new(kms: Arc<dyn Kms>, repo: Arc<dyn KeyRepository>) -> Self {
+        Self::with_cache_policy(kms, repo, DEFAULT_CACHE_TTL, DEFAULT_CACHE_CAPACITY)
+    }
+
+    /// A keyring whose unwrapped keys live at most `ttl`, at most `capacity` at a time. A zero
+    /// for either disables caching.
+    pub fn with_cache_policy(
+        kms: Arc<dyn Kms>,
+        repo: Arc<dyn KeyRepository>,
+        ttl: Duration,
+        capacity: usize,
+    ) -> Self {
+        Self {
+            kms,
+            repo,
+            cache: KeyCache::new(ttl, capacity),
+            creating: Mutex::new(()),
+        }
+    }
+
+    /// Seals `plaintext` for `ctx` under a fresh data key, creating the tenant and patient keys
+    /// on first use.
+    pub fn seal(&self, ctx: &AadContext, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let scope = ctx.scope();
+        let (version, scope_key) = self.active_key(&scope)?;
+        let header = Header {
+            patient: ctx.patient.is_some(),
+            version,
+        };
+        let header_bytes = header.to_bytes();
+
+        let data_key = KeyMaterial::generate()?;
+        let wrapped_key = key::wrap_key(
+            &scope_key,
+            &ctx.encode(DATA_KEY_LABEL, &header_bytes),
+            &data_key,
+        )?;
+        let sealed = key::seal(&data_key, &ctx.encode(DATA_LABEL, &header_bytes), plaintext)?;
+
+        Ok(Envelope::encode(
+            header,
+            &sealed.nonce,
+            &wrapped_key,
+            &sealed.ciphertext,
+        ))
+    }
+
+    /// Opens a value sealed for exactly `ctx`; any other context, or any altered byte, fails.
+    pub fn open(
+        &self,
+        ctx: &AadContext,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let envelope = Envelope::parse(ciphertext)?;
+        let scope = ctx.scope();
+        if envelope.header.kind() != scope.kind() {
+            return Err(CryptoError::ScopeMismatch {
+                sealed: envelope.header.kind(),
+                expected: scope.kind(),
+            });
+        }
+
+        let scope_key = self.key_at(&scope, envelope.header.version)?;
+        let data_key = key::unwrap_key(
+            &scope_key,
+            &ctx.encode(DATA_KEY_LABEL, envelope.header_bytes),
+            envelope.wrapped_key,
+        )?;
+        key::open(
+            &data_key,
+            &ctx.encode(DATA_LABEL, envelope.header_bytes),
+            envelope.nonce,
+            envelope.ciphertext,
+        )
+    }
+
+    /// Adds a new active version of `scope` for writes and retires the older ones, which still
+    /// open what they sealed. Returns the new version.
+    pub fn rotate(&self, scope: &KeyScope) -> Result<u32, CryptoError> {
+        let parent = self.parent_key(scope)?;
+        let _creating = self.creating.lock().unwrap_or_else(PoisonError::into_inner);
+
+        let versions = self.repo.load(scope)?;
+        refuse_if_forgotten(scope, &versions)?;
+        let next = next_version(scope, &versions)?;
+        self.create_version(scope, next, parent.as_ref())?;
+
+        for old in versions
+            .iter()
+            .filter(|stored| stored.state == KeyState::Active)
+        {
+            self.repo.set_state(scope, old.version, KeyState::Retired)?;
+        }
+        Ok(next)
+    }
+
+    /// Destroys every key version of one patient and drops them from the cache. Everything
+    /// sealed for that patient becomes unreadable, and nothing new can be sealed for them.
+    /// Returns how many versions were destroyed.
+    ///
+    /// Other keyrings sharing the repository (other replicas) may hold a cached copy until it
+    /// expires, at most the cache TTL.
+    pub fn forget_patient(&self, tenant: &str, patient: &str) -> Result<u32, CryptoError> {
+        let scope = KeyScope::Patient {
+            tenant: tenant.into(),
+            patient: patient.into(),
+        };
+        let _creating = self.creating.lock().unwrap_or_else(PoisonError::into_inner);
+        self.cache.purge(&scope);
+        let destroyed = self.repo.destroy(&scope)?;
+        self.cache.purge(&scope);
+        Ok(destroyed)
+    }
+
+    /// Every version of `scope` with its state, lowest version first.
+    pub fn key_status(&self, scope: &KeyScope) -> Result<Vec<(u32, KeyState)>, CryptoError> {
+        let mut status: Vec<_> = self
+            .repo
+            .load(scope)?
+            .iter()
+            .map(|stored| (stored.version, stored.state))
+            .collect();
+        status.sort_unstable_by_key(|(version, _)| *version);
+        Ok(status)
+    }
+
+    /// The version and key that seal new values for `scope`, creating version 1 if needed.
+    fn active_key(&self, scope: &KeyScope) -> Result<(u32, Arc<KeyMaterial>), CryptoError> {
+        if let Some(found) = self.current_active(scope)? {
+            return Ok(found);
+        }
+
+        // The tenant key is fetched before taking the lock, which creating it also needs.
+        let parent = self.parent_key(scope)?;
+        let _creating = self.creating.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = self.current_active(scope)? {
+            return Ok(found);
+        }
+        let versions = self.repo.load(scope)?;
+        let next = next_version(scope, &versions)?;
+        match self.create_version(scope, next, parent.as_ref()) {
+            Ok(key) => Ok((next, key)),
+            // Another process won the race; use what it created.
+            Err(err @ CryptoError::KeyExists { .. }) => self.current_active(scope)?.ok_or(err),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The highest active version of `scope`, if there is one.
+    fn current_active(
+        &self,
+        scope: &KeyScope,
+    ) -> Result<Option<(u32, Arc<KeyMaterial>)>, CryptoError> {
+        let versions = self.repo.load(scope)?;
+        refuse_if_forgotten(scope, &versions)?;
+        let active = versions
+            .iter()
+            .filter(|stored| stored.state == KeyState::Active)
+            .max_by_key(|stored| stored.version);
+        match active {
+            Some(stored) => Ok(Some((stored.version, self.unwrap_stored(stored)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// The key of one version of `scope`, from the cache or the repository.
+    fn key_at(&self, scope: &KeyScope, version: u32) -> Result<Arc<KeyMaterial>, CryptoError> {
+        if let Some(key) = self.cache.get(scope, version) {
+            return Ok(key);
+        }
+        let versions = self.repo.load(scope)?;
+        let stored = versions
+            .iter()
+            .find(|stored| stored.version == version)
+            .ok_or(CryptoError::KeyNotFound {
+                kind: scope.kind(),
+                version,
+            })?;
+        self.unwrap_stored(stored)
+    }
+
+    /// Unwraps a stored version (or finds it in the cache), refusing destroyed ones.
+    fn unwrap_stored(&self, stored: &StoredKey) -> Result<Arc<KeyMaterial>, CryptoError> {
+        let scope = &stored.scope;
+        if stored.state == KeyState::Destroyed {
+            return Err(CryptoError::KeyDestroyed { kind: scope.kind() });
+        }
+        if let Some(key) = self.cache.get(scope, stored.version) {
+            return Ok(key);
+        }
+
+        let key = match scope {
+            KeyScope::Tenant { .. } => self
+                .kms
+                .unwrap(&stored.wrapped, &key_aad(scope, stored.version, None))?,
+            KeyScope::Patient { tenant, .. } => {
+                let (tenant_version, sealed) = split_patient_wrap(&stored.wrapped)?;
+                let tenant_scope = KeyScope::Tenant {
+                    tenant: tenant.clone(),
+                };
+                let tenant_key = self.key_at(&tenant_scope, tenant_version)?;
+                let aad = key_aad(scope, stored.version, Some(tenant_version));
+                key::unwrap_key(&tenant_key, &aad, sealed)?
+            }
+        };
+        Ok(self.cache.insert(scope, stored.version, key))
+    }
+
+    /// For a patient scope, the tenant's active key that will wrap a new patient key.
+    fn parent_key(&self, scope: &KeyScope) -> Result<Option<(u32, Arc<KeyMaterial>)>, CryptoError> {
+        match scope {
+            KeyScope::Tenant { .. } => Ok(None),
+            KeyScope::Patient { tenant, .. } => self
+                .active_key(&KeyScope::Tenant {
+                    tenant: tenant.clone(),
+                })
+                .map(Some),
+        }
+    }
+
+    /// Generates, wraps and stores a new active version. The caller holds `creating`.
+    fn create_version(
+        &self,
+        scope: &KeyScope,
+        version: u32,
+        parent: Option<&(u32, Arc<KeyMaterial>)>,
+    ) -> Result<Arc<KeyMaterial>, CryptoError> {
+        let key = KeyMaterial::generate()?;
+        let wrapped = match parent {
+            None => self.kms.wrap(&key, &key_aad(scope, version, None))?,
+            Some((tenant_version, tenant_key)) => {
+                let aad = key_aad(scope, version, Some(*tenant_version));
+                let sealed = key::wrap_key(tenant_key, &aad, &key)?;
+                let mut wrapped = Vec::with_capacity(PATIENT_WRAP_LEN);
+                wrapped.push(PATIENT_WRAP_V1);
+                wrapped.extend_from_slice(&tenant_version.to_be_bytes());
+                wrapped.extend_from_slice(&sealed);
+                wrapped
+            }
+        };
+
+        self.repo.insert(&StoredKey {
+            scope: scope.clone(),
+            version,
+            wrapped,
+            state: KeyState::Active,
+            created_at: unix_now(),
+        })?;
+        Ok(self.cache.insert(scope, version, key))
+    }
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyring")
+            .field("kms", &self.kms.id())
+            .field("cached_keys", &self.cache.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A scope whose every version is destroyed was forgotten: it opens nothing and seals nothing.
+fn refuse_if_forgotten(scope: &KeyScope, versions: &[StoredKey]) -> Result<(), CryptoError> {
+    let forgotten = !versions.is_empty()
+        && versions
+            .iter()
+            .all(|stored| stored.state == KeyState::Destroyed);
+    if forgotten {
+        Err(CryptoError::KeyDestroyed { kind: scope.kind() })
+    } else {
+        Ok(())
+    }
+}
+
+fn next_version(scope: &KeyScope, versions: &[StoredKey]) -> Result<u32, CryptoError> {
+    let highest = versions
+        .iter()
+        .map(|stored| stored.version)
+        .max()
+        .unwrap_or(0);
+    highest.checked_add(1).ok_or(CryptoError::KeyExists {
+        kind: scope.kind(),
+        version: highest,
+    })
+}
+
+fn split_patient_wrap(wrapped: &[u8]) -> Result<(u32, &[u8]), CryptoError> {
+    match wrapped.split_first() {
+        Some((&PATIENT_WRAP_V1, rest)) if wrapped.len() == PATIENT_WRAP_LEN => {
+            let (version, sealed) = rest.split_at(4);
+            let mut bytes = [0u8; 4];
+            bytes.copy_from_slice(version);
+            Ok((u32::from_be_bytes(bytes), sealed))
+        }
+        Some((&PATIENT_WRAP_V1, _)) => Err(CryptoError::Malformed("wrapped patient key length")),
+        Some((&other, _)) => Err(CryptoError::UnsupportedFormat(other)),
+        None => Err(CryptoError::Malformed("empty wrapped patient key")),
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,244 @@
+use std::sync::Arc;
+use std::thread;
+
+use super::*;
+use crate::{LocalKms, MemoryKeyRepository};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+struct Fixture {
+    kms: Arc<LocalKms>,
+    repo: Arc<MemoryKeyRepository>,
+    keyring: Keyring,
+}
+
+fn fixture() -> Result<Fixture, CryptoError> {
+    let kms = Arc::new(LocalKms::from_key(KeyMaterial::generate()?));
+    let repo = Arc::new(MemoryKeyRepository::new());
+    let keyring = Keyring::new(kms.clone(), repo.clone());
+    Ok(Fixture { kms, repo, keyring })
+}
+
+fn alice_note() -> AadContext {
+    AadContext::patient("clinic", "patient-alice", "note-1", "body")
+}
+
+fn header_version(ciphertext: &[u8]) -> u32 {
+    u32::from_be_bytes([ciphertext[2], ciphertext[3], ciphertext[4], ciphertext[5]])
+}
+
+#[test]
+fn a_sealed_value_opens_in_its_own_context() -> TestResult {
+    let f = fixture()?;
+    for ctx in [
+        alice_note(),
+        AadContext::tenant("clinic", "settings", "banner"),
+    ] {
+        let sealed = f.keyring.seal(&ctx, b"BP 120/80, no acute distress")?;
+        assert_eq!(
+            f.keyring.open(&ctx, &sealed)?.as_slice(),
+            b"BP 120/80, no acute distress"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn the_ciphertext_does_not_contain_the_plaintext() -> TestResult {
+    let f = fixture()?;
+    let sealed = f.keyring.seal(&alice_note(), b"diagnosis: hypertension")?;
+    assert!(!sealed.windows(9).any(|window| window == b"diagnosis"));
+    Ok(())
+}
+
+#[test]
+fn an_empty_value_round_trips() -> TestResult {
+    let f = fixture()?;
+    let sealed = f.keyring.seal(&alice_note(), b"")?;
+    assert!(f.keyring.open(&alice_note(), &sealed)?.is_empty());
+    Ok(())
+}
+
+#[test]
+fn a_ciphertext_moved_to_another_context_fails_to_open() -> TestResult {
+    let f = fixture()?;
+    // Bob's key must exist so that the failure comes from the binding, not a missing key.
+    f.keyring
+        .seal(&AadContext::patient("clinic", "patient-bob", "x", "y"), b"")?;
+    let sealed = f.keyring.seal(&alice_note(), b"secret")?;
+
+    let elsewhere = [
+        AadContext::patient("clinic", "patient-alice", "note-2", "body"),
+        AadContext::patient("clinic", "patient-alice", "note-1", "title"),
+        AadContext::patient("clinic", "patient-bob", "note-1", "body"),
+        AadContext::patient("other-clinic", "patient-alice", "note-1", "body"),
+    ];
+    for ctx in elsewhere {
+        assert!(f.keyring.open(&ctx, &sealed).is_err(), "opened in {ctx:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_patient_ciphertext_is_refused_in_a_tenant_context() -> TestResult {
+    let f = fixture()?;
+    let sealed = f.keyring.seal(&alice_note(), b"secret")?;
+    let tenant_ctx = AadContext::tenant("clinic", "note-1", "body");
+    let err = f.keyring.open(&tenant_ctx, &sealed).err();
+    assert!(matches!(
+        err,
+        Some(CryptoError::ScopeMismatch {
+            sealed: "patient",
+            ..
+        })
+    ));
+    Ok(())
+}
+
+#[test]
+fn changing_any_single_byte_makes_open_fail() -> TestResult {
+    let f = fixture()?;
+    let sealed = f.keyring.seal(&alice_note(), b"potassium 4.1")?;
+    for index in 0..sealed.len() {
+        let mut tampered = sealed.clone();
+        tampered[index] ^= 0x01;
+        assert!(
+            f.keyring.open(&alice_note(), &tampered).is_err(),
+            "byte {index} unchecked"
+        );
+    }
+    let truncated = &sealed[..sealed.len() - 1];
+    assert!(f.keyring.open(&alice_note(), truncated).is_err());
+    Ok(())
+}
+
+#[test]
+fn after_rotation_old_values_open_and_new_values_use_the_new_version() -> TestResult {
+    let f = fixture()?;
+    let scope = alice_note().scope();
+    let before = f.keyring.seal(&alice_note(), b"old")?;
+    assert_eq!(header_version(&before), 1);
+
+    assert_eq!(f.keyring.rotate(&scope)?, 2);
+    let after = f.keyring.seal(&alice_note(), b"new")?;
+    assert_eq!(header_version(&after), 2);
+    assert_eq!(f.keyring.open(&alice_note(), &before)?.as_slice(), b"old");
+    assert_eq!(f.keyring.open(&alice_note(), &after)?.as_slice(), b"new");
+    assert_eq!(
+        f.keyring.key_status(&scope)?,
+        [(1, KeyState::Retired), (2, KeyState::Active)]
+    );
+    Ok(())
+}
+
+#[test]
+fn rotating_the_tenant_key_keeps_existing_patient_keys_readable() -> TestResult {
+    let f = fixture()?;
+    let before = f.keyring.seal(&alice_note(), b"old")?;
+    let tenant = KeyScope::Tenant {
+        tenant: "clinic".into(),
+    };
+    assert_eq!(f.keyring.rotate(&tenant)?, 2);
+
+    // A fresh keyring has nothing cached, so every key is unwrapped from the repository.
+    let fresh = Keyring::new(f.kms.clone(), f.repo.clone());
+    assert_eq!(fresh.open(&alice_note(), &before)?.as_slice(), b"old");
+    let bob = AadContext::patient("clinic", "patient-bob", "r", "f");
+    let sealed = fresh.seal(&bob, b"new patient")?;
+    assert_eq!(fresh.open(&bob, &sealed)?.as_slice(), b"new patient");
+    Ok(())
+}
+
+#[test]
+fn forgetting_a_patient_makes_only_their_data_unreadable() -> TestResult {
+    let f = fixture()?;
+    let bob = AadContext::patient("clinic", "patient-bob", "note-9", "body");
+    let alice_sealed = f.keyring.seal(&alice_note(), b"alice")?;
+    f.keyring.rotate(&alice_note().scope())?;
+    let alice_newer = f.keyring.seal(&alice_note(), b"alice again")?;
+    let bob_sealed = f.keyring.seal(&bob, b"bob")?;
+
+    assert_eq!(f.keyring.forget_patient("clinic", "patient-alice")?, 2);
+
+    for sealed in [&alice_sealed, &alice_newer] {
+        let err = f.keyring.open(&alice_note(), sealed).err();
+        assert!(matches!(
+            err,
+            Some(CryptoError::KeyDestroyed { kind: "patient" })
+        ));
+    }
+    assert_eq!(f.keyring.open(&bob, &bob_sealed)?.as_slice(), b"bob");
+    let fresh = Keyring::new(f.kms.clone(), f.repo.clone());
+    assert!(fresh.open(&alice_note(), &alice_sealed).is_err());
+    Ok(())
+}
+
+#[test]
+fn nothing_new_can_be_sealed_for_a_forgotten_patient() -> TestResult {
+    let f = fixture()?;
+    f.keyring.seal(&alice_note(), b"alice")?;
+    f.keyring.forget_patient("clinic", "patient-alice")?;
+    let err = f.keyring.seal(&alice_note(), b"again").err();
+    assert!(matches!(err, Some(CryptoError::KeyDestroyed { .. })));
+    assert!(f.keyring.rotate(&alice_note().scope()).is_err());
+    Ok(())
+}
+
+#[test]
+fn another_root_key_cannot_open_what_this_one_sealed() -> TestResult {
+    let f = fixture()?;
+    let sealed = f.keyring.seal(&alice_note(), b"secret")?;
+    let other_kms = Arc::new(LocalKms::from_key(KeyMaterial::generate()?));
+    let other = Keyring::new(other_kms, f.repo.clone());
+    assert!(matches!(
+        other.open(&alice_note(), &sealed),
+        Err(CryptoError::Decrypt)
+    ));
+    Ok(())
+}
+
+#[test]
+fn concurrent_first_writes_create_a_single_key_version() -> TestResult {
+    let f = fixture()?;
+    let keyring = Arc::new(f.keyring);
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let keyring = Arc::clone(&keyring);
+            thread::spawn(move || keyring.seal(&alice_note(), b"x").map(|_| ()))
+        })
+        .collect();
+    for handle in handles {
+        handle.join().map_err(|_| "a sealing thread panicked")??;
+    }
+    assert_eq!(
+        keyring.key_status(&alice_note().scope())?,
+        [(1, KeyState::Active)]
+    );
+    Ok(())
+}
+
+#[test]
+fn errors_never_name_the_patient() -> TestResult {
+    let f = fixture()?;
+    let sealed = f.keyring.seal(&alice_note(), b"secret")?;
+    f.keyring.forget_patient("clinic", "patient-alice")?;
+    let message = f
+        .keyring
+        .open(&alice_note(), &sealed)
+        .err()
+        .map(|e| e.to_string());
+    assert!(!message.unwrap_or_default().contains("alice"));
+    Ok(())
+}
+
+#[test]
+fn a_keyring_without_a_cache_still_works() -> TestResult {
+    let f = fixture()?;
+    let keyring = Keyring::with_cache_policy(f.kms.clone(), f.repo.clone(), Duration::ZERO, 0);
+    let sealed = keyring.seal(&alice_note(), b"uncached")?;
+    assert_eq!(
+        keyring.open(&alice_note(), &sealed)?.as_slice(),
+        b"uncached"
+    );
+    Ok(())
+}

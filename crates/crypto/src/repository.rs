@@ -1,0 +1,298 @@
+//! Where wrapped tenant and patient keys are kept, behind a trait the store crate implements.
+//!
+//! A repository only ever sees wrapped keys. It is trusted to keep them and to erase them on
+//! `destroy`, not to keep them secret; what it holds is useless without the KMS.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
+
+use crate::CryptoError;
+
+/// Which key protects a value: the tenant's own key, or one patient's key within a tenant.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum KeyScope {
+    /// Values about no particular patient, and the wrapping of the tenant's patient keys.
+    Tenant {
+        /// The tenant.
+        tenant: String,
+    },
+    /// Values about one patient; destroying these keys shreds that patient's data.
+    Patient {
+        /// The tenant the patient belongs to.
+        tenant: String,
+        /// The patient.
+        patient: String,
+    },
+}
+
+impl KeyScope {
+    /// `"tenant"` or `"patient"`, for messages and storage.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Tenant { .. } => "tenant",
+            Self::Patient { .. } => "patient",
+        }
+    }
+
+    /// The tenant this scope belongs to.
+    pub fn tenant(&self) -> &str {
+        match self {
+            Self::Tenant { tenant } | Self::Patient { tenant, .. } => tenant,
+        }
+    }
+
+    /// The patient, for a patient scope.
+    pub fn patient(&self) -> Option<&str> {
+        match self {
+            Self::Tenant { .. } => None,
+            Self::Patient { patient, .. } => Some(patient),
+        }
+    }
+}
+
+impl fmt::Debug for KeyScope {
+    // A patient identifier can itself identify a person, so it is never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tenant { tenant } => f.debug_struct("Tenant").field("tenant", tenant).finish(),
+            Self::Patient { tenant, .. } => f
+                .debug_struct("Patient")
+                .field("tenant", tenant)
+                .field("patient", &"..")
+                .finish(),
+        }
+    }
+}
+
+/// The life cycle of one key version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// Used for new writes (the highest active version wins) and for reads.
+    Active,
+    /// Used for reads only, after a rotation.
+    Retired,
+    /// Erased; whatever it protected is unreadable. Terminal.
+    Destroyed,
+}
+
+impl KeyState {
+    /// `"active"`, `"retired"` or `"destroyed"`, for storage and status output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Retired => "retired",
+            Self::Destroyed => "destroyed",
+        }
+    }
+
+    /// The inverse of [`KeyState::as_str`].
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            "retired" => Some(Self::Retired),
+            "destroyed" => Some(Self::Destroyed),
+            _ => None,
+        }
+    }
+}
+
+/// One version of a tenant or patient key, as stored: wrapped by the level above.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    /// Whose key this is.
+    pub scope: KeyScope,
+    /// Versions start at 1 and grow by one with each rotation.
+    pub version: u32,
+    /// The key wrapped by the KMS (tenant keys) or by a tenant key (patient keys); empty once
+    /// destroyed.
+    pub wrapped: Vec<u8>,
+    /// Where the version is in its life cycle.
+    pub state: KeyState,
+    /// When the version was created, in Unix seconds.
+    pub created_at: i64,
+}
+
+impl fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("scope", &self.scope)
+            .field("version", &self.version)
+            .field("wrapped_len", &self.wrapped.len())
+            .field("state", &self.state)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// Storage for wrapped keys. Implementations must be safe to share between threads.
+pub trait KeyRepository: Send + Sync {
+    /// Every stored version of `scope`, in any order; empty if there are none.
+    fn load(&self, scope: &KeyScope) -> Result<Vec<StoredKey>, CryptoError>;
+
+    /// Stores a new version; fails with [`CryptoError::KeyExists`] if `(scope, version)` exists.
+    fn insert(&self, key: &StoredKey) -> Result<(), CryptoError>;
+
+    /// Moves one version to `state`. A destroyed version cannot be brought back.
+    fn set_state(&self, scope: &KeyScope, version: u32, state: KeyState)
+    -> Result<(), CryptoError>;
+
+    /// Erases the wrapped bytes of every version of `scope` and marks them destroyed; returns
+    /// how many versions were destroyed by this call.
+    fn destroy(&self, scope: &KeyScope) -> Result<u32, CryptoError>;
+}
+
+/// An in-memory repository, for tests and examples.
+#[derive(Default)]
+pub struct MemoryKeyRepository {
+    keys: Mutex<HashMap<KeyScope, Vec<StoredKey>>>,
+}
+
+impl MemoryKeyRepository {
+    /// An empty repository.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn keys(&self) -> MutexGuard<'_, HashMap<KeyScope, Vec<StoredKey>>> {
+        // Every operation leaves the map consistent, so a panic elsewhere cannot corrupt it.
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for MemoryKeyRepository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryKeyRepository")
+            .field("scopes", &self.keys().len())
+            .finish()
+    }
+}
+
+impl KeyRepository for MemoryKeyRepository {
+    fn load(&self, scope: &KeyScope) -> Result<Vec<StoredKey>, CryptoError> {
+        Ok(self.keys().get(scope).cloned().unwrap_or_default())
+    }
+
+    fn insert(&self, key: &StoredKey) -> Result<(), CryptoError> {
+        let mut keys = self.keys();
+        let versions = keys.entry(key.scope.clone()).or_default();
+        if versions.iter().any(|stored| stored.version == key.version) {
+            return Err(CryptoError::KeyExists {
+                kind: key.scope.kind(),
+                version: key.version,
+            });
+        }
+        versions.push(key.clone());
+        Ok(())
+    }
+
+    fn set_state(
+        &self,
+        scope: &KeyScope,
+        version: u32,
+        state: KeyState,
+    ) -> Result<(), CryptoError> {
+        let mut keys = self.keys();
+        let stored = keys
+            .get_mut(scope)
+            .and_then(|versions| versions.iter_mut().find(|stored| stored.version == version))
+            .ok_or(CryptoError::KeyNotFound {
+                kind: scope.kind(),
+                version,
+            })?;
+        if stored.state == KeyState::Destroyed && state != KeyState::Destroyed {
+            return Err(CryptoError::KeyDestroyed { kind: scope.kind() });
+        }
+        if state == KeyState::Destroyed {
+            stored.wrapped.zeroize();
+        }
+        stored.state = state;
+        Ok(())
+    }
+
+    fn destroy(&self, scope: &KeyScope) -> Result<u32, CryptoError> {
+        let mut keys = self.keys();
+        let mut destroyed = 0;
+        for stored in keys.get_mut(scope).into_iter().flatten() {
+            if stored.state != KeyState::Destroyed {
+                destroyed += 1;
+            }
+            stored.wrapped.zeroize();
+            stored.state = KeyState::Destroyed;
+        }
+        Ok(destroyed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(version: u32) -> StoredKey {
+        StoredKey {
+            scope: KeyScope::Tenant { tenant: "t".into() },
+            version,
+            wrapped: vec![1, 2, 3],
+            state: KeyState::Active,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn inserting_the_same_version_twice_fails() -> Result<(), CryptoError> {
+        let repo = MemoryKeyRepository::new();
+        repo.insert(&stored(1))?;
+        let err = repo.insert(&stored(1)).err();
+        assert!(matches!(
+            err,
+            Some(CryptoError::KeyExists { version: 1, .. })
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn destroy_erases_every_version_and_counts_them_once() -> Result<(), CryptoError> {
+        let repo = MemoryKeyRepository::new();
+        repo.insert(&stored(1))?;
+        repo.insert(&stored(2))?;
+        let scope = stored(1).scope;
+        assert_eq!(repo.destroy(&scope)?, 2);
+        assert_eq!(repo.destroy(&scope)?, 0);
+        for key in repo.load(&scope)? {
+            assert!(key.wrapped.is_empty());
+            assert_eq!(key.state, KeyState::Destroyed);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_destroyed_version_cannot_be_reactivated() -> Result<(), CryptoError> {
+        let repo = MemoryKeyRepository::new();
+        repo.insert(&stored(1))?;
+        let scope = stored(1).scope;
+        repo.destroy(&scope)?;
+        assert!(repo.set_state(&scope, 1, KeyState::Active).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn key_states_round_trip_through_their_names() {
+        for state in [KeyState::Active, KeyState::Retired, KeyState::Destroyed] {
+            assert_eq!(KeyState::parse(state.as_str()), Some(state));
+        }
+    }
+
+    #[test]
+    fn debug_of_a_patient_scope_hides_the_patient() {
+        let scope = KeyScope::Patient {
+            tenant: "t".into(),
+            patient: "MRN-1".into(),
+        };
+        assert!(!format!("{scope:?}").contains("MRN-1"));
+    }
+}

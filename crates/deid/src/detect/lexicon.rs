@@ -1,0 +1,190 @@
+//! The word lists behind name detection, embedded in the binary and parsed once.
+
+use std::collections::{HashMap, HashSet};
+
+const FIRST_NAMES: &str = include_str!("../../data/first-names.txt");
+const LAST_NAMES: &str = include_str!("../../data/last-names.txt");
+const MEDICAL_WORDS: &str = include_str!("../../data/medical-words.txt");
+const FUNCTION_WORDS: &str = include_str!("../../data/function-words.txt");
+const AMBIGUOUS_WORDS: &str = include_str!("../../data/ambiguous-words.txt");
+const EPONYMS: &str = include_str!("../../data/eponyms.txt");
+
+/// Nouns that turn a preceding surname into a medical eponym ("Graves disease", "Bell palsy").
+const EPONYM_HEADS: &[&str] = &[
+    "disease", "syndrome", "sign", "signs", "test", "maneuver", "manoeuvre", "fracture", "palsy",
+    "paralysis", "phenomenon", "reflex", "scale", "score", "stain", "body", "bodies", "catheter",
+    "tube", "lymphoma", "sarcoma", "tumor", "tumour", "node", "nodes", "criteria", "classification",
+    "procedure", "operation", "repair", "incision", "point", "triad", "law", "ulcer", "contracture",
+    "deformity", "disorder", "lesion", "diverticulum", "esophagus", "cyst", "gland", "glands",
+    "duct", "canal", "membrane", "nodule", "nodules", "respiration", "breathing", "murmur",
+    "position", "solution", "index", "equation", "formula", "method", "technique", "anomaly",
+    "malformation", "dystrophy", "ataxia", "chorea", "dementia", "angina", "thyroiditis",
+    "encephalopathy", "neuroma", "neuralgia", "cell", "cells", "spots", "space", "pouch", "line",
+    "lines", "ring", "rings", "stage", "staging", "grade", "questionnaire", "inventory", "tear",
+    "lift", "walk", "sarcoma", "hernia", "block", "bursitis", "varicella",
+];
+
+/// How a word relates to medical eponyms.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Eponym {
+    /// Not an eponym.
+    No,
+    /// An eponym only when used as one (followed by a medical head noun).
+    Usage,
+    /// Practically always an eponym in clinical text.
+    Always,
+}
+
+/// What the lists say about one lowercase word.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WordInfo {
+    /// Rank in the census first-name lists (1 = most common), if listed.
+    pub(crate) first_rank: Option<u32>,
+    /// Rank in the census surname list, if listed.
+    pub(crate) last_rank: Option<u32>,
+    /// A closed-class or very common word: never a name by itself.
+    pub(crate) function: bool,
+    /// A name that is also an everyday word: a name only with other evidence.
+    pub(crate) ambiguous: bool,
+    /// A word of ICD-10-CM descriptions.
+    pub(crate) medical: bool,
+    pub(crate) eponym: Eponym,
+}
+
+impl WordInfo {
+    /// Listed as a first or last name at all.
+    pub(crate) fn is_listed_name(&self) -> bool {
+        self.first_rank.is_some() || self.last_rank.is_some()
+    }
+
+    /// A first name that may stand alone as evidence of a person.
+    pub(crate) fn is_clear_first_name(&self) -> bool {
+        self.first_rank.is_some() && !self.function && !self.ambiguous && self.eponym != Eponym::Always
+    }
+}
+
+/// Parsed word lists.
+pub(crate) struct Lexicon {
+    first: HashMap<&'static str, u32>,
+    last: HashMap<&'static str, u32>,
+    medical: HashSet<&'static str>,
+    function: HashSet<&'static str>,
+    ambiguous: HashSet<&'static str>,
+    eponym_always: HashSet<String>,
+    eponym_usage: HashSet<String>,
+    heads: HashSet<&'static str>,
+}
+
+fn ranked(list: &'static str) -> HashMap<&'static str, u32> {
+    let mut map = HashMap::new();
+    for (rank, word) in list.lines().map(str::trim).filter(|w| !w.is_empty()).enumerate() {
+        let rank = u32::try_from(rank + 1).unwrap_or(u32::MAX);
+        map.entry(word).or_insert(rank);
+    }
+    map
+}
+
+fn words(list: &'static str) -> impl Iterator<Item = &'static str> {
+    list.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .flat_map(str::split_whitespace)
+}
+
+impl Lexicon {
+    pub(crate) fn new() -> Self {
+        let mut eponym_always = HashSet::new();
+        let mut eponym_usage = HashSet::new();
+        for line in EPONYMS.lines() {
+            let (set, rest) = if let Some(rest) = line.strip_prefix("always:") {
+                (&mut eponym_always, rest)
+            } else if let Some(rest) = line.strip_prefix("usage:") {
+                (&mut eponym_usage, rest)
+            } else {
+                continue;
+            };
+            for word in rest.split_whitespace() {
+                // A possessive entry ("bell's") marks the bare name as an eponym by usage.
+                match word.strip_suffix("'s") {
+                    Some(bare) => eponym_usage.insert(bare.to_owned()),
+                    None => set.insert(word.to_owned()),
+                };
+            }
+        }
+        Lexicon {
+            first: ranked(FIRST_NAMES),
+            last: ranked(LAST_NAMES),
+            medical: words(MEDICAL_WORDS).collect(),
+            function: words(FUNCTION_WORDS).collect(),
+            ambiguous: words(AMBIGUOUS_WORDS).collect(),
+            eponym_always,
+            eponym_usage,
+            heads: EPONYM_HEADS.iter().copied().collect(),
+        }
+    }
+
+    /// Looks up a lowercase word (or each part of a hyphenated one, for eponyms).
+    pub(crate) fn info(&self, lower: &str) -> WordInfo {
+        let eponym = if self.eponym_always.contains(lower)
+            || lower.split('-').any(|part| self.eponym_always.contains(part))
+        {
+            Eponym::Always
+        } else if self.eponym_usage.contains(lower) {
+            Eponym::Usage
+        } else {
+            Eponym::No
+        };
+        let first_part = lower.split('-').next().unwrap_or(lower);
+        WordInfo {
+            first_rank: self.first.get(lower).or_else(|| self.first.get(first_part)).copied(),
+            last_rank: self.last.get(lower).or_else(|| self.last.get(first_part)).copied(),
+            function: self.function.contains(lower),
+            ambiguous: self.ambiguous.contains(lower),
+            medical: self.medical.contains(lower),
+            eponym,
+        }
+    }
+
+    /// Whether `lower` is a noun that makes a preceding surname an eponym.
+    pub(crate) fn is_eponym_head(&self, lower: &str) -> bool {
+        self.heads.contains(lower)
+    }
+
+    /// Whether `lower` is a closed-class or very common word.
+    pub(crate) fn is_function_word(&self, lower: &str) -> bool {
+        self.function.contains(lower)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn census_names_are_ranked_by_frequency() {
+        let lexicon = Lexicon::new();
+        let james = lexicon.info("james");
+        assert!(james.first_rank.is_some_and(|rank| rank < 5));
+        assert!(lexicon.info("smith").last_rank.is_some_and(|rank| rank == 1));
+        assert!(james.is_clear_first_name());
+    }
+
+    #[test]
+    fn everyday_words_that_are_names_are_marked_ambiguous() {
+        let lexicon = Lexicon::new();
+        for word in ["will", "may", "mark", "bill", "rose", "hope", "grace"] {
+            let info = lexicon.info(word);
+            assert!(info.first_rank.is_some(), "{word}");
+            assert!(!info.is_clear_first_name(), "{word}");
+        }
+    }
+
+    #[test]
+    fn eponyms_are_classified() {
+        let lexicon = Lexicon::new();
+        assert_eq!(lexicon.info("parkinson").eponym, Eponym::Always);
+        assert_eq!(lexicon.info("creutzfeldt-jakob").eponym, Eponym::Always);
+        assert_eq!(lexicon.info("graves").eponym, Eponym::Usage);
+        assert_eq!(lexicon.info("martha").eponym, Eponym::No);
+        assert!(lexicon.is_eponym_head("disease"));
+    }
+}

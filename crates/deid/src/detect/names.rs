@@ -1,0 +1,186 @@
+//! Finding people's names: titles, cue words, census dictionaries, and repeats.
+//!
+//! The rules build evidence per word and then join marked neighbours into spans:
+//!
+//! 1. a title (`Mr.`, `Dr.`…) marks the words after it (`Dr.` marks a clinician);
+//! 2. a cue (`my wife`, `name is`, `hi ,`) marks the name-shaped words after it;
+//! 3. `LAST, FIRST` with both parts in the census lists;
+//! 4. runs of capitalised words where one is a clear first name or a common surname, extended to
+//!    its neighbours (so foreign surnames next to a known first name are caught);
+//! 5. in lower-cased transcripts, clear first names and the surname after them;
+//! 6. every later occurrence of a word marked by 1–5 (recall across a document).
+//!
+//! Words that are everyday English or medical eponyms (`Parkinson's`, `Foley`, `Graves
+//! disease`) need stronger evidence than a dictionary hit.
+
+mod rules;
+
+use crate::detect::lexicon::{Eponym, Lexicon, WordInfo};
+use crate::detect::tokens::{Shape, Token, gap, starts_sentence};
+use crate::entity::{Entity, EntityKind, Source};
+
+/// What the rules decided about one word.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mark {
+    /// Part of a person's name.
+    Person { kind: EntityKind, source: Source, score: f32 },
+    /// A clinician's name while clinician names are not redacted: leave it alone.
+    Reserved,
+}
+
+/// Lowercase particles that may sit inside a name (`Ludwig van Beethoven`).
+const PARTICLES: &[&str] =
+    &["van", "von", "de", "der", "den", "del", "della", "da", "di", "du", "la", "le", "st", "bin", "ibn", "dos", "das"];
+
+/// Words that make a capitalised run an organisation or a place rather than a person.
+const INSTITUTION_WORDS: &[&str] = &[
+    "hospital", "clinic", "center", "centre", "medical", "university", "health", "group", "inc",
+    "llc", "ltd", "department", "school", "college", "institute", "pharmacy", "street", "avenue",
+    "road", "county", "city", "state", "company", "corporation", "bank", "church", "park", "river",
+    "lake", "mount", "fort", "port", "north", "south", "east", "west", "syndrome", "disease",
+];
+
+/// Finds names in `text` and appends them to `out`.
+pub(crate) fn find_names(
+    text: &str,
+    tokens: &[Token],
+    lexicon: &Lexicon,
+    clinician_names: bool,
+    out: &mut Vec<Entity>,
+) {
+    if tokens.is_empty() {
+        return;
+    }
+    let mut finder = NameFinder::new(text, tokens, lexicon, clinician_names);
+    finder.titles();
+    finder.cues();
+    finder.last_comma_first();
+    if finder.lowercase {
+        finder.lowercase_dictionary();
+    } else {
+        finder.capitalized_runs();
+    }
+    finder.propagate();
+    finder.emit(out);
+}
+
+struct NameFinder<'a> {
+    text: &'a str,
+    tokens: &'a [Token],
+    info: Vec<WordInfo>,
+    lexicon: &'a Lexicon,
+    /// The text is (almost) all lower case, like the ACI-Bench transcripts.
+    lowercase: bool,
+    clinician_names: bool,
+    marks: Vec<Option<Mark>>,
+}
+
+impl<'a> NameFinder<'a> {
+    fn new(text: &'a str, tokens: &'a [Token], lexicon: &'a Lexicon, clinician_names: bool) -> Self {
+        let info = tokens.iter().map(|t| lexicon.info(&t.lower)).collect();
+        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+        let upper = text.chars().filter(|c| c.is_uppercase()).count();
+        NameFinder {
+            text,
+            tokens,
+            info,
+            lexicon,
+            lowercase: upper * 100 < letters,
+            clinician_names,
+            marks: vec![None; tokens.len()],
+        }
+    }
+
+    /// Whether token `i` has the shape a name has in this text.
+    fn name_shaped(&self, i: usize) -> bool {
+        let token = &self.tokens[i];
+        match token.shape {
+            Shape::Capitalized => true,
+            Shape::Upper => token.is_initial(),
+            Shape::Lower => self.lowercase,
+            Shape::Mixed => false,
+        }
+    }
+
+    /// Whether tokens `i` and `i + 1` are written next to each other as parts of one name.
+    fn adjacent(&self, i: usize) -> bool {
+        let Some(next) = self.tokens.get(i + 1) else { return false };
+        let between = &self.text[self.tokens[i].end..next.start];
+        if self.tokens[i].possessive {
+            return false;
+        }
+        let tight = between.chars().all(|c| c == ' ' || c == '\t') && !between.is_empty();
+        tight || (self.tokens[i].is_initial() && between.trim_start_matches('.').trim() == "" && between.starts_with('.'))
+    }
+
+    /// Whether token `i` is used as a medical eponym here.
+    fn eponym_use(&self, i: usize) -> bool {
+        match self.info[i].eponym {
+            Eponym::Always => true,
+            Eponym::Usage => self
+                .tokens
+                .get(i + 1)
+                .is_some_and(|next| self.lexicon.is_eponym_head(&next.lower)),
+            Eponym::No => false,
+        }
+    }
+
+    fn is_particle(&self, i: usize) -> bool {
+        self.tokens[i].shape == Shape::Lower && PARTICLES.contains(&self.tokens[i].lower.as_str())
+    }
+
+    fn is_institution(&self, i: usize) -> bool {
+        INSTITUTION_WORDS.contains(&self.tokens[i].lower.as_str())
+    }
+
+    fn mark(&mut self, i: usize, kind: EntityKind, source: Source, score: f32) {
+        if self.marks[i].is_none() {
+            let mark = if kind == EntityKind::Provider && !self.clinician_names {
+                Mark::Reserved
+            } else {
+                Mark::Person { kind, source, score }
+            };
+            self.marks[i] = Some(mark);
+        }
+    }
+
+    fn sentence_start(&self, i: usize) -> bool {
+        starts_sentence(self.text, self.tokens, i)
+    }
+
+    fn gap_before(&self, i: usize) -> &'a str {
+        gap(self.text, self.tokens, i)
+    }
+
+    /// Joins adjacent marked tokens into entities.
+    fn emit(&self, out: &mut Vec<Entity>) {
+        let mut i = 0;
+        while i < self.tokens.len() {
+            let Some(Mark::Person { kind, source, score }) = self.marks[i] else {
+                i += 1;
+                continue;
+            };
+            let mut j = i;
+            while self.adjacent(j)
+                && matches!(self.marks[j + 1], Some(Mark::Person { kind: k, .. }) if k == kind)
+            {
+                j += 1;
+            }
+            let kind = if self.followed_by_credential(j) { EntityKind::Provider } else { kind };
+            out.push(Entity { kind, start: self.tokens[i].start, end: self.tokens[j].end, source, score });
+            i = j + 1;
+        }
+    }
+
+    /// Whether the name ending at token `j` is followed by a clinical credential (`, MD`).
+    fn followed_by_credential(&self, j: usize) -> bool {
+        let after = self.text[self.tokens[j].end..].trim_start_matches([',', ' ']);
+        const CREDENTIALS: &[&str] = &["MD", "M.D.", "DO", "D.O.", "RN", "NP", "PA-C", "DNP", "FNP", "MBBS"];
+        CREDENTIALS.iter().any(|c| {
+            after.starts_with(c) && !after[c.len()..].starts_with(|ch: char| ch.is_alphanumeric())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

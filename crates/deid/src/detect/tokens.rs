@@ -1,0 +1,159 @@
+//! Splitting text into words for the dictionary and context rules.
+
+/// The letter case pattern of a word.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Shape {
+    /// First letter upper case, the rest not all upper case: `Martha`, `McDonald`.
+    Capitalized,
+    /// Every letter upper case: `COLLINS`, or a single capital `J`.
+    Upper,
+    /// Every letter lower case.
+    Lower,
+    /// Anything else: `iPhone`.
+    Mixed,
+}
+
+/// One word: letters with inner apostrophes or hyphens, possessive `'s` split off.
+#[derive(Clone, Debug)]
+pub(crate) struct Token {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) lower: String,
+    pub(crate) shape: Shape,
+    /// The word was followed by `'s` or a bare `'` (`Parkinson's`, `Graves'`).
+    pub(crate) possessive: bool,
+}
+
+impl Token {
+    /// A single capital letter, e.g. the `M` of `Jane M Roe`.
+    pub(crate) fn is_initial(&self) -> bool {
+        self.shape == Shape::Upper && self.end - self.start == 1
+    }
+}
+
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\'' | '’' | '-')
+}
+
+fn shape_of(word: &str) -> Shape {
+    let mut chars = word.chars().filter(|c| c.is_alphabetic());
+    let Some(first) = chars.next() else { return Shape::Mixed };
+    let rest: Vec<char> = chars.collect();
+    let rest_upper = rest.iter().all(|c| c.is_uppercase());
+    let rest_lower = rest.iter().all(|c| c.is_lowercase());
+    match (first.is_uppercase(), first.is_lowercase()) {
+        (true, _) if rest_upper => Shape::Upper,
+        (true, _) => Shape::Capitalized,
+        (_, true) if rest_lower => Shape::Lower,
+        _ => Shape::Mixed,
+    }
+}
+
+/// Splits `text` into word tokens.
+pub(crate) fn tokenize(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        if !c.is_alphabetic() {
+            continue;
+        }
+        let mut end = start + c.len_utf8();
+        while let Some(&(i, next)) = chars.peek() {
+            if next.is_alphabetic() {
+                end = i + next.len_utf8();
+                chars.next();
+            } else if is_joiner(next)
+                && text[i + next.len_utf8()..].chars().next().is_some_and(char::is_alphabetic)
+            {
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        tokens.push(make_token(text, start, end));
+    }
+    tokens
+}
+
+fn make_token(text: &str, start: usize, end: usize) -> Token {
+    let word = &text[start..end];
+    let mut word_end = end;
+    let mut possessive = false;
+    for suffix in ["'s", "’s", "'S"] {
+        if word.len() > suffix.len() + 1 && word.ends_with(suffix) {
+            word_end = end - suffix.len();
+            possessive = true;
+            break;
+        }
+    }
+    if !possessive && text[end..].starts_with(['\'', '’']) {
+        possessive = !text[end..].chars().nth(1).is_some_and(char::is_alphabetic);
+    }
+    let word = &text[start..word_end];
+    Token {
+        start,
+        end: word_end,
+        lower: word.to_lowercase(),
+        shape: shape_of(word),
+        possessive,
+    }
+}
+
+/// The text between two tokens (or from the start of text), used to read punctuation.
+pub(crate) fn gap<'t>(text: &'t str, tokens: &[Token], index: usize) -> &'t str {
+    let from = index.checked_sub(1).map_or(0, |prev| tokens[prev].end);
+    let to = tokens.get(index).map_or(text.len(), |t| t.start);
+    text.get(from..to).unwrap_or("")
+}
+
+/// Whether the token at `index` starts a sentence, a line or the text.
+pub(crate) fn starts_sentence(text: &str, tokens: &[Token], index: usize) -> bool {
+    if index == 0 {
+        return true;
+    }
+    let between = gap(text, tokens, index);
+    between.contains(['.', '!', '?', '\n', ':', ';', '"', '>', '|', '(', '['])
+        && !(between.trim() == "." && tokens[index - 1].is_initial())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        tokenize(text).into_iter().map(|t| text[t.start..t.end].to_owned()).collect()
+    }
+
+    #[test]
+    fn possessives_are_split_off_and_remembered() {
+        let tokens = tokenize("Parkinson's and Graves' disease");
+        assert_eq!(tokens[0].lower, "parkinson");
+        assert!(tokens[0].possessive);
+        assert_eq!(tokens[2].lower, "graves");
+        assert!(tokens[2].possessive);
+    }
+
+    #[test]
+    fn inner_apostrophes_and_hyphens_stay_in_the_word() {
+        assert_eq!(words("O'Brien met Creutzfeldt-Jakob - no"), ["O'Brien", "met", "Creutzfeldt-Jakob", "no"]);
+    }
+
+    #[test]
+    fn shapes_are_read_from_letter_case() {
+        let tokens = tokenize("Martha COLLINS hi iPhone J McDonald");
+        let shapes: Vec<Shape> = tokens.iter().map(|t| t.shape).collect();
+        assert_eq!(
+            shapes,
+            [Shape::Capitalized, Shape::Upper, Shape::Lower, Shape::Mixed, Shape::Upper, Shape::Capitalized]
+        );
+        assert!(tokens[4].is_initial());
+    }
+
+    #[test]
+    fn sentence_starts_follow_stops_and_line_breaks_but_not_initials() {
+        let text = "Seen. Then\nNow J. Roe";
+        let tokens = tokenize(text);
+        let starts: Vec<bool> = (0..tokens.len()).map(|i| starts_sentence(text, &tokens, i)).collect();
+        assert_eq!(starts, [true, true, true, false, false]);
+    }
+}

@@ -1,0 +1,121 @@
+//! Case and whitespace folding with a map back to the original bytes.
+//!
+//! Known-value matching and the egress gate both compare text after folding: lower case, every
+//! run of whitespace reduced to one space. Each folded byte remembers the byte range of the
+//! original character it came from, so a match in folded text maps back to an exact span.
+
+/// Folded text plus, for each of its bytes, the original byte range it came from.
+pub(crate) struct Folded {
+    pub(crate) text: String,
+    origin: Vec<(usize, usize)>,
+}
+
+impl Folded {
+    /// Folds `input` as written (no escape decoding).
+    pub(crate) fn plain(input: &str) -> Self {
+        Self::from_chars(input.char_indices().map(|(i, c)| (c, i, i + c.len_utf8())))
+    }
+
+    /// Folds a sequence of `(char, original_start, original_end)`.
+    pub(crate) fn from_chars(chars: impl Iterator<Item = (char, usize, usize)>) -> Self {
+        let mut text = String::new();
+        let mut origin = Vec::new();
+        let mut pending_space: Option<(usize, usize)> = None;
+
+        for (c, start, end) in chars {
+            if c.is_whitespace() {
+                pending_space = Some(match pending_space {
+                    Some((run_start, _)) => (run_start, end),
+                    None => (start, end),
+                });
+                continue;
+            }
+            if let Some(range) = pending_space.take() {
+                text.push(' ');
+                origin.push(range);
+            }
+            for lower in c.to_lowercase() {
+                let before = text.len();
+                text.push(lower);
+                origin.extend(std::iter::repeat_n((start, end), text.len() - before));
+            }
+        }
+        if let Some(range) = pending_space {
+            text.push(' ');
+            origin.push(range);
+        }
+        Folded { text, origin }
+    }
+
+    /// The original byte range covered by the folded byte range `start..end`.
+    pub(crate) fn original_range(&self, start: usize, end: usize) -> (usize, usize) {
+        let first = self.origin.get(start).map_or(0, |r| r.0);
+        let last = end
+            .checked_sub(1)
+            .and_then(|i| self.origin.get(i))
+            .map_or(first, |r| r.1);
+        (first, last)
+    }
+
+    /// Whether the folded match `start..end` stands as its own token: a value that begins or ends
+    /// with a letter or digit must not be glued to another letter or digit on that side.
+    pub(crate) fn at_token_boundary(&self, start: usize, end: usize) -> bool {
+        is_token_boundary(&self.text, start, end)
+    }
+}
+
+/// Folds a value to compare: lower case, whitespace runs reduced to one space, trimmed.
+pub(crate) fn fold_value(value: &str) -> String {
+    let folded = Folded::plain(value.trim());
+    folded.text
+}
+
+/// Whether `text[start..end]` is not glued to letters or digits on either side.
+pub(crate) fn is_token_boundary(text: &str, start: usize, end: usize) -> bool {
+    let inner = &text[start..end];
+    let first_is_word = inner.chars().next().is_some_and(char::is_alphanumeric);
+    let last_is_word = inner.chars().next_back().is_some_and(char::is_alphanumeric);
+    let before_is_word = text[..start].chars().next_back().is_some_and(char::is_alphanumeric);
+    let after_is_word = text[end..].chars().next().is_some_and(char::is_alphanumeric);
+    !(first_is_word && before_is_word) && !(last_is_word && after_is_word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_lowercases_and_collapses_whitespace_runs() {
+        let folded = Folded::plain("Jane \n\t ROE");
+        assert_eq!(folded.text, "jane roe");
+        assert_eq!(folded.original_range(5, 8), (9, 12));
+        assert_eq!(folded.original_range(0, 8), (0, 12));
+    }
+
+    #[test]
+    fn a_folded_space_maps_back_to_the_whole_whitespace_run() {
+        let folded = Folded::plain("a  \n b");
+        assert_eq!(folded.original_range(1, 2), (1, 5));
+    }
+
+    #[test]
+    fn multibyte_characters_map_back_to_their_full_width() {
+        let folded = Folded::plain("Émile Zoë");
+        assert_eq!(folded.text, "émile zoë");
+        let start = folded.text.find("zoë").unwrap_or_default();
+        assert_eq!(folded.original_range(start, folded.text.len()), (7, 11));
+    }
+
+    #[test]
+    fn token_boundaries_refuse_values_glued_to_letters_or_digits() {
+        assert!(!is_token_boundary("plan", 2, 4));
+        assert!(is_token_boundary("an apple", 0, 2));
+        assert!(!is_token_boundary("x12345", 1, 6));
+        assert!(is_token_boundary("(12345)", 1, 6));
+    }
+
+    #[test]
+    fn values_are_trimmed_when_folded() {
+        assert_eq!(fold_value("  Jane\u{a0}Roe "), "jane roe");
+    }
+}

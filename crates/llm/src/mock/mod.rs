@@ -1,0 +1,377 @@
+//! A loopback imitation of the Anthropic API, for tests.
+//!
+//! [`MockUpstream`] binds `127.0.0.1` on a free port and serves `POST /v1/messages`,
+//! `POST /v1/messages/count_tokens` and `GET /v1/models` the way the API does: it refuses a
+//! request without `x-api-key` (401) or `anthropic-version` (400) in the API's error shape,
+//! answers JSON or server-sent events, and records every request it receives, headers and body
+//! bytes, so a test can assert on exactly what left the gateway.
+//!
+//! Answers come from a script ([`MockResponse`]s, taken in order); with the script empty, it
+//! answers with a plausible message quoting back the last user text. It is always compiled
+//! because the gateway's and the binary's tests use it; it never listens beyond loopback.
+
+mod listener;
+
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use self::listener::{KillSwitch, KillableListener};
+use crate::assemble::events_from_message;
+use crate::sse::encode_event;
+use crate::types::{
+    ApiError, ContentBlock, MessagesRequest, MessagesResponse, Role, StopReason, StreamEvent,
+    Usage,
+};
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum MockResponse {
+    /// `200` with this message as JSON.
+    Json(MessagesResponse),
+    /// `200` with these events as server-sent events, each event in its own write.
+    Stream(Vec<StreamEvent>),
+    /// `200` with these events as server-sent events, cut into writes of `chunk_bytes` bytes
+    /// wherever that falls: inside a line, a CRLF or a UTF-8 character.
+    ChunkedStream {
+        /// The events.
+        events: Vec<StreamEvent>,
+        /// Bytes per write.
+        chunk_bytes: usize,
+    },
+    /// An error in the API's shape, with `retry-after` (seconds) when given.
+    Error {
+        /// The HTTP status.
+        status: u16,
+        /// The error `type`, e.g. `overloaded_error`.
+        error_type: String,
+        /// The `retry-after` header, in seconds.
+        retry_after: Option<u64>,
+    },
+    /// Any status, content type and body, for answers the API should never give.
+    Raw {
+        /// The HTTP status.
+        status: u16,
+        /// The `content-type` header.
+        content_type: String,
+        /// The body.
+        body: Bytes,
+    },
+    /// Waits, then answers with the inner response.
+    Delay(Duration, Box<MockResponse>),
+    /// Drops the connection without answering.
+    CloseConnection,
+}
+
+impl MockResponse {
+    /// An error answer without `retry-after`.
+    pub fn error(status: u16, error_type: &str) -> Self {
+        MockResponse::Error { status, error_type: error_type.to_owned(), retry_after: None }
+    }
+}
+
+/// A request as the mock received it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path and query.
+    pub path: String,
+    /// Every header, names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body, byte for byte.
+    pub body: Bytes,
+}
+
+impl RecordedRequest {
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON (`Value::Null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    script: Mutex<VecDeque<MockResponse>>,
+    received: Mutex<Vec<RecordedRequest>>,
+    counter: AtomicU64,
+}
+
+/// A running mock of the Anthropic API on loopback. Dropping it stops the server.
+pub struct MockUpstream {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: JoinHandle<()>,
+}
+
+impl MockUpstream {
+    /// Starts a mock on `127.0.0.1` and a free port.
+    pub async fn start() -> std::io::Result<Self> {
+        let tcp = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = tcp.local_addr()?;
+        let shared = Arc::new(Shared::default());
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let service = app.into_make_service_with_connect_info::<KillSwitch>();
+        let server = tokio::spawn(async move {
+            // The server runs until the mock is dropped; an error here only ends the test's mock.
+            let _ = axum::serve(KillableListener(tcp), service).await;
+        });
+        Ok(MockUpstream { addr, shared, server })
+    }
+
+    /// The base URL to configure a client with, e.g. `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Adds an answer to the end of the script.
+    pub fn push(&self, response: MockResponse) {
+        lock(&self.shared.script).push_back(response);
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn received(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.received).clone()
+    }
+}
+
+impl Drop for MockUpstream {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(switch): ConnectInfo<KillSwitch>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let recorded = RecordedRequest {
+        method: method.to_string(),
+        path: uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.to_string()),
+        headers: headers
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into()))
+            .collect(),
+        body: body.clone(),
+    };
+    lock(&shared.received).push(recorded);
+    let n = shared.counter.fetch_add(1, Ordering::Relaxed);
+    let request_id = format!("req_mock_{n:04}");
+
+    if headers.get("x-api-key").is_none_or(|key| key.is_empty()) {
+        return error(401, "authentication_error", "x-api-key header is required", &request_id);
+    }
+    if headers.get("anthropic-version").is_none() {
+        let message = "anthropic-version: header is required";
+        return error(400, "invalid_request_error", message, &request_id);
+    }
+
+    let scripted = lock(&shared.script).pop_front();
+    let mut response = match scripted {
+        Some(scripted) => scripted,
+        None => match default_response(&method, uri.path(), &body, n) {
+            Ok(response) => response,
+            Err(answer) => return answer.with_request_id(&request_id),
+        },
+    };
+    loop {
+        match response {
+            MockResponse::Delay(wait, next) => {
+                tokio::time::sleep(wait).await;
+                response = *next;
+            }
+            MockResponse::CloseConnection => {
+                switch.kill();
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            other => return render(other, &request_id),
+        }
+    }
+}
+
+/// What the mock answers with an empty script.
+fn default_response(
+    method: &Method,
+    path: &str,
+    body: &[u8],
+    n: u64,
+) -> Result<MockResponse, Response> {
+    let invalid = |message: &str| error(400, "invalid_request_error", message, "");
+    match (method.as_str(), path) {
+        ("POST", "/v1/messages") => {
+            let request: MessagesRequest = serde_json::from_slice(body)
+                .map_err(|_| invalid("the request body is not a valid Messages request"))?;
+            let message = default_message(&request, n);
+            Ok(if request.is_stream() {
+                MockResponse::ChunkedStream {
+                    events: events_from_message(&message, 8),
+                    chunk_bytes: 64,
+                }
+            } else {
+                MockResponse::Json(message)
+            })
+        }
+        ("POST", "/v1/messages/count_tokens") => {
+            let words = serde_json::from_slice::<Value>(body)
+                .map_err(|_| invalid("the request body is not JSON"))?
+                .to_string()
+                .split_whitespace()
+                .count();
+            let body = json!({ "input_tokens": words }).to_string();
+            Ok(MockResponse::Raw { status: 200, content_type: JSON.into(), body: body.into() })
+        }
+        ("GET", "/v1/models") => {
+            let body = json!({
+                "data": [{
+                    "type": "model", "id": "claude-mock-1", "display_name": "Mock Claude",
+                    "created_at": "2025-01-01T00:00:00Z"
+                }],
+                "has_more": false, "first_id": "claude-mock-1", "last_id": "claude-mock-1"
+            });
+            let body = Bytes::from(body.to_string());
+            Ok(MockResponse::Raw { status: 200, content_type: JSON.into(), body })
+        }
+        _ => Err(error(404, "not_found_error", "Not found", "")),
+    }
+}
+
+/// A plausible answer that quotes back the last user text.
+fn default_message(request: &MessagesRequest, n: u64) -> MessagesResponse {
+    let last_user = request.messages.iter().rev().find(|m| m.role == Role::User);
+    let said = last_user.map(|m| m.content.texts().join("\n")).unwrap_or_default();
+    let text = format!("Mock upstream reply. You said: {said}");
+    MessagesResponse {
+        id: format!("msg_mock_{n:04}"),
+        kind: "message".to_owned(),
+        role: Role::Assistant,
+        usage: Usage {
+            input_tokens: said.split_whitespace().count() as u64,
+            output_tokens: text.split_whitespace().count() as u64,
+            ..Usage::default()
+        },
+        content: vec![ContentBlock::text(text)],
+        model: request.model.clone(),
+        stop_reason: Some(StopReason::EndTurn),
+        stop_sequence: None,
+        extra: Map::new(),
+    }
+}
+
+const JSON: &str = "application/json";
+
+fn render(response: MockResponse, request_id: &str) -> Response {
+    let answer = match response {
+        MockResponse::Json(message) => match serde_json::to_vec(&message) {
+            Ok(body) => raw(StatusCode::OK, JSON, Body::from(body)),
+            Err(_) => error(500, "api_error", "mock could not encode the message", ""),
+        },
+        MockResponse::Stream(events) => sse(&events, None),
+        MockResponse::ChunkedStream { events, chunk_bytes } => sse(&events, Some(chunk_bytes)),
+        MockResponse::Error { status, error_type, retry_after } => {
+            let mut answer = error(status, &error_type, &standard_message(&error_type), request_id);
+            if let Some(seconds) = retry_after {
+                answer.headers_mut().insert("retry-after", HeaderValue::from(seconds));
+            }
+            answer
+        }
+        MockResponse::Raw { status, content_type, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            raw(status, &content_type, Body::from(body))
+        }
+        MockResponse::Delay(_, _) | MockResponse::CloseConnection => {
+            error(500, "api_error", "mock script step cannot be rendered", "")
+        }
+    };
+    answer.with_request_id(request_id)
+}
+
+fn sse(events: &[StreamEvent], chunk_bytes: Option<usize>) -> Response {
+    let mut pieces: Vec<Bytes> = Vec::new();
+    for event in events {
+        match encode_event(event) {
+            Ok(frame) => pieces.push(Bytes::from(frame)),
+            Err(_) => return error(500, "api_error", "mock could not encode an event", ""),
+        }
+    }
+    if let Some(size) = chunk_bytes {
+        let whole: Vec<u8> = pieces.concat();
+        pieces = whole.chunks(size.max(1)).map(Bytes::copy_from_slice).collect();
+    }
+    let body = futures::stream::iter(pieces).then(|piece| async move {
+        // Yield between writes so that pieces tend to leave as separate segments.
+        tokio::task::yield_now().await;
+        Ok::<Bytes, std::convert::Infallible>(piece)
+    });
+    let mut answer = raw(StatusCode::OK, "text/event-stream", Body::from_stream(body));
+    answer.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
+    answer
+}
+
+fn error(status: u16, error_type: &str, message: &str, request_id: &str) -> Response {
+    let mut body = ApiError::new(error_type, message).to_json();
+    if !request_id.is_empty() {
+        body["request_id"] = Value::String(request_id.to_owned());
+    }
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    raw(status, JSON, Body::from(body.to_string())).with_request_id(request_id)
+}
+
+fn standard_message(error_type: &str) -> String {
+    match error_type {
+        "overloaded_error" => "Overloaded",
+        "rate_limit_error" => "Number of request tokens has exceeded your per-minute rate limit",
+        "api_error" => "Internal server error",
+        "not_found_error" => "Not found",
+        "authentication_error" => "invalid x-api-key",
+        _ => "Mock error",
+    }
+    .to_owned()
+}
+
+fn raw(status: StatusCode, content_type: &str, body: Body) -> Response {
+    let content_type =
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static(JSON));
+    (status, [(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+trait WithRequestId {
+    fn with_request_id(self, request_id: &str) -> Self;
+}
+
+impl WithRequestId for Response {
+    fn with_request_id(mut self, request_id: &str) -> Self {
+        if let Ok(value) = HeaderValue::from_str(request_id)
+            && !request_id.is_empty()
+        {
+            self.headers_mut().insert(HeaderName::from_static("request-id"), value);
+        }
+        self
+    }
+}

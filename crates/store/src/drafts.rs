@@ -1,0 +1,163 @@
+//! Clinical drafts awaiting a clinician's review. The body is sealed; status and timestamps are
+//! not PHI and stay queryable.
+
+use phigate_crypto::AadContext;
+use rusqlite::{OptionalExtension, Row, params};
+use zeroize::Zeroizing;
+
+use crate::db::now;
+use crate::{PatientRef, Store, StoreError};
+
+/// Where a draft is in its review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DraftStatus {
+    /// Written by a task, not yet looked at.
+    AwaitingReview,
+    /// Approved and signed by a clinician.
+    Signed,
+    /// Rejected by a clinician.
+    Rejected,
+}
+
+impl DraftStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AwaitingReview => "awaiting_review",
+            Self::Signed => "signed",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "awaiting_review" => Some(Self::AwaitingReview),
+            "signed" => Some(Self::Signed),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// A draft's metadata (no PHI).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    /// Random id.
+    pub id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// The patient the draft is about.
+    pub patient: PatientRef,
+    /// The task that wrote it.
+    pub task: String,
+    /// Review status.
+    pub status: DraftStatus,
+    /// Who asked for it.
+    pub created_by: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Who reviewed it, once reviewed.
+    pub reviewed_by: Option<String>,
+}
+
+fn context(draft: &Draft) -> AadContext {
+    AadContext::patient(
+        &draft.tenant,
+        draft.patient.as_str(),
+        &format!("draft/{}", draft.id),
+        "body",
+    )
+}
+
+impl Store {
+    /// Stores a new draft with its sealed body.
+    pub fn create_draft(&self, draft: &Draft, body: &[u8]) -> Result<(), StoreError> {
+        let sealed = self.keyring.seal(&context(draft), body)?;
+        let conn = self.db.lock()?;
+        conn.execute(
+            "INSERT INTO drafts (id, tenant, patient_ref, task, status, body, created_by, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                draft.id,
+                draft.tenant,
+                draft.patient.as_str(),
+                draft.task,
+                draft.status.as_str(),
+                sealed,
+                draft.created_by,
+                draft.created_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A draft and its decrypted body.
+    pub fn draft(&self, tenant: &str, id: &str) -> Result<(Draft, Zeroizing<Vec<u8>>), StoreError> {
+        let row = {
+            let conn = self.db.lock()?;
+            conn.query_row(
+                "SELECT id, tenant, patient_ref, task, status, created_by, created_at, reviewed_by, body
+                 FROM drafts WHERE tenant = ?1 AND id = ?2",
+                params![tenant, id],
+                |row| Ok((draft_from_row(row)?, row.get::<_, Vec<u8>>(8)?)),
+            )
+            .optional()?
+        };
+        let (draft, sealed) = row.ok_or(StoreError::NotFound("draft"))?;
+        let draft = draft?;
+        let body = self.keyring.open(&context(&draft), &sealed)?;
+        Ok((draft, body))
+    }
+
+    /// Drafts of a tenant in one status, oldest first.
+    pub fn drafts_by_status(
+        &self,
+        tenant: &str,
+        status: DraftStatus,
+    ) -> Result<Vec<Draft>, StoreError> {
+        let conn = self.db.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, tenant, patient_ref, task, status, created_by, created_at, reviewed_by
+             FROM drafts WHERE tenant = ?1 AND status = ?2 ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map(params![tenant, status.as_str()], draft_from_row)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// Records a review decision; only drafts awaiting review can be decided.
+    pub fn review_draft(
+        &self,
+        tenant: &str,
+        id: &str,
+        status: DraftStatus,
+        reviewer: &str,
+    ) -> Result<(), StoreError> {
+        let conn = self.db.lock()?;
+        let changed = conn.execute(
+            "UPDATE drafts SET status = ?3, reviewed_by = ?4, reviewed_at = ?5
+             WHERE tenant = ?1 AND id = ?2 AND status = 'awaiting_review'",
+            params![tenant, id, status.as_str(), reviewer, now()],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::Conflict("draft is not awaiting review"));
+        }
+        Ok(())
+    }
+}
+
+fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Draft, StoreError>> {
+    let status: String = row.get(4)?;
+    let Some(status) = DraftStatus::parse(&status) else {
+        return Ok(Err(StoreError::Corrupt("draft status")));
+    };
+    Ok(Ok(Draft {
+        id: row.get(0)?,
+        tenant: row.get(1)?,
+        patient: PatientRef::from_stored(row.get(2)?),
+        task: row.get(3)?,
+        status,
+        created_by: row.get(5)?,
+        created_at: row.get(6)?,
+        reviewed_by: row.get(7)?,
+    }))
+}

@@ -1,0 +1,57 @@
+//! Phigate's application store: the encrypted patient record, drafts awaiting review, vault maps
+//! and user accounts, on SQLite (the embedded default).
+//!
+//! Every PHI-bearing value is sealed with the keyring before it touches the database, under a
+//! context naming tenant, patient, record and field; rows are keyed by keyed hashes
+//! ([`PatientRef`]) rather than patient identifiers, so the file alone reveals neither who is in
+//! it nor what their record says. The store holds no business rules: who may read or write is
+//! decided before a call reaches it. The audit log is not here; it has a store of its own.
+
+mod db;
+mod drafts;
+mod error;
+mod keys;
+mod patients;
+mod users;
+mod vaults;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use phigate_crypto::{Keyring, Kms};
+
+pub use db::Database;
+pub use drafts::{Draft, DraftStatus};
+pub use error::StoreError;
+pub use keys::SqliteKeyRepository;
+pub use patients::{PatientRef, StoredResource};
+pub use users::UserRecord;
+
+/// The application store: one database and the keyring that seals what goes into it.
+#[derive(Clone)]
+pub struct Store {
+    db: Database,
+    keyring: Arc<Keyring>,
+    index: Arc<phigate_crypto::KeyMaterial>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`, with keys wrapped by `kms`.
+    pub fn open(path: &Path, kms: Arc<dyn Kms>) -> Result<Self, StoreError> {
+        let db = Database::open(path)?;
+        let index = Arc::new(keys::index_key(&db, kms.as_ref())?);
+        let repo = Arc::new(SqliteKeyRepository::new(db.clone()));
+        let keyring = Arc::new(Keyring::new(kms, repo));
+        Ok(Self { db, keyring, index })
+    }
+
+    /// The keyring sealing this store's values (also used for rotation and shredding).
+    pub fn keyring(&self) -> &Arc<Keyring> {
+        &self.keyring
+    }
+
+    /// The keyed hash naming `patient_id` of `tenant` in rows, key scopes and the audit log.
+    pub fn patient_ref(&self, tenant: &str, patient_id: &str) -> PatientRef {
+        PatientRef::derive(&self.index, tenant, patient_id)
+    }
+}

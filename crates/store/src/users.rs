@@ -1,0 +1,96 @@
+//! Staff accounts. Usernames and roles are not PHI; passwords are stored as Argon2id hashes made
+//! by the auth crate.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::db::now;
+use crate::{Store, StoreError};
+
+/// One account as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Stable id.
+    pub id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Sign-in name.
+    pub username: String,
+    /// Role name.
+    pub role: String,
+    /// PHC-format password hash.
+    pub password_hash: String,
+    /// Disabled accounts cannot sign in.
+    pub disabled: bool,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("tenant", &self.tenant)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Creates an account, or replaces the password and role of an existing one with that name.
+    pub fn upsert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let conn = self.db.lock()?;
+        conn.execute(
+            "INSERT INTO users (id, tenant, username, role, password_hash, disabled, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (tenant, username) DO UPDATE SET
+               role = excluded.role, password_hash = excluded.password_hash,
+               disabled = excluded.disabled",
+            params![
+                user.id,
+                user.tenant,
+                user.username,
+                user.role,
+                user.password_hash,
+                user.disabled,
+                now()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Looks an account up by tenant and username.
+    pub fn user_by_name(
+        &self,
+        tenant: &str,
+        username: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let conn = self.db.lock()?;
+        Ok(conn
+            .query_row(
+                "SELECT id, tenant, username, role, password_hash, disabled FROM users
+                 WHERE tenant = ?1 AND username = ?2",
+                params![tenant, username],
+                |row| {
+                    Ok(UserRecord {
+                        id: row.get(0)?,
+                        tenant: row.get(1)?,
+                        username: row.get(2)?,
+                        role: row.get(3)?,
+                        password_hash: row.get(4)?,
+                        disabled: row.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Number of accounts in a tenant with a role.
+    pub fn count_users_with_role(&self, tenant: &str, role: &str) -> Result<u64, StoreError> {
+        let conn = self.db.lock()?;
+        Ok(conn.query_row(
+            "SELECT COUNT(*) FROM users WHERE tenant = ?1 AND role = ?2",
+            params![tenant, role],
+            |r| r.get(0),
+        )?)
+    }
+}
