@@ -130,16 +130,29 @@ impl AuditEvent {
     /// oversized detail.
     fn validate(&self) -> Result<(), AuditError> {
         let hex_fields = [
-            (&self.patient_ref, "patient_ref must be a keyed HMAC-SHA-256 in lowercase hex"),
-            (&self.sent_sha256, "sent_sha256 must be a SHA-256 in lowercase hex"),
-            (&self.received_sha256, "received_sha256 must be a SHA-256 in lowercase hex"),
+            (
+                &self.patient_ref,
+                "patient_ref must be a keyed HMAC-SHA-256 in lowercase hex",
+            ),
+            (
+                &self.sent_sha256,
+                "sent_sha256 must be a SHA-256 in lowercase hex",
+            ),
+            (
+                &self.received_sha256,
+                "received_sha256 must be a SHA-256 in lowercase hex",
+            ),
         ];
         for (value, problem) in hex_fields {
             if value.as_deref().is_some_and(|value| !is_digest_hex(value)) {
                 return Err(AuditError::InvalidEvent(problem));
             }
         }
-        if self.detail.as_ref().is_some_and(|detail| detail.len() > MAX_DETAIL_LEN) {
+        if self
+            .detail
+            .as_ref()
+            .is_some_and(|detail| detail.len() > MAX_DETAIL_LEN)
+        {
             return Err(AuditError::InvalidEvent("detail is longer than 2048 bytes"));
         }
         Ok(())
@@ -147,7 +160,10 @@ impl AuditEvent {
 }
 
 fn is_digest_hex(value: &str) -> bool {
-    value.len() == 64 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    value.len() == 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The stored form of an entry: the event with its position, so that moving an entry changes
@@ -163,7 +179,11 @@ struct Record<T> {
 pub(crate) fn encode_entry(seq: u64, mut event: AuditEvent) -> Result<Vec<u8>, AuditError> {
     event.validate()?;
     event.time = event.time.to_offset(UtcOffset::UTC);
-    Ok(serde_json::to_vec(&Record { v: ENTRY_FORMAT, seq, event })?)
+    Ok(serde_json::to_vec(&Record {
+        v: ENTRY_FORMAT,
+        seq,
+        event,
+    })?)
 }
 
 /// Decodes stored entry bytes, returning the sequence number they record and the event.
@@ -195,7 +215,9 @@ pub(crate) mod tests {
         let bytes = encode_entry(7, sample())?;
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.starts_with(r#"{"v":1,"seq":7,"event":{"time":"2025-03-01T08:00:00Z""#));
-        assert!(text.contains(r#""action":"disclosure""#) && text.contains(r#""outcome":"success""#));
+        assert!(
+            text.contains(r#""action":"disclosure""#) && text.contains(r#""outcome":"success""#)
+        );
         assert_eq!(encode_entry(7, sample())?, bytes);
         Ok(())
     }
@@ -213,7 +235,10 @@ pub(crate) mod tests {
     fn a_patient_reference_that_is_not_an_hmac_is_refused() {
         let mut event = sample();
         event.patient_ref = Some("MRN-0012345".into());
-        assert!(matches!(encode_entry(0, event), Err(AuditError::InvalidEvent(_))));
+        assert!(matches!(
+            encode_entry(0, event),
+            Err(AuditError::InvalidEvent(_))
+        ));
     }
 
     #[test]
@@ -228,6 +253,9 @@ pub(crate) mod tests {
     fn an_oversized_detail_is_refused() {
         let mut event = sample();
         event.detail = Some("x".repeat(MAX_DETAIL_LEN + 1));
-        assert!(matches!(encode_entry(0, event), Err(AuditError::InvalidEvent(_))));
+        assert!(matches!(
+            encode_entry(0, event),
+            Err(AuditError::InvalidEvent(_))
+        ));
     }
 }

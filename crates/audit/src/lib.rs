@@ -1,1 +1,28 @@
-//! placeholder
+//! The tamper-evident audit log.
+//!
+//! This crate owns the record of who did what to which patient's data: an append-only SQLite
+//! file, separate from the application's, where every entry is stored as the exact bytes that
+//! are hashed, linked to the one before it by a hash chain, and a leaf of an RFC 6962 Merkle tree
+//! whose head is signed with Ed25519 at regular checkpoints. It verifies all of that from the
+//! stored bytes, and produces and checks inclusion and consistency proofs.
+//!
+//! It refuses to decide policy (callers say what happened), to hold PHI (patients appear only as
+//! keyed HMAC references, and an event whose patient reference is not one is refused), and to
+//! report an append before it is durably committed.
+
+mod checkpoint;
+mod error;
+mod event;
+mod log;
+mod merkle;
+mod schema;
+mod verify;
+
+pub use checkpoint::{Checkpoint, CheckpointSigner};
+pub use error::AuditError;
+pub use event::{Action, Actor, AuditEvent, MAX_DETAIL_LEN, Outcome};
+pub use log::{AppendReceipt, AuditEntry, AuditLog, CHECKPOINT_INTERVAL};
+pub use merkle::{
+    Hash, leaf_hash, node_hash, root as merkle_root, verify_consistency, verify_inclusion,
+};
+pub use verify::VerifyReport;

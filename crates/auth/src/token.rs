@@ -270,7 +270,12 @@ mod tests {
         let verifier = signer.verifier("phigate");
         assert!(verifier.verify(&forged, NOW).is_err());
         assert!(signer.verifier("other").verify(&token, NOW).is_err());
-        assert!(self::signer().verifier("phigate").verify(&token, NOW).is_err());
+        assert!(
+            self::signer()
+                .verifier("phigate")
+                .verify(&token, NOW)
+                .is_err()
+        );
         assert!(verifier.verify("a.b", NOW).is_err());
         assert!(verifier.verify("", NOW).is_err());
     }

@@ -151,7 +151,6 @@ impl Keyring {
             patient: patient.into(),
         };
         let _creating = self.creating.lock().unwrap_or_else(PoisonError::into_inner);
-        self.cache.purge(&scope);
         let destroyed = self.repo.destroy(&scope)?;
         self.cache.purge(&scope);
         Ok(destroyed)

@@ -9,6 +9,25 @@
 //! It refuses to store data (that is the store crate's job, through [`KeyRepository`]), to print
 //! key bytes, plaintext or patient identifiers in `Debug` output or errors, and to read a key
 //! file that anyone but its owner can access. All primitives come from `aws-lc-rs`.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use phigate_crypto::{AadContext, KeyMaterial, Keyring, LocalKms, MemoryKeyRepository};
+//!
+//! # fn main() -> Result<(), phigate_crypto::CryptoError> {
+//! let kms = Arc::new(LocalKms::from_key(KeyMaterial::generate()?));
+//! let keyring = Keyring::new(kms, Arc::new(MemoryKeyRepository::new()));
+//!
+//! let ctx = AadContext::patient("clinic", "patient-17", "observation-3", "value");
+//! let sealed = keyring.seal(&ctx, b"HbA1c 6.1%")?;
+//! assert_eq!(keyring.open(&ctx, &sealed)?.as_slice(), b"HbA1c 6.1%");
+//!
+//! let elsewhere = AadContext::patient("clinic", "patient-17", "observation-4", "value");
+//! assert!(keyring.open(&elsewhere, &sealed).is_err());
+//! # Ok(())
+//! # }
+//! ```
 
 mod aad;
 mod cache;

@@ -88,9 +88,10 @@ mod tests {
 
     use super::*;
 
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     #[test]
-    fn a_created_secret_file_is_owner_only_and_reads_back() -> Result<(), Box<dyn std::error::Error>>
-    {
+    fn a_created_secret_file_is_owner_only_and_reads_back() -> TestResult {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("secret");
         create_secret_file(&path, b"abc")?;
@@ -100,7 +101,7 @@ mod tests {
     }
 
     #[test]
-    fn creating_over_an_existing_file_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+    fn creating_over_an_existing_file_is_refused() -> TestResult {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("secret");
         fs::write(&path, b"keep me")?;
@@ -111,8 +112,7 @@ mod tests {
     }
 
     #[test]
-    fn a_group_readable_file_is_refused_with_its_path_and_mode()
-    -> Result<(), Box<dyn std::error::Error>> {
+    fn a_group_readable_file_is_refused_with_its_path_and_mode() -> TestResult {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("secret");
         create_secret_file(&path, b"abc")?;

@@ -33,9 +33,17 @@ impl Leak {
 impl fmt::Display for Leak {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_unreadable() {
-            write!(f, "outbound bytes are not UTF-8 (at byte {}); refusing to send", self.offset)
+            write!(
+                f,
+                "outbound bytes are not UTF-8 (at byte {}); refusing to send",
+                self.offset
+            )
         } else {
-            write!(f, "known PHI value #{} found in outbound bytes at byte {}", self.value_index, self.offset)
+            write!(
+                f,
+                "known PHI value #{} found in outbound bytes at byte {}",
+                self.value_index, self.offset
+            )
         }
     }
 }
@@ -51,7 +59,9 @@ pub struct EgressGate {
 
 impl fmt::Debug for EgressGate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EgressGate").field("values", &self.pattern_value.len()).finish()
+        f.debug_struct("EgressGate")
+            .field("values", &self.pattern_value.len())
+            .finish()
     }
 }
 
@@ -73,7 +83,10 @@ impl EgressGate {
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .ok();
-        EgressGate { matcher, pattern_value }
+        EgressGate {
+            matcher,
+            pattern_value,
+        }
     }
 
     /// How many non-empty values the gate looks for.
@@ -96,7 +109,10 @@ impl EgressGate {
             return Ok(());
         }
         let Some(matcher) = &self.matcher else {
-            return Err(Leak { offset: 0, value_index: usize::MAX });
+            return Err(Leak {
+                offset: 0,
+                value_index: usize::MAX,
+            });
         };
 
         let folded = Folded::from_chars(JsonUnescaped::new(text));
@@ -108,7 +124,10 @@ impl EgressGate {
             let (offset, _) = folded.original_range(found.start(), found.end());
             let value_index = self.pattern_value[found.pattern().as_usize()];
             if first.is_none_or(|leak| offset < leak.offset) {
-                first = Some(Leak { offset, value_index });
+                first = Some(Leak {
+                    offset,
+                    value_index,
+                });
             }
         }
         first.map_or(Ok(()), Err)
@@ -158,7 +177,11 @@ impl<'t> JsonUnescaped<'t> {
         let high = self.hex4(self.pos + 2)?;
         if (0xD800..0xDC00).contains(&high) {
             let rest = self.text.get(self.pos + 6..self.pos + 8)?;
-            let low = if rest == "\\u" { self.hex4(self.pos + 8)? } else { return None };
+            let low = if rest == "\\u" {
+                self.hex4(self.pos + 8)?
+            } else {
+                return None;
+            };
             if !(0xDC00..0xE000).contains(&low) {
                 return None;
             }

@@ -40,7 +40,9 @@ impl KnownPhi {
 
     /// Every value with its kind, in the order added.
     pub fn values(&self) -> impl Iterator<Item = (EntityKind, &str)> {
-        self.values.iter().map(|(kind, value)| (*kind, value.as_str()))
+        self.values
+            .iter()
+            .map(|(kind, value)| (*kind, value.as_str()))
     }
 
     /// How many values are held.

@@ -35,7 +35,10 @@ impl std::fmt::Debug for Restored {
 pub fn reidentify(text: &str, vault: &Vault) -> Restored {
     let mut unknown = Vec::new();
     let text = restore_into(text, vault, &mut unknown);
-    Restored { text, unknown_placeholders: unknown }
+    Restored {
+        text,
+        unknown_placeholders: unknown,
+    }
 }
 
 fn restore_into(text: &str, vault: &Vault, unknown: &mut Vec<String>) -> String {
@@ -71,13 +74,19 @@ fn restore_into(text: &str, vault: &Vault, unknown: &mut Vec<String>) -> String 
 /// The length of the placeholder at the start of `s`, if `s` starts with one of a known kind.
 fn placeholder_len(s: &str) -> Option<usize> {
     let bytes = s.as_bytes();
-    let tag_len = bytes[1..].iter().take_while(|b| b.is_ascii_uppercase()).count();
+    let tag_len = bytes[1..]
+        .iter()
+        .take_while(|b| b.is_ascii_uppercase())
+        .count();
     if tag_len == 0 || tag_len > MAX_TAG || bytes.get(1 + tag_len) != Some(&b'_') {
         return None;
     }
     EntityKind::from_tag(&s[1..1 + tag_len])?;
     let digits_at = 2 + tag_len;
-    let digits = bytes[digits_at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = bytes[digits_at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if digits == 0 || digits > MAX_DIGITS || bytes.get(digits_at + digits) != Some(&b']') {
         return None;
     }
@@ -87,7 +96,10 @@ fn placeholder_len(s: &str) -> Option<usize> {
 /// Whether `s` (starting with `[`) could still grow into a placeholder with more input.
 fn could_become_placeholder(s: &str) -> bool {
     let bytes = s.as_bytes();
-    let tag_len = bytes[1..].iter().take_while(|b| b.is_ascii_uppercase()).count();
+    let tag_len = bytes[1..]
+        .iter()
+        .take_while(|b| b.is_ascii_uppercase())
+        .count();
     if tag_len > MAX_TAG {
         return false;
     }
@@ -98,7 +110,10 @@ fn could_become_placeholder(s: &str) -> bool {
     if bytes[after_tag] != b'_' || tag_len == 0 {
         return false;
     }
-    let digits = bytes[after_tag + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = bytes[after_tag + 1..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     after_tag + 1 + digits == bytes.len() && digits <= MAX_DIGITS
 }
 
@@ -116,14 +131,20 @@ pub struct StreamRestorer<'a> {
 
 impl std::fmt::Debug for StreamRestorer<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StreamRestorer").field("pending_len", &self.pending.len()).finish()
+        f.debug_struct("StreamRestorer")
+            .field("pending_len", &self.pending.len())
+            .finish()
     }
 }
 
 impl<'a> StreamRestorer<'a> {
     /// A restorer reading placeholders from `vault`.
     pub fn new(vault: &'a Vault) -> Self {
-        StreamRestorer { vault, pending: String::new(), unknown: Vec::new() }
+        StreamRestorer {
+            vault,
+            pending: String::new(),
+            unknown: Vec::new(),
+        }
     }
 
     /// Adds `chunk` and returns the restored text that is now final.
@@ -142,7 +163,10 @@ impl<'a> StreamRestorer<'a> {
     /// return) and every unknown placeholder seen in the whole stream.
     pub fn finish(mut self) -> Restored {
         let text = restore_into(&self.pending, self.vault, &mut self.unknown);
-        Restored { text, unknown_placeholders: self.unknown }
+        Restored {
+            text,
+            unknown_placeholders: self.unknown,
+        }
     }
 }
 
@@ -167,13 +191,18 @@ mod tests {
     #[test]
     fn invented_placeholders_are_kept_and_reported_once() {
         let restored = reidentify("[NAME_2] and [NAME_1], [NAME_2], [PHONE_1]", &vault());
-        assert_eq!(restored.text, "[NAME_2] and Martha Collins, [NAME_2], [PHONE_1]");
+        assert_eq!(
+            restored.text,
+            "[NAME_2] and Martha Collins, [NAME_2], [PHONE_1]"
+        );
         assert_eq!(restored.unknown_placeholders, vec!["[NAME_2]", "[PHONE_1]"]);
     }
 
     #[test]
     fn lookalikes_that_are_not_placeholders_are_left_alone() {
-        for text in ["[FOO_1]", "[NAME_]", "[name_1]", "[NAME-1]", "[[NAME_1", "a[b]c", "["] {
+        for text in [
+            "[FOO_1]", "[NAME_]", "[name_1]", "[NAME-1]", "[[NAME_1", "a[b]c", "[",
+        ] {
             let restored = reidentify(text, &vault());
             assert_eq!(restored.text, text);
             assert!(restored.unknown_placeholders.is_empty(), "{text}");

@@ -65,7 +65,14 @@ impl Vault {
         let counter = self.counters.entry(kind).or_insert(0);
         *counter += 1;
         let number = *counter;
-        self.insert(Entry { kind, number, original: original.to_owned() }, Some(key));
+        self.insert(
+            Entry {
+                kind,
+                number,
+                original: original.to_owned(),
+            },
+            Some(key),
+        );
         placeholder(kind, number)
     }
 
@@ -73,7 +80,8 @@ impl Vault {
         let index = self.entries.len();
         let key = key.unwrap_or_else(|| (entry.kind, fold_value(&entry.original)));
         self.by_original.entry(key).or_insert(index);
-        self.by_placeholder.insert(placeholder(entry.kind, entry.number), index);
+        self.by_placeholder
+            .insert(placeholder(entry.kind, entry.number), index);
         self.entries.push(entry);
     }
 
@@ -85,7 +93,9 @@ impl Vault {
 
     /// Every original with its kind, in the order first seen. Feed these to the egress gate.
     pub fn originals(&self) -> impl Iterator<Item = (EntityKind, &str)> {
-        self.entries.iter().map(|entry| (entry.kind, entry.original.as_str()))
+        self.entries
+            .iter()
+            .map(|entry| (entry.kind, entry.original.as_str()))
     }
 
     /// How many placeholders have been issued.
@@ -100,7 +110,10 @@ impl Vault {
 
     /// Serializes the vault. The bytes contain PHI in clear: the caller must encrypt them.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let stored = Stored { version: FORMAT_VERSION, entries: self.entries.clone() };
+        let stored = Stored {
+            version: FORMAT_VERSION,
+            entries: self.entries.clone(),
+        };
         // Serializing plain strings and enums to JSON cannot fail.
         serde_json::to_vec(&stored).unwrap_or_default()
     }
@@ -133,8 +146,14 @@ mod tests {
         let mut vault = Vault::new();
         let first = vault.placeholder_for(EntityKind::Name, "Martha Collins");
         assert_eq!(first, "[NAME_1]");
-        assert_eq!(vault.placeholder_for(EntityKind::Name, "martha  COLLINS"), first);
-        assert_eq!(vault.placeholder_for(EntityKind::Name, " Martha\nCollins "), first);
+        assert_eq!(
+            vault.placeholder_for(EntityKind::Name, "martha  COLLINS"),
+            first
+        );
+        assert_eq!(
+            vault.placeholder_for(EntityKind::Name, " Martha\nCollins "),
+            first
+        );
         assert_eq!(vault.len(), 1);
     }
 
@@ -142,7 +161,10 @@ mod tests {
     fn numbers_count_up_per_kind() {
         let mut vault = Vault::new();
         assert_eq!(vault.placeholder_for(EntityKind::Name, "Ann"), "[NAME_1]");
-        assert_eq!(vault.placeholder_for(EntityKind::Date, "3/4/26"), "[DATE_1]");
+        assert_eq!(
+            vault.placeholder_for(EntityKind::Date, "3/4/26"),
+            "[DATE_1]"
+        );
         assert_eq!(vault.placeholder_for(EntityKind::Name, "Bo"), "[NAME_2]");
         assert_eq!(vault.original("[NAME_2]"), Some("Bo"));
         assert_eq!(vault.original("[NAME_3]"), None);
@@ -163,10 +185,15 @@ mod tests {
         vault.placeholder_for(EntityKind::Mrn, "12345678");
         vault.placeholder_for(EntityKind::Name, "Collins");
         let back = Vault::from_bytes(&vault.to_bytes());
-        let Ok(mut back) = back else { panic!("round trip failed") };
+        let Ok(mut back) = back else {
+            panic!("round trip failed")
+        };
         assert_eq!(back.len(), 3);
         assert_eq!(back.original("[NAME_2]"), Some("Collins"));
-        assert_eq!(back.placeholder_for(EntityKind::Name, "collins"), "[NAME_2]");
+        assert_eq!(
+            back.placeholder_for(EntityKind::Name, "collins"),
+            "[NAME_2]"
+        );
         assert_eq!(back.placeholder_for(EntityKind::Name, "Roe"), "[NAME_3]");
     }
 

@@ -117,6 +117,31 @@ pub struct PatientRecord {
 }
 
 impl PatientRecord {
+    /// Rebuilds a record from stored resources (one Patient among them).
+    pub fn from_resources(resources: Vec<Value>) -> Result<Self, FhirError> {
+        Bundle {
+            kind: BundleKind::Collection,
+            resources,
+        }
+        .into_patient_record()
+    }
+
+    /// Every resource as `(type, id, JSON bytes)`, the Patient first, ready to be stored.
+    pub fn to_rows(&self) -> Vec<(String, String, Vec<u8>)> {
+        std::iter::once(&self.patient)
+            .chain(self.resources.iter())
+            .map(|r| {
+                let rtype = resource_type(r).unwrap_or_default().to_owned();
+                let id = r
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                (rtype, id, r.to_string().into_bytes())
+            })
+            .collect()
+    }
+
     /// The Patient resource's logical id.
     pub fn patient_id(&self) -> &str {
         self.patient

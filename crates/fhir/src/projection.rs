@@ -8,7 +8,7 @@ use time::Date;
 
 use crate::PatientRecord;
 use crate::bundle::resource_type;
-use crate::path::strings_at;
+use crate::path::{strings_at, values_at};
 
 /// How a projected value is generalised before it leaves the record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +18,11 @@ pub enum Transform {
     Verbatim,
     /// Only the year of a date (Safe Harbor allows the year).
     Year,
+    /// A HumanName rendered as "given family". Only sensible for names that the pipeline
+    /// replaces with placeholders, so the model can refer to the person without knowing them.
+    HumanName,
+    /// A number rounded to one decimal place (`183.58946` becomes `183.6`).
+    OneDecimal,
     /// Age in whole years at the projection date, with ages over 89 folded into `90+`.
     AgeBand,
 }
@@ -107,6 +112,15 @@ fn passes(resource: &Value, filter: Option<&(String, Vec<String>)>) -> bool {
 fn project_fields(resource: &Value, fields: &[FieldRule], today: Date) -> Value {
     let mut out = Map::new();
     for field in fields {
+        if field.transform == Transform::HumanName {
+            if let Some(name) = values_at(resource, &field.path)
+                .first()
+                .and_then(|n| human_name(n))
+            {
+                out.insert(field.name.clone(), Value::String(name));
+            }
+            continue;
+        }
         let Some(raw) = strings_at(resource, &field.path).into_iter().next() else {
             continue;
         };
@@ -117,12 +131,27 @@ fn project_fields(resource: &Value, fields: &[FieldRule], today: Date) -> Value 
                 .filter(|y| y.bytes().all(|b| b.is_ascii_digit()))
                 .map(str::to_owned),
             Transform::AgeBand => age_band(&raw, today),
+            Transform::HumanName => None,
+            Transform::OneDecimal => raw
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .map(|v| format!("{v:.1}")),
         };
         if let Some(value) = value {
             out.insert(field.name.clone(), Value::String(value));
         }
     }
     Value::Object(out)
+}
+
+fn human_name(name: &Value) -> Option<String> {
+    let mut parts = strings_at(name, "given");
+    parts.extend(strings_at(name, "family"));
+    if parts.is_empty() {
+        return strings_at(name, "text").into_iter().next();
+    }
+    Some(parts.join(" "))
 }
 
 fn age_band(birth_date: &str, today: Date) -> Option<String> {
@@ -203,6 +232,36 @@ mod tests {
         );
         let text = out.to_string();
         assert!(!text.contains("Secret") && !text.contains("Elm") && !text.contains("1980"));
+    }
+
+    #[test]
+    fn measurements_are_rounded_to_one_decimal() {
+        let rule = FieldRule {
+            name: "v".into(),
+            path: "v".into(),
+            transform: Transform::OneDecimal,
+        };
+        let out = project_fields(
+            &json!({"v": 183.58946037581617}),
+            &[rule.clone()],
+            date!(2026 - 01 - 01),
+        );
+        assert_eq!(out, json!({"v": "183.6"}));
+        let out = project_fields(&json!({"v": "n/a"}), &[rule], date!(2026 - 01 - 01));
+        assert_eq!(out, json!({}));
+    }
+
+    #[test]
+    fn a_human_name_renders_given_then_family() {
+        let rule = FieldRule {
+            name: "n".into(),
+            path: "name".into(),
+            transform: Transform::HumanName,
+        };
+        let patient =
+            json!({"name": [{"given": ["Ann", "B"], "family": "Roe"}, {"family": "Old"}]});
+        let out = project_fields(&patient, &[rule], date!(2026 - 01 - 01));
+        assert_eq!(out, json!({"n": "Ann B Roe"}));
     }
 
     #[test]

@@ -26,11 +26,18 @@ pub fn events_from_message(message: &MessagesResponse, chunk_chars: usize) -> Ve
     let mut events = vec![StreamEvent::MessageStart { message: skeleton }];
     for (index, block) in message.content.iter().enumerate() {
         let (start, deltas) = split_block(block, chunk_chars.max(1));
-        events.push(StreamEvent::ContentBlockStart { index, content_block: start });
+        events.push(StreamEvent::ContentBlockStart {
+            index,
+            content_block: start,
+        });
         if index == 0 {
             events.push(StreamEvent::Ping);
         }
-        events.extend(deltas.into_iter().map(|delta| StreamEvent::ContentBlockDelta { index, delta }));
+        events.extend(
+            deltas
+                .into_iter()
+                .map(|delta| StreamEvent::ContentBlockDelta { index, delta }),
+        );
         events.push(StreamEvent::ContentBlockStop { index });
     }
     events.push(StreamEvent::MessageDelta {
@@ -39,7 +46,10 @@ pub fn events_from_message(message: &MessagesResponse, chunk_chars: usize) -> Ve
             stop_sequence: message.stop_sequence.clone(),
             extra: Map::new(),
         },
-        usage: DeltaUsage { output_tokens: message.usage.output_tokens, ..DeltaUsage::default() },
+        usage: DeltaUsage {
+            output_tokens: message.usage.output_tokens,
+            ..DeltaUsage::default()
+        },
     });
     events.push(StreamEvent::MessageStop);
     events
@@ -49,20 +59,29 @@ pub fn events_from_message(message: &MessagesResponse, chunk_chars: usize) -> Ve
 fn split_block(block: &ContentBlock, chunk_chars: usize) -> (ContentBlock, Vec<Delta>) {
     match block {
         ContentBlock::Text(text) => {
-            let start = TextBlock { text: String::new(), citations: None, ..text.clone() };
+            let start = TextBlock {
+                text: String::new(),
+                citations: None,
+                ..text.clone()
+            };
             let mut deltas: Vec<Delta> = chunks(&text.text, chunk_chars)
                 .map(|text| Delta::TextDelta { text })
                 .collect();
             for citation in text.citations.iter().flatten() {
-                deltas.push(Delta::CitationsDelta { citation: citation.clone() });
+                deltas.push(Delta::CitationsDelta {
+                    citation: citation.clone(),
+                });
             }
             (ContentBlock::Text(start), deltas)
         }
         ContentBlock::ToolUse(tool) => {
-            let start = ToolUseBlock { input: Value::Object(Map::new()), ..tool.clone() };
+            let start = ToolUseBlock {
+                input: Value::Object(Map::new()),
+                ..tool.clone()
+            };
             let json = tool.input.to_string();
-            let deltas =
-                chunks(&json, chunk_chars).map(|partial_json| Delta::InputJsonDelta { partial_json });
+            let deltas = chunks(&json, chunk_chars)
+                .map(|partial_json| Delta::InputJsonDelta { partial_json });
             (ContentBlock::ToolUse(start), deltas.collect())
         }
         ContentBlock::Thinking(thinking) => {
@@ -74,7 +93,9 @@ fn split_block(block: &ContentBlock, chunk_chars: usize) -> (ContentBlock, Vec<D
             let mut deltas: Vec<Delta> = chunks(&thinking.thinking, chunk_chars)
                 .map(|thinking| Delta::ThinkingDelta { thinking })
                 .collect();
-            deltas.push(Delta::SignatureDelta { signature: thinking.signature.clone() });
+            deltas.push(Delta::SignatureDelta {
+                signature: thinking.signature.clone(),
+            });
             (ContentBlock::Thinking(start), deltas)
         }
         other => (other.clone(), Vec::new()),
@@ -84,7 +105,10 @@ fn split_block(block: &ContentBlock, chunk_chars: usize) -> (ContentBlock, Vec<D
 /// `text` in pieces of at most `size` characters, never splitting a character.
 fn chunks(text: &str, size: usize) -> impl Iterator<Item = String> + '_ {
     let chars: Vec<char> = text.chars().collect();
-    let pieces: Vec<String> = chars.chunks(size).map(|piece| piece.iter().collect()).collect();
+    let pieces: Vec<String> = chars
+        .chunks(size)
+        .map(|piece| piece.iter().collect())
+        .collect();
     pieces.into_iter()
 }
 
@@ -106,7 +130,10 @@ impl MessageAssembler {
     pub fn push(&mut self, event: &StreamEvent) -> Result<(), LlmError> {
         match event {
             StreamEvent::MessageStart { message } => self.message = Some(message.clone()),
-            StreamEvent::ContentBlockStart { index, content_block } => {
+            StreamEvent::ContentBlockStart {
+                index,
+                content_block,
+            } => {
                 let message = self.message_mut()?;
                 if *index != message.content.len() {
                     return Err(out_of_order());
@@ -155,14 +182,23 @@ impl MessageAssembler {
 
     fn apply_delta(&mut self, index: usize, delta: &Delta) -> Result<(), LlmError> {
         if let Delta::InputJsonDelta { partial_json } = delta {
-            self.partial_json.entry(index).or_default().push_str(partial_json);
+            self.partial_json
+                .entry(index)
+                .or_default()
+                .push_str(partial_json);
             return Ok(());
         }
-        let block = self.message_mut()?.content.get_mut(index).ok_or_else(out_of_order)?;
+        let block = self
+            .message_mut()?
+            .content
+            .get_mut(index)
+            .ok_or_else(out_of_order)?;
         match (block, delta) {
             (ContentBlock::Text(text), Delta::TextDelta { text: more }) => text.text.push_str(more),
             (ContentBlock::Text(text), Delta::CitationsDelta { citation }) => {
-                text.citations.get_or_insert_with(Vec::new).push(citation.clone());
+                text.citations
+                    .get_or_insert_with(Vec::new)
+                    .push(citation.clone());
             }
             (ContentBlock::Thinking(thinking), Delta::ThinkingDelta { thinking: more }) => {
                 thinking.thinking.push_str(more);
@@ -176,7 +212,9 @@ impl MessageAssembler {
     }
 
     fn close_block(&mut self, index: usize) -> Result<(), LlmError> {
-        let Some(json) = self.partial_json.remove(&index) else { return Ok(()) };
+        let Some(json) = self.partial_json.remove(&index) else {
+            return Ok(());
+        };
         let input = if json.trim().is_empty() {
             Value::Object(Map::new())
         } else {
@@ -195,7 +233,11 @@ impl MessageAssembler {
 }
 
 fn out_of_order() -> LlmError {
-    LlmError::Decode { what: "stream event sequence", line: 0, column: 0 }
+    LlmError::Decode {
+        what: "stream event sequence",
+        line: 0,
+        column: 0,
+    }
 }
 
 #[cfg(test)]

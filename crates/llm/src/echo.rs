@@ -72,14 +72,18 @@ impl Provider for EchoProvider {
 
     async fn send(&self, outbound: &Outbound) -> Result<MessagesResponse, LlmError> {
         if outbound.stream {
-            return Err(LlmError::InvalidRequest { reason: "a streaming request needs stream()" });
+            return Err(LlmError::InvalidRequest {
+                reason: "a streaming request needs stream()",
+            });
         }
         Ok(self.answer(&parse_request(outbound)?))
     }
 
     async fn stream(&self, outbound: &Outbound) -> Result<EventStream, LlmError> {
         if !outbound.stream {
-            return Err(LlmError::InvalidRequest { reason: "a non-streaming request needs send()" });
+            return Err(LlmError::InvalidRequest {
+                reason: "a non-streaming request needs send()",
+            });
         }
         let answer = self.answer(&parse_request(outbound)?);
         let events = events_from_message(&answer, STREAM_CHUNK_CHARS);
@@ -87,10 +91,15 @@ impl Provider for EchoProvider {
     }
 
     async fn count_tokens(&self, outbound: &Outbound) -> Result<CountTokensResponse, LlmError> {
-        let request: CountTokensRequest = serde_json::from_slice(&outbound.body)
-            .map_err(|_| LlmError::InvalidRequest { reason: "not a count_tokens request" })?;
+        let request: CountTokensRequest =
+            serde_json::from_slice(&outbound.body).map_err(|_| LlmError::InvalidRequest {
+                reason: "not a count_tokens request",
+            })?;
         let input_tokens = input_words(request.system.as_ref(), &request.messages);
-        Ok(CountTokensResponse { input_tokens, extra: Map::new() })
+        Ok(CountTokensResponse {
+            input_tokens,
+            extra: Map::new(),
+        })
     }
 
     async fn list_models(&self) -> Result<ModelList, LlmError> {
@@ -111,8 +120,9 @@ impl Provider for EchoProvider {
 }
 
 fn parse_request(outbound: &Outbound) -> Result<MessagesRequest, LlmError> {
-    serde_json::from_slice(&outbound.body)
-        .map_err(|_| LlmError::InvalidRequest { reason: "not a Messages API request" })
+    serde_json::from_slice(&outbound.body).map_err(|_| LlmError::InvalidRequest {
+        reason: "not a Messages API request",
+    })
 }
 
 /// The notice, then the system prompt and the last user message's text, verbatim.
@@ -127,7 +137,11 @@ fn echo_text(request: &MessagesRequest) -> String {
         }
         None => out.push_str("--- no system prompt was received ---\n"),
     }
-    let last_user = request.messages.iter().rev().find(|message| message.role == Role::User);
+    let last_user = request
+        .messages
+        .iter()
+        .rev()
+        .find(|message| message.role == Role::User);
     match last_user.map(|message| message.content.texts()) {
         Some(texts) if !texts.is_empty() => {
             out.push_str("--- last user message ---\n");
@@ -141,9 +155,14 @@ fn echo_text(request: &MessagesRequest) -> String {
 }
 
 fn input_words(system: Option<&System>, messages: &[Message]) -> u64 {
-    let system_words: u64 = system.map(|s| s.texts().into_iter().map(words).sum()).unwrap_or(0);
-    let message_words: u64 =
-        messages.iter().flat_map(|m| m.content.texts()).map(words).sum::<u64>();
+    let system_words: u64 = system
+        .map(|s| s.texts().into_iter().map(words).sum())
+        .unwrap_or(0);
+    let message_words: u64 = messages
+        .iter()
+        .flat_map(|m| m.content.texts())
+        .map(words)
+        .sum::<u64>();
     system_words + message_words
 }
 
@@ -198,7 +217,10 @@ mod tests {
         assert!(text.contains("You draft SOAP notes for [NAME_1]."));
         assert!(text.contains("Patient [NAME_1], seen on [DATE_2].\n  Indented  line."));
         assert!(text.contains("Second block: ünïcödé ✓"));
-        assert!(!text.contains("first turn"), "only the last user message is repeated");
+        assert!(
+            !text.contains("first turn"),
+            "only the last user message is repeated"
+        );
     }
 
     #[tokio::test]

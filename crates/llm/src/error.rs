@@ -112,7 +112,11 @@ pub enum LlmError {
 impl LlmError {
     /// A [`LlmError::Decode`] from a JSON failure, keeping only where it failed.
     pub fn decode(what: &'static str, err: &serde_json::Error) -> Self {
-        LlmError::Decode { what, line: err.line(), column: err.column() }
+        LlmError::Decode {
+            what,
+            line: err.line(),
+            column: err.column(),
+        }
     }
 
     /// The status the gateway should answer its own caller with.
@@ -122,7 +126,9 @@ impl LlmError {
             LlmError::Config { .. } => 500,
             LlmError::Upstream { status, .. } => answer_for_upstream_status(*status),
             LlmError::StreamFailed { error_type } => answer_for_error_type(error_type),
-            LlmError::Transport { kind: TransportKind::Timeout } => 504,
+            LlmError::Transport {
+                kind: TransportKind::Timeout,
+            } => 504,
             LlmError::Transport { .. } | LlmError::Decode { .. } | LlmError::Truncated => 502,
             LlmError::CircuitOpen { .. } => 503,
             LlmError::Unsupported { .. } => 501,
@@ -136,7 +142,7 @@ impl LlmError {
             LlmError::Config { .. } | LlmError::Unsupported { .. } => Fault::Gateway,
             LlmError::Upstream { status, .. } => match status {
                 // Our API key or our account, which the caller cannot fix.
-                401 | 402 | 403 => Fault::Gateway,
+                401..=403 => Fault::Gateway,
                 429 => Fault::Upstream,
                 400..=499 => Fault::Client,
                 _ => Fault::Upstream,
@@ -157,7 +163,10 @@ impl LlmError {
         match self {
             LlmError::Upstream { status, .. } => is_retryable_status(*status),
             LlmError::StreamFailed { error_type } => {
-                matches!(error_type.as_str(), "overloaded_error" | "api_error" | "rate_limit_error")
+                matches!(
+                    error_type.as_str(),
+                    "overloaded_error" | "api_error" | "rate_limit_error"
+                )
             }
             LlmError::Transport { .. } | LlmError::CircuitOpen { .. } => true,
             _ => false,
@@ -196,9 +205,9 @@ impl LlmError {
                 504 => "The model provider did not answer in time.",
                 _ => "The model provider failed to answer.",
             },
-            LlmError::Transport { kind: TransportKind::Timeout } => {
-                "The model provider did not answer in time."
-            }
+            LlmError::Transport {
+                kind: TransportKind::Timeout,
+            } => "The model provider did not answer in time.",
             LlmError::Transport { .. } => "The model provider could not be reached.",
             LlmError::Decode { .. } | LlmError::Truncated => {
                 "The model provider sent an incomplete or unreadable answer."
@@ -222,7 +231,7 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
 fn answer_for_upstream_status(status: u16) -> u16 {
     match status {
         400 | 404 | 413 | 429 | 529 | 503 | 504 => status,
-        401 | 402 | 403 => 502,
+        401..=403 => 502,
         405..=499 => 400,
         _ => 502,
     }
@@ -246,8 +255,14 @@ fn answer_for_error_type(error_type: &str) -> u16 {
 pub(crate) fn sanitize_error_type(raw: &str) -> String {
     let plausible = !raw.is_empty()
         && raw.len() <= 64
-        && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit());
-    if plausible { raw.to_owned() } else { "unknown".to_owned() }
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit());
+    if plausible {
+        raw.to_owned()
+    } else {
+        "unknown".to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -288,7 +303,10 @@ mod tests {
     #[test]
     fn an_error_type_carrying_free_text_is_replaced() {
         assert_eq!(sanitize_error_type("overloaded_error"), "overloaded_error");
-        assert_eq!(sanitize_error_type("Patient John Smith not found"), "unknown");
+        assert_eq!(
+            sanitize_error_type("Patient John Smith not found"),
+            "unknown"
+        );
         assert_eq!(sanitize_error_type(""), "unknown");
     }
 }

@@ -61,8 +61,9 @@ impl Outbound {
                 reason: "anthropic-beta flags must be non-empty header tokens without commas",
             });
         }
-        let body = serde_json::to_vec(value)
-            .map_err(|_| LlmError::InvalidRequest { reason: "request could not be encoded" })?;
+        let body = serde_json::to_vec(value).map_err(|_| LlmError::InvalidRequest {
+            reason: "request could not be encoded",
+        })?;
         Ok(Outbound {
             body: Bytes::from(body),
             anthropic_version: anthropic_version.to_owned(),
@@ -92,7 +93,9 @@ impl std::fmt::Debug for Outbound {
 /// Visible ASCII without separators that would split or smuggle a header value.
 fn is_header_token(value: &str) -> bool {
     !value.is_empty()
-        && value.bytes().all(|b| b.is_ascii_graphic() && b != b',' && b != b';' && b != b'"')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b',' && b != b';' && b != b'"')
 }
 
 #[cfg(test)]
@@ -106,7 +109,10 @@ mod tests {
         let out = Outbound::from_request(&req, DEFAULT_ANTHROPIC_VERSION, vec![]);
         let out = out.unwrap_or_else(|e| panic!("{e}"));
         assert!(out.stream);
-        assert_eq!(out.body, Bytes::from(serde_json::to_vec(&req).unwrap_or_default()));
+        assert_eq!(
+            out.body,
+            Bytes::from(serde_json::to_vec(&req).unwrap_or_default())
+        );
         assert_eq!(out.beta_header(), None);
     }
 
@@ -116,7 +122,10 @@ mod tests {
         assert!(Outbound::from_request(&req, "2023-06-01\r\nx-evil: 1", vec![]).is_err());
         assert!(Outbound::from_request(&req, "2023-06-01", vec!["a,b".into()]).is_err());
         let ok = Outbound::from_request(&req, "2023-06-01", vec!["a-1".into(), "b-2".into()]);
-        assert_eq!(ok.ok().and_then(|o| o.beta_header()), Some("a-1,b-2".to_owned()));
+        assert_eq!(
+            ok.ok().and_then(|o| o.beta_header()),
+            Some("a-1,b-2".to_owned())
+        );
     }
 
     #[test]

@@ -33,11 +33,15 @@ pub trait Provider: Send + Sync {
 
     /// Counts the input tokens of a `count_tokens` request.
     async fn count_tokens(&self, _outbound: &Outbound) -> Result<CountTokensResponse, LlmError> {
-        Err(LlmError::Unsupported { operation: "count_tokens" })
+        Err(LlmError::Unsupported {
+            operation: "count_tokens",
+        })
     }
 
     /// Lists the models the provider offers.
     async fn list_models(&self) -> Result<ModelList, LlmError> {
-        Err(LlmError::Unsupported { operation: "list_models" })
+        Err(LlmError::Unsupported {
+            operation: "list_models",
+        })
     }
 }

@@ -112,7 +112,10 @@ impl SseDecoder {
             return;
         }
         self.has_data = false;
-        frames.push(SseFrame { event, data: std::mem::take(&mut self.data) });
+        frames.push(SseFrame {
+            event,
+            data: std::mem::take(&mut self.data),
+        });
     }
 }
 
@@ -146,12 +149,18 @@ pub fn encode_event(event: &StreamEvent) -> Result<String, LlmError> {
 pub fn parse_event(frame: &SseFrame) -> Result<StreamEvent, LlmError> {
     let value: Value =
         serde_json::from_str(&frame.data).map_err(|e| LlmError::decode("stream event", &e))?;
-    let kind = value.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = value
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !KNOWN_EVENTS.contains(&kind) {
         return Ok(StreamEvent::Unknown(value));
     }
     if kind == "content_block_delta" {
-        let delta = value.pointer("/delta/type").and_then(Value::as_str).unwrap_or_default();
+        let delta = value
+            .pointer("/delta/type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !KNOWN_DELTAS.contains(&delta) {
             return Ok(StreamEvent::Unknown(value));
         }
@@ -176,14 +185,20 @@ mod tests {
 
     fn expected() -> Vec<SseFrame> {
         vec![
-            SseFrame { event: Some("message_start".into()), data: "{\"type\":\"ping\"}".into() },
+            SseFrame {
+                event: Some("message_start".into()),
+                data: "{\"type\":\"ping\"}".into(),
+            },
             SseFrame {
                 event: Some("content_block_delta".into()),
                 data: "{\"type\":\"content_block_delta\",\"index\":0,\n\"delta\":{\"type\":\
                        \"text_delta\",\"text\":\"Grüße, 病人 🩺\"}}"
                     .into(),
             },
-            SseFrame { event: None, data: "no-space".into() },
+            SseFrame {
+                event: None,
+                data: "no-space".into(),
+            },
         ]
     }
 
@@ -204,7 +219,11 @@ mod tests {
     #[test]
     fn frames_are_the_same_when_fed_one_byte_at_a_time() {
         let mut decoder = SseDecoder::new();
-        let frames: Vec<_> = WIRE.as_bytes().iter().flat_map(|b| decoder.push(&[*b])).collect();
+        let frames: Vec<_> = WIRE
+            .as_bytes()
+            .iter()
+            .flat_map(|b| decoder.push(&[*b]))
+            .collect();
         assert_eq!(frames, expected());
         assert_eq!(decoder.buffered_len(), 0);
     }
@@ -220,26 +239,41 @@ mod tests {
     fn a_leading_byte_order_mark_is_skipped_and_event_only_frames_are_dropped() {
         let mut decoder = SseDecoder::new();
         let frames = decoder.push("\u{feff}event: x\n\ndata: y\n\n".as_bytes());
-        assert_eq!(frames, vec![SseFrame { event: None, data: "y".into() }]);
+        assert_eq!(
+            frames,
+            vec![SseFrame {
+                event: None,
+                data: "y".into()
+            }]
+        );
     }
 
     #[test]
     fn encoded_frames_decode_back_to_the_same_event_and_data() {
         let wire = encode("message_delta", "line one\nline two");
-        assert_eq!(wire, "event: message_delta\ndata: line one\ndata: line two\n\n");
+        assert_eq!(
+            wire,
+            "event: message_delta\ndata: line one\ndata: line two\n\n"
+        );
         let frames = SseDecoder::new().push(wire.as_bytes());
         assert_eq!(frames[0].data, "line one\nline two");
     }
 
     #[test]
     fn known_events_parse_and_unknown_ones_are_kept_whole() {
-        let frame = |data: &str| SseFrame { event: None, data: data.to_owned() };
+        let frame = |data: &str| SseFrame {
+            event: None,
+            data: data.to_owned(),
+        };
         let event = parse_event(&frame(
             r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\":"}}"#,
         ));
         assert!(matches!(
             event,
-            Ok(StreamEvent::ContentBlockDelta { index: 1, delta: Delta::InputJsonDelta { .. } })
+            Ok(StreamEvent::ContentBlockDelta {
+                index: 1,
+                delta: Delta::InputJsonDelta { .. }
+            })
         ));
         let unknown = parse_event(&frame(r#"{"type":"future_event","x":1}"#));
         assert!(matches!(unknown, Ok(StreamEvent::Unknown(_))));

@@ -1,1 +1,59 @@
-fn main() {}
+//! The `phigate` command. It reads configuration, picks a subcommand and reports errors; all
+//! the work happens in the library crates.
+
+mod cli;
+mod cmd;
+mod config;
+mod datadir;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            // Errors from the library crates are PHI-free by construction; print the chain.
+            let mut message = format!("error: {err}");
+            for cause in err.chain().skip(1) {
+                message.push_str(&format!("\n  caused by: {cause}"));
+            }
+            output::error_line(&message);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    init_logging(&config);
+    match cli.command {
+        Command::Init(args) => cmd::init::run(&config, &args),
+        Command::Demo(args) => cmd::demo::run(&config, &args),
+        Command::Import(args) => cmd::import::run(&config, &args),
+        Command::Deid(args) => cmd::deid::run(&config, &args),
+        Command::Audit(command) => cmd::audit::run(&config, &command),
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::new(&config.log.level);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (impossible here) would only be refused; nothing to handle.
+    let _ = if config.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

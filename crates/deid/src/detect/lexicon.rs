@@ -11,17 +11,98 @@ const EPONYMS: &str = include_str!("../../data/eponyms.txt");
 
 /// Nouns that turn a preceding surname into a medical eponym ("Graves disease", "Bell palsy").
 const EPONYM_HEADS: &[&str] = &[
-    "disease", "syndrome", "sign", "signs", "test", "maneuver", "manoeuvre", "fracture", "palsy",
-    "paralysis", "phenomenon", "reflex", "scale", "score", "stain", "body", "bodies", "catheter",
-    "tube", "lymphoma", "sarcoma", "tumor", "tumour", "node", "nodes", "criteria", "classification",
-    "procedure", "operation", "repair", "incision", "point", "triad", "law", "ulcer", "contracture",
-    "deformity", "disorder", "lesion", "diverticulum", "esophagus", "cyst", "gland", "glands",
-    "duct", "canal", "membrane", "nodule", "nodules", "respiration", "breathing", "murmur",
-    "position", "solution", "index", "equation", "formula", "method", "technique", "anomaly",
-    "malformation", "dystrophy", "ataxia", "chorea", "dementia", "angina", "thyroiditis",
-    "encephalopathy", "neuroma", "neuralgia", "cell", "cells", "spots", "space", "pouch", "line",
-    "lines", "ring", "rings", "stage", "staging", "grade", "questionnaire", "inventory", "tear",
-    "lift", "walk", "sarcoma", "hernia", "block", "bursitis", "varicella",
+    "disease",
+    "syndrome",
+    "sign",
+    "signs",
+    "test",
+    "maneuver",
+    "manoeuvre",
+    "fracture",
+    "palsy",
+    "paralysis",
+    "phenomenon",
+    "reflex",
+    "scale",
+    "score",
+    "stain",
+    "body",
+    "bodies",
+    "catheter",
+    "tube",
+    "lymphoma",
+    "sarcoma",
+    "tumor",
+    "tumour",
+    "node",
+    "nodes",
+    "criteria",
+    "classification",
+    "procedure",
+    "operation",
+    "repair",
+    "incision",
+    "point",
+    "triad",
+    "law",
+    "ulcer",
+    "contracture",
+    "deformity",
+    "disorder",
+    "lesion",
+    "diverticulum",
+    "esophagus",
+    "cyst",
+    "gland",
+    "glands",
+    "duct",
+    "canal",
+    "membrane",
+    "nodule",
+    "nodules",
+    "respiration",
+    "breathing",
+    "murmur",
+    "position",
+    "solution",
+    "index",
+    "equation",
+    "formula",
+    "method",
+    "technique",
+    "anomaly",
+    "malformation",
+    "dystrophy",
+    "ataxia",
+    "chorea",
+    "dementia",
+    "angina",
+    "thyroiditis",
+    "encephalopathy",
+    "neuroma",
+    "neuralgia",
+    "cell",
+    "cells",
+    "spots",
+    "space",
+    "pouch",
+    "line",
+    "lines",
+    "ring",
+    "rings",
+    "stage",
+    "staging",
+    "grade",
+    "questionnaire",
+    "inventory",
+    "tear",
+    "lift",
+    "walk",
+    "sarcoma",
+    "hernia",
+    "block",
+    "bursitis",
+    "varicella",
 ];
 
 /// How a word relates to medical eponyms.
@@ -59,7 +140,10 @@ impl WordInfo {
 
     /// A first name that may stand alone as evidence of a person.
     pub(crate) fn is_clear_first_name(&self) -> bool {
-        self.first_rank.is_some() && !self.function && !self.ambiguous && self.eponym != Eponym::Always
+        self.first_rank.is_some()
+            && !self.function
+            && !self.ambiguous
+            && self.eponym != Eponym::Always
     }
 }
 
@@ -77,7 +161,12 @@ pub(crate) struct Lexicon {
 
 fn ranked(list: &'static str) -> HashMap<&'static str, u32> {
     let mut map = HashMap::new();
-    for (rank, word) in list.lines().map(str::trim).filter(|w| !w.is_empty()).enumerate() {
+    for (rank, word) in list
+        .lines()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .enumerate()
+    {
         let rank = u32::try_from(rank + 1).unwrap_or(u32::MAX);
         map.entry(word).or_insert(rank);
     }
@@ -95,10 +184,10 @@ impl Lexicon {
         let mut eponym_always = HashSet::new();
         let mut eponym_usage = HashSet::new();
         for line in EPONYMS.lines() {
-            let (set, rest) = if let Some(rest) = line.strip_prefix("always:") {
-                (&mut eponym_always, rest)
+            let (always, rest) = if let Some(rest) = line.strip_prefix("always:") {
+                (true, rest)
             } else if let Some(rest) = line.strip_prefix("usage:") {
-                (&mut eponym_usage, rest)
+                (false, rest)
             } else {
                 continue;
             };
@@ -106,7 +195,8 @@ impl Lexicon {
                 // A possessive entry ("bell's") marks the bare name as an eponym by usage.
                 match word.strip_suffix("'s") {
                     Some(bare) => eponym_usage.insert(bare.to_owned()),
-                    None => set.insert(word.to_owned()),
+                    None if always => eponym_always.insert(word.to_owned()),
+                    None => eponym_usage.insert(word.to_owned()),
                 };
             }
         }
@@ -125,7 +215,9 @@ impl Lexicon {
     /// Looks up a lowercase word (or each part of a hyphenated one, for eponyms).
     pub(crate) fn info(&self, lower: &str) -> WordInfo {
         let eponym = if self.eponym_always.contains(lower)
-            || lower.split('-').any(|part| self.eponym_always.contains(part))
+            || lower
+                .split('-')
+                .any(|part| self.eponym_always.contains(part))
         {
             Eponym::Always
         } else if self.eponym_usage.contains(lower) {
@@ -133,15 +225,27 @@ impl Lexicon {
         } else {
             Eponym::No
         };
-        let first_part = lower.split('-').next().unwrap_or(lower);
         WordInfo {
-            first_rank: self.first.get(lower).or_else(|| self.first.get(first_part)).copied(),
-            last_rank: self.last.get(lower).or_else(|| self.last.get(first_part)).copied(),
+            first_rank: self.rank(&self.first, lower),
+            last_rank: self.rank(&self.last, lower),
             function: self.function.contains(lower),
             ambiguous: self.ambiguous.contains(lower),
             medical: self.medical.contains(lower),
             eponym,
         }
+    }
+
+    /// The rank of `lower` in `list`; a hyphenated word counts when every part is a listed
+    /// name (`mary-ann`, `smith-jones`) and takes the rank of its first part.
+    fn rank(&self, list: &HashMap<&'static str, u32>, lower: &str) -> Option<u32> {
+        if let Some(rank) = list.get(lower) {
+            return Some(*rank);
+        }
+        let mut parts = lower.split('-');
+        let first = parts.next()?;
+        let listed = |p: &str| self.first.contains_key(p) || self.last.contains_key(p);
+        let all_listed = lower.contains('-') && listed(first) && parts.all(listed);
+        all_listed.then(|| list.get(first).copied()).flatten()
     }
 
     /// Whether `lower` is a noun that makes a preceding surname an eponym.
@@ -164,7 +268,12 @@ mod tests {
         let lexicon = Lexicon::new();
         let james = lexicon.info("james");
         assert!(james.first_rank.is_some_and(|rank| rank < 5));
-        assert!(lexicon.info("smith").last_rank.is_some_and(|rank| rank == 1));
+        assert!(
+            lexicon
+                .info("smith")
+                .last_rank
+                .is_some_and(|rank| rank == 1)
+        );
         assert!(james.is_clear_first_name());
     }
 

@@ -13,7 +13,8 @@
 //! Words that are everyday English or medical eponyms (`Parkinson's`, `Foley`, `Graves
 //! disease`) need stronger evidence than a dictionary hit.
 
-mod rules;
+mod cues;
+mod dictionary;
 
 use crate::detect::lexicon::{Eponym, Lexicon, WordInfo};
 use crate::detect::tokens::{Shape, Token, gap, starts_sentence};
@@ -23,21 +24,61 @@ use crate::entity::{Entity, EntityKind, Source};
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Mark {
     /// Part of a person's name.
-    Person { kind: EntityKind, source: Source, score: f32 },
+    Person {
+        kind: EntityKind,
+        source: Source,
+        score: f32,
+    },
     /// A clinician's name while clinician names are not redacted: leave it alone.
     Reserved,
 }
 
 /// Lowercase particles that may sit inside a name (`Ludwig van Beethoven`).
-const PARTICLES: &[&str] =
-    &["van", "von", "de", "der", "den", "del", "della", "da", "di", "du", "la", "le", "st", "bin", "ibn", "dos", "das"];
+const PARTICLES: &[&str] = &[
+    "van", "von", "de", "der", "den", "del", "della", "da", "di", "du", "la", "le", "st", "bin",
+    "ibn", "dos", "das",
+];
 
 /// Words that make a capitalised run an organisation or a place rather than a person.
 const INSTITUTION_WORDS: &[&str] = &[
-    "hospital", "clinic", "center", "centre", "medical", "university", "health", "group", "inc",
-    "llc", "ltd", "department", "school", "college", "institute", "pharmacy", "street", "avenue",
-    "road", "county", "city", "state", "company", "corporation", "bank", "church", "park", "river",
-    "lake", "mount", "fort", "port", "north", "south", "east", "west", "syndrome", "disease",
+    "hospital",
+    "clinic",
+    "center",
+    "centre",
+    "medical",
+    "university",
+    "health",
+    "group",
+    "inc",
+    "llc",
+    "ltd",
+    "department",
+    "school",
+    "college",
+    "institute",
+    "pharmacy",
+    "street",
+    "avenue",
+    "road",
+    "county",
+    "city",
+    "state",
+    "company",
+    "corporation",
+    "bank",
+    "church",
+    "park",
+    "river",
+    "lake",
+    "mount",
+    "fort",
+    "port",
+    "north",
+    "south",
+    "east",
+    "west",
+    "syndrome",
+    "disease",
 ];
 
 /// Finds names in `text` and appends them to `out`.
@@ -73,10 +114,17 @@ struct NameFinder<'a> {
     lowercase: bool,
     clinician_names: bool,
     marks: Vec<Option<Mark>>,
+    /// `joined[i]`: tokens `i` and `i + 1` are one name despite the punctuation between them.
+    joined: Vec<bool>,
 }
 
 impl<'a> NameFinder<'a> {
-    fn new(text: &'a str, tokens: &'a [Token], lexicon: &'a Lexicon, clinician_names: bool) -> Self {
+    fn new(
+        text: &'a str,
+        tokens: &'a [Token],
+        lexicon: &'a Lexicon,
+        clinician_names: bool,
+    ) -> Self {
         let info = tokens.iter().map(|t| lexicon.info(&t.lower)).collect();
         let letters = text.chars().filter(|c| c.is_alphabetic()).count();
         let upper = text.chars().filter(|c| c.is_uppercase()).count();
@@ -88,6 +136,7 @@ impl<'a> NameFinder<'a> {
             lowercase: upper * 100 < letters,
             clinician_names,
             marks: vec![None; tokens.len()],
+            joined: vec![false; tokens.len()],
         }
     }
 
@@ -104,13 +153,18 @@ impl<'a> NameFinder<'a> {
 
     /// Whether tokens `i` and `i + 1` are written next to each other as parts of one name.
     fn adjacent(&self, i: usize) -> bool {
-        let Some(next) = self.tokens.get(i + 1) else { return false };
+        let Some(next) = self.tokens.get(i + 1) else {
+            return false;
+        };
         let between = &self.text[self.tokens[i].end..next.start];
         if self.tokens[i].possessive {
             return false;
         }
         let tight = between.chars().all(|c| c == ' ' || c == '\t') && !between.is_empty();
-        tight || (self.tokens[i].is_initial() && between.trim_start_matches('.').trim() == "" && between.starts_with('.'))
+        tight
+            || (self.tokens[i].is_initial()
+                && between.trim_start_matches('.').trim() == ""
+                && between.starts_with('.'))
     }
 
     /// Whether token `i` is used as a medical eponym here.
@@ -138,7 +192,11 @@ impl<'a> NameFinder<'a> {
             let mark = if kind == EntityKind::Provider && !self.clinician_names {
                 Mark::Reserved
             } else {
-                Mark::Person { kind, source, score }
+                Mark::Person {
+                    kind,
+                    source,
+                    score,
+                }
             };
             self.marks[i] = Some(mark);
         }
@@ -156,18 +214,33 @@ impl<'a> NameFinder<'a> {
     fn emit(&self, out: &mut Vec<Entity>) {
         let mut i = 0;
         while i < self.tokens.len() {
-            let Some(Mark::Person { kind, source, score }) = self.marks[i] else {
+            let Some(Mark::Person {
+                kind,
+                source,
+                score,
+            }) = self.marks[i]
+            else {
                 i += 1;
                 continue;
             };
             let mut j = i;
-            while self.adjacent(j)
+            while (self.adjacent(j) || self.joined[j])
                 && matches!(self.marks[j + 1], Some(Mark::Person { kind: k, .. }) if k == kind)
             {
                 j += 1;
             }
-            let kind = if self.followed_by_credential(j) { EntityKind::Provider } else { kind };
-            out.push(Entity { kind, start: self.tokens[i].start, end: self.tokens[j].end, source, score });
+            let kind = if self.followed_by_credential(j) {
+                EntityKind::Provider
+            } else {
+                kind
+            };
+            out.push(Entity {
+                kind,
+                start: self.tokens[i].start,
+                end: self.tokens[j].end,
+                source,
+                score,
+            });
             i = j + 1;
         }
     }
@@ -175,7 +248,9 @@ impl<'a> NameFinder<'a> {
     /// Whether the name ending at token `j` is followed by a clinical credential (`, MD`).
     fn followed_by_credential(&self, j: usize) -> bool {
         let after = self.text[self.tokens[j].end..].trim_start_matches([',', ' ']);
-        const CREDENTIALS: &[&str] = &["MD", "M.D.", "DO", "D.O.", "RN", "NP", "PA-C", "DNP", "FNP", "MBBS"];
+        const CREDENTIALS: &[&str] = &[
+            "MD", "M.D.", "DO", "D.O.", "RN", "NP", "PA-C", "DNP", "FNP", "MBBS",
+        ];
         CREDENTIALS.iter().any(|c| {
             after.starts_with(c) && !after[c.len()..].starts_with(|ch: char| ch.is_alphanumeric())
         })

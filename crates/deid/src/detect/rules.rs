@@ -4,6 +4,8 @@
 //! identifying part (so `MRN: 1234` redacts only `1234`) and a check that can refuse a match or
 //! change its kind (a Luhn check, "fax" before a phone number).
 
+use std::borrow::Cow;
+
 use regex::{Regex, RegexSet};
 
 use crate::entity::{Entity, EntityKind, Source};
@@ -54,20 +56,39 @@ pub(crate) type Check = fn(&Hit<'_>, EntityKind) -> Option<EntityKind>;
 
 /// A rule as written in a table.
 pub(crate) struct RuleSpec {
-    pub(crate) pattern: &'static str,
+    pub(crate) pattern: Cow<'static, str>,
     pub(crate) kind: EntityKind,
     pub(crate) score: f32,
     pub(crate) check: Option<Check>,
 }
 
 /// Shorthand for a rule without a check.
-pub(crate) const fn rule(pattern: &'static str, kind: EntityKind, score: f32) -> RuleSpec {
-    RuleSpec { pattern, kind, score, check: None }
+pub(crate) fn rule(
+    pattern: impl Into<Cow<'static, str>>,
+    kind: EntityKind,
+    score: f32,
+) -> RuleSpec {
+    RuleSpec {
+        pattern: pattern.into(),
+        kind,
+        score,
+        check: None,
+    }
 }
 
 /// Shorthand for a rule with a check.
-pub(crate) const fn checked(pattern: &'static str, kind: EntityKind, score: f32, check: Check) -> RuleSpec {
-    RuleSpec { pattern, kind, score, check: Some(check) }
+pub(crate) fn checked(
+    pattern: impl Into<Cow<'static, str>>,
+    kind: EntityKind,
+    score: f32,
+    check: Check,
+) -> RuleSpec {
+    RuleSpec {
+        pattern: pattern.into(),
+        kind,
+        score,
+        check: Some(check),
+    }
 }
 
 struct Compiled {
@@ -87,12 +108,18 @@ pub(crate) struct RuleTable {
 impl RuleTable {
     pub(crate) fn new(what: &'static str, specs: &[RuleSpec]) -> Result<Self, DeidError> {
         let error = |_| DeidError::Build { what };
-        let set = RegexSet::new(specs.iter().map(|s| s.pattern)).map_err(error)?;
+        let set = RegexSet::new(specs.iter().map(|s| s.pattern.as_ref())).map_err(error)?;
         let mut rules = Vec::with_capacity(specs.len());
         for spec in specs {
-            let regex = Regex::new(spec.pattern).map_err(error)?;
+            let regex = Regex::new(&spec.pattern).map_err(error)?;
             let value_group = regex.capture_names().position(|name| name == Some("v"));
-            rules.push(Compiled { regex, value_group, kind: spec.kind, score: spec.score, check: spec.check });
+            rules.push(Compiled {
+                regex,
+                value_group,
+                kind: spec.kind,
+                score: spec.score,
+                check: spec.check,
+            });
         }
         Ok(RuleTable { set, rules })
     }
@@ -107,7 +134,11 @@ impl RuleTable {
                     .value_group
                     .and_then(|g| caps.get(g))
                     .map_or((whole.start(), whole.end()), |m| (m.start(), m.end()));
-                let hit = Hit { text, whole: (whole.start(), whole.end()), value };
+                let hit = Hit {
+                    text,
+                    whole: (whole.start(), whole.end()),
+                    value,
+                };
                 let kind = match rule.check {
                     Some(check) => check(&hit, rule.kind),
                     None => Some(rule.kind),
@@ -115,7 +146,13 @@ impl RuleTable {
                 if let Some(kind) = kind
                     && value.1 > value.0
                 {
-                    out.push(Entity { kind, start: value.0, end: value.1, source: Source::Pattern, score: rule.score });
+                    out.push(Entity {
+                        kind,
+                        start: value.0,
+                        end: value.1,
+                        source: Source::Pattern,
+                        score: rule.score,
+                    });
                 }
             }
         }

@@ -37,7 +37,9 @@ fn is_joiner(c: char) -> bool {
 
 fn shape_of(word: &str) -> Shape {
     let mut chars = word.chars().filter(|c| c.is_alphabetic());
-    let Some(first) = chars.next() else { return Shape::Mixed };
+    let Some(first) = chars.next() else {
+        return Shape::Mixed;
+    };
     let rest: Vec<char> = chars.collect();
     let rest_upper = rest.iter().all(|c| c.is_uppercase());
     let rest_lower = rest.iter().all(|c| c.is_lowercase());
@@ -63,7 +65,10 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
                 end = i + next.len_utf8();
                 chars.next();
             } else if is_joiner(next)
-                && text[i + next.len_utf8()..].chars().next().is_some_and(char::is_alphabetic)
+                && text[i + next.len_utf8()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphabetic)
             {
                 chars.next();
             } else {
@@ -121,7 +126,10 @@ mod tests {
     use super::*;
 
     fn words(text: &str) -> Vec<String> {
-        tokenize(text).into_iter().map(|t| text[t.start..t.end].to_owned()).collect()
+        tokenize(text)
+            .into_iter()
+            .map(|t| text[t.start..t.end].to_owned())
+            .collect()
     }
 
     #[test]
@@ -135,7 +143,10 @@ mod tests {
 
     #[test]
     fn inner_apostrophes_and_hyphens_stay_in_the_word() {
-        assert_eq!(words("O'Brien met Creutzfeldt-Jakob - no"), ["O'Brien", "met", "Creutzfeldt-Jakob", "no"]);
+        assert_eq!(
+            words("O'Brien met Creutzfeldt-Jakob - no"),
+            ["O'Brien", "met", "Creutzfeldt-Jakob", "no"]
+        );
     }
 
     #[test]
@@ -144,7 +155,14 @@ mod tests {
         let shapes: Vec<Shape> = tokens.iter().map(|t| t.shape).collect();
         assert_eq!(
             shapes,
-            [Shape::Capitalized, Shape::Upper, Shape::Lower, Shape::Mixed, Shape::Upper, Shape::Capitalized]
+            [
+                Shape::Capitalized,
+                Shape::Upper,
+                Shape::Lower,
+                Shape::Mixed,
+                Shape::Upper,
+                Shape::Capitalized
+            ]
         );
         assert!(tokens[4].is_initial());
     }
@@ -153,7 +171,9 @@ mod tests {
     fn sentence_starts_follow_stops_and_line_breaks_but_not_initials() {
         let text = "Seen. Then\nNow J. Roe";
         let tokens = tokenize(text);
-        let starts: Vec<bool> = (0..tokens.len()).map(|i| starts_sentence(text, &tokens, i)).collect();
+        let starts: Vec<bool> = (0..tokens.len())
+            .map(|i| starts_sentence(text, &tokens, i))
+            .collect();
         assert_eq!(starts, [true, true, true, false, false]);
     }
 }

@@ -12,7 +12,13 @@ fn clean_bytes_pass() {
 #[test]
 fn a_value_is_caught_whatever_its_case() {
     let leak = gate().check(b"seen: MARTHA collins").err();
-    assert_eq!(leak, Some(Leak { offset: 6, value_index: 0 }));
+    assert_eq!(
+        leak,
+        Some(Leak {
+            offset: 6,
+            value_index: 0
+        })
+    );
 }
 
 #[test]
@@ -60,7 +66,13 @@ fn a_value_glued_to_letters_through_an_escape_is_still_a_token() {
 #[test]
 fn the_earliest_leak_is_reported() {
     let leak = gate().check(b"an, then Martha Collins").err();
-    assert_eq!(leak, Some(Leak { offset: 0, value_index: 2 }));
+    assert_eq!(
+        leak,
+        Some(Leak {
+            offset: 0,
+            value_index: 2
+        })
+    );
 }
 
 #[test]
@@ -79,7 +91,10 @@ fn empty_values_keep_their_index_but_never_match() {
 #[test]
 fn leak_and_gate_output_never_contains_the_value() {
     let gate = gate();
-    let leak = gate.check(b"Martha Collins").err().unwrap_or(Leak { offset: 0, value_index: 0 });
+    let leak = gate.check(b"Martha Collins").err().unwrap_or(Leak {
+        offset: 0,
+        value_index: 0,
+    });
     for shown in [format!("{leak}"), format!("{leak:?}"), format!("{gate:?}")] {
         assert!(!shown.to_lowercase().contains("martha"), "{shown}");
         assert!(!shown.contains("617"), "{shown}");

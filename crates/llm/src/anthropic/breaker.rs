@@ -12,11 +12,17 @@ use crate::error::LlmError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    Closed { failures: u32 },
-    Open { until: Instant },
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+    },
     /// One probe is out; if it never reports back (its caller gave up), another may go after
     /// the deadline, so a lost probe cannot keep the circuit shut for ever.
-    HalfOpen { probe_deadline: Instant },
+    HalfOpen {
+        probe_deadline: Instant,
+    },
 }
 
 /// A thread-safe circuit breaker.
@@ -28,7 +34,10 @@ pub(crate) struct Breaker {
 
 impl Breaker {
     pub(crate) fn new(config: BreakerConfig) -> Self {
-        Breaker { config, state: Mutex::new(State::Closed { failures: 0 }) }
+        Breaker {
+            config,
+            state: Mutex::new(State::Closed { failures: 0 }),
+        }
     }
 
     /// Whether a call may go out now.
@@ -40,14 +49,18 @@ impl Breaker {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         match *state {
             State::Closed { .. } => Ok(()),
-            State::Open { until } if now < until => {
-                Err(LlmError::CircuitOpen { retry_after: until - now })
-            }
+            State::Open { until } if now < until => Err(LlmError::CircuitOpen {
+                retry_after: until - now,
+            }),
             State::HalfOpen { probe_deadline } if now < probe_deadline => {
-                Err(LlmError::CircuitOpen { retry_after: probe_deadline - now })
+                Err(LlmError::CircuitOpen {
+                    retry_after: probe_deadline - now,
+                })
             }
             State::Open { .. } | State::HalfOpen { .. } => {
-                *state = State::HalfOpen { probe_deadline: now + self.config.open_for };
+                *state = State::HalfOpen {
+                    probe_deadline: now + self.config.open_for,
+                };
                 Ok(())
             }
         }
@@ -65,10 +78,14 @@ impl Breaker {
 
     fn record_failure_at(&self, now: Instant) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let open = State::Open { until: now + self.config.open_for };
+        let open = State::Open {
+            until: now + self.config.open_for,
+        };
         *state = match *state {
             State::Closed { failures } if failures + 1 < self.config.failure_threshold => {
-                State::Closed { failures: failures + 1 }
+                State::Closed {
+                    failures: failures + 1,
+                }
             }
             State::Closed { .. } | State::HalfOpen { .. } => {
                 tracing::warn!(
@@ -89,7 +106,10 @@ mod tests {
     use super::*;
 
     fn breaker() -> Breaker {
-        Breaker::new(BreakerConfig { failure_threshold: 3, open_for: Duration::from_secs(10) })
+        Breaker::new(BreakerConfig {
+            failure_threshold: 3,
+            open_for: Duration::from_secs(10),
+        })
     }
 
     #[test]
@@ -126,7 +146,10 @@ mod tests {
         assert!(breaker.check_at(later).is_ok(), "the probe");
         assert!(breaker.check_at(later).is_err(), "only one probe at a time");
         breaker.record_failure_at(later);
-        assert!(breaker.check_at(later + Duration::from_secs(1)).is_err(), "open again");
+        assert!(
+            breaker.check_at(later + Duration::from_secs(1)).is_err(),
+            "open again"
+        );
 
         let much_later = later + Duration::from_secs(11);
         assert!(breaker.check_at(much_later).is_ok());

@@ -44,7 +44,10 @@ pub struct BreakerConfig {
 
 impl Default for BreakerConfig {
     fn default() -> Self {
-        BreakerConfig { failure_threshold: 5, open_for: Duration::from_secs(30) }
+        BreakerConfig {
+            failure_threshold: 5,
+            open_for: Duration::from_secs(30),
+        }
     }
 }
 

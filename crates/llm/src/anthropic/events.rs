@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::BoxStream;
 use futures::StreamExt;
+use futures::stream::BoxStream;
 
 use super::retry::transport_error;
 use crate::error::{LlmError, TransportKind, sanitize_error_type};
@@ -55,7 +55,9 @@ impl Reader {
                 return None;
             }
             let chunk = match tokio::time::timeout(self.idle_timeout, self.body.next()).await {
-                Err(_) => Err(LlmError::Transport { kind: TransportKind::Timeout }),
+                Err(_) => Err(LlmError::Transport {
+                    kind: TransportKind::Timeout,
+                }),
                 Ok(None) => Err(LlmError::Truncated),
                 Ok(Some(Err(err))) => Err(transport_error(&err)),
                 Ok(Some(Ok(chunk))) => Ok(chunk),
@@ -87,7 +89,11 @@ impl Reader {
             }
         }
         if self.decoder.buffered_len() > MAX_PENDING_BYTES {
-            self.fail(LlmError::Decode { what: "oversized stream event", line: 0, column: 0 });
+            self.fail(LlmError::Decode {
+                what: "oversized stream event",
+                line: 0,
+                column: 0,
+            });
         }
     }
 

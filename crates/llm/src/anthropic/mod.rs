@@ -43,22 +43,32 @@ pub struct AnthropicProvider {
 impl AnthropicProvider {
     /// A client for `config`; fails if the base URL or the key cannot be used.
     pub fn new(config: AnthropicConfig) -> Result<Self, LlmError> {
-        let base = Url::parse(config.base_url.trim_end_matches('/'))
-            .map_err(|_| LlmError::Config { reason: "base_url is not a URL" })?;
+        let base =
+            Url::parse(config.base_url.trim_end_matches('/')).map_err(|_| LlmError::Config {
+                reason: "base_url is not a URL",
+            })?;
         check_scheme(&base)?;
         let endpoint = |path: &str| {
-            Url::parse(&format!("{}{path}", base.as_str().trim_end_matches('/')))
-                .map_err(|_| LlmError::Config { reason: "base_url cannot take an API path" })
+            Url::parse(&format!("{}{path}", base.as_str().trim_end_matches('/'))).map_err(|_| {
+                LlmError::Config {
+                    reason: "base_url cannot take an API path",
+                }
+            })
         };
 
-        let mut api_key = HeaderValue::from_str(config.api_key.expose_secret())
-            .map_err(|_| LlmError::Config { reason: "api key is not a valid header value" })?;
+        let mut api_key = HeaderValue::from_str(config.api_key.expose_secret()).map_err(|_| {
+            LlmError::Config {
+                reason: "api key is not a valid header value",
+            }
+        })?;
         api_key.set_sensitive(true);
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("phigate/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|_| LlmError::Config { reason: "http client could not be built" })?;
+            .map_err(|_| LlmError::Config {
+                reason: "http client could not be built",
+            })?;
 
         Ok(AnthropicProvider {
             messages_url: endpoint("/v1/messages")?,
@@ -73,7 +83,11 @@ impl AnthropicProvider {
 
     /// A POST of the outbound bytes with the API's headers.
     fn post(&self, url: &Url, outbound: &Outbound) -> RequestBuilder {
-        let accept = if outbound.stream { "text/event-stream" } else { "application/json" };
+        let accept = if outbound.stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
         let builder = self
             .client
             .post(url.clone())
@@ -99,7 +113,11 @@ impl AnthropicProvider {
     }
 
     /// Runs `call` until it succeeds, fails for good, or runs out of retries.
-    async fn with_retries<T, F, Fut>(&self, operation: &'static str, mut call: F) -> Result<T, LlmError>
+    async fn with_retries<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        mut call: F,
+    ) -> Result<T, LlmError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, LlmError>>,
@@ -147,11 +165,15 @@ impl Provider for AnthropicProvider {
 
     async fn send(&self, outbound: &Outbound) -> Result<MessagesResponse, LlmError> {
         if outbound.stream {
-            return Err(LlmError::InvalidRequest { reason: "a streaming request needs stream()" });
+            return Err(LlmError::InvalidRequest {
+                reason: "a streaming request needs stream()",
+            });
         }
         let body = self
             .with_retries("messages", || async move {
-                let request = self.post(&self.messages_url, outbound).timeout(self.config.timeout);
+                let request = self
+                    .post(&self.messages_url, outbound)
+                    .timeout(self.config.timeout);
                 let response = self.attempt(request).await?;
                 response.bytes().await.map_err(|e| transport_error(&e))
             })
@@ -161,14 +183,18 @@ impl Provider for AnthropicProvider {
 
     async fn stream(&self, outbound: &Outbound) -> Result<EventStream, LlmError> {
         if !outbound.stream {
-            return Err(LlmError::InvalidRequest { reason: "a non-streaming request needs send()" });
+            return Err(LlmError::InvalidRequest {
+                reason: "a non-streaming request needs send()",
+            });
         }
         let response = self
             .with_retries("messages.stream", || async move {
                 let request = self.post(&self.messages_url, outbound);
                 tokio::time::timeout(self.config.timeout, self.attempt(request))
                     .await
-                    .unwrap_or(Err(LlmError::Transport { kind: TransportKind::Timeout }))
+                    .unwrap_or(Err(LlmError::Transport {
+                        kind: TransportKind::Timeout,
+                    }))
             })
             .await?;
         Ok(events::event_stream(response, self.config.timeout))
@@ -177,8 +203,9 @@ impl Provider for AnthropicProvider {
     async fn count_tokens(&self, outbound: &Outbound) -> Result<CountTokensResponse, LlmError> {
         let body = self
             .with_retries("count_tokens", || async move {
-                let request =
-                    self.post(&self.count_tokens_url, outbound).timeout(self.config.timeout);
+                let request = self
+                    .post(&self.count_tokens_url, outbound)
+                    .timeout(self.config.timeout);
                 let response = self.attempt(request).await?;
                 response.bytes().await.map_err(|e| transport_error(&e))
             })
@@ -220,7 +247,11 @@ fn check_scheme(url: &Url) -> Result<(), LlmError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if loopback => Ok(()),
-        "http" => Err(LlmError::Config { reason: "plain http is allowed only to loopback hosts" }),
-        _ => Err(LlmError::Config { reason: "base_url must be https" }),
+        "http" => Err(LlmError::Config {
+            reason: "plain http is allowed only to loopback hosts",
+        }),
+        _ => Err(LlmError::Config {
+            reason: "base_url must be https",
+        }),
     }
 }

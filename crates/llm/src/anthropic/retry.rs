@@ -19,12 +19,20 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// A `retry-after` from the upstream wins, cut to `retry_after_max`. Otherwise the wait is
 /// `backoff_base * 2^retry`, capped at `backoff_max`, less up to a quarter at random so that
 /// many clients failing together do not retry together.
-pub(crate) fn backoff(config: &AnthropicConfig, retry: u32, retry_after: Option<Duration>) -> Duration {
+pub(crate) fn backoff(
+    config: &AnthropicConfig,
+    retry: u32,
+    retry_after: Option<Duration>,
+) -> Duration {
     if let Some(wait) = retry_after {
         return wait.min(config.retry_after_max);
     }
-    let doubled = config.backoff_base.saturating_mul(2u32.saturating_pow(retry));
-    doubled.min(config.backoff_max).mul_f64(1.0 - 0.25 * random_unit())
+    let doubled = config
+        .backoff_base
+        .saturating_mul(2u32.saturating_pow(retry));
+    doubled
+        .min(config.backoff_max)
+        .mul_f64(1.0 - 0.25 * random_unit())
 }
 
 /// A number in `[0, 1)` that differs between calls.
@@ -39,7 +47,13 @@ fn random_unit() -> f64 {
 /// The HTTP-date form of `retry-after` is not read; the API sends seconds.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let number = |name: &str| -> Option<f64> {
-        let value = headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok()?;
+        let value = headers
+            .get(name)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse::<f64>()
+            .ok()?;
         (value.is_finite() && value >= 0.0).then_some(value)
     };
     if let Some(ms) = number("retry-after-ms") {
@@ -53,7 +67,9 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
     let id = headers.get("request-id")?.to_str().ok()?;
     let plausible = !id.is_empty()
         && id.len() <= 128
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     plausible.then(|| id.to_owned())
 }
 
@@ -74,13 +90,20 @@ pub(crate) async fn error_from_response(mut response: reqwest::Response) -> LlmE
     let error_type = serde_json::from_slice::<ErrorResponse>(&body)
         .map(|parsed| sanitize_error_type(&parsed.error.error_type))
         .unwrap_or_else(|_| "unknown".to_owned());
-    LlmError::Upstream { status, error_type, retry_after, request_id }
+    LlmError::Upstream {
+        status,
+        error_type,
+        retry_after,
+        request_id,
+    }
 }
 
 /// Turns a client-side failure into an error, without its text (which can hold the URL).
 pub(crate) fn transport_error(err: &reqwest::Error) -> LlmError {
     if err.is_builder() {
-        return LlmError::Config { reason: "request could not be built; check base_url" };
+        return LlmError::Config {
+            reason: "request could not be built; check base_url",
+        };
     }
     let kind = if err.is_timeout() {
         TransportKind::Timeout
@@ -107,17 +130,29 @@ mod tests {
     fn backoff_doubles_with_jitter_and_stays_under_the_cap() {
         let config = config();
         for retry in 0..10 {
-            let full = config.backoff_base.saturating_mul(1 << retry).min(config.backoff_max);
+            let full = config
+                .backoff_base
+                .saturating_mul(1 << retry)
+                .min(config.backoff_max);
             let wait = backoff(&config, retry, None);
-            assert!(wait <= full && wait >= full.mul_f64(0.75), "retry {retry}: {wait:?}");
+            assert!(
+                wait <= full && wait >= full.mul_f64(0.75),
+                "retry {retry}: {wait:?}"
+            );
         }
     }
 
     #[test]
     fn retry_after_is_honoured_up_to_its_cap() {
         let config = config();
-        assert_eq!(backoff(&config, 0, Some(Duration::from_secs(3))), Duration::from_secs(3));
-        assert_eq!(backoff(&config, 0, Some(Duration::from_secs(3600))), config.retry_after_max);
+        assert_eq!(
+            backoff(&config, 0, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            backoff(&config, 0, Some(Duration::from_secs(3600))),
+            config.retry_after_max
+        );
     }
 
     #[test]
@@ -128,7 +163,10 @@ mod tests {
         headers.insert("retry-after-ms", HeaderValue::from_static("1500"));
         assert_eq!(retry_after(&headers), Some(Duration::from_millis(1500)));
         headers.clear();
-        headers.insert("retry-after", HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        headers.insert(
+            "retry-after",
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&headers), None);
     }
 }

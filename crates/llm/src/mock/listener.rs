@@ -49,7 +49,13 @@ impl Listener for KillableListener {
         loop {
             match self.0.accept().await {
                 Ok((inner, addr)) => {
-                    return (KillableStream { inner, switch: KillSwitch::default() }, addr);
+                    return (
+                        KillableStream {
+                            inner,
+                            switch: KillSwitch::default(),
+                        },
+                        addr,
+                    );
                 }
                 // Out of file descriptors and the like: wait rather than spin.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,

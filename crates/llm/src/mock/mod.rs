@@ -11,6 +11,7 @@
 //! because the gateway's and the binary's tests use it; it never listens beyond loopback.
 
 mod listener;
+mod render;
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -19,22 +20,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use self::listener::{KillSwitch, KillableListener};
+use self::render::{JSON, error, render};
 use crate::assemble::events_from_message;
-use crate::sse::encode_event;
 use crate::types::{
-    ApiError, ContentBlock, MessagesRequest, MessagesResponse, Role, StopReason, StreamEvent,
-    Usage,
+    ContentBlock, MessagesRequest, MessagesResponse, Role, StopReason, StreamEvent, Usage,
 };
 
 /// One scripted answer.
@@ -79,7 +77,11 @@ pub enum MockResponse {
 impl MockResponse {
     /// An error answer without `retry-after`.
     pub fn error(status: u16, error_type: &str) -> Self {
-        MockResponse::Error { status, error_type: error_type.to_owned(), retry_after: None }
+        MockResponse::Error {
+            status,
+            error_type: error_type.to_owned(),
+            retry_after: None,
+        }
     }
 }
 
@@ -100,7 +102,10 @@ impl RecordedRequest {
     /// The first value of a header.
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON (`Value::Null` when it is not JSON).
@@ -135,7 +140,11 @@ impl MockUpstream {
             // The server runs until the mock is dropped; an error here only ends the test's mock.
             let _ = axum::serve(KillableListener(tcp), service).await;
         });
-        Ok(MockUpstream { addr, shared, server })
+        Ok(MockUpstream {
+            addr,
+            shared,
+            server,
+        })
     }
 
     /// The base URL to configure a client with, e.g. `http://127.0.0.1:41234`.
@@ -174,10 +183,17 @@ async fn handle(
 ) -> Response {
     let recorded = RecordedRequest {
         method: method.to_string(),
-        path: uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.to_string()),
+        path: uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |p| p.to_string()),
         headers: headers
             .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into(),
+                )
+            })
             .collect(),
         body: body.clone(),
     };
@@ -186,7 +202,12 @@ async fn handle(
     let request_id = format!("req_mock_{n:04}");
 
     if headers.get("x-api-key").is_none_or(|key| key.is_empty()) {
-        return error(401, "authentication_error", "x-api-key header is required", &request_id);
+        return error(
+            401,
+            "authentication_error",
+            "x-api-key header is required",
+            &request_id,
+        );
     }
     if headers.get("anthropic-version").is_none() {
         let message = "anthropic-version: header is required";
@@ -194,13 +215,7 @@ async fn handle(
     }
 
     let scripted = lock(&shared.script).pop_front();
-    let mut response = match scripted {
-        Some(scripted) => scripted,
-        None => match default_response(&method, uri.path(), &body, n) {
-            Ok(response) => response,
-            Err(answer) => return answer.with_request_id(&request_id),
-        },
-    };
+    let mut response = scripted.unwrap_or_else(|| default_response(&method, uri.path(), &body, n));
     loop {
         match response {
             MockResponse::Delay(wait, next) => {
@@ -217,55 +232,53 @@ async fn handle(
 }
 
 /// What the mock answers with an empty script.
-fn default_response(
-    method: &Method,
-    path: &str,
-    body: &[u8],
-    n: u64,
-) -> Result<MockResponse, Response> {
-    let invalid = |message: &str| error(400, "invalid_request_error", message, "");
+fn default_response(method: &Method, path: &str, body: &[u8], n: u64) -> MockResponse {
+    let invalid = MockResponse::error(400, "invalid_request_error");
+    let json = |value: Value| MockResponse::Raw {
+        status: 200,
+        content_type: JSON.into(),
+        body: Bytes::from(value.to_string()),
+    };
     match (method.as_str(), path) {
         ("POST", "/v1/messages") => {
-            let request: MessagesRequest = serde_json::from_slice(body)
-                .map_err(|_| invalid("the request body is not a valid Messages request"))?;
+            let Ok(request) = serde_json::from_slice::<MessagesRequest>(body) else {
+                return invalid;
+            };
             let message = default_message(&request, n);
-            Ok(if request.is_stream() {
+            if request.is_stream() {
+                let events = events_from_message(&message, 8);
                 MockResponse::ChunkedStream {
-                    events: events_from_message(&message, 8),
+                    events,
                     chunk_bytes: 64,
                 }
             } else {
                 MockResponse::Json(message)
-            })
+            }
         }
-        ("POST", "/v1/messages/count_tokens") => {
-            let words = serde_json::from_slice::<Value>(body)
-                .map_err(|_| invalid("the request body is not JSON"))?
-                .to_string()
-                .split_whitespace()
-                .count();
-            let body = json!({ "input_tokens": words }).to_string();
-            Ok(MockResponse::Raw { status: 200, content_type: JSON.into(), body: body.into() })
-        }
-        ("GET", "/v1/models") => {
-            let body = json!({
-                "data": [{
-                    "type": "model", "id": "claude-mock-1", "display_name": "Mock Claude",
-                    "created_at": "2025-01-01T00:00:00Z"
-                }],
-                "has_more": false, "first_id": "claude-mock-1", "last_id": "claude-mock-1"
-            });
-            let body = Bytes::from(body.to_string());
-            Ok(MockResponse::Raw { status: 200, content_type: JSON.into(), body })
-        }
-        _ => Err(error(404, "not_found_error", "Not found", "")),
+        ("POST", "/v1/messages/count_tokens") => match serde_json::from_slice::<Value>(body) {
+            Ok(value) => {
+                let words = value.to_string().split_whitespace().count();
+                json(json!({ "input_tokens": words }))
+            }
+            Err(_) => invalid,
+        },
+        ("GET", "/v1/models") => json(json!({
+            "data": [{
+                "type": "model", "id": "claude-mock-1", "display_name": "Mock Claude",
+                "created_at": "2025-01-01T00:00:00Z"
+            }],
+            "has_more": false, "first_id": "claude-mock-1", "last_id": "claude-mock-1"
+        })),
+        _ => MockResponse::error(404, "not_found_error"),
     }
 }
 
 /// A plausible answer that quotes back the last user text.
 fn default_message(request: &MessagesRequest, n: u64) -> MessagesResponse {
     let last_user = request.messages.iter().rev().find(|m| m.role == Role::User);
-    let said = last_user.map(|m| m.content.texts().join("\n")).unwrap_or_default();
+    let said = last_user
+        .map(|m| m.content.texts().join("\n"))
+        .unwrap_or_default();
     let text = format!("Mock upstream reply. You said: {said}");
     MessagesResponse {
         id: format!("msg_mock_{n:04}"),
@@ -281,97 +294,5 @@ fn default_message(request: &MessagesRequest, n: u64) -> MessagesResponse {
         stop_reason: Some(StopReason::EndTurn),
         stop_sequence: None,
         extra: Map::new(),
-    }
-}
-
-const JSON: &str = "application/json";
-
-fn render(response: MockResponse, request_id: &str) -> Response {
-    let answer = match response {
-        MockResponse::Json(message) => match serde_json::to_vec(&message) {
-            Ok(body) => raw(StatusCode::OK, JSON, Body::from(body)),
-            Err(_) => error(500, "api_error", "mock could not encode the message", ""),
-        },
-        MockResponse::Stream(events) => sse(&events, None),
-        MockResponse::ChunkedStream { events, chunk_bytes } => sse(&events, Some(chunk_bytes)),
-        MockResponse::Error { status, error_type, retry_after } => {
-            let mut answer = error(status, &error_type, &standard_message(&error_type), request_id);
-            if let Some(seconds) = retry_after {
-                answer.headers_mut().insert("retry-after", HeaderValue::from(seconds));
-            }
-            answer
-        }
-        MockResponse::Raw { status, content_type, body } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            raw(status, &content_type, Body::from(body))
-        }
-        MockResponse::Delay(_, _) | MockResponse::CloseConnection => {
-            error(500, "api_error", "mock script step cannot be rendered", "")
-        }
-    };
-    answer.with_request_id(request_id)
-}
-
-fn sse(events: &[StreamEvent], chunk_bytes: Option<usize>) -> Response {
-    let mut pieces: Vec<Bytes> = Vec::new();
-    for event in events {
-        match encode_event(event) {
-            Ok(frame) => pieces.push(Bytes::from(frame)),
-            Err(_) => return error(500, "api_error", "mock could not encode an event", ""),
-        }
-    }
-    if let Some(size) = chunk_bytes {
-        let whole: Vec<u8> = pieces.concat();
-        pieces = whole.chunks(size.max(1)).map(Bytes::copy_from_slice).collect();
-    }
-    let body = futures::stream::iter(pieces).then(|piece| async move {
-        // Yield between writes so that pieces tend to leave as separate segments.
-        tokio::task::yield_now().await;
-        Ok::<Bytes, std::convert::Infallible>(piece)
-    });
-    let mut answer = raw(StatusCode::OK, "text/event-stream", Body::from_stream(body));
-    answer.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
-    answer
-}
-
-fn error(status: u16, error_type: &str, message: &str, request_id: &str) -> Response {
-    let mut body = ApiError::new(error_type, message).to_json();
-    if !request_id.is_empty() {
-        body["request_id"] = Value::String(request_id.to_owned());
-    }
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    raw(status, JSON, Body::from(body.to_string())).with_request_id(request_id)
-}
-
-fn standard_message(error_type: &str) -> String {
-    match error_type {
-        "overloaded_error" => "Overloaded",
-        "rate_limit_error" => "Number of request tokens has exceeded your per-minute rate limit",
-        "api_error" => "Internal server error",
-        "not_found_error" => "Not found",
-        "authentication_error" => "invalid x-api-key",
-        _ => "Mock error",
-    }
-    .to_owned()
-}
-
-fn raw(status: StatusCode, content_type: &str, body: Body) -> Response {
-    let content_type =
-        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static(JSON));
-    (status, [(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
-}
-
-trait WithRequestId {
-    fn with_request_id(self, request_id: &str) -> Self;
-}
-
-impl WithRequestId for Response {
-    fn with_request_id(mut self, request_id: &str) -> Self {
-        if let Ok(value) = HeaderValue::from_str(request_id)
-            && !request_id.is_empty()
-        {
-            self.headers_mut().insert(HeaderName::from_static("request-id"), value);
-        }
-        self
     }
 }

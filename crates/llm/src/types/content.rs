@@ -110,7 +110,11 @@ pub struct TextBlock {
 impl TextBlock {
     /// A text block with no citations and no extra fields.
     pub fn new(text: impl Into<String>) -> Self {
-        TextBlock { text: text.into(), citations: None, extra: Map::new() }
+        TextBlock {
+            text: text.into(),
+            citations: None,
+            extra: Map::new(),
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 
 mod content;
 mod response;
-mod stream;
+pub(crate) mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -117,12 +117,18 @@ pub struct Message {
 impl Message {
     /// A user turn of plain text.
     pub fn user(text: impl Into<String>) -> Self {
-        Message { role: Role::User, content: MessageContent::Text(text.into()) }
+        Message {
+            role: Role::User,
+            content: MessageContent::Text(text.into()),
+        }
     }
 
     /// An assistant turn of plain text.
     pub fn assistant(text: impl Into<String>) -> Self {
-        Message { role: Role::Assistant, content: MessageContent::Text(text.into()) }
+        Message {
+            role: Role::Assistant,
+            content: MessageContent::Text(text.into()),
+        }
     }
 }
 
@@ -143,7 +149,9 @@ impl MessageContent {
     pub fn texts(&self) -> Vec<&str> {
         match self {
             MessageContent::Text(text) => vec![text.as_str()],
-            MessageContent::Blocks(blocks) => blocks.iter().filter_map(ContentBlock::as_text).collect(),
+            MessageContent::Blocks(blocks) => {
+                blocks.iter().filter_map(ContentBlock::as_text).collect()
+            }
         }
     }
 }

@@ -38,7 +38,10 @@ fn message_type() -> String {
 impl MessagesResponse {
     /// The text of every text block, concatenated in order.
     pub fn text(&self) -> String {
-        self.content.iter().filter_map(ContentBlock::as_text).collect()
+        self.content
+            .iter()
+            .filter_map(ContentBlock::as_text)
+            .collect()
     }
 }
 
@@ -121,7 +124,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error of the given type and message.
     pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError { error_type: error_type.into(), message: message.into() }
+        ApiError {
+            error_type: error_type.into(),
+            message: message.into(),
+        }
     }
 
     /// The complete error body: `{"type":"error","error":{"type":..,"message":..}}`.

@@ -23,8 +23,13 @@ pub(crate) const KNOWN_EVENTS: &[&str] = &[
 ];
 
 /// Delta `type`s this crate models.
-pub(crate) const KNOWN_DELTAS: &[&str] =
-    &["text_delta", "input_json_delta", "thinking_delta", "signature_delta", "citations_delta"];
+pub(crate) const KNOWN_DELTAS: &[&str] = &[
+    "text_delta",
+    "input_json_delta",
+    "thinking_delta",
+    "signature_delta",
+    "citations_delta",
+];
 
 /// One event of a streamed message.
 ///
@@ -91,9 +96,10 @@ impl StreamEvent {
             StreamEvent::MessageStop => "message_stop",
             StreamEvent::Ping => "ping",
             StreamEvent::Error { .. } => "error",
-            StreamEvent::Unknown(value) => {
-                value.get("type").and_then(Value::as_str).unwrap_or("unknown")
-            }
+            StreamEvent::Unknown(value) => value
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown"),
         }
     }
 }

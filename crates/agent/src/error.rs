@@ -1,0 +1,61 @@
+use phigate_audit::AuditError;
+use phigate_auth::AuthError;
+use phigate_fhir::FhirError;
+use phigate_llm::LlmError;
+use phigate_store::StoreError;
+use thiserror::Error;
+
+/// Why a task run stopped. Every message is PHI-free: it names the step, never a value.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum AgentError {
+    /// The caller may not run this task.
+    #[error(transparent)]
+    Denied(#[from] AuthError),
+    /// The patient is not in the store.
+    #[error("patient not found")]
+    PatientNotFound,
+    /// The record or input is not valid FHIR.
+    #[error(transparent)]
+    Fhir(#[from] FhirError),
+    /// The egress gate found a known identifier in the outbound bytes; nothing was sent.
+    #[error("blocked by the egress gate: a known identifier of kind {kind} was in the request")]
+    EgressBlocked {
+        /// Which kind of identifier (a placeholder tag, never the value).
+        kind: &'static str,
+    },
+    /// Policy forbids sending this kind of data to this provider.
+    #[error("disclosure refused: {0}")]
+    DisclosureRefused(&'static str),
+    /// The audit log could not record the disclosure; nothing was sent.
+    #[error("audit log unavailable; nothing was sent")]
+    AuditUnavailable(#[source] AuditError),
+    /// The provider failed.
+    #[error(transparent)]
+    Provider(#[from] LlmError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The de-identification engine failed.
+    #[error("de-identification failed")]
+    Deid,
+    /// Something that should not happen did.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl AgentError {
+    /// The HTTP status this error deserves.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Denied(AuthError::Denied { .. }) => 403,
+            Self::Denied(_) => 401,
+            Self::PatientNotFound => 404,
+            Self::Fhir(_) => 400,
+            Self::EgressBlocked { .. } | Self::DisclosureRefused(_) => 422,
+            Self::AuditUnavailable(_) => 503,
+            Self::Provider(e) => e.status(),
+            Self::Store(_) | Self::Deid | Self::Internal(_) => 500,
+        }
+    }
+}

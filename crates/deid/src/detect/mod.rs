@@ -1,0 +1,139 @@
+//! Finding PHI in free text: known values, shaped identifiers, places and names.
+//!
+//! A [`Detector`] is built once (it parses the embedded word lists and compiles every rule into a
+//! `RegexSet`) and then shared: it is `Send + Sync` and `detect` takes `&self`.
+
+mod dates;
+mod known;
+pub(crate) mod lexicon;
+mod names;
+mod patterns;
+mod places;
+mod resolve;
+mod rules;
+mod tokens;
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::entity::Entity;
+use crate::error::DeidError;
+use crate::known::KnownPhi;
+pub(crate) use known::KnownMatcher;
+use lexicon::Lexicon;
+use rules::RuleTable;
+
+const RESTRICTED_ZIP3: &str = include_str!("../../data/restricted-zip3.json");
+
+/// How a [`Detector`] behaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DetectorConfig {
+    /// Detect clinicians' names (as `PROVIDER`). Not a Safe Harbor identifier, but most clinical
+    /// de-identification treats them as sensitive. Default `true`.
+    pub clinician_names: bool,
+    /// Three-digit ZIP prefixes of areas with 20,000 people or fewer, which Safe Harbor reports
+    /// as `000`. Default: the union of the 2000 and 2010 census lists.
+    pub restricted_zip3: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Zip3Lists {
+    union: Vec<String>,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        let restricted_zip3 = serde_json::from_str::<Zip3Lists>(RESTRICTED_ZIP3)
+            .map(|lists| lists.union)
+            .unwrap_or_default();
+        DetectorConfig {
+            clinician_names: true,
+            restricted_zip3,
+        }
+    }
+}
+
+/// The PHI detector. Build once, share everywhere.
+pub struct Detector {
+    config: DetectorConfig,
+    restricted_zip3: HashSet<String>,
+    lexicon: Lexicon,
+    rules: RuleTable,
+}
+
+impl fmt::Debug for Detector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Detector")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Detector {
+    /// Builds the detector: parses the word lists and compiles the rules.
+    pub fn new(config: DetectorConfig) -> Result<Self, DeidError> {
+        for (index, zip3) in config.restricted_zip3.iter().enumerate() {
+            if zip3.len() != 3 || !zip3.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(DeidError::BadZip3 { index });
+            }
+        }
+        let mut specs = dates::specs();
+        specs.extend(patterns::specs());
+        specs.extend(places::specs());
+        Ok(Detector {
+            restricted_zip3: config.restricted_zip3.iter().cloned().collect(),
+            config,
+            lexicon: Lexicon::new(),
+            rules: RuleTable::new("detection rules", &specs)?,
+        })
+    }
+
+    /// The configuration the detector was built with.
+    pub fn config(&self) -> &DetectorConfig {
+        &self.config
+    }
+
+    /// Finds PHI in `text`: sorted by start, non-overlapping, byte offsets.
+    pub fn detect(&self, text: &str, known: &KnownPhi) -> Vec<Entity> {
+        self.detect_with(text, &self.prepare(known))
+    }
+
+    /// Prepares known values once for many calls to [`Detector::detect_with`].
+    pub(crate) fn prepare(&self, known: &KnownPhi) -> KnownMatcher {
+        KnownMatcher::new(known, &self.lexicon)
+    }
+
+    pub(crate) fn detect_with(&self, text: &str, known: &KnownMatcher) -> Vec<Entity> {
+        let mut found = Vec::new();
+        known.find(text, &mut found);
+        self.rules.find(text, &mut found);
+        places::address_blocks(text, &mut found);
+        let tokens = tokens::tokenize(text);
+        names::find_names(
+            text,
+            &tokens,
+            &self.lexicon,
+            self.config.clinician_names,
+            &mut found,
+        );
+        resolve::resolve(found)
+    }
+
+    /// The Safe Harbor form of a ZIP code: its first three digits, or `000` where that area is
+    /// restricted. `None` when `zip` does not start with three digits.
+    pub fn safe_harbor_zip3(&self, zip: &str) -> Option<String> {
+        let prefix = zip.trim().get(..3)?;
+        if !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if self.restricted_zip3.contains(prefix) {
+            return Some("000".to_owned());
+        }
+        Some(prefix.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,324 @@
+//! Evidence from the words around a name: titles, cues, verbs of people, and repeats.
+
+use super::{Mark, NameFinder};
+use crate::detect::tokens::Shape;
+use crate::entity::{EntityKind, Source};
+
+/// Titles before a name, with the kind of person they announce.
+const TITLES: &[(&str, EntityKind)] = &[
+    ("mr", EntityKind::Name),
+    ("mrs", EntityKind::Name),
+    ("ms", EntityKind::Name),
+    ("mx", EntityKind::Name),
+    ("miss", EntityKind::Name),
+    ("dr", EntityKind::Provider),
+    ("doctor", EntityKind::Provider),
+    ("prof", EntityKind::Provider),
+    ("professor", EntityKind::Provider),
+];
+
+/// Words after which a name is likely: greetings, relatives, labels.
+const CUES: &[&str] = &[
+    "named",
+    "hi",
+    "hello",
+    "hey",
+    "dear",
+    "thanks",
+    "bye",
+    "goodbye",
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "mother",
+    "father",
+    "mom",
+    "dad",
+    "brother",
+    "sister",
+    "partner",
+    "friend",
+    "grandson",
+    "granddaughter",
+    "grandmother",
+    "grandfather",
+    "boyfriend",
+    "girlfriend",
+    "fiance",
+    "fiancé",
+    "fiancee",
+    "caregiver",
+    "neighbor",
+    "neighbour",
+    "niece",
+    "nephew",
+    "aunt",
+    "uncle",
+    "cousin",
+    "patient",
+    "name",
+    "by",
+    "guardian",
+    "spouse",
+    "contact",
+    "guarantor",
+    "subscriber",
+    "insured",
+    "signed",
+    "attending",
+    "resident",
+    "intern",
+    "surgeon",
+    "physician",
+    "cardiologist",
+    "pcp",
+    "referred",
+    "called",
+    "under",
+    "surname",
+];
+
+/// Verbs that take a person as subject: a capitalised word right before one is likely a name.
+const PERSON_VERBS: &[&str] = &[
+    "lives",
+    "lived",
+    "said",
+    "says",
+    "shouted",
+    "told",
+    "spent",
+    "explained",
+    "wrote",
+    "asked",
+    "answered",
+    "replied",
+    "works",
+    "worked",
+    "died",
+    "denies",
+    "reports",
+    "states",
+    "complains",
+    "presents",
+    "married",
+    "visited",
+    "smiled",
+    "laughed",
+    "cried",
+    "agreed",
+    "insisted",
+];
+
+/// Cues that announce a clinician rather than a patient or relative.
+const CLINICIAN_CUES: &[&str] = &[
+    "attending",
+    "resident",
+    "intern",
+    "surgeon",
+    "physician",
+    "cardiologist",
+    "pcp",
+    "referred",
+];
+
+/// Two-word cues: the second word, given the first.
+const CUE_PAIRS: &[(&str, &str)] = &[
+    ("name", "is"),
+    ("this", "is"),
+    ("i", "am"),
+    ("thank", "you"),
+    ("call", "me"),
+    ("known", "as"),
+];
+
+impl NameFinder<'_> {
+    /// Rule 1: `Mr. Roe`, `Dr. Jane Roe`, `mrs. hernandez`.
+    pub(super) fn titles(&mut self) {
+        for i in 0..self.tokens.len() {
+            let lower = self.tokens[i].lower.as_str();
+            let Some(&(_, kind)) = TITLES.iter().find(|(title, _)| *title == lower) else {
+                continue;
+            };
+            if !(self.tokens[i].shape == Shape::Capitalized || self.lowercase) {
+                continue;
+            }
+            let between = self.gap_before(i + 1);
+            if !matches!(between.trim(), "" | ".") || between.contains('\n') {
+                continue;
+            }
+            // Spelled-out titles are common words: ask more of what follows them.
+            let strict = matches!(lower, "doctor" | "miss" | "professor") || self.lowercase;
+            self.mark_following(i + 1, kind, Source::Context, 0.9, strict);
+        }
+    }
+
+    /// Marks up to three name-shaped words from `first` on; returns how many were marked.
+    fn mark_following(
+        &mut self,
+        first: usize,
+        kind: EntityKind,
+        source: Source,
+        score: f32,
+        strict: bool,
+    ) -> usize {
+        let mut count = 0;
+        let mut i = first;
+        while i < self.tokens.len() && count < 3 {
+            if count > 0 && !self.adjacent(i - 1) {
+                break;
+            }
+            let info = self.info[i];
+            let token = &self.tokens[i];
+            let shaped = self.name_shaped(i) || (count == 0 && token.shape == Shape::Upper);
+            if !shaped || info.function || self.is_institution(i) {
+                break;
+            }
+            if strict && !(info.is_listed_name() || (count == 0 && !self.lowercase)) {
+                break;
+            }
+            if count > 0 && self.lowercase && (info.ambiguous || !info.is_listed_name()) {
+                break;
+            }
+            self.mark(i, kind, source, score);
+            count += 1;
+            if token.possessive {
+                break;
+            }
+            i += 1;
+        }
+        count
+    }
+
+    /// Rule 2: a name right after a cue word (`my wife Mary`, `hi , martha`, `Name: Jo Roe`).
+    pub(super) fn cues(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            let lower = self.tokens[i].lower.as_str();
+            let single = CUES.contains(&lower);
+            let pair = i > 0
+                && CUE_PAIRS
+                    .iter()
+                    .any(|(a, b)| *b == lower && self.tokens[i - 1].lower == *a);
+            if !(single || pair) {
+                continue;
+            }
+            let between = self.gap_before(i + 1);
+            if between.contains('\n')
+                || !between
+                    .chars()
+                    .all(|c| matches!(c, ' ' | ',' | ':' | '-' | '\t' | '?'))
+            {
+                continue;
+            }
+            let next = i + 1;
+            let info = self.info[next];
+            if info.function
+                || info.eponym != crate::detect::lexicon::Eponym::No && self.eponym_use(next)
+            {
+                continue;
+            }
+            // "by" and "patient" are everyday words: only a clear name may follow them.
+            let weak_cue = matches!(lower, "by" | "patient" | "name" | "contact" | "signed");
+            if weak_cue
+                && !between.contains(':')
+                && (info.ambiguous || info.medical && !info.is_listed_name())
+            {
+                continue;
+            }
+            let listed = info.is_listed_name() && !info.medical || info.first_rank.is_some();
+            if self.lowercase && (info.ambiguous || !listed) {
+                continue;
+            }
+            let kind = if CLINICIAN_CUES.contains(&lower) {
+                EntityKind::Provider
+            } else {
+                EntityKind::Name
+            };
+            let strict = self.lowercase || (weak_cue && !between.contains(':'));
+            if strict && !self.lowercase && !self.plausible_capitalized_name(next) {
+                continue;
+            }
+            self.mark_following(next, kind, Source::Context, 0.8, self.lowercase);
+        }
+    }
+
+    /// A capitalised word, or two, that could be a name after a weak cue like "by".
+    fn plausible_capitalized_name(&self, i: usize) -> bool {
+        let info = self.info[i];
+        if self.tokens[i].shape != Shape::Capitalized || info.ambiguous {
+            return false;
+        }
+        let two_words = self.adjacent(i)
+            && self
+                .tokens
+                .get(i + 1)
+                .is_some_and(|t| t.shape == Shape::Capitalized);
+        info.is_listed_name() || two_words
+    }
+
+    /// `Enrico shouted`, `Tomomi Nishiyama lives at`: capitalised words before a verb of people.
+    pub(super) fn before_person_verbs(&mut self) {
+        for verb in 1..self.tokens.len() {
+            let is_verb = PERSON_VERBS.contains(&self.tokens[verb].lower.as_str());
+            if !is_verb || !self.adjacent(verb - 1) {
+                continue;
+            }
+            let mut first = verb - 1;
+            while first > 0
+                && verb - first < 3
+                && self.adjacent(first - 1)
+                && self.unlisted_part(first - 1)
+            {
+                first -= 1;
+            }
+            if (first..verb).all(|j| self.unlisted_part(j) || self.marks[j].is_some()) {
+                for j in first..verb {
+                    self.mark(j, EntityKind::Name, Source::Context, 0.6);
+                }
+            }
+        }
+    }
+
+    /// Rule 6: later occurrences of a word already marked as part of a name.
+    pub(super) fn propagate(&mut self) {
+        let mut found: Vec<(String, Mark)> = Vec::new();
+        for (i, mark) in self.marks.iter().enumerate() {
+            let (Some(mark), token) = (mark, &self.tokens[i]) else {
+                continue;
+            };
+            let info = self.info[i];
+            let weak = token.lower.chars().count() < 3
+                || info.function
+                || info.eponym == crate::detect::lexicon::Eponym::Always;
+            if !weak && !found.iter().any(|(w, _)| *w == token.lower) {
+                found.push((token.lower.clone(), *mark));
+            }
+        }
+        for i in 0..self.tokens.len() {
+            if self.marks[i].is_some() {
+                continue;
+            }
+            let Some((_, mark)) = found.iter().find(|(w, _)| *w == self.tokens[i].lower) else {
+                continue;
+            };
+            let token = &self.tokens[i];
+            let info = self.info[i];
+            let case_ok = if self.lowercase {
+                !info.ambiguous
+            } else {
+                token.shape != Shape::Lower
+            };
+            if !case_ok || self.eponym_use(i) {
+                continue;
+            }
+            self.marks[i] = Some(match *mark {
+                Mark::Person { kind, .. } => Mark::Person {
+                    kind,
+                    source: Source::Context,
+                    score: 0.6,
+                },
+                Mark::Reserved => Mark::Reserved,
+            });
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Evidence from the census lists and the shape of capitalised runs.
+
+use super::NameFinder;
+use crate::detect::tokens::Shape;
+use crate::entity::{EntityKind, Source};
+
+impl NameFinder<'_> {
+    /// Rule 3: `ROE, JANE` and `Roe, Jane M`.
+    pub(super) fn last_comma_first(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            let (last, first) = (&self.tokens[i], &self.tokens[i + 1]);
+            let shaped = |s: Shape| matches!(s, Shape::Capitalized | Shape::Upper);
+            if !shaped(last.shape) || !shaped(first.shape) || last.shape != first.shape {
+                continue;
+            }
+            if self.text[last.end..first.start].trim() != ","
+                || self.text[last.end..first.start].contains('\n')
+            {
+                continue;
+            }
+            let (li, fi) = (self.info[i], self.info[i + 1]);
+            let last_ok = li.last_rank.is_some()
+                && !li.function
+                && !li.medical
+                && li.eponym == crate::detect::lexicon::Eponym::No;
+            if !last_ok || !fi.is_clear_first_name() {
+                continue;
+            }
+            self.mark(i, EntityKind::Name, Source::Dictionary, 0.7);
+            self.mark(i + 1, EntityKind::Name, Source::Dictionary, 0.7);
+            self.joined[i] = true;
+            if self.adjacent(i + 1) && self.tokens.get(i + 2).is_some_and(|t| t.is_initial()) {
+                self.mark(i + 2, EntityKind::Name, Source::Dictionary, 0.7);
+            }
+        }
+    }
+
+    /// Whether token `i` alone is evidence of a person in mixed-case text.
+    fn strong_capitalized(&self, i: usize) -> bool {
+        let (token, info) = (&self.tokens[i], self.info[i]);
+        if token.shape != Shape::Capitalized || self.eponym_use(i) || self.is_institution(i) {
+            return false;
+        }
+        if info.is_clear_first_name() {
+            return true;
+        }
+        let common_surname = info.last_rank.is_some_and(|rank| rank <= 5000);
+        common_surname
+            && !info.function
+            && !info.ambiguous
+            && !info.medical
+            && info.eponym == crate::detect::lexicon::Eponym::No
+            && !self.sentence_start(i)
+    }
+
+    /// Whether token `i` may extend a name next to strong evidence.
+    fn extends_name(&self, i: usize) -> bool {
+        let info = self.info[i];
+        if self.is_particle(i) {
+            return true;
+        }
+        if !self.name_shaped(i) || info.function || self.eponym_use(i) || self.is_institution(i) {
+            return false;
+        }
+        info.is_listed_name() || self.tokens[i].is_initial() || !info.medical
+    }
+
+    /// Rule 4: runs of capitalised words with a clear first name or common surname in them.
+    pub(super) fn capitalized_runs(&mut self) {
+        let n = self.tokens.len();
+        let strong: Vec<bool> = (0..n).map(|i| self.strong_capitalized(i)).collect();
+        for (i, _) in strong.iter().enumerate().filter(|(_, strong)| **strong) {
+            self.mark(i, EntityKind::Name, Source::Dictionary, 0.65);
+            let mut j = i;
+            while j + 1 < n && self.adjacent(j) && self.extends_name(j + 1) && j + 1 - i < 4 {
+                j += 1;
+                self.mark(j, EntityKind::Name, Source::Dictionary, 0.6);
+            }
+            let mut k = i;
+            while k > 0
+                && self.adjacent(k - 1)
+                && self.extends_name(k - 1)
+                && !self.is_particle(k - 1)
+                && i - k < 3
+            {
+                if self.sentence_start(k) && !self.info[k - 1].is_listed_name() {
+                    break;
+                }
+                k -= 1;
+                self.mark(k, EntityKind::Name, Source::Dictionary, 0.6);
+            }
+        }
+        self.two_surnames(&strong);
+        self.initials_and_foreign_runs();
+        self.before_person_verbs();
+        self.name_lists();
+    }
+
+    /// Whether token `i` can be part of a name found without a dictionary.
+    pub(super) fn unlisted_part(&self, i: usize) -> bool {
+        let info = self.info[i];
+        self.tokens[i].shape == Shape::Capitalized
+            && !info.function
+            && !info.ambiguous
+            && !info.medical
+            && !self.eponym_use(i)
+            && !self.is_institution(i)
+    }
+
+    /// `Faina D. Yefremova`: capitalised word, initial, capitalised word. And `Šárka Ottová`:
+    /// two capitalised words spelled with letters beyond ASCII.
+    fn initials_and_foreign_runs(&mut self) {
+        let n = self.tokens.len();
+        for i in 0..n.saturating_sub(2) {
+            if self.unlisted_part(i)
+                && self.adjacent(i)
+                && self.tokens[i + 1].is_initial()
+                && self.adjacent(i + 1)
+                && self.unlisted_part(i + 2)
+            {
+                for j in i..=i + 2 {
+                    self.mark(j, EntityKind::Name, Source::Dictionary, 0.6);
+                }
+            }
+        }
+        for i in 0..n.saturating_sub(1) {
+            if !(self.unlisted_part(i) && self.adjacent(i) && self.unlisted_part(i + 1)) {
+                continue;
+            }
+            if !self.tokens[i].lower.is_ascii() || !self.tokens[i + 1].lower.is_ascii() {
+                self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);
+                self.mark(i + 1, EntityKind::Name, Source::Dictionary, 0.5);
+            }
+        }
+    }
+
+    /// The index of the next item of a list after token `j` (`, X`, ` and X`, `, and X`).
+    fn next_list_item(&self, j: usize) -> Option<usize> {
+        let n = self.tokens.len();
+        let between = self.gap_before(j + 1).trim();
+        let next = self.tokens.get(j + 1)?;
+        if matches!(between, "," | "&") && next.shape == Shape::Capitalized {
+            return Some(j + 1);
+        }
+        let and = next.lower == "and" && matches!(between, "," | "");
+        let after = self.tokens.get(j + 2)?;
+        (and && j + 2 < n && after.shape == Shape::Capitalized).then_some(j + 2)
+    }
+
+    /// `Gaetane, Hannah, Anthony and Derek`: in a list of single capitalised words where one is
+    /// already a name, the others are names too.
+    fn name_lists(&mut self) {
+        let n = self.tokens.len();
+        let mut i = 0;
+        while i < n {
+            let mut items = vec![i];
+            let mut j = i;
+            while let Some(next) = self.next_list_item(j) {
+                j = next;
+                items.push(j);
+            }
+            let named = items.iter().filter(|&&k| self.marks[k].is_some()).count();
+            if items.len() >= 3 && named >= 1 {
+                for &k in &items {
+                    let info = self.info[k];
+                    let plain = !info.function && !info.medical && !self.eponym_use(k);
+                    if plain && !self.is_institution(k) {
+                        self.mark(k, EntityKind::Name, Source::Context, 0.5);
+                    }
+                }
+            }
+            i = j + 1;
+        }
+    }
+
+    /// Two adjacent capitalised surnames, neither of them a common word (`Hernandez Gutierrez`).
+    fn two_surnames(&mut self, strong: &[bool]) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            if strong[i] || strong[i + 1] || !self.adjacent(i) {
+                continue;
+            }
+            let ok = |f: &Self, j: usize| {
+                let info = f.info[j];
+                f.tokens[j].shape == Shape::Capitalized
+                    && info.last_rank.is_some()
+                    && !info.function
+                    && !info.ambiguous
+                    && !info.medical
+                    && !f.eponym_use(j)
+                    && !f.is_institution(j)
+            };
+            if ok(self, i) && ok(self, i + 1) {
+                self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);
+                self.mark(i + 1, EntityKind::Name, Source::Dictionary, 0.5);
+            }
+        }
+    }
+
+    /// Rule 5: `hi , martha .` — clear first names in lower-cased text, and the surname after.
+    pub(super) fn lowercase_dictionary(&mut self) {
+        for i in 0..self.tokens.len() {
+            let info = self.info[i];
+            if self.tokens[i].shape != Shape::Lower
+                || !info.is_clear_first_name()
+                || self.eponym_use(i)
+            {
+                continue;
+            }
+            self.mark(i, EntityKind::Name, Source::Dictionary, 0.6);
+            let next = i + 1;
+            if self.adjacent(i) && next < self.tokens.len() {
+                let ni = self.info[next];
+                let surname = ni.last_rank.is_some_and(|rank| rank <= 10_000);
+                if surname && !ni.function && !self.eponym_use(next) {
+                    self.mark(next, EntityKind::Name, Source::Dictionary, 0.55);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Identifiers with a recognisable shape: contact details, numbers with labels, network
+//! addresses, account and card numbers.
+
+use super::rules::{Hit, RuleSpec, checked, rule};
+use crate::entity::EntityKind;
+use crate::entity::EntityKind::{Account, Email, Id, Ip, Mrn, Phone, Ssn, Url};
+
+/// Optional words between a label and its value: `number`, `no.`, `#`, `is`, `:`.
+const LABEL_TAIL: &str = r"(?:\s*(?:number|num|no\.?|nbr|#|id|is|was|:|ending\s+in))*\s*[:#]?\s*";
+
+/// The contact and identifier rules.
+pub(crate) fn specs() -> Vec<RuleSpec> {
+    vec![
+        rule(
+            r"(?i)\b[a-z0-9][a-z0-9._%+-]*@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}\b",
+            Email,
+            0.95,
+        ),
+        checked(
+            r#"(?i)\b(?:https?://|ftp://|www\.)[^\s<>"'()\[\]{}|\\^`]+"#,
+            Url,
+            0.95,
+            trim_url,
+        ),
+        checked(
+            r"(?i)\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|mil|io|info|biz|us|uk|ca|au|de|fr|nl|se|no|fi|dk|ch|it|es|pl|hu|cz|ee|br|health|care|clinic|app)\b(?:/[^\s<>]*)?",
+            Url,
+            0.7,
+            trim_url,
+        ),
+        checked(
+            r"\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b",
+            Ip,
+            0.9,
+            not_in_dotted_run,
+        ),
+        rule(r"(?i)\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b", Ip, 0.9),
+        rule(
+            r"(?i)(?:\b[0-9a-f]{1,4}:){1,6}(?::[0-9a-f]{1,4}){1,6}\b",
+            Ip,
+            0.8,
+        ),
+        // SSN: 123-45-6789, or any 9 digits after a label.
+        rule(r"\b\d{3}-\d{2}-\d{4}\b", Ssn, 0.9),
+        rule(
+            format!(
+                r"(?i)\b(?:ssn|ss#|soc(?:ial)?\s+sec(?:urity)?){LABEL_TAIL}(?P<v>\d{{3}}[- .]?\d{{2}}[- .]?\d{{4}})\b"
+            ),
+            Ssn,
+            0.95,
+        ),
+        // Phones: US shapes, international with +, and anything phone-like after a label.
+        checked(
+            r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?",
+            Phone,
+            0.85,
+            phone_or_fax,
+        ),
+        checked(
+            r"\+\d{1,3}[\s.-]?(?:\(0\)\s?)?(?:\(?\d{1,4}\)?[\s.-]?){1,5}\d{2,4}\b",
+            Phone,
+            0.8,
+            phone_or_fax,
+        ),
+        checked(
+            r"\b0\d{1,4}(?:[\s.-]\d{2,4}){2,4}\b",
+            Phone,
+            0.5,
+            phone_or_fax,
+        ),
+        checked(
+            format!(
+                r"(?i)\b(?:phone|ph|tel|telephone|mobile|cell|cellphone|desk|home|work|office|pager|beeper|fax|facsimile|call(?:ed)?(?:\s+me)?(?:\s+(?:at|on))?|text(?:\s+me)?(?:\s+at)?|reach(?:\s+me)?\s+at|messages\s+to|registered){LABEL_TAIL}(?P<v>\+?\(?\d[\d() \t.-]{{4,18}}\d(?:\s*(?:x|ext\.?)\s*\d{{1,6}})?)"
+            ),
+            Phone,
+            0.85,
+            labelled_phone,
+        ),
+        // Medical record numbers, after a label.
+        checked(
+            format!(
+                r"(?i)\b(?:mrn|mr\#|medical\s+record(?:\s+number)?|med\s+rec|chart(?:\s+number)?|patient\s+id|pt\s+id|hospital\s+number|record\s+number|unit\s+number){LABEL_TAIL}(?P<v>[a-z]{{0,4}}[0-9][a-z0-9-]{{2,20}})\b"
+            ),
+            Mrn,
+            0.95,
+            has_digit,
+        ),
+        // Other labelled identifiers: licences, plans, devices, vehicles.
+        checked(
+            format!(
+                r"(?i)\b(?:driver'?s?\s+licen[cs]e|licen[cs]e|dl|passport|member|policy|plan|subscriber|beneficiary|group|medicaid|medicare|insurance|health\s+plan|serial|s/n|udi|device(?:\s+(?:id|identifier|serial))?|vin|vehicle\s+identification|licen[cs]e\s+plate|plate|registration|certificate|npi|dea|identifier|id|claim|case|encounter|visa|permit|badge){LABEL_TAIL}(?P<v>[a-z0-9][a-z0-9-]{{3,30}})\b"
+            ),
+            Id,
+            0.85,
+            has_digit,
+        ),
+        // Accounts and cards, after a label.
+        checked(
+            format!(
+                r"(?i)\b(?:account|acct|a/c|billing|invoice|iban|(?:credit\s+|debit\s+)?card|cc|routing){LABEL_TAIL}(?P<v>[a-z]{{2}}\d{{2}}[a-z0-9]{{10,30}}|\d[\d -]{{2,30}}\d)\b"
+            ),
+            Account,
+            0.9,
+            has_digit,
+        ),
+        checked(r"\b\d(?:[ -]?\d){12,18}\b", Account, 0.8, luhn),
+        rule(
+            r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b",
+            Account,
+            0.75,
+        ),
+        // A vehicle identification number.
+        checked(r"\b[A-HJ-NPR-Z0-9]{17}\b", Id, 0.7, letters_and_digits),
+        // Any other long number is some identifier.
+        checked(r"\b\d{8,}\b", Id, 0.4, not_a_decimal_part),
+        checked(r"\b[A-Z]{1,3}\d{6,}\b", Id, 0.5, not_a_product_number),
+    ]
+}
+
+fn has_digit(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    hit.value_str()
+        .bytes()
+        .any(|b| b.is_ascii_digit())
+        .then_some(kind)
+}
+
+fn letters_and_digits(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let value = hit.value_str();
+    let digits = value.bytes().any(|b| b.is_ascii_digit());
+    let letters = value.bytes().any(|b| b.is_ascii_alphabetic());
+    (digits && letters).then_some(kind)
+}
+
+/// The digits of `183.58946037` after the point are a measurement's precision, not an id.
+fn not_a_decimal_part(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let before = hit.before(2).as_bytes();
+    let after = hit.after(2).as_bytes();
+    let fraction = before.len() == 2 && before[1] == b'.' && before[0].is_ascii_digit();
+    let integer = after.len() == 2 && after[0] == b'.' && after[1].is_ascii_digit();
+    (!fraction && !integer).then_some(kind)
+}
+
+/// FDA application numbers (`NDA020800`, `BLA125057`) name drug products, not people.
+fn not_a_product_number(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let value = hit.value_str();
+    let prefix: String = value.chars().take_while(char::is_ascii_uppercase).collect();
+    if matches!(prefix.as_str(), "NDA" | "BLA") {
+        return None;
+    }
+    letters_and_digits(hit, kind)
+}
+
+/// Trailing punctuation belongs to the sentence, not the URL.
+fn trim_url(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let value = hit.value_str();
+    if value.contains('@') || value.len() < 4 {
+        return None;
+    }
+    Some(kind)
+}
+
+/// Four numbers in a longer dotted run (`1.2.3.4.5`) are a version, not an address.
+fn not_in_dotted_run(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let after = hit.after(2);
+    let before = hit.before(2);
+    let dotted = |s: &str| s.len() == 2 && s.contains('.') && s.bytes().any(|b| b.is_ascii_digit());
+    (!dotted(after) && !dotted(before)).then_some(kind)
+}
+
+/// A phone number whose label or nearby words say fax is a fax number.
+fn phone_or_fax(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let before = hit.before(24).to_lowercase();
+    let nearest_label = ["fax", "phone", "tel", "mobile", "cell", "desk", "pager"]
+        .iter()
+        .filter_map(|label| before.rfind(label).map(|at| (at, *label)))
+        .max();
+    match nearest_label {
+        Some((_, "fax")) => Some(EntityKind::Fax),
+        _ => Some(kind),
+    }
+}
+
+/// A labelled phone number needs enough digits to be one.
+fn labelled_phone(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let digits = hit.value_str().bytes().filter(u8::is_ascii_digit).count();
+    if !(6..=15).contains(&digits) {
+        return None;
+    }
+    let label = hit.whole_str().to_lowercase();
+    if label.starts_with("fax") || label.starts_with("facsimile") {
+        return Some(EntityKind::Fax);
+    }
+    phone_or_fax(hit, kind)
+}
+
+/// A card number passes the Luhn check.
+fn luhn(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let digits: Vec<u32> = hit
+        .value_str()
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .collect();
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10).then_some(kind)
+}

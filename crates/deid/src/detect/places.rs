@@ -1,0 +1,284 @@
+//! Geography below the state: street addresses, units, cities in context, ZIP codes; and
+//! employers, which are found the same way (a cue, then a proper noun).
+
+use super::rules::{Hit, RuleSpec, checked, rule};
+use crate::entity::EntityKind;
+use crate::entity::EntityKind::{Employer, Location, Zip};
+use crate::entity::{Entity, Source};
+
+const STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|VI|GU";
+
+const STATE_NAMES: &str = "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming|Puerto Rico";
+
+const STREET_SUFFIX: &str = "Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Ter|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Pathway|Path|Trail|Trl|Square|Sq|Loop|Row|Crescent|Cres|Close|Alley|Aly|Plaza|Plz|Pike|Run|Gardens|Gdns|Heights|Hts|Point|Pt|Ridge|Crossing|Xing|Walk|Mews|Green|Hollow|Meadow|Meadows|Station|Route|Rte|Turnpike|Tpke|Expressway|Freeway|Junction|Landing|Manor|Park|Port|Vista|View|Village|Pass|Grove|Hill|Hills|Creek|Spur|Cove|Bend|Estates|Commons|Center|Ctr";
+
+/// A capitalised word of a place name, in any script.
+const CAP: &str = r"\p{Lu}[\p{L}'’.-]*";
+
+/// The place rules.
+pub(crate) fn specs() -> Vec<RuleSpec> {
+    vec![
+        // 611 Gibson Pathway, 12 N. Main St., 3369 24 Clarke Avenue
+        rule(
+            format!(
+                r"\b\d{{1,6}}[A-Za-z]?(?:\s+\d{{1,4}})?(?:\s+[NSEW]\.?)?(?:\s+(?:{CAP}|\d+(?:st|nd|rd|th))){{1,4}}\s+(?:{STREET_SUFFIX})\b\.?"
+            ),
+            Location,
+            0.85,
+        ),
+        // Apt 4B, Suite 377, Unit 12
+        rule(
+            r"\b(?:Apt|APT|Apartment|Suite|SUITE|Ste|Unit|UNIT|Bldg|Building|Floor|Fl|Lot)\.?\s*#?\s*[A-Z0-9]{1,6}\b",
+            Location,
+            0.8,
+        ),
+        rule(r"(?i)\bp\.?\s?o\.?\s*box\s+\d+\b", Location, 0.85),
+        // Military mail: PSC 0413, Box 8144 / APO AA 42323
+        rule(
+            r"\b(?:PSC|Unit|CMR|USNS|USS)\s+\d{3,5},?\s+Box\s+\d{1,5}\b",
+            Location,
+            0.85,
+        ),
+        rule(
+            r"\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+(?P<v>\d{5})\b",
+            Zip,
+            0.85,
+        ),
+        // 20789 Allika 46, 233 Erzsébet tér 19. — number, street name, number, on its own line
+        // or after "at"/"to"; written this way in much of Europe.
+        rule(
+            r"(?m)(?:^[ \t>|]*|\b(?i:at|to|address:?|is)[ \t]+)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
+            Location,
+            0.6,
+        ),
+        // Kiannonkatu 98, Skoanveien 226, Søndergade 52, Hauptstraße 5
+        rule(
+            r"(?i)\b\p{L}*(?:katu|gatan|vägen|vej|veien|vegen|gade|straße|strasse|weg|laan|straat|plein|allee|gasse|platz|tie|polku|kuja|ulica|utca|torget|plads|gränd|väg|rinne|tänav|iela|gatve)\s+\d{1,5}[a-z]?\b",
+            Location,
+            0.75,
+        ),
+        rule(
+            r"(?i)\b(?:rue|via|viale|calle|avenida|rua|piazza|plaza|strada|ulica)\s+(?:\p{L}+\s+){1,4}\d{1,5}\b",
+            Location,
+            0.7,
+        ),
+        // "address: ...", "lives at ..." — the rest of the line up to a full stop.
+        checked(
+            r"(?i)\b(?:address|addr|lives\s+at|living\s+at|resides\s+at|residing\s+at|located\s+at|home\s+at)\s*(?:is\s*)?[:\-]?\s*(?P<v>[^\n;]{4,80}?)(?:\.\s|\.$|;|\n|$)",
+            Location,
+            0.8,
+            plausible_address,
+        ),
+        // Springfield, IL 62704 — the city; the ZIP has its own rule.
+        checked(
+            format!(
+                r"(?P<v>\b\p{{Lu}}[\p{{L}}'.-]+(?:[ \t]+\p{{Lu}}[\p{{L}}'.-]+){{0,2}}),[ \t]*(?:{STATES})\b"
+            ),
+            Location,
+            0.8,
+            not_a_name_list,
+        ),
+        checked(
+            format!(
+                r"(?P<v>\b\p{{Lu}}[\p{{L}}'.-]+(?:[ \t]+\p{{Lu}}[\p{{L}}'.-]+){{0,2}}),[ \t]*(?:{STATE_NAMES})\b"
+            ),
+            Location,
+            0.7,
+            not_a_name_list,
+        ),
+        rule(
+            format!(r"\b(?:{STATES}),?[ \t]+(?P<v>\d{{5}}(?:-\d{{4}})?)\b"),
+            Zip,
+            0.9,
+        ),
+        rule(
+            format!(r"\b(?:{STATE_NAMES}),?[ \t]+(?P<v>\d{{5}}(?:-\d{{4}})?)\b"),
+            Zip,
+            0.9,
+        ),
+        checked(
+            r"(?i)\b(?:zip\s*code|postal\s*code|post\s*code|postcode|zip)\s*(?:is\s*)?[:#]?\s*(?P<v>[a-z0-9]{3,5}(?:[ -][a-z0-9]{2,4})?)\b",
+            Zip,
+            0.9,
+            has_digit,
+        ),
+        // "lives in Boston", "flew to Oulu", "I'm in Flateyri"
+        checked(
+            format!(
+                r"(?:\b(?i:lives?|lived|living|resides?|resided|residing|moved|relocated|born|grew\s+up|raised|visiting|visited|flew|flying|drove|driving|travel(?:l?ed|l?ing)?|returned|went|going|based|located|stationed|i'm|i\s+am|we're|we\s+are|he's|she's|they're|stays?|stayed|staying|arrived|headed|trip|vacation)\s+(?i:in|to|at|near|from|back\s+to)\s+)(?:the\s+)?(?P<v>{CAP}(?:[ \t]+{CAP}){{0,2}})"
+            ),
+            Location,
+            0.65,
+            not_a_name_list,
+        ),
+        // "works at Acme Corp", "employer: Initech"
+        checked(
+            format!(
+                r"(?:\b(?i:works?|worked|working|employed|employee|job|retired|volunteers?)\s+(?i:at|for|by|with|from)\s+|\b(?i:employer|employed\s+by|company|workplace)\s*(?i:is)?\s*:?\s*)(?:the\s+)?(?P<v>{CAP}(?:[ \t]+(?:{CAP}|&|of|and|de)){{0,4}})"
+            ),
+            Employer,
+            0.65,
+            not_a_name_list,
+        ),
+    ]
+}
+
+fn has_digit(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    hit.value_str()
+        .bytes()
+        .any(|b| b.is_ascii_digit())
+        .then_some(kind)
+}
+
+/// Words that start a capitalised run without being a place or an employer.
+const NOT_PLACES: &[&str] = &[
+    "The",
+    "A",
+    "An",
+    "Dr",
+    "Dr.",
+    "Mr",
+    "Mr.",
+    "Mrs",
+    "Mrs.",
+    "Ms",
+    "Ms.",
+    "I",
+    "He",
+    "She",
+    "We",
+    "They",
+    "It",
+    "This",
+    "That",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Home",
+    "Work",
+    "School",
+    "Bed",
+    "Hospital",
+    "Emergency",
+    "ER",
+    "ED",
+    "ICU",
+    "Clinic",
+    "Rehab",
+    "Surgery",
+    "Physical",
+    "Therapy",
+];
+
+/// Refuses a capitalised run that starts with a pronoun, a title or a month.
+fn not_a_name_list(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let first = hit.value_str().split_whitespace().next().unwrap_or("");
+    (!NOT_PLACES.contains(&first)).then_some(kind)
+}
+
+/// A labelled address must hold a number or a capitalised word.
+fn plausible_address(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let value = hit.value_str();
+    let digit = value.bytes().any(|b| b.is_ascii_digit());
+    let capital = value
+        .split_whitespace()
+        .any(|w| w.starts_with(char::is_uppercase));
+    (digit || capital).then_some(kind)
+}
+
+/// After a street address, the next short lines of an address block (city, region, country,
+/// postal code) are locations too.
+pub(crate) fn address_blocks(text: &str, found: &mut Vec<Entity>) {
+    let streets: Vec<usize> = found
+        .iter()
+        .filter(|e| e.kind == Location && e.source == Source::Pattern)
+        .filter(|e| starts_like_street(&text[e.start..e.end]))
+        .map(|e| e.end)
+        .collect();
+    for end in streets {
+        let mut line_start = match text[end..].find('\n') {
+            Some(at) if at < 30 => end + at + 1,
+            _ => continue,
+        };
+        let mut blank_skipped = false;
+        for _ in 0..4 {
+            if !blank_skipped && text[line_start..].starts_with(['\n']) {
+                blank_skipped = true;
+                line_start += 1;
+            }
+            let line_end = text[line_start..]
+                .find('\n')
+                .map_or(text.len(), |at| line_start + at);
+            let line = &text[line_start..line_end];
+            let content =
+                line.trim_matches(|c: char| c.is_whitespace() || c == ',' || c == '>' || c == '|');
+            let words = content.split_whitespace().count();
+            if content.is_empty() || content.len() > 40 || words > 5 || content.contains([':', '@'])
+            {
+                break;
+            }
+            if !content.chars().any(char::is_alphanumeric) {
+                break;
+            }
+            let start = line_start
+                + (line.len()
+                    - line
+                        .trim_start_matches(|c: char| {
+                            c.is_whitespace() || c == ',' || c == '>' || c == '|'
+                        })
+                        .len());
+            let stop = start + content.len();
+            let kind = if content.chars().any(|c| c.is_ascii_digit()) && content.len() <= 10 {
+                Zip
+            } else {
+                Location
+            };
+            found.push(Entity {
+                kind,
+                start,
+                end: stop,
+                source: Source::Context,
+                score: 0.5,
+            });
+            if line_end >= text.len() {
+                break;
+            }
+            line_start = line_end + 1;
+        }
+    }
+}
+
+/// Whether a location match is a street line or a unit, which may open an address block.
+fn starts_like_street(span: &str) -> bool {
+    span.starts_with(|c: char| c.is_ascii_digit())
+        || [
+            "Apt",
+            "APT",
+            "Apartment",
+            "Suite",
+            "SUITE",
+            "Ste",
+            "Unit",
+            "UNIT",
+            "P",
+            "p",
+        ]
+        .iter()
+        .any(|p| span.starts_with(p))
+}

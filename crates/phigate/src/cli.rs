@@ -1,0 +1,114 @@
+//! The command line, as clap sees it. `phigate --help` is generated from these comments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Phigate: a gateway and agent runtime that lets healthcare software use Claude on patient data
+/// with HIPAA's technical safeguards built in. Everything it stores is encrypted, nothing that
+/// identifies a patient leaves unless policy allows it, and every access is recorded in a
+/// tamper-evident audit log.
+#[derive(Debug, Parser)]
+#[command(name = "phigate", version, about, long_about)]
+pub struct Cli {
+    /// Configuration file (TOML). Defaults apply when absent; `PHIGATE_…` variables override.
+    #[arg(long, global = true, env = "PHIGATE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Data directory, overriding `data_dir` from the configuration.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the data directory: root key (0600), token and audit signing keys, the encrypted
+    /// store, the audit log, and the first administrator, whose one-time password is printed once.
+    Init(InitArgs),
+    /// Run the main job offline on shipped synthetic data: import one Synthea patient, sign in as
+    /// a local clinician and draft a clinical note from a visit dialogue through the whole request
+    /// path. Prints what would leave the building, the answer with identifiers restored, and the
+    /// audit entries with the log's verification. Exits non-zero if any stage fails or if any
+    /// known identifier of the patient is in the outbound request. Initialises the data directory
+    /// first if needed.
+    Demo(DemoArgs),
+    /// Load FHIR R4 bundles (one patient each) into the encrypted patient store. A malformed
+    /// bundle is refused whole, with the position of the problem.
+    Import(ImportArgs),
+    /// De-identify text from standard input and write it to standard output. With `--fhir` the
+    /// input is FHIR JSON (a bundle's own Patient identifiers are then always found).
+    Deid(DeidArgs),
+    /// Read and check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Options of `phigate init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Username of the first administrator.
+    #[arg(long, default_value = "admin")]
+    pub admin: String,
+}
+
+/// Which provider answers the demo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProviderChoice {
+    /// Offline: answers with what it received, so nothing leaves the machine.
+    Echo,
+    /// The Anthropic API, with the key from `ANTHROPIC_API_KEY` (or `provider.api_key_env`).
+    Anthropic,
+}
+
+/// Options of `phigate demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// A FHIR R4 bundle holding one patient (default: the shipped Synthea patient).
+    #[arg(long, value_name = "PATH")]
+    pub bundle: Option<PathBuf>,
+    /// A visit dialogue: an ACI-Bench JSON file (its `dialogue` field is used) or plain text
+    /// (default: the shipped ACI-Bench dialogue D2N001).
+    #[arg(long, value_name = "PATH")]
+    pub dialogue: Option<PathBuf>,
+    /// The provider to call (default: `provider.kind` from the configuration, normally echo).
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderChoice>,
+}
+
+/// Options of `phigate import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Bundle files to import.
+    #[arg(required = true, value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Options of `phigate deid`.
+#[derive(Debug, Args)]
+pub struct DeidArgs {
+    /// The input is FHIR JSON rather than text.
+    #[arg(long)]
+    pub fhir: bool,
+    /// Write the detected entities (type and offsets) as JSON instead of the de-identified text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `phigate audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every entry hash, the hash chain, the Merkle root and every checkpoint
+    /// signature; exit non-zero and name the first bad entry if anything was altered.
+    Verify,
+    /// Print the last entries.
+    Tail {
+        /// How many entries.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        count: u64,
+    },
+}

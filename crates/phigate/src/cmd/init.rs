@@ -1,0 +1,63 @@
+//! `phigate init`.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use phigate_agent::{random_id, set_user};
+use phigate_audit::{Action, Actor, AuditEvent, Outcome};
+use phigate_auth::Role;
+
+use crate::cli::InitArgs;
+use crate::config::Config;
+use crate::datadir::{self, Layout};
+use crate::output::Out;
+
+/// Runs `phigate init`.
+pub fn run(config: &Config, args: &InitArgs) -> Result<ExitCode> {
+    let layout = Layout::new(&config.data_dir);
+    if layout.is_initialised() {
+        bail!(
+            "{} is already initialised; refusing to touch its keys",
+            layout.root.display()
+        );
+    }
+    let password = initialise(config, &args.admin)?;
+    let mut out = Out::new();
+    out.line(format!("Initialised {}", layout.root.display()));
+    out.line(format!(
+        "  root key        {} (0600)",
+        layout.root_key().display()
+    ));
+    out.line(format!(
+        "  store           {} (encrypted with AES-256-GCM)",
+        layout.store().display()
+    ));
+    out.line(format!("  audit log       {}", layout.audit().display()));
+    out.line(format!("  administrator   {}", args.admin));
+    out.line(format!(
+        "  one-time password (shown once, change it at first sign-in): {password}"
+    ));
+    out.flush();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates a data directory and its first administrator; returns the administrator's password.
+pub fn initialise(config: &Config, admin: &str) -> Result<String> {
+    let layout = Layout::new(&config.data_dir);
+    layout.create_dirs()?;
+    datadir::create_keys(&layout)?;
+    let opened = datadir::open(config)?;
+    let password = random_id()?;
+    set_user(&opened.store, &config.tenant, admin, Role::Admin, &password)?;
+    let actor = Actor {
+        user_id: "local-operator".into(),
+        role: Role::Admin.as_str().into(),
+        client_id: None,
+        address: None,
+    };
+    let mut event = AuditEvent::new(actor, Action::ConfigChange, Outcome::Success);
+    event.detail = Some("data directory initialised; first administrator created".into());
+    opened.audit.append(event)?;
+    opened.audit.checkpoint()?;
+    Ok(password)
+}

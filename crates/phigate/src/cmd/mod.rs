@@ -1,0 +1,24 @@
+//! One module per subcommand.
+
+pub mod audit;
+pub mod deid;
+pub mod demo;
+mod demo_report;
+pub mod import;
+pub mod init;
+
+use phigate_auth::{Principal, Role, scopes};
+
+/// The principal of whoever runs an administrative command on this machine: the operating
+/// system already authenticated them, and the audit log records them as the local operator.
+pub(crate) fn local_operator(tenant: &str) -> Principal {
+    Principal {
+        user_id: "local-operator".into(),
+        tenant: tenant.to_owned(),
+        role: Role::Admin,
+        scopes: scopes(Role::Admin)
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    }
+}

@@ -1,0 +1,473 @@
+//! Configuration: a TOML file, then `PHIGATE_…` environment overrides, validated as a whole
+//! before anything starts. Every error names the key at fault and why.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Phigate's configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where keys, the encrypted store and the audit log live.
+    pub data_dir: PathBuf,
+    /// The tenant (organisation) this deployment serves.
+    pub tenant: String,
+    /// The model provider.
+    pub provider: ProviderConfig,
+    /// De-identification options.
+    pub deid: DeidConfig,
+    /// Audit log options.
+    pub audit: AuditConfig,
+    /// Operator logging.
+    pub log: LogConfig,
+}
+
+/// Which provider answers, and how it is reached.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderConfig {
+    /// `echo` (offline, nothing leaves) or `anthropic`.
+    pub kind: String,
+    /// Model name sent upstream.
+    pub model: String,
+    /// Base URL of the Anthropic API.
+    pub base_url: String,
+    /// Name of the environment variable holding the Anthropic API key.
+    pub api_key_env: String,
+    /// Whether a business associate agreement with the provider is on record.
+    pub baa_on_record: bool,
+    /// Whole-request timeout, seconds.
+    pub timeout_secs: u64,
+    /// Retries after a retryable failure.
+    pub max_retries: u32,
+}
+
+/// De-identification options.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeidConfig {
+    /// Treat clinicians' names as identifiers (not required by Safe Harbor; on by default).
+    pub clinician_names: bool,
+}
+
+/// Audit log options.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The origin line of signed checkpoints.
+    pub origin: String,
+}
+
+/// Operator logging.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `error`, `warn`, `info`, `debug` or `trace`.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./phigate-data"),
+            tenant: "default".into(),
+            provider: ProviderConfig::default(),
+            deid: DeidConfig {
+                clinician_names: true,
+            },
+            audit: AuditConfig {
+                origin: "phigate/audit".into(),
+            },
+            log: LogConfig {
+                level: "warn".into(),
+                format: "text".into(),
+            },
+        }
+    }
+}
+
+impl Default for ProviderConfig {
+    fn default() -> Self {
+        Self {
+            kind: "echo".into(),
+            model: "claude-sonnet-4-5".into(),
+            base_url: "https://api.anthropic.com".into(),
+            api_key_env: "ANTHROPIC_API_KEY".into(),
+            baa_on_record: false,
+            timeout_secs: 120,
+            max_retries: 2,
+        }
+    }
+}
+
+impl Default for DeidConfig {
+    fn default() -> Self {
+        Self {
+            clinician_names: true,
+        }
+    }
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Config::default().audit
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Config::default().log
+    }
+}
+
+/// A configuration problem, naming the key (or file) and the reason.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has an unknown or mistyped key.
+    #[error("configuration file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message, which names the key and line.
+        message: String,
+    },
+    /// A key has a value that parses but is not acceptable.
+    #[error("configuration key `{key}`{origin}: {reason}")]
+    Invalid {
+        /// Dotted key name.
+        key: &'static str,
+        /// Where the value came from, such as ` (from PHIGATE_TENANT)`.
+        origin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An environment variable starting with `PHIGATE_` that names no key.
+    #[error("environment variable {0} is not a Phigate configuration key")]
+    UnknownEnv(String),
+}
+
+/// The keys that can be overridden from the environment, and their types.
+const ENV_KEYS: &[(&str, &str, Kind)] = &[
+    ("PHIGATE_DATA_DIR", "data_dir", Kind::Str),
+    ("PHIGATE_TENANT", "tenant", Kind::Str),
+    ("PHIGATE_PROVIDER_KIND", "provider.kind", Kind::Str),
+    ("PHIGATE_PROVIDER_MODEL", "provider.model", Kind::Str),
+    ("PHIGATE_PROVIDER_BASE_URL", "provider.base_url", Kind::Str),
+    (
+        "PHIGATE_PROVIDER_API_KEY_ENV",
+        "provider.api_key_env",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_PROVIDER_BAA_ON_RECORD",
+        "provider.baa_on_record",
+        Kind::Bool,
+    ),
+    (
+        "PHIGATE_PROVIDER_TIMEOUT_SECS",
+        "provider.timeout_secs",
+        Kind::Int,
+    ),
+    (
+        "PHIGATE_PROVIDER_MAX_RETRIES",
+        "provider.max_retries",
+        Kind::Int,
+    ),
+    (
+        "PHIGATE_DEID_CLINICIAN_NAMES",
+        "deid.clinician_names",
+        Kind::Bool,
+    ),
+    ("PHIGATE_AUDIT_ORIGIN", "audit.origin", Kind::Str),
+    ("PHIGATE_LOG_LEVEL", "log.level", Kind::Str),
+    ("PHIGATE_LOG_FORMAT", "log.format", Kind::Str),
+];
+
+/// Environment variables that configure how configuration is found, not configuration keys.
+const ENV_META: &[&str] = &["PHIGATE_CONFIG"];
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    Bool,
+    Int,
+}
+
+impl Config {
+    /// Loads `path` (or the defaults when `None`), applies `env` overrides and validates.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match path {
+            None => toml::Table::new(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Parse {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    })?
+            }
+        };
+        let mut origins = Vec::new();
+        for (name, value) in env.filter(|(name, _)| name.starts_with("PHIGATE_")) {
+            if ENV_META.contains(&name.as_str()) {
+                continue;
+            }
+            let Some((_, key, kind)) = ENV_KEYS.iter().find(|(n, _, _)| *n == name) else {
+                return Err(ConfigError::UnknownEnv(name));
+            };
+            set(&mut table, key, typed(key, &name, &value, *kind)?);
+            origins.push((*key, name));
+        }
+        let source = path.map_or("(defaults and environment)".to_owned(), |p| {
+            p.display().to_string()
+        });
+        let config: Config = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: source,
+                message: e.to_string(),
+            })?;
+        config.validate(&origins)?;
+        Ok(config)
+    }
+
+    fn validate(&self, origins: &[(&str, String)]) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, reason: String| {
+            let origin = origins
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map_or(String::new(), |(_, env)| format!(" (from {env})"));
+            ConfigError::Invalid {
+                key,
+                origin,
+                reason,
+            }
+        };
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty".into()));
+        }
+        let tenant_ok = !self.tenant.is_empty()
+            && self.tenant.len() <= 64
+            && self
+                .tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !tenant_ok {
+            return Err(invalid(
+                "tenant",
+                "use 1 to 64 letters, digits, '-' or '_'".into(),
+            ));
+        }
+        if !matches!(self.provider.kind.as_str(), "echo" | "anthropic") {
+            return Err(invalid(
+                "provider.kind",
+                format!(
+                    "expected \"echo\" or \"anthropic\", got {:?}",
+                    self.provider.kind
+                ),
+            ));
+        }
+        if self.provider.model.trim().is_empty() {
+            return Err(invalid("provider.model", "must not be empty".into()));
+        }
+        check_base_url(&self.provider.base_url)
+            .map_err(|r| invalid("provider.base_url", r.into()))?;
+        if !(1..=3600).contains(&self.provider.timeout_secs) {
+            return Err(invalid(
+                "provider.timeout_secs",
+                "must be between 1 and 3600".into(),
+            ));
+        }
+        if self.provider.max_retries > 10 {
+            return Err(invalid("provider.max_retries", "must be at most 10".into()));
+        }
+        if self.audit.origin.trim().is_empty() || self.audit.origin.contains('\n') {
+            return Err(invalid("audit.origin", "must be one non-empty line".into()));
+        }
+        if !matches!(
+            self.log.level.as_str(),
+            "error" | "warn" | "info" | "debug" | "trace"
+        ) {
+            return Err(invalid(
+                "log.level",
+                "expected error, warn, info, debug or trace".into(),
+            ));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(invalid(
+                "log.format",
+                "expected \"text\" or \"json\"".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// HTTPS anywhere; plain HTTP only to loopback (a local mock or proxy).
+fn check_base_url(url: &str) -> Result<(), &'static str> {
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err("must start with https:// (or http:// for a loopback address)");
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    if matches!(host, "localhost" | "[::1]") || host.starts_with("127.") {
+        Ok(())
+    } else {
+        Err("plain http:// is allowed only for loopback addresses; use https://")
+    }
+}
+
+fn typed(
+    key: &'static str,
+    env: &str,
+    value: &str,
+    kind: Kind,
+) -> Result<toml::Value, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        key,
+        origin: format!(" (from {env})"),
+        reason: reason.into(),
+    };
+    Ok(match kind {
+        Kind::Str => toml::Value::String(value.to_owned()),
+        Kind::Bool => match value {
+            "true" | "1" | "yes" => toml::Value::Boolean(true),
+            "false" | "0" | "no" => toml::Value::Boolean(false),
+            _ => return Err(invalid("expected true or false")),
+        },
+        Kind::Int => toml::Value::Integer(
+            value
+                .parse()
+                .map_err(|_| invalid("expected a whole number"))?,
+        ),
+    })
+}
+
+fn set(table: &mut toml::Table, dotted: &str, value: toml::Value) {
+    let mut parts: Vec<&str> = dotted.split('.').collect();
+    let Some(last) = parts.pop() else { return };
+    let mut current = table;
+    for part in parts {
+        let entry = current
+            .entry(part.to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(next) = entry else {
+            return;
+        };
+        current = next;
+    }
+    current.insert(last.to_owned(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        file
+    }
+
+    #[test]
+    fn defaults_are_offline_and_valid() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.provider.kind, "echo");
+        assert_eq!(config.data_dir, PathBuf::from("./phigate-data"));
+        assert!(!config.provider.baa_on_record);
+    }
+
+    #[test]
+    fn the_shipped_example_file_is_valid() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../phigate.toml");
+        Config::load(Some(Path::new(example)), env(&[])).unwrap();
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = write("tenant = \"north\"\n[provider]\nkind = \"echo\"\n");
+        let config = Config::load(
+            Some(file.path()),
+            env(&[
+                ("PHIGATE_TENANT", "south"),
+                ("PHIGATE_PROVIDER_BAA_ON_RECORD", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.tenant, "south");
+        assert!(config.provider.baa_on_record);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key_and_where_it_came_from() {
+        let err = Config::load(None, env(&[("PHIGATE_PROVIDER_KIND", "openai")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration key `provider.kind` (from PHIGATE_PROVIDER_KIND): expected \"echo\" or \"anthropic\", got \"openai\""
+        );
+        let err =
+            Config::load(None, env(&[("PHIGATE_PROVIDER_TIMEOUT_SECS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("provider.timeout_secs"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_and_the_environment_are_refused() {
+        let file = write("[provider]\nmodle = \"x\"\n");
+        let err = Config::load(Some(file.path()), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("modle"), "{err}");
+        let err = Config::load(None, env(&[("PHIGATE_PROVIDR_KIND", "echo")])).unwrap_err();
+        assert!(matches!(err, ConfigError::UnknownEnv(_)));
+    }
+
+    #[test]
+    fn plain_http_is_only_for_loopback() {
+        assert!(check_base_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_base_url("http://localhost:9/v1").is_ok());
+        assert!(check_base_url("http://api.example.com").is_err());
+        assert!(check_base_url("ftp://x").is_err());
+        let err = Config::load(
+            None,
+            env(&[("PHIGATE_PROVIDER_BASE_URL", "http://10.0.0.1")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("provider.base_url"));
+    }
+}

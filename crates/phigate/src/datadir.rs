@@ -1,0 +1,122 @@
+//! The data directory's layout, and opening the components that live in it.
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use phigate_audit::{AuditLog, CheckpointSigner};
+use phigate_auth::TokenSigner;
+use phigate_crypto::LocalKms;
+use phigate_crypto::secret_file::{create_secret_file, read_secret_file};
+use phigate_store::Store;
+
+use crate::config::Config;
+
+/// Issuer and audience of access tokens minted by this deployment.
+pub const TOKEN_ISSUER: &str = "phigate";
+/// Audience of access tokens minted by this deployment.
+pub const TOKEN_AUDIENCE: &str = "phigate";
+
+/// Where each file of a data directory lives.
+pub struct Layout {
+    /// The directory itself.
+    pub root: PathBuf,
+}
+
+impl Layout {
+    /// The layout of `root`.
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_owned(),
+        }
+    }
+
+    /// The local root key (KMS) file.
+    pub fn root_key(&self) -> PathBuf {
+        self.root.join("keys").join("root.key")
+    }
+
+    /// The access-token signing key.
+    pub fn token_key(&self) -> PathBuf {
+        self.root.join("keys").join("token-signing.pk8")
+    }
+
+    /// The audit checkpoint signing key.
+    pub fn audit_key(&self) -> PathBuf {
+        self.root.join("keys").join("audit-signing.pk8")
+    }
+
+    /// The application database.
+    pub fn store(&self) -> PathBuf {
+        self.root.join("phigate.db")
+    }
+
+    /// The audit database.
+    pub fn audit(&self) -> PathBuf {
+        self.root.join("audit.db")
+    }
+
+    /// Whether `phigate init` has run here.
+    pub fn is_initialised(&self) -> bool {
+        self.root_key().exists()
+    }
+
+    /// Creates the directory tree with owner-only permissions.
+    pub fn create_dirs(&self) -> Result<()> {
+        for dir in [self.root.clone(), self.root.join("keys")] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot restrict {}", dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything a command needs from an initialised data directory.
+pub struct Opened {
+    /// The encrypted application store.
+    pub store: Store,
+    /// The audit log.
+    pub audit: Arc<AuditLog>,
+    /// The access-token signer.
+    pub tokens: TokenSigner,
+}
+
+/// Opens the components of an initialised data directory.
+pub fn open(config: &Config) -> Result<Opened> {
+    let layout = Layout::new(&config.data_dir);
+    if !layout.is_initialised() {
+        bail!(
+            "{} is not an initialised data directory; run `phigate init` first",
+            layout.root.display()
+        );
+    }
+    let kms = LocalKms::open(&layout.root_key()).context("cannot open the root key")?;
+    let store = Store::open(&layout.store(), Arc::new(kms)).context("cannot open the store")?;
+    let signer = CheckpointSigner::load_or_create(&layout.audit_key())
+        .context("cannot load the audit key")?;
+    let audit = AuditLog::open(&layout.audit(), signer, &config.audit.origin)
+        .context("cannot open the audit log")?;
+    let pkcs8 = read_secret_file(&layout.token_key()).context("cannot read the token key")?;
+    let tokens = TokenSigner::from_pkcs8(&pkcs8, TOKEN_ISSUER).context("bad token key")?;
+    Ok(Opened {
+        store,
+        audit: Arc::new(audit),
+        tokens,
+    })
+}
+
+/// Creates the key files of a new data directory.
+pub fn create_keys(layout: &Layout) -> Result<()> {
+    LocalKms::create(&layout.root_key()).context("cannot create the root key")?;
+    let pkcs8 = TokenSigner::generate_pkcs8().context("cannot create the token key")?;
+    create_secret_file(&layout.token_key(), &pkcs8).context("cannot write the token key")?;
+    CheckpointSigner::load_or_create(&layout.audit_key()).context("cannot create the audit key")?;
+    Ok(())
+}

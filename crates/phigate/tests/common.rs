@@ -1,0 +1,32 @@
+//! Helpers shared by the command-line tests: running the binary and reading its sections.
+
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `phigate` with a data directory and no configuration from the environment.
+pub fn phigate(data_dir: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_phigate"));
+    command.arg("--data-dir").arg(data_dir).args(args);
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("PHIGATE_")) {
+        command.env_remove(name);
+    }
+    command.output().expect("the phigate binary runs")
+}
+
+/// The text between the heading that starts with `number.` and the next heading.
+pub fn section(stdout: &str, number: u32) -> String {
+    let start = format!("=== {number}. ");
+    let mut lines = stdout.lines().skip_while(|l| !l.starts_with(&start));
+    lines.next();
+    lines
+        .take_while(|l| !l.starts_with("=== "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
