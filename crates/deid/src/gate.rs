@@ -50,9 +50,13 @@ impl fmt::Display for Leak {
 
 impl std::error::Error for Leak {}
 
+mod numbers;
+
 /// Checks outbound bytes for any of a fixed list of known PHI values.
 pub struct EgressGate {
     matcher: Option<AhoCorasick>,
+    /// Values that are essentially numbers, compared digit for digit.
+    numbers: Vec<numbers::DigitValue>,
     /// For each automaton pattern, the index of the value it came from.
     pattern_value: Vec<usize>,
 }
@@ -71,7 +75,9 @@ impl EgressGate {
     pub fn new<'v>(values: impl IntoIterator<Item = &'v str>) -> Self {
         let mut patterns = Vec::new();
         let mut pattern_value = Vec::new();
+        let mut digit_values = Vec::new();
         for (index, value) in values.into_iter().enumerate() {
+            digit_values.extend(numbers::digit_value(value, index));
             let folded = fold_value(value);
             if !folded.is_empty() {
                 patterns.push(folded);
@@ -85,6 +91,7 @@ impl EgressGate {
             .ok();
         EgressGate {
             matcher,
+            numbers: digit_values,
             pattern_value,
         }
     }
@@ -129,6 +136,15 @@ impl EgressGate {
                     value_index,
                 });
             }
+        }
+        if let Some((offset, value_index)) =
+            numbers::first_match(JsonUnescaped::new(text), &self.numbers)
+            && first.is_none_or(|leak| offset < leak.offset)
+        {
+            first = Some(Leak {
+                offset,
+                value_index,
+            });
         }
         first.map_or(Ok(()), Err)
     }

@@ -3,6 +3,12 @@
 //! Run with `cargo test -p phigate-deid --test eval -- --nocapture` to see the figures; set
 //! `PHIGATE_EVAL_VERBOSE=1` to also print every miss and false positive (the corpora are
 //! synthetic, so printing them is safe).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failed step fails the test"
+)]
 #![expect(
     clippy::print_stderr,
     reason = "the evaluation report is the point of this test"

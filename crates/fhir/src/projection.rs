@@ -243,7 +243,7 @@ mod tests {
         };
         let out = project_fields(
             &json!({"v": 183.58946037581617}),
-            &[rule.clone()],
+            std::slice::from_ref(&rule),
             date!(2026 - 01 - 01),
         );
         assert_eq!(out, json!({"v": "183.6"}));

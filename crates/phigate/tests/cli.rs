@@ -1,5 +1,11 @@
 //! The command line as a newcomer meets it: help, init, bad input, tampering.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failed step fails the test"
+)]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

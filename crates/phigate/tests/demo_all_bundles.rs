@@ -3,6 +3,12 @@
 //! verifies. The identifiers are read from each bundle by this test itself, independently of
 //! the product's own extraction.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failed step fails the test"
+)]
+
 mod common;
 
 use std::path::PathBuf;

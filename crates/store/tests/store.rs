@@ -1,6 +1,12 @@
 //! The SQLite store end to end: what goes in sealed comes out whole, and nothing readable is
 //! left on disk.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failed step fails the test"
+)]
+
 use std::sync::Arc;
 
 use phigate_crypto::{KeyMaterial, LocalKms};
