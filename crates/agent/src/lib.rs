@@ -19,7 +19,7 @@ mod task;
 pub use error::AgentError;
 pub use import::{ImportReport, import_bundle};
 pub use pipeline::{Pipeline, TaskInput, TaskRun};
-pub use policy::DisclosureMode;
+pub use policy::{DisclosureMode, defuse_placeholders, unlink_placeholders};
 pub use session::{Session, set_user, sign_in};
 pub use task::{TaskSpec, clinical_note};
 

@@ -33,7 +33,7 @@ impl DisclosureMode {
 
 /// Drops the numbers from placeholders: `[NAME_12]` becomes `[NAME]`, so the text no longer
 /// links back to the vault.
-pub(crate) fn unlink_placeholders(text: &str) -> String {
+pub fn unlink_placeholders(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('[') {
@@ -57,7 +57,7 @@ pub(crate) fn unlink_placeholders(text: &str) -> String {
 
 /// Rewrites placeholder-shaped text that arrived in the input (`[NAME_1]` becomes `(NAME_1)`),
 /// so a caller cannot plant a token the vault would later "restore" into someone's identifier.
-pub(crate) fn defuse_placeholders(text: &str) -> String {
+pub fn defuse_placeholders(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('[') {

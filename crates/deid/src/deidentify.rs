@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::detect::{Detector, KnownMatcher};
 use crate::entity::EntityKind;
 use crate::known::KnownPhi;
+use crate::mode::Mode;
 use crate::vault::Vault;
 
 /// De-identifies the texts of one conversation turn, recording placeholders in a [`Vault`].
@@ -18,6 +19,7 @@ pub struct Deidentifier<'a> {
     detector: &'a Detector,
     known: KnownMatcher,
     vault: &'a mut Vault,
+    mode: Mode,
     seen: BTreeMap<EntityKind, usize>,
 }
 
@@ -25,6 +27,7 @@ impl fmt::Debug for Deidentifier<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Deidentifier")
             .field("vault", &self.vault)
+            .field("mode", &self.mode)
             .field("entities_seen", &self.seen)
             .finish_non_exhaustive()
     }
@@ -34,12 +37,35 @@ impl<'a> Deidentifier<'a> {
     /// A de-identifier that detects with `detector`, always finds `known`, and numbers
     /// placeholders in `vault`.
     pub fn new(detector: &'a Detector, known: &'a KnownPhi, vault: &'a mut Vault) -> Self {
+        Self::with_mode(detector, known, vault, Mode::Placeholder)
+    }
+
+    /// As [`Deidentifier::new`], replacing what it finds as `mode` says.
+    pub fn with_mode(
+        detector: &'a Detector,
+        known: &KnownPhi,
+        vault: &'a mut Vault,
+        mode: Mode,
+    ) -> Self {
         Deidentifier {
             detector,
             known: detector.prepare(known),
             vault,
+            mode,
             seen: BTreeMap::new(),
         }
+    }
+
+    /// The replacement mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Replaces a whole value the caller already knows to be PHI of kind `kind` (a FHIR
+    /// `identifier.value`, say), without running detection on it.
+    pub fn value(&mut self, kind: EntityKind, value: &str) -> String {
+        *self.seen.entry(kind).or_insert(0) += 1;
+        self.mode.replace(self.detector, self.vault, kind, value)
     }
 
     /// Returns `text` with every detected span replaced by its placeholder.
@@ -50,7 +76,11 @@ impl<'a> Deidentifier<'a> {
         for entity in entities {
             out.push_str(&text[copied..entity.start]);
             let original = &text[entity.start..entity.end];
-            out.push_str(&self.vault.placeholder_for(entity.kind, original));
+            out.push_str(
+                &self
+                    .mode
+                    .replace(self.detector, self.vault, entity.kind, original),
+            );
             *self.seen.entry(entity.kind).or_insert(0) += 1;
             copied = entity.end;
         }

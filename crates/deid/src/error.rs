@@ -21,4 +21,12 @@ pub enum DeidError {
     /// Serialized vault bytes could not be read back.
     #[error("vault bytes are malformed or of an unsupported version")]
     VaultFormat,
+    /// A line of an evaluation corpus is not a gold record.
+    #[error("corpus line {line}: {reason}")]
+    Corpus {
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong with it (never a value from the line).
+        reason: &'static str,
+    },
 }

@@ -10,7 +10,8 @@
 //! - [`reidentify`] and [`StreamRestorer`] put the originals back into model output, reporting
 //!   placeholders the vault never issued;
 //! - [`gate::EgressGate`] is the last, independent check that no known value is in the bytes
-//!   about to leave.
+//!   about to leave;
+//! - [`eval`] scores detection against annotated corpora.
 //!
 //! It refuses to do I/O, to log, or to print a value: every type that holds PHI has a `Debug`
 //! that shows only counts, and errors carry no data. Encrypting the vault is the caller's job.
@@ -19,10 +20,14 @@ mod deidentify;
 mod detect;
 mod entity;
 mod error;
+pub mod eval;
 mod fold;
 pub mod gate;
 mod known;
+mod mode;
+mod pseudonym;
 mod reidentify;
+pub mod shift;
 mod vault;
 
 pub use deidentify::Deidentifier;
@@ -31,5 +36,7 @@ pub use entity::{Entity, EntityKind, Source};
 pub use error::DeidError;
 pub use gate::{EgressGate, Leak};
 pub use known::KnownPhi;
+pub use mode::Mode;
+pub use pseudonym::{Pseudonyms, random_key};
 pub use reidentify::{Restored, StreamRestorer, reidentify};
 pub use vault::{Vault, placeholder};

@@ -1,5 +1,5 @@
-//! FHIR R4 for Phigate: reading bundles, finding a patient's identifiers, and projecting the
-//! minimum necessary fields of a record for a task.
+//! FHIR R4 for Phigate: reading bundles, finding a patient's identifiers, projecting the
+//! minimum necessary fields of a record for a task, and de-identifying resources path by path.
 //!
 //! This crate owns the shape of clinical data. It works on `serde_json::Value` trees rather than
 //! a full typed model: Phigate only ever reads a handful of paths, and keeping unknown content
@@ -7,12 +7,14 @@
 //! stores anything and never decides who may see what; it only says what a record contains.
 
 mod bundle;
+mod deidentify;
 mod error;
 mod identifiers;
 mod path;
 mod projection;
 
 pub use bundle::{Bundle, BundleKind, PatientRecord};
+pub use deidentify::FhirDeidentifier;
 pub use error::FhirError;
 pub use identifiers::known_phi;
 pub use path::{first_string, strings_at};

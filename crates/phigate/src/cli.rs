@@ -43,9 +43,41 @@ pub enum Command {
     /// De-identify text from standard input and write it to standard output. With `--fhir` the
     /// input is FHIR JSON (a bundle's own Patient identifiers are then always found).
     Deid(DeidArgs),
+    /// Score PHI detection on an annotated JSON-lines corpus (Phigate's gold format): token
+    /// recall and precision and strict and lenient span recall, per type and for all required
+    /// types, ending with a line `recall=R precision=P`.
+    Eval(EvalArgs),
     /// Read and check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run the Anthropic-compatible gateway (`/v1/messages` with streaming, `count_tokens`,
+    /// `/v1/models`) on `server.listen`. Plain HTTP on loopback only: TLS is not built yet.
+    Serve(ServeArgs),
+    /// Mint a short-lived access token for a local service or test client and print it. Callers
+    /// send it to `phigate serve` as `x-api-key` or `Authorization: Bearer`.
+    Token(TokenArgs),
+}
+
+/// Options of `phigate serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, overriding `server.listen` (loopback only; port 0 picks one).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+}
+
+/// Options of `phigate token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Who the token speaks for (a user or service id, not a person's name).
+    #[arg(long, default_value = "local-service")]
+    pub subject: String,
+    /// The role, which decides the scopes (`service` and `clinician` may call `/v1/messages`).
+    #[arg(long, default_value = "service")]
+    pub role: String,
+    /// Lifetime in seconds; never more than 900.
+    #[arg(long, default_value_t = 900)]
+    pub ttl_secs: u64,
 }
 
 /// Options of `phigate init`.
@@ -97,6 +129,45 @@ pub struct DeidArgs {
     /// Write the detected entities (type and offsets) as JSON instead of the de-identified text.
     #[arg(long)]
     pub json: bool,
+    /// What replaces each identifier.
+    #[arg(long, value_enum, default_value_t = DeidMode::Placeholder)]
+    pub mode: DeidMode,
+    /// A file whose bytes key the date shift and the id pseudonyms, so they are the same on
+    /// every run. Without it a random key is used: consistent within one run only.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// The patient whose dates are shifted, for text input (FHIR input names its own patient).
+    #[arg(long, value_name = "REF", default_value = "")]
+    pub patient: String,
+}
+
+/// What `phigate deid` puts in place of an identifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DeidMode {
+    /// Numbered typed placeholders (`[NAME_1]`).
+    Placeholder,
+    /// Placeholders, with dates moved by the patient's keyed offset instead.
+    Shift,
+    /// Safe Harbor, irreversible: `[NAME]`, years only, ZIP3 (or `000`), ages over 89 as `90+`.
+    SafeHarbor,
+}
+
+/// Options of `phigate eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The corpus: one JSON record per line, offsets in Unicode scalar values.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub corpus: PathBuf,
+    /// Print every miss and false positive with its context before the table. The corpus text
+    /// is printed: use it on annotated test data only.
+    #[arg(long)]
+    pub show_misses: bool,
+    /// Exit non-zero when token recall on required types is below this.
+    #[arg(long, value_name = "R")]
+    pub min_recall: Option<f64>,
+    /// Exit non-zero when token precision is below this.
+    #[arg(long, value_name = "P")]
+    pub min_precision: Option<f64>,
 }
 
 /// `phigate audit` subcommands.

@@ -22,6 +22,31 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Operator logging.
     pub log: LogConfig,
+    /// The HTTP gateway (`phigate serve`).
+    pub server: ServerConfig,
+}
+
+/// The HTTP gateway. Callers authenticate with Phigate access tokens, so no API key is
+/// configured here.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on. Plain HTTP, so loopback only until TLS serving lands.
+    pub listen: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
+    /// `anthropic-beta` flags callers may send; others are refused with `400`.
+    pub allowed_betas: Vec<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 32 * 1024 * 1024,
+            allowed_betas: Vec::new(),
+        }
+    }
 }
 
 /// Which provider answers, and how it is reached.
@@ -86,6 +111,7 @@ impl Default for Config {
                 level: "warn".into(),
                 format: "text".into(),
             },
+            server: ServerConfig::default(),
         }
     }
 }
@@ -193,6 +219,12 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     ("PHIGATE_AUDIT_ORIGIN", "audit.origin", Kind::Str),
     ("PHIGATE_LOG_LEVEL", "log.level", Kind::Str),
     ("PHIGATE_LOG_FORMAT", "log.format", Kind::Str),
+    ("PHIGATE_SERVER_LISTEN", "server.listen", Kind::Str),
+    (
+        "PHIGATE_SERVER_MAX_BODY_BYTES",
+        "server.max_body_bytes",
+        Kind::Int,
+    ),
 ];
 
 /// Environment variables that configure how configuration is found, not configuration keys.
@@ -317,6 +349,21 @@ impl Config {
                 "expected \"text\" or \"json\"".into(),
             ));
         }
+        check_listen(&self.server.listen).map_err(|r| invalid("server.listen", r.into()))?;
+        if !(1024..=1 << 30).contains(&self.server.max_body_bytes) {
+            return Err(invalid(
+                "server.max_body_bytes",
+                "must be between 1024 and 1073741824".into(),
+            ));
+        }
+        let bad_beta =
+            |b: &String| b.is_empty() || !b.bytes().all(|c| c.is_ascii_graphic() && c != b',');
+        if self.server.allowed_betas.iter().any(bad_beta) {
+            return Err(invalid(
+                "server.allowed_betas",
+                "each flag must be a non-empty header token without commas".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -341,6 +388,18 @@ fn check_base_url(url: &str) -> Result<(), &'static str> {
         Ok(())
     } else {
         Err("plain http:// is allowed only for loopback addresses; use https://")
+    }
+}
+
+/// A socket address on loopback: the gateway serves plain HTTP until TLS serving is built.
+fn check_listen(listen: &str) -> Result<(), &'static str> {
+    let addr: std::net::SocketAddr = listen
+        .parse()
+        .map_err(|_| "expected an address and port such as 127.0.0.1:8080")?;
+    if addr.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err("plain HTTP is served on loopback addresses only; TLS serving is not built yet")
     }
 }
 
@@ -455,6 +514,15 @@ mod tests {
         assert!(err.to_string().contains("modle"), "{err}");
         let err = Config::load(None, env(&[("PHIGATE_PROVIDR_KIND", "echo")])).unwrap_err();
         assert!(matches!(err, ConfigError::UnknownEnv(_)));
+    }
+
+    #[test]
+    fn the_gateway_listens_on_loopback_only() {
+        assert!(check_listen("127.0.0.1:8080").is_ok());
+        assert!(check_listen("[::1]:0").is_ok());
+        let err =
+            Config::load(None, env(&[("PHIGATE_SERVER_LISTEN", "0.0.0.0:8080")])).unwrap_err();
+        assert!(err.to_string().contains("server.listen"), "{err}");
     }
 
     #[test]

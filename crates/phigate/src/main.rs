@@ -41,7 +41,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => cmd::demo::run(&config, &args),
         Command::Import(args) => cmd::import::run(&config, &args),
         Command::Deid(args) => cmd::deid::run(&config, &args),
+        Command::Eval(args) => cmd::eval::run(&config, &args),
         Command::Audit(command) => cmd::audit::run(&config, &command),
+        Command::Serve(args) => cmd::serve::run(&config, &args),
+        Command::Token(args) => cmd::token::run(&config, &args),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Finding PHI in free text: known values, shaped identifiers, places and names.
 //!
-//! A [`Detector`] is built once (it parses the embedded word lists and compiles every rule into a
-//! `RegexSet`) and then shared: it is `Send + Sync` and `detect` takes `&self`.
+//! A [`Detector`] is built once (it parses the embedded word lists and compiles every rule) and
+//! then shared: it is `Send + Sync` and `detect` takes `&self`.
 
 mod dates;
 mod known;

@@ -100,6 +100,7 @@ pub(crate) fn find_names(
         finder.lowercase_dictionary();
     } else {
         finder.capitalized_runs();
+        finder.suffixed_neighbours();
     }
     finder.propagate();
     finder.emit(out);
@@ -156,7 +157,10 @@ impl<'a> NameFinder<'a> {
         let Some(next) = self.tokens.get(i + 1) else {
             return false;
         };
-        let between = &self.text[self.tokens[i].end..next.start];
+        // Synthea writes names with numeric suffixes (`An125 Suanne858`): digits glued to the
+        // end of a word belong to it.
+        let between = self.text[self.tokens[i].end..next.start]
+            .trim_start_matches(|c: char| c.is_ascii_digit());
         if self.tokens[i].possessive {
             return false;
         }
@@ -237,12 +241,47 @@ impl<'a> NameFinder<'a> {
             out.push(Entity {
                 kind,
                 start: self.tokens[i].start,
-                end: self.tokens[j].end,
+                end: self.end_with_suffix(j),
                 source,
                 score,
             });
             i = j + 1;
         }
+    }
+
+    /// Whether token `i` is a capitalised word with digits glued to it, the way Synthea writes
+    /// every name part (`An125`).
+    fn suffixed(&self, i: usize) -> bool {
+        let token = &self.tokens[i];
+        let digits = self.end_with_suffix(i) - token.end;
+        token.shape == Shape::Capitalized
+            && (1..=4).contains(&digits)
+            && !self.text[token.end + digits..].starts_with(|c: char| c.is_alphanumeric())
+    }
+
+    /// Extends a suffixed name to the suffixed words next to it, even short or common ones
+    /// (`An125 Suanne858`): two suffixed words side by side are one generated name.
+    fn suffixed_neighbours(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            if !(self.adjacent(i) && self.suffixed(i) && self.suffixed(i + 1)) {
+                continue;
+            }
+            match (self.marks[i], self.marks[i + 1]) {
+                (Some(mark), None) => self.marks[i + 1] = Some(mark),
+                (None, Some(mark)) => self.marks[i] = Some(mark),
+                _ => {}
+            }
+        }
+    }
+
+    /// Where the name ending at token `j` ends, counting digits glued to it (`Assunta351`).
+    fn end_with_suffix(&self, j: usize) -> usize {
+        let end = self.tokens[j].end;
+        let digits = self.text[end..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        end + digits
     }
 
     /// Whether the name ending at token `j` is followed by a clinical credential (`, MD`).

@@ -35,12 +35,12 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         rule(r"(?i)\bp\.?\s?o\.?\s*box\s+\d+\b", Location, 0.85),
         // Military mail: PSC 0413, Box 8144 / APO AA 42323
         rule(
-            r"\b(?:PSC|Unit|CMR|USNS|USS)\s+\d{3,5},?\s+Box\s+\d{1,5}\b",
+            r"(?i)\b(?:PSC|Unit|CMR|USNS|USS)\s+\d{3,5},?\s+Box\s+\d{1,5}\b",
             Location,
             0.85,
         ),
         rule(
-            r"\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+(?P<v>\d{5})\b",
+            r"(?i)\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+(?P<v>\d{5})\b",
             Zip,
             0.85,
         ),
@@ -64,10 +64,16 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         ),
         // "address: ...", "lives at ..." — the rest of the line up to a full stop.
         checked(
-            r"(?i)\b(?:address|addr|lives\s+at|living\s+at|resides\s+at|residing\s+at|located\s+at|home\s+at)\s*(?:is\s*)?[:\-]?\s*(?P<v>[^\n;]{4,80}?)(?:\.\s|\.$|;|\n|$)",
+            r"(?i)\b(?:address|addr|lives\s+at|living\s+at|lives\s+on|living\s+on|resides\s+at|residing\s+at|located\s+at|home\s+at)\s*(?:is\s*)?[:\-]?\s*(?P<v>[^\n;]{4,80}?)(?:\.\s|\.$|;|\n|$)",
             Location,
             0.8,
             plausible_address,
+        ),
+        // "the corner of Main St. and 5th Ave": both streets, up to the end of the clause.
+        rule(
+            r"(?i)\bcorner\s+of\s+(?P<v>[^\n,;?!]{3,60}?\s+and\s+[^\n,;?!]{2,40}?)(?:[,;?!]|\.\s|\.$|\n|$)",
+            Location,
+            0.75,
         ),
         // Springfield, IL 62704 — the city; the ZIP has its own rule.
         checked(

@@ -284,3 +284,23 @@ fn drug_application_numbers_are_not_identifiers_but_other_coded_ids_are() {
         vec!["1234567890".to_owned()]
     );
 }
+
+#[test]
+fn military_mail_in_lower_case_streets_lived_on_and_street_corners_are_locations() {
+    let text = "send it to psc 5420, box 2708\napo aa 33879 please";
+    let locations = kinds_of(text, EntityKind::Location);
+    assert!(locations.iter().any(|l| l.contains("psc 5420")));
+    assert!(found(text).iter().any(|(_, t)| t.contains("apo aa 33879")));
+    let corner = "Meet me at the corner of Herceg Gateway and Inna Loop, then call.";
+    assert!(
+        kinds_of(corner, EntityKind::Location)
+            .iter()
+            .any(|l| l.contains("Herceg Gateway and Inna Loop"))
+    );
+    let lives = "Sandra lives on Hansinegata 120 street.";
+    assert!(
+        kinds_of(lives, EntityKind::Location)
+            .iter()
+            .any(|l| l.contains("Hansinegata"))
+    );
+}

@@ -187,7 +187,10 @@ fn load_dialogue(path: Option<&Path>) -> Result<String> {
     }
 }
 
-fn provider(config: &Config, choice: Option<ProviderChoice>) -> Result<Arc<dyn Provider>> {
+pub(crate) fn provider(
+    config: &Config,
+    choice: Option<ProviderChoice>,
+) -> Result<Arc<dyn Provider>> {
     let choice = choice.unwrap_or(match config.provider.kind.as_str() {
         "anthropic" => ProviderChoice::Anthropic,
         _ => ProviderChoice::Echo,

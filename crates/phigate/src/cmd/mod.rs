@@ -4,8 +4,11 @@ pub mod audit;
 pub mod deid;
 pub mod demo;
 mod demo_report;
+pub mod eval;
 pub mod import;
 pub mod init;
+pub mod serve;
+pub mod token;
 
 use phigate_auth::{Principal, Role, scopes};
 

@@ -63,3 +63,12 @@ fn lowercase_first_name_and_surname_are_joined() {
 fn sentence_initial_everyday_words_are_not_names() {
     assert!(texts("Will you sign? Grace period ends. May is warm.").is_empty());
 }
+
+#[test]
+fn synthea_numeric_suffixes_stay_inside_the_name_and_do_not_break_it() {
+    assert_eq!(
+        texts("An125 Suanne858\n is a 28 year-old female."),
+        ["An125 Suanne858"]
+    );
+    assert_eq!(texts("Assunta351\n is a newborn."), ["Assunta351"]);
+}

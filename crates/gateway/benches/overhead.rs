@@ -1,0 +1,255 @@
+//! What the gateway adds: latency against calling the mock upstream directly, and throughput,
+//! with the audit log on (every request appends two synced entries). Loopback only; bounded in
+//! requests and seconds.
+//!
+//! `cargo bench -p phigate-gateway` prints p50 and p99 for an 8 KB clinical prompt, streamed and
+//! not, then requests per second at a fixed concurrency. `PHIGATE_BENCH_REQUESTS` (default 300)
+//! and `PHIGATE_BENCH_SECONDS` (default 5) change the bounds.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    reason = "a benchmark prints its figures and stops on any failure"
+)]
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use phigate_audit::{AuditLog, CheckpointSigner};
+use phigate_auth::{MAX_ACCESS_TOKEN_TTL, Principal, Role, TokenSigner, scopes};
+use phigate_deid::{Detector, DetectorConfig};
+use phigate_gateway::{Gateway, GatewayConfig, router};
+use phigate_llm::mock::MockUpstream;
+use phigate_llm::{AnthropicConfig, AnthropicProvider, ApiKey};
+use serde_json::{Value, json};
+
+const CONCURRENCY: usize = 16;
+
+/// About 8 KB of synthetic clinical text with identifiers in every paragraph.
+fn clinical_prompt() -> String {
+    let paragraph = "Patient Rosalind Okonkwo-Vance, DOB 03/09/1961, MRN 48213377, seen on \
+        04/02/2026 for follow-up of essential hypertension and type 2 diabetes. She reports \
+        adherence to lisinopril 20 mg daily and metformin 1000 mg twice daily, occasional \
+        morning headaches, no chest pain or dyspnea. Home BP readings 138-152/84-96. Her \
+        daughter can be reached at 617-555-0199. Exam: BP 148/92, HR 78, BMI 31.2. A1c 7.4%. \
+        Plan: increase lisinopril to 40 mg, recheck BMP in two weeks, diabetic eye exam, \
+        follow up with Dr. Amara Lindqvist in six weeks at 42 Larkspur Lane, Brookfield.\n\n";
+    let mut text = String::with_capacity(8300);
+    while text.len() < 8 * 1024 {
+        text.push_str(paragraph);
+    }
+    text.truncate(8 * 1024);
+    text
+}
+
+fn body(prompt: &str, stream: bool) -> Value {
+    json!({"model": "claude-sonnet-4-5", "max_tokens": 512, "stream": stream,
+           "messages": [{"role": "user", "content": prompt}]})
+}
+
+struct Target {
+    url: String,
+    key: String,
+}
+
+async fn once(client: &reqwest::Client, target: &Target, body: &Value) -> Duration {
+    let started = Instant::now();
+    let response = client
+        .post(format!("{}/v1/messages", target.url))
+        .header("x-api-key", &target.key)
+        .header("anthropic-version", "2023-06-01")
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.bytes().await.unwrap();
+    started.elapsed()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at.min(sorted.len() - 1)]
+}
+
+async fn latencies(
+    client: &reqwest::Client,
+    target: &Target,
+    body: &Value,
+    n: usize,
+) -> Vec<Duration> {
+    for _ in 0..n / 10 {
+        once(client, target, body).await;
+    }
+    let mut all = Vec::with_capacity(n);
+    for _ in 0..n {
+        all.push(once(client, target, body).await);
+    }
+    all.sort();
+    all
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn throughput(target: Arc<Target>, body: Arc<Value>, seconds: u64) -> f64 {
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut workers = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (target, body, done) = (target.clone(), body.clone(), done.clone());
+        workers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            while Instant::now() < deadline {
+                once(&client, &target, &body).await;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let started = Instant::now();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Where the added time goes: de-identification of the prompt, and one synced audit append.
+fn breakdown(prompt: &str, audit: &AuditLog, n: usize) {
+    let detector = Detector::new(DetectorConfig::default()).unwrap();
+    let store = phigate_gateway::thinking::ThinkingStore::new(0);
+    let mut scrub_times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut request: phigate_llm::types::MessagesRequest =
+            serde_json::from_value(body(prompt, false)).unwrap();
+        let started = Instant::now();
+        phigate_gateway::scrub::scrub(&mut request, &detector, &store);
+        scrub_times.push(started.elapsed());
+    }
+    scrub_times.sort();
+    let mut append_times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let actor = phigate_audit::Actor {
+            user_id: "bench".into(),
+            role: "service".into(),
+            client_id: None,
+            address: None,
+        };
+        let event = phigate_audit::AuditEvent::new(
+            actor,
+            phigate_audit::Action::Read,
+            phigate_audit::Outcome::Success,
+        );
+        let started = Instant::now();
+        audit.append(event).unwrap();
+        append_times.push(started.elapsed());
+    }
+    append_times.sort();
+    println!(
+        "breakdown: de-identify the 8 KB request p50 {:.2}ms p99 {:.2}ms; one synced audit append p50 {:.2}ms p99 {:.2}ms (two per request)",
+        ms(percentile(&scrub_times, 0.5)),
+        ms(percentile(&scrub_times, 0.99)),
+        ms(percentile(&append_times, 0.5)),
+        ms(percentile(&append_times, 0.99))
+    );
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let requests = env_or("PHIGATE_BENCH_REQUESTS", 300) as usize;
+    let seconds = env_or("PHIGATE_BENCH_SECONDS", 5);
+    let mock = MockUpstream::start().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = CheckpointSigner::load_or_create(&dir.path().join("audit.pk8")).unwrap();
+    let audit =
+        Arc::new(AuditLog::open(&dir.path().join("audit.db"), checkpoint, "bench").unwrap());
+    let signer =
+        TokenSigner::from_pkcs8(&TokenSigner::generate_pkcs8().unwrap(), "phigate").unwrap();
+    let mut upstream = AnthropicConfig::new(ApiKey::new("sk-ant-bench"));
+    upstream.base_url = mock.base_url();
+    upstream.max_retries = 0;
+    let mut config = GatewayConfig::new("bench");
+    config.provider_baa = true;
+    let gateway = Gateway::new(
+        config,
+        audit.clone(),
+        Arc::new(Detector::new(DetectorConfig::default()).unwrap()),
+        Arc::new(AnthropicProvider::new(upstream).unwrap()),
+        signer.verifier("phigate"),
+    );
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(Arc::new(gateway))).await });
+
+    let principal = Principal {
+        user_id: "bench".into(),
+        tenant: "bench".into(),
+        role: Role::Service,
+        scopes: scopes(Role::Service)
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let token = signer
+        .issue(&principal, "phigate", MAX_ACCESS_TOKEN_TTL, now)
+        .unwrap();
+    let direct = Target {
+        url: mock.base_url(),
+        key: "sk-ant-bench".into(),
+    };
+    let gated = Arc::new(Target { url, key: token });
+
+    let prompt = clinical_prompt();
+    let client = reqwest::Client::new();
+    println!(
+        "phigate-gateway overhead, {} B prompt, {requests} requests each, loopback, audit on",
+        prompt.len()
+    );
+    println!(
+        "{:<22} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
+        "", "direct50", "direct99", "gate50", "gate99", "added p50", "added p99"
+    );
+    for stream in [false, true] {
+        let body = body(&prompt, stream);
+        let d = latencies(&client, &direct, &body, requests).await;
+        let g = latencies(&client, &gated, &body, requests).await;
+        let (d50, d99, g50, g99) = (
+            percentile(&d, 0.5),
+            percentile(&d, 0.99),
+            percentile(&g, 0.5),
+            percentile(&g, 0.99),
+        );
+        println!(
+            "{:<22} {:>7.2}ms {:>7.2}ms {:>7.2}ms {:>7.2}ms {:>9.2}ms {:>9.2}ms",
+            if stream { "streaming" } else { "non-streaming" },
+            ms(d50),
+            ms(d99),
+            ms(g50),
+            ms(g99),
+            ms(g50) - ms(d50),
+            ms(g99) - ms(d99)
+        );
+    }
+    breakdown(&prompt, &audit, requests);
+    let body = Arc::new(body(&prompt, false));
+    let direct_rps = throughput(Arc::new(direct), body.clone(), seconds).await;
+    let gated_rps = throughput(gated, body, seconds).await;
+    println!(
+        "throughput, {CONCURRENCY} concurrent, {seconds} s: direct {direct_rps:.0} req/s, through the gateway {gated_rps:.0} req/s (audit entries: {})",
+        audit.len().unwrap()
+    );
+}

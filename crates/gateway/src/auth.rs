@@ -1,0 +1,147 @@
+//! Who is calling: the caller's Phigate access token, read from `x-api-key` or
+//! `Authorization: Bearer`, verified, and turned into a principal.
+//!
+//! The token is Phigate's own credential. It stops here: the provider is called with the
+//! gateway's key, never with the caller's.
+
+use axum::http::HeaderMap;
+use phigate_audit::{Action, Outcome};
+use phigate_auth::{AuthError, Principal};
+use time::OffsetDateTime;
+
+use crate::audit::Trail;
+use crate::{Gateway, GatewayError};
+
+/// The scope every `/v1/messages` route needs.
+pub const MESSAGES_SCOPE: &str = "messages/create";
+
+/// The credential in a request's headers, if there is one.
+fn credential(headers: &HeaderMap) -> Option<&str> {
+    if let Some(key) = headers.get("x-api-key") {
+        return key.to_str().ok().map(str::trim).filter(|k| !k.is_empty());
+    }
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl Gateway {
+    /// Verifies the caller and checks `scope`; a refusal is audited, then returned.
+    pub(crate) async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        request_id: &str,
+        scope: &str,
+    ) -> Result<Principal, GatewayError> {
+        let verdict = self.verify(headers, scope);
+        if let Err(refusal) = &verdict {
+            let principal = match refusal {
+                Refusal::Unauthenticated(_) => None,
+                Refusal::Forbidden(principal, _) => Some(principal.clone()),
+            };
+            let trail = Trail::new(self, principal.as_ref(), request_id, "messages");
+            let mut event = trail.event(Action::Denial, Outcome::Denied);
+            event.detail = Some(refusal.reason().to_owned());
+            trail.record(event).await?;
+            tracing::info!(
+                request.id = request_id,
+                reason = refusal.reason(),
+                "gateway.auth denied"
+            );
+        }
+        verdict.map_err(Refusal::into_error)
+    }
+
+    fn verify(&self, headers: &HeaderMap, scope: &str) -> Result<Principal, Refusal> {
+        let Some(token) = credential(headers) else {
+            return Err(Refusal::Unauthenticated(
+                "Missing credential: send a Phigate access token as x-api-key or \
+                 Authorization: Bearer.",
+            ));
+        };
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let claims = self.tokens.verify(token, now).map_err(|err| {
+            Refusal::Unauthenticated(match err {
+                AuthError::Expired => "The access token has expired.",
+                _ => "The access token is not valid for this gateway.",
+            })
+        })?;
+        let principal = Principal::from_claims(&claims).map_err(|_| {
+            Refusal::Unauthenticated("The access token is not valid for this gateway.")
+        })?;
+        if principal.tenant != self.config.tenant {
+            return Err(Refusal::Forbidden(
+                principal,
+                "This credential belongs to another tenant.",
+            ));
+        }
+        if principal.require(&[scope]).is_err() {
+            return Err(Refusal::Forbidden(
+                principal,
+                "This credential may not call the Messages API (scope messages/create).",
+            ));
+        }
+        Ok(principal)
+    }
+}
+
+/// Why a caller was turned away.
+enum Refusal {
+    Unauthenticated(&'static str),
+    Forbidden(Principal, &'static str),
+}
+
+impl Refusal {
+    fn reason(&self) -> &'static str {
+        match self {
+            Refusal::Unauthenticated(reason) | Refusal::Forbidden(_, reason) => reason,
+        }
+    }
+
+    fn into_error(self) -> GatewayError {
+        match self {
+            Refusal::Unauthenticated(reason) => GatewayError::Unauthenticated(reason),
+            Refusal::Forbidden(_, reason) => GatewayError::Forbidden(reason),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn the_credential_comes_from_x_api_key_or_a_bearer_authorization() {
+        assert_eq!(credential(&headers(&[("x-api-key", "t1")])), Some("t1"));
+        assert_eq!(
+            credential(&headers(&[("authorization", "Bearer t2")])),
+            Some("t2")
+        );
+        assert_eq!(
+            credential(&headers(&[("authorization", "bearer  t3 ")])),
+            Some("t3")
+        );
+        assert_eq!(
+            credential(&headers(&[("authorization", "Basic abc")])),
+            None
+        );
+        assert_eq!(credential(&headers(&[("x-api-key", "")])), None);
+        assert_eq!(credential(&headers(&[])), None);
+    }
+}

@@ -1,0 +1,49 @@
+//! What the gateway accepts: limits and the few policy switches a deployment sets.
+
+use std::time::Duration;
+
+/// Default body limit, the same as the Anthropic API's for `/v1/messages`.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// Settings of one gateway.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// The tenant this gateway serves; tokens for another tenant are refused.
+    pub tenant: String,
+    /// Whether a business associate agreement with the provider is on record.
+    pub provider_baa: bool,
+    /// Largest request body accepted; larger ones get `413 request_too_large`.
+    pub max_body_bytes: usize,
+    /// Deepest JSON nesting accepted (objects and arrays).
+    pub max_json_depth: usize,
+    /// Most messages accepted in one request.
+    pub max_messages: usize,
+    /// Longest a client may take to send its body.
+    pub body_timeout: Duration,
+    /// `anthropic-beta` flags callers may use; any other is refused with `400`.
+    pub allowed_betas: Vec<String>,
+    /// Lets images, PDFs and documents fetched by URL or file id through unscanned.
+    ///
+    /// Phigate cannot look inside them for PHI, so they are refused by default. Turning this on
+    /// means trusting every caller to send only media without identifiers.
+    pub danger_allow_unscanned_media: bool,
+    /// Most thinking blocks whose de-identified original is kept for the next turn.
+    pub thinking_cache_entries: usize,
+}
+
+impl GatewayConfig {
+    /// The defaults for `tenant`: no BAA, 32 MB bodies, no betas, no unscanned media.
+    pub fn new(tenant: impl Into<String>) -> Self {
+        GatewayConfig {
+            tenant: tenant.into(),
+            provider_baa: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_json_depth: 64,
+            max_messages: 2048,
+            body_timeout: Duration::from_secs(30),
+            allowed_betas: Vec::new(),
+            danger_allow_unscanned_media: false,
+            thinking_cache_entries: 10_000,
+        }
+    }
+}

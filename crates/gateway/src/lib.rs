@@ -1,0 +1,107 @@
+//! Phigate's Anthropic-compatible HTTP gateway.
+//!
+//! Applications point the official Anthropic SDK at this gateway (`base_url`) and change nothing
+//! else. Each `/v1/messages` request goes through the same steps, in this order:
+//!
+//! 1. a `request-id` is assigned (and returned on every response, errors included);
+//! 2. the caller's credential — a Phigate access token sent as `x-api-key` or
+//!    `Authorization: Bearer` — is verified; it is never forwarded;
+//! 3. headers and body are checked: `anthropic-beta` allow-list, body size, JSON depth,
+//!    message count, and no unscanned media (images, PDFs) unless policy allows them;
+//! 4. every string leaf of the request is de-identified with one vault for the request;
+//! 5. the BAA disclosure policy shapes the bytes, and the egress gate checks them for every
+//!    value in the vault — fail closed;
+//! 6. the disclosure is audited durably, and only then is the provider called;
+//! 7. the answer is audited and re-identified (streamed answers block by block) and returned.
+//!
+//! Placeholders are numbered by first appearance in the request, so when an application resends
+//! the conversation with the real values restored, the earlier turns get the same placeholders
+//! again: no conversation state is kept on the server. [`scrub`] and [`thinking`] explain the
+//! details.
+//!
+//! This crate owns routing, the order of the steps and the mapping of errors to responses. It
+//! holds no detection, cryptography or storage logic of its own: those live in `deid`, `auth`,
+//! `audit` and `llm`.
+
+mod audit;
+mod auth;
+mod body;
+pub mod config;
+mod disclosure;
+pub mod error;
+mod restore;
+mod routes;
+pub mod scrub;
+mod stream;
+pub mod thinking;
+mod validate;
+
+use std::sync::Arc;
+
+use phigate_audit::AuditLog;
+use phigate_auth::TokenVerifier;
+use phigate_deid::Detector;
+use phigate_llm::Provider;
+
+pub use config::{DEFAULT_MAX_BODY_BYTES, GatewayConfig};
+pub use error::GatewayError;
+pub use routes::router;
+
+use crate::thinking::ThinkingStore;
+
+/// Everything a request needs, built once and shared by every request.
+pub struct Gateway {
+    config: GatewayConfig,
+    audit: Arc<AuditLog>,
+    detector: Arc<Detector>,
+    provider: Arc<dyn Provider>,
+    tokens: TokenVerifier,
+    thinking: ThinkingStore,
+}
+
+impl Gateway {
+    /// A gateway serving `config.tenant` in front of `provider`.
+    pub fn new(
+        config: GatewayConfig,
+        audit: Arc<AuditLog>,
+        detector: Arc<Detector>,
+        provider: Arc<dyn Provider>,
+        tokens: TokenVerifier,
+    ) -> Self {
+        let thinking = ThinkingStore::new(config.thinking_cache_entries);
+        Gateway {
+            config,
+            audit,
+            detector,
+            provider,
+            tokens,
+            thinking,
+        }
+    }
+
+    /// The settings the gateway runs with.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.config
+    }
+}
+
+/// Serves `gateway` on `listener` until `shutdown` completes, then lets open requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gateway: Arc<Gateway>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(gateway))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A random 128-bit id in hex.
+fn random_hex() -> Result<String, GatewayError> {
+    phigate_agent::random_id().map_err(|_| GatewayError::Internal("no randomness"))
+}
+
+/// SHA-256 of `bytes` in lowercase hex, for audit entries.
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
+}

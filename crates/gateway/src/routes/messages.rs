@@ -1,0 +1,109 @@
+//! `POST /v1/messages`, streamed or not, and the steps it shares with token counting.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use phigate_agent::DisclosureMode;
+use phigate_llm::Outbound;
+use phigate_llm::types::MessagesRequest;
+use serde::de::DeserializeOwned;
+
+use super::RequestId;
+use crate::audit::Trail;
+use crate::auth::MESSAGES_SCOPE;
+use crate::body::{self, ApiHeaders};
+use crate::restore::restore_message;
+use crate::scrub::{Scrubbable, Scrubbed, scrub};
+use crate::{Gateway, GatewayError, sha256_hex, stream, validate};
+
+/// A request that has passed every check and been de-identified, not yet disclosed.
+pub(super) struct Prepared<R> {
+    pub request: R,
+    pub scrubbed: Scrubbed,
+    pub api: ApiHeaders,
+    pub trail: Trail,
+}
+
+/// Authenticates, reads, validates and de-identifies a request body.
+pub(super) async fn prepare<R>(
+    gateway: &Arc<Gateway>,
+    request_id: &str,
+    endpoint: &'static str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Prepared<R>, GatewayError>
+where
+    R: Scrubbable + DeserializeOwned + Send + 'static,
+{
+    let principal = gateway
+        .authenticate(headers, request_id, MESSAGES_SCOPE)
+        .await?;
+    let api = ApiHeaders::read(headers, &gateway.config)?;
+    let bytes = body::read(headers, body, &gateway.config).await?;
+    let mut request: R = body::parse(&bytes, &gateway.config)?;
+    let parts = request.parts();
+    validate::check(parts.messages, parts.extra, &gateway.config)?;
+
+    // Detection is CPU work proportional to the body; keep it off the connection threads.
+    let shared = gateway.clone();
+    let (request, scrubbed) = tokio::task::spawn_blocking(move || {
+        let scrubbed = scrub(&mut request, &shared.detector, &shared.thinking);
+        (request, scrubbed)
+    })
+    .await
+    .map_err(|_| GatewayError::Internal("de-identification task failed"))?;
+
+    let trail = Trail::new(gateway, Some(&principal), request_id, endpoint);
+    Ok(Prepared {
+        request,
+        scrubbed,
+        api,
+        trail,
+    })
+}
+
+pub(super) async fn create(
+    State(gateway): State<Arc<Gateway>>,
+    Extension(RequestId(id)): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, GatewayError> {
+    let prepared = prepare::<MessagesRequest>(&gateway, &id, "messages", &headers, body).await?;
+    let Prepared {
+        request,
+        scrubbed,
+        api,
+        trail,
+    } = prepared;
+    let mode = gateway.mode();
+    let outbound = Outbound::from_request(&request, &api.version, api.betas)?;
+    let outbound = gateway.disclose(&trail, outbound, &scrubbed, mode).await?;
+    if outbound.stream {
+        return stream::relay(gateway, trail, outbound, scrubbed.vault, mode).await;
+    }
+
+    let mut answer = match gateway.provider.send(&outbound).await {
+        Ok(answer) => answer,
+        Err(err) => {
+            let detail = format!("upstream failed, status {}", err.status());
+            trail.response(None, detail, false).await?;
+            return Err(err.into());
+        }
+    };
+    let received = serde_json::to_vec(&answer).map_err(|_| GatewayError::Internal("encode"))?;
+    let unknown = match mode {
+        DisclosureMode::Pseudonymized => {
+            restore_message(&mut answer, &scrubbed.vault, &gateway.thinking)
+        }
+        DisclosureMode::SafeHarbor => 0,
+    };
+    let detail = format!("unknown_placeholders={unknown}");
+    trail
+        .response(Some(sha256_hex(&received)), detail, true)
+        .await?;
+    Ok(Json(answer).into_response())
+}

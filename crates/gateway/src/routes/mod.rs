@@ -1,0 +1,59 @@
+//! The routes, and the middleware every one of them runs behind.
+
+mod count_tokens;
+mod health;
+mod messages;
+mod models;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::{Gateway, GatewayError, random_hex};
+
+/// The id of one request, set by the outermost middleware and returned as `request-id`.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestId(pub String);
+
+/// The gateway's HTTP application.
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/v1/messages", post(messages::create))
+        .route("/v1/messages/count_tokens", post(count_tokens::count))
+        .route("/v1/models", get(models::list))
+        .route("/v1/models/{id}", get(models::get_one))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Bodies are read by `body::read`, which enforces the configured limit itself.
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(request_id))
+        .with_state(gateway)
+}
+
+async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = match random_hex() {
+        Ok(hex) => format!("req_{hex}"),
+        Err(err) => return err.into_response(),
+    };
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("request-id", value);
+    }
+    response
+}
+
+async fn not_found() -> GatewayError {
+    GatewayError::NotFound("No such route on this gateway.")
+}
+
+async fn method_not_allowed() -> GatewayError {
+    GatewayError::invalid("This route does not accept that HTTP method.")
+}

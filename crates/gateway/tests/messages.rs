@@ -1,0 +1,345 @@
+//! `/v1/messages` without streaming, token counting and models, through the whole gateway in
+//! front of the mock upstream on loopback.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test should stop right there"
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use phigate_audit::Action;
+use phigate_auth::Role;
+use phigate_gateway::GatewayConfig;
+use phigate_llm::mock::MockResponse;
+use phigate_llm::types::MessagesResponse;
+use serde_json::{Value, json};
+
+fn reply(content: Value) -> MockResponse {
+    let message: MessagesResponse = serde_json::from_value(json!({
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": content, "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 10, "output_tokens": 10}
+    }))
+    .unwrap();
+    MockResponse::Json(message)
+}
+
+#[tokio::test]
+async fn a_message_leaves_without_phi_and_the_answer_comes_back_restored() {
+    let gw = start(|_| {}).await;
+    let response = gw.post("/v1/messages", &message(&clinical_text())).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["request-id"]
+            .to_str()
+            .unwrap()
+            .starts_with("req_")
+    );
+    let body: Value = response.json().await.unwrap();
+    let text = body["content"][0]["text"].as_str().unwrap();
+    // The mock quotes back what it received; the gateway restores it.
+    assert!(text.contains(NAME) && text.contains(PHONE) && text.contains(SSN));
+    gw.assert_no_phi_upstream();
+    assert!(gw.upstream_bytes().contains("[NAME_1]"));
+
+    let received = &gw.mock().received()[0];
+    assert_eq!(received.header("x-api-key"), Some(UPSTREAM_KEY));
+    assert_eq!(received.header("authorization"), None);
+    assert_eq!(received.header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(
+        gw.actions(),
+        vec![Action::Disclosure, Action::Response],
+        "the disclosure is recorded before the response"
+    );
+    let entries = gw.audit.entries(0, 10).unwrap();
+    let sent = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &received.body);
+    assert_eq!(
+        entries[0].event.sent_sha256.as_deref(),
+        Some(hex::encode(sent).as_str())
+    );
+}
+
+#[tokio::test]
+async fn the_caller_needs_a_valid_phigate_token_and_the_messages_scope() {
+    let gw = start(|_| {}).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/messages", gw.url);
+    let cases = [
+        (None, 401, "authentication_error"),
+        (
+            Some("sk-ant-not-ours".to_owned()),
+            401,
+            "authentication_error",
+        ),
+        (Some(gw.token(Role::Auditor)), 403, "permission_error"),
+    ];
+    for (token, status, error_type) in cases {
+        let mut request = client.post(&url).json(&message(&clinical_text()));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status);
+        assert!(response.headers().contains_key("request-id"));
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["type"], "error");
+        assert_eq!(body["error"]["type"], error_type);
+    }
+    assert!(gw.mock().received().is_empty());
+    assert_eq!(gw.actions(), vec![Action::Denial; 3]);
+}
+
+#[tokio::test]
+async fn oversized_deep_or_media_bodies_are_refused_clearly_and_nothing_is_sent() {
+    let gw = start(|config| {
+        config.max_body_bytes = 4096;
+        config.max_json_depth = 16;
+    })
+    .await;
+    let big = message(&"lisinopril ".repeat(1000));
+    let response = gw.post("/v1/messages", &big).await;
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "request_too_large");
+
+    let mut deep = json!("x");
+    for _ in 0..20 {
+        deep = json!([deep]);
+    }
+    let nested = json!({"model": "m", "max_tokens": 1, "metadata": {"user_id": deep},
+                        "messages": [{"role": "user", "content": "hi"}]});
+    assert_eq!(gw.post("/v1/messages", &nested).await.status(), 400);
+
+    let image = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}]}]});
+    let response = gw.post("/v1/messages", &image).await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Images cannot be scanned")
+    );
+
+    let response = gw.post("/v1/messages", &json!({"model": 3})).await;
+    assert_eq!(response.status(), 400);
+    assert!(gw.mock().received().is_empty());
+}
+
+#[tokio::test]
+async fn beta_flags_are_allow_listed_and_passed_on() {
+    let gw = start(|config| config.allowed_betas = vec!["context-1m-2025-08-07".into()]).await;
+    let send = |beta: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/v1/messages", gw.url))
+            .header("x-api-key", gw.token(Role::Clinician))
+            .header("anthropic-beta", beta)
+            .json(&message("hello"))
+            .send()
+    };
+    assert_eq!(send("files-api-2025-04-14").await.unwrap().status(), 400);
+    assert!(gw.mock().received().is_empty());
+    assert_eq!(send("context-1m-2025-08-07").await.unwrap().status(), 200);
+    let received = &gw.mock().received()[0];
+    assert_eq!(
+        received.header("anthropic-beta"),
+        Some("context-1m-2025-08-07")
+    );
+}
+
+#[tokio::test]
+async fn when_the_audit_log_cannot_be_written_the_answer_is_503_and_nothing_is_sent() {
+    let gw = start(|_| {}).await;
+    let blocker = rusqlite::Connection::open(&gw.audit_path).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let response = gw.post("/v1/messages", &message(&clinical_text())).await;
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "api_error");
+    assert!(gw.mock().received().is_empty());
+    blocker.execute_batch("ROLLBACK").unwrap();
+}
+
+#[tokio::test]
+async fn an_identifier_in_a_field_that_is_not_de_identified_is_stopped_by_the_egress_gate() {
+    let gw = start(|_| {}).await;
+    // Tool-use ids name things and are not de-identified; a name put there must not leave.
+    let request = json!({"model": "m", "max_tokens": 9, "messages": [
+        {"role": "user", "content": clinical_text()},
+        {"role": "assistant", "content": [
+            {"type": "tool_use", "id": NAME, "name": "lookup", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": NAME, "content": "ok"}]}
+    ]});
+    let response = gw.post("/v1/messages", &request).await;
+    assert_eq!(response.status(), 422);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("NAME") && !body.contains("Okonkwo"), "{body}");
+    assert!(gw.mock().received().is_empty());
+    assert_eq!(gw.actions(), vec![Action::Denial]);
+}
+
+#[tokio::test]
+async fn a_tool_call_is_restored_and_its_history_goes_back_with_the_same_placeholders() {
+    let gw = start(|_| {}).await;
+    gw.mock().push(reply(
+        json!([{"type": "tool_use", "id": "toolu_1", "name": "chart",
+        "input": {"patient": "[NAME_1]", "callback": {"phone": "[PHONE_1]"}}}]),
+    ));
+    let tools = json!([{"name": "chart", "description": "Reads a chart",
+        "input_schema": {"type": "object", "properties": {"patient": {"type": "string"}}}}]);
+    let first = json!({"model": "m", "max_tokens": 99, "tools": tools,
+        "messages": [{"role": "user", "content": clinical_text()}]});
+    let answer: Value = gw.post("/v1/messages", &first).await.json().await.unwrap();
+    let call = &answer["content"][0];
+    assert_eq!(
+        call["input"],
+        json!({"patient": NAME, "callback": {"phone": PHONE}})
+    );
+
+    let second = json!({"model": "m", "max_tokens": 99, "tools": tools, "messages": [
+        {"role": "user", "content": clinical_text()},
+        {"role": "assistant", "content": [call]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+            "content": [{"type": "text", "text": format!("{NAME}: BP 150/95, call {PHONE}")}]}]}
+    ]});
+    assert_eq!(gw.post("/v1/messages", &second).await.status(), 200);
+    gw.assert_no_phi_upstream();
+    let sent = gw.mock().received()[1].json();
+    assert_eq!(
+        sent["messages"][1]["content"][0]["input"]["patient"],
+        "[NAME_1]"
+    );
+    assert_eq!(
+        sent["messages"][2]["content"][0]["content"][0]["text"],
+        "[NAME_1]: BP 150/95, call [PHONE_1]"
+    );
+}
+
+#[tokio::test]
+async fn thinking_comes_back_restored_and_goes_upstream_again_exactly_as_signed() {
+    let gw = start(|_| {}).await;
+    let signed = "[NAME_1] has uncontrolled hypertension; [PHONE_1] is on file.";
+    gw.mock().push(reply(json!([
+        {"type": "thinking", "thinking": signed, "signature": "EqQBCkYIARgCIkC"},
+        {"type": "text", "text": "Recheck in two weeks."}])));
+    let answer: Value = gw
+        .post("/v1/messages", &message(&clinical_text()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let thinking = &answer["content"][0];
+    assert_eq!(
+        thinking["thinking"],
+        format!("{NAME} has uncontrolled hypertension; {PHONE} is on file.")
+    );
+
+    let next = json!({"model": "m", "max_tokens": 99, "messages": [
+        {"role": "user", "content": clinical_text()},
+        {"role": "assistant", "content": answer["content"]},
+        {"role": "user", "content": "And the dose?"}]});
+    assert_eq!(gw.post("/v1/messages", &next).await.status(), 200);
+    let sent = gw.mock().received()[1].json();
+    assert_eq!(sent["messages"][1]["content"][0]["thinking"], signed);
+    assert_eq!(
+        sent["messages"][1]["content"][0]["signature"],
+        "EqQBCkYIARgCIkC"
+    );
+    gw.assert_no_phi_upstream();
+}
+
+#[tokio::test]
+async fn without_a_baa_the_provider_gets_unnumbered_placeholders_and_nothing_is_restored() {
+    let gw = start(|config| config.provider_baa = false).await;
+    let answer: Value = gw
+        .post("/v1/messages", &message(&clinical_text()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    gw.assert_no_phi_upstream();
+    let sent = gw.upstream_bytes();
+    assert!(sent.contains("[NAME]") && !sent.contains("[NAME_1]"));
+    let text = answer["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("[NAME]") && !text.contains(NAME));
+}
+
+#[tokio::test]
+async fn an_upstream_rate_limit_reaches_the_caller_with_its_retry_after() {
+    let gw = start(|_| {}).await;
+    gw.mock().push(MockResponse::Error {
+        status: 429,
+        error_type: "rate_limit_error".into(),
+        retry_after: Some(3),
+    });
+    let response = gw.post("/v1/messages", &message("hello")).await;
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "3");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "rate_limit_error");
+    assert_eq!(gw.actions(), vec![Action::Disclosure, Action::Response]);
+}
+
+#[tokio::test]
+async fn token_counting_is_de_identified_and_audited_like_a_message() {
+    let gw = start(|_| {}).await;
+    let request = json!({"model": "m", "messages": [{"role": "user", "content": clinical_text()}]});
+    let response = gw.post("/v1/messages/count_tokens", &request).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["input_tokens"].as_u64().unwrap() > 0);
+    gw.assert_no_phi_upstream();
+    assert_eq!(gw.actions(), vec![Action::Disclosure, Action::Response]);
+}
+
+#[tokio::test]
+async fn models_are_listed_and_found_by_id_and_health_needs_no_credential() {
+    let gw = start(|_| {}).await;
+    let client = reqwest::Client::new();
+    let get = |path: &str| {
+        client
+            .get(format!("{}{path}", gw.url))
+            .header("x-api-key", gw.token(Role::Service))
+            .send()
+    };
+    let list: Value = get("/v1/models").await.unwrap().json().await.unwrap();
+    assert_eq!(list["data"][0]["id"], "claude-mock-1");
+    let one = get("/v1/models/claude-mock-1").await.unwrap();
+    assert_eq!(one.status(), 200);
+    assert_eq!(get("/v1/models/nope").await.unwrap().status(), 404);
+    let missing = get("/v2/nothing").await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.headers().contains_key("request-id"));
+    for path in ["/healthz", "/readyz"] {
+        let response = client
+            .get(format!("{}{path}", gw.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_offline_echo_provider_works_behind_the_gateway() {
+    let config = GatewayConfig::new(TENANT);
+    let gw = start_with(Arc::new(phigate_llm::EchoProvider), config, None).await;
+    let answer: Value = gw
+        .post("/v1/messages", &message(&clinical_text()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        answer["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains(NAME)
+    );
+}
