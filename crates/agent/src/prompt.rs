@@ -9,12 +9,31 @@ use crate::TaskSpec;
 pub(crate) fn user_message(task: &TaskSpec, context: &Value, input: &str) -> String {
     let context = serde_json::to_string_pretty(context).unwrap_or_else(|_| "{}".to_owned());
     let label = task.input_label;
-    // A fence the input itself cannot close early.
-    let input = input.replace(&format!("</{label}>"), &format!("</ {label}>"));
+    // A fence the input itself can neither close early nor reopen.
+    let input = defuse_fence(input, label);
     format!(
         "Patient context (minimum necessary fields from the record):\n{context}\n\n\
          <{label}>\n{input}\n</{label}>"
     )
+}
+
+/// Replaces the `<` of anything that reads as an opening or closing `label` tag, whatever its
+/// case or spacing (`</TRANSCRIPT >`, `< transcript>`), with `‹`.
+fn defuse_fence(input: &str, label: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for (at, c) in input.char_indices() {
+        let rest = input[at + c.len_utf8()..].trim_start();
+        let rest = rest.strip_prefix('/').unwrap_or(rest).trim_start();
+        let names_label = rest
+            .get(..label.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(label));
+        out.push(if c == '<' && names_label {
+            '\u{2039}'
+        } else {
+            c
+        });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -33,5 +52,18 @@ mod tests {
         );
         assert_eq!(text.matches("</transcript>").count(), 1);
         assert!(text.ends_with("</transcript>"));
+        for attempt in [
+            "</TRANSCRIPT>",
+            "</transcript >",
+            "< / Transcript>",
+            "<transcript>",
+        ] {
+            let text = user_message(&clinical_note(), &json!({}), &format!("a{attempt}b"));
+            assert_eq!(
+                text.matches('<').count(),
+                2,
+                "only the real fence remains: {attempt}"
+            );
+        }
     }
 }

@@ -13,7 +13,7 @@ use std::fmt;
 use rusqlite::Connection;
 
 use crate::event::decode_entry;
-use crate::log::chain_hash;
+use crate::log::{CHECKPOINT_INTERVAL, chain_hash};
 use crate::merkle::{self, Hash};
 use crate::schema::{to_hash, to_u64};
 use crate::{AuditError, Checkpoint};
@@ -198,6 +198,18 @@ fn check_checkpoints(
             vouched = vouched.max(size);
             checked += 1;
         }
+    }
+    // The log signs a checkpoint in the same transaction as every CHECKPOINT_INTERVAL-th entry,
+    // so a log of that length without one has lost its checkpoints: history past the last
+    // surviving checkpoint could have been rewritten without a key.
+    let held = leaves.len() as u64;
+    let expected = held - held % CHECKPOINT_INTERVAL;
+    if vouched < expected {
+        let text = format!(
+            "no valid signed checkpoint covers entries {vouched}..{expected}, though one is \
+             written every {CHECKPOINT_INTERVAL} entries (checkpoints removed?)"
+        );
+        problems.push(Problem::at(vouched, text));
     }
     Ok((checked, problems))
 }

@@ -55,8 +55,8 @@ mod numbers;
 /// Checks outbound bytes for any of a fixed list of known PHI values.
 pub struct EgressGate {
     matcher: Option<AhoCorasick>,
-    /// Values that are essentially numbers, compared digit for digit.
-    numbers: Vec<numbers::DigitValue>,
+    /// Values that are codes (numbers, letter-and-digit ids), compared character for character.
+    numbers: Vec<numbers::CodeValue>,
     /// For each automaton pattern, the index of the value it came from.
     pattern_value: Vec<usize>,
 }
@@ -77,7 +77,7 @@ impl EgressGate {
         let mut pattern_value = Vec::new();
         let mut digit_values = Vec::new();
         for (index, value) in values.into_iter().enumerate() {
-            digit_values.extend(numbers::digit_value(value, index));
+            digit_values.extend(numbers::code_value(value, index));
             let folded = fold_value(value);
             if !folded.is_empty() {
                 patterns.push(folded);

@@ -65,10 +65,11 @@ pub struct Projection {
 impl Projection {
     /// Builds the projected document for `record` as of `today`.
     pub fn apply(&self, record: &PatientRecord, today: Date) -> Value {
+        let at = Reference::for_patient(&record.patient, today);
         let mut out = Map::new();
         out.insert(
             "patient".into(),
-            project_fields(&record.patient, &self.patient, today),
+            project_fields(&record.patient, &self.patient, at),
         );
         for rule in &self.resources {
             let mut picked: Vec<&Value> = record
@@ -84,7 +85,7 @@ impl Projection {
             let items: Vec<Value> = picked
                 .into_iter()
                 .take(rule.limit)
-                .map(|r| project_fields(r, &rule.fields, today))
+                .map(|r| project_fields(r, &rule.fields, at))
                 .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
                 .collect();
             out.insert(rule.resource_type.clone(), Value::Array(items));
@@ -109,7 +110,38 @@ fn passes(resource: &Value, filter: Option<&(String, Vec<String>)>) -> bool {
     }
 }
 
-fn project_fields(resource: &Value, fields: &[FieldRule], today: Date) -> Value {
+/// The date ages are counted at, and whether years must be withheld.
+#[derive(Clone, Copy)]
+struct Reference {
+    /// The date of death for a deceased patient, otherwise today.
+    date: Date,
+    /// Safe Harbor: for a patient over 89, every date element, the year included, could point
+    /// to the age, so no year of theirs is projected.
+    withhold_years: bool,
+}
+
+impl Reference {
+    fn for_patient(patient: &Value, today: Date) -> Self {
+        let first = |path| strings_at(patient, path).into_iter().next();
+        let death = first("deceasedDateTime").and_then(|d| parse_date(&d));
+        let date = death.map_or(today, |d| d.min(today));
+        let age = first("birthDate").and_then(|b| age_years(&b, date));
+        Self {
+            date,
+            withhold_years: age.is_some_and(|a| a > 89),
+        }
+    }
+
+    #[cfg(test)]
+    fn on(date: Date) -> Self {
+        Self {
+            date,
+            withhold_years: false,
+        }
+    }
+}
+
+fn project_fields(resource: &Value, fields: &[FieldRule], at: Reference) -> Value {
     let mut out = Map::new();
     for field in fields {
         if field.transform == Transform::HumanName {
@@ -126,11 +158,18 @@ fn project_fields(resource: &Value, fields: &[FieldRule], today: Date) -> Value 
         };
         let value = match field.transform {
             Transform::Verbatim => Some(raw),
+            Transform::Year if at.withhold_years => None,
             Transform::Year => raw
                 .get(..4)
                 .filter(|y| y.bytes().all(|b| b.is_ascii_digit()))
                 .map(str::to_owned),
-            Transform::AgeBand => age_band(&raw, today),
+            Transform::AgeBand => age_years(&raw, at.date).map(|years| {
+                if years > 89 {
+                    "90+".to_owned()
+                } else {
+                    years.to_string()
+                }
+            }),
             Transform::HumanName => None,
             Transform::OneDecimal => raw
                 .parse::<f64>()
@@ -154,21 +193,19 @@ fn human_name(name: &Value) -> Option<String> {
     Some(parts.join(" "))
 }
 
-fn age_band(birth_date: &str, today: Date) -> Option<String> {
+fn parse_date(text: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    let born = Date::parse(birth_date.get(..10)?, &format).ok()?;
-    let mut years = today.year() - born.year();
-    if (today.month() as u8, today.day()) < (born.month() as u8, born.day()) {
+    Date::parse(text.get(..10)?, &format).ok()
+}
+
+/// Whole years from `birth_date` to `at`.
+fn age_years(birth_date: &str, at: Date) -> Option<i32> {
+    let born = parse_date(birth_date)?;
+    let mut years = at.year() - born.year();
+    if (at.month() as u8, at.day()) < (born.month() as u8, born.day()) {
         years -= 1;
     }
-    if years < 0 {
-        return None;
-    }
-    Some(if years > 89 {
-        "90+".to_owned()
-    } else {
-        years.to_string()
-    })
+    (years >= 0).then_some(years)
 }
 
 #[cfg(test)]
@@ -244,10 +281,14 @@ mod tests {
         let out = project_fields(
             &json!({"v": 183.58946037581617}),
             std::slice::from_ref(&rule),
-            date!(2026 - 01 - 01),
+            Reference::on(date!(2026 - 01 - 01)),
         );
         assert_eq!(out, json!({"v": "183.6"}));
-        let out = project_fields(&json!({"v": "n/a"}), &[rule], date!(2026 - 01 - 01));
+        let out = project_fields(
+            &json!({"v": "n/a"}),
+            &[rule],
+            Reference::on(date!(2026 - 01 - 01)),
+        );
         assert_eq!(out, json!({}));
     }
 
@@ -260,7 +301,7 @@ mod tests {
         };
         let patient =
             json!({"name": [{"given": ["Ann", "B"], "family": "Roe"}, {"family": "Old"}]});
-        let out = project_fields(&patient, &[rule], date!(2026 - 01 - 01));
+        let out = project_fields(&patient, &[rule], Reference::on(date!(2026 - 01 - 01)));
         assert_eq!(out, json!({"n": "Ann B Roe"}));
     }
 
@@ -268,6 +309,26 @@ mod tests {
     fn ages_over_89_fold_into_90_plus() {
         let out = projection().apply(&record("1927-01-01"), date!(2026 - 12 - 04));
         assert_eq!(out["patient"]["age"], "90+");
+    }
+
+    #[test]
+    fn no_year_of_a_patient_over_89_is_projected() {
+        let out = projection().apply(&record("1927-01-01"), date!(2026 - 12 - 04));
+        assert_eq!(out["Condition"], json!([{"condition": "Asthma"}]));
+    }
+
+    #[test]
+    fn a_deceased_patient_is_aged_at_death() {
+        let bytes = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p", "birthDate": "1960-01-01",
+                          "deceasedDateTime": "1971-06-01T00:00:00Z"}}]})
+        .to_string();
+        let record = Bundle::from_slice(bytes.as_bytes())
+            .unwrap()
+            .into_patient_record()
+            .unwrap();
+        let out = projection().apply(&record, date!(2026 - 12 - 04));
+        assert_eq!(out["patient"]["age"], "11");
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub struct DemoArgs {
     #[arg(long, value_name = "PATH")]
     pub bundle: Option<PathBuf>,
     /// A visit dialogue: an ACI-Bench JSON file (its `dialogue` field is used) or plain text
-    /// (default: the shipped ACI-Bench dialogue D2N001).
+    /// (default: the shipped ACI-Bench dialogue D2N028).
     #[arg(long, value_name = "PATH")]
     pub dialogue: Option<PathBuf>,
     /// The provider to call (default: `provider.kind` from the configuration, normally echo).

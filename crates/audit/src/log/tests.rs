@@ -145,6 +145,28 @@ fn truncating_below_the_last_checkpoint_is_caught_where_the_cut_was() -> TestRes
 }
 
 #[test]
+fn removing_the_signed_checkpoints_is_caught() -> TestResult {
+    // Without its checkpoints, a rewritten history would check out entry by entry; the log
+    // writes one every CHECKPOINT_INTERVAL entries, so their absence is itself evidence.
+    let f = fixture_with(250)?;
+    let conn = Connection::open(f.db())?;
+    conn.execute_batch("DELETE FROM audit_checkpoints")?;
+    let report = f.log.verify()?;
+    assert_fails_at(&report, 0);
+    assert!(
+        report.to_string().contains("checkpoints removed"),
+        "{report}"
+    );
+
+    // Keeping only the first leaves entries 100..200 unvouched.
+    let g = fixture_with(250)?;
+    let conn = Connection::open(g.db())?;
+    conn.execute_batch("DELETE FROM audit_checkpoints WHERE size > 100")?;
+    assert_fails_at(&g.log.verify()?, 100);
+    Ok(())
+}
+
+#[test]
 fn rewriting_an_entry_and_every_later_hash_is_caught_by_the_checkpoint() -> TestResult {
     let f = fixture_with(120)?;
     // The attacker rewrites entry 105 and recomputes its leaf hash and every chain hash after

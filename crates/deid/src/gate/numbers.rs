@@ -1,59 +1,78 @@
-//! The gate's second look, for identifiers that are mostly digits (SSNs, phone numbers, record
-//! numbers, dates): the same digits written with other separators (`999 12 3456`,
-//! `(555) 201-7788`, `1961/03/09`) are the same identifier, so outbound text is also read as runs
-//! of digits and compared digit for digit.
+//! The gate's second look, for identifiers that are codes: numbers (SSNs, phone numbers, record
+//! numbers, dates) and letter-and-digit ids (licences, passports, UUIDs). A code written with
+//! other separators, or none, is the same code: `999 68 5158`, `999–68–5158` (en dashes),
+//! `999_68_5158`, `(555) 201-7788` and `4ACB6705 25A7…` are all caught. Outbound text is read as
+//! runs of letters and digits, and a code must fill whole groups of a run, so `617-555-0199`
+//! is not found inside the different number `1617-555-01999`.
 
-/// Separators that may stand between the digits of one written number.
-const SEPARATORS: &[char] = &[' ', '-', '.', '/', '(', ')', '\u{a0}'];
+use crate::fold::is_dash;
 
-/// At most this many separator characters may stand between two digits of one run
+/// At most this many separator characters may stand between two parts of one run
 /// (`) ` in `(555) 201`).
 const MAX_GAP: usize = 2;
 
-/// A value seen as its digits alone.
-pub(super) struct DigitValue {
-    pub digits: String,
+/// Characters that separate the groups of one written code.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || is_dash(c) || matches!(c, '.' | '/' | '(' | ')' | '_' | ':')
+}
+
+/// Characters a reader does not see at all; they neither separate nor count.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+    )
+}
+
+/// A value seen as its letters and digits alone, lower case.
+pub(super) struct CodeValue {
+    pub code: String,
     pub index: usize,
 }
 
-/// The digits of `value` when it is essentially a number: at least six digits, making up at
-/// least three quarters of its letters and digits (`S99989904` yes, a UUID no: mixed codes are
-/// left to the text pass).
-pub(super) fn digit_value(value: &str, index: usize) -> Option<DigitValue> {
-    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
-    let alnum = value.chars().filter(|c| c.is_alphanumeric()).count();
-    (digits.len() >= 6 && digits.len() * 4 >= alnum * 3).then_some(DigitValue { digits, index })
+/// The code of `value` when it is one: at least six digits making up three quarters of its
+/// letters and digits (`999-68-5158`, `S99989904`), or at least eight letters and digits with
+/// at least four digits and a letter (`X38727102X`, a UUID). Names and words are not codes.
+pub(super) fn code_value(value: &str, index: usize) -> Option<CodeValue> {
+    let code: String = value
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let digits = code.bytes().filter(u8::is_ascii_digit).count();
+    let numeric = digits >= 6 && digits * 4 >= code.len() * 3;
+    let mixed = code.len() >= 8 && digits >= 4 && digits < code.len();
+    (numeric || mixed).then_some(CodeValue { code, index })
 }
 
-/// A run of digits found in the outbound text, where it starts in the original bytes, and
-/// where separators split it into groups (as offsets into `digits`).
+/// A run of letters and digits in the outbound text, where it starts in the original bytes,
+/// and where it splits into groups (offsets into `code`): at separators, and where letters
+/// meet digits (`ssn999685158` splits after `ssn`).
 struct Run {
-    digits: String,
+    code: String,
     start: usize,
     groups: Vec<usize>,
 }
 
 impl Run {
-    /// Whether `value` is the run, or a sequence of whole groups of it (`555 201 7788` inside
-    /// `+1 555 201 7788`), but not digits cut out of the middle of a group.
     fn holds(&self, value: &str) -> bool {
-        let aligned = |at: usize| at == 0 || at == self.digits.len() || self.groups.contains(&at);
-        self.digits
+        let aligned = |at: usize| at == 0 || at == self.code.len() || self.groups.contains(&at);
+        self.code
             .match_indices(value)
             .any(|(at, _)| aligned(at) && aligned(at + value.len()))
     }
 }
 
-/// Finds the first digit value present in `chars` (decoded characters with their original
-/// byte offsets).
+/// Finds the first code present in `chars` (decoded characters with their original byte
+/// offsets); returns its offset and the index of the value.
 pub(super) fn first_match(
     chars: impl Iterator<Item = (char, usize, usize)>,
-    values: &[DigitValue],
+    values: &[CodeValue],
 ) -> Option<(usize, usize)> {
     let mut best: Option<(usize, usize)> = None;
     let mut consider = |run: &Run| {
         for value in values {
-            if run.holds(&value.digits) && best.is_none_or(|(offset, _)| run.start < offset) {
+            if run.holds(&value.code) && best.is_none_or(|(offset, _)| run.start < offset) {
                 best = Some((run.start, value.index));
             }
         }
@@ -62,26 +81,27 @@ pub(super) fn first_match(
     let mut run: Option<Run> = None;
     let mut gap = 0;
     for (c, start, _) in chars {
-        if c.is_ascii_digit() {
-            match &mut run {
-                Some(r) => {
-                    if gap > 0 {
-                        r.groups.push(r.digits.len());
-                    }
-                    r.digits.push(c);
-                }
-                // A run glued to letters (`A12345678`) is part of a code; it is still checked,
-                // because a known number inside a code is still that number.
-                None => {
-                    run = Some(Run {
-                        digits: c.to_string(),
-                        start,
-                        groups: Vec::new(),
-                    })
-                }
+        if is_invisible(c) {
+            continue;
+        }
+        if c.is_ascii_alphanumeric() {
+            let c = c.to_ascii_lowercase();
+            let r = run.get_or_insert_with(|| Run {
+                code: String::new(),
+                start,
+                groups: Vec::new(),
+            });
+            let kind_changes = r
+                .code
+                .chars()
+                .next_back()
+                .is_some_and(|p| p.is_ascii_digit() != c.is_ascii_digit());
+            if !r.code.is_empty() && (gap > 0 || kind_changes) {
+                r.groups.push(r.code.len());
             }
+            r.code.push(c);
             gap = 0;
-        } else if run.is_some() && SEPARATORS.contains(&c) && gap < MAX_GAP {
+        } else if run.is_some() && is_separator(c) && gap < MAX_GAP {
             gap += 1;
         } else if let Some(done) = run.take() {
             consider(&done);
@@ -99,10 +119,10 @@ mod tests {
     use super::*;
 
     fn find(text: &str, values: &[&str]) -> Option<usize> {
-        let values: Vec<DigitValue> = values
+        let values: Vec<CodeValue> = values
             .iter()
             .enumerate()
-            .filter_map(|(i, v)| digit_value(v, i))
+            .filter_map(|(i, v)| code_value(v, i))
             .collect();
         let chars = text.char_indices().map(|(i, c)| (c, i, i + c.len_utf8()));
         first_match(chars, &values).map(|(_, index)| index)
@@ -111,18 +131,44 @@ mod tests {
     #[test]
     fn the_same_digits_with_other_separators_are_the_same_identifier() {
         assert_eq!(find("ssn 999 12 3456 ok", &["999-12-3456"]), Some(0));
+        assert_eq!(
+            find("ssn 999\u{2013}12\u{2013}3456", &["999-12-3456"]),
+            Some(0)
+        );
+        assert_eq!(find("ssn 999_12_3456", &["999-12-3456"]), Some(0));
+        assert_eq!(find("ssn 999-12\u{200B}-3456", &["999-12-3456"]), Some(0));
+        assert_eq!(find("ssn999123456", &["999-12-3456"]), Some(0));
         assert_eq!(find("call (555) 201-7788", &["555-201-7788"]), Some(0));
         assert_eq!(find("call +1 555.201.7788", &["555-201-7788"]), Some(0));
         assert_eq!(find("born 1961/03/09", &["1961-03-09"]), Some(0));
     }
 
     #[test]
-    fn short_numbers_must_match_a_whole_run_and_mixed_codes_are_not_numbers() {
+    fn letter_and_digit_codes_are_found_in_any_case_and_spacing() {
+        let uuid = "4acb6705-25a7-430a-b799-a4ad8d7fbb38";
+        assert_eq!(
+            find("mrn 4ACB670525A7430AB799A4AD8D7FBB38", &[uuid]),
+            Some(0)
+        );
+        assert_eq!(
+            find("mrn 4acb6705 25a7 430a b799 a4ad8d7fbb38.", &[uuid]),
+            Some(0)
+        );
+        assert_eq!(find("passport x 3872 7102 x", &["X38727102X"]), Some(0));
+    }
+
+    #[test]
+    fn a_code_must_fill_whole_groups() {
         assert_eq!(find("ref 1234567890", &["345678"]), None);
         assert_eq!(find("ref 345-678.", &["345678"]), Some(0));
         assert_eq!(find("ref 1617-555-01999", &["617-555-0199"]), None);
-        assert!(digit_value("4acb6705-25a7-430a-b799-a4ad8d7fbb38", 0).is_none());
-        assert!(digit_value("12345", 0).is_none());
+    }
+
+    #[test]
+    fn words_and_short_numbers_are_not_codes() {
+        assert!(code_value("Gibson Pathway", 0).is_none());
+        assert!(code_value("12345", 0).is_none());
+        assert!(code_value("Apt 4B", 0).is_none());
     }
 
     #[test]

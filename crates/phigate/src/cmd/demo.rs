@@ -26,8 +26,8 @@ use crate::datadir::{self, Layout, TOKEN_AUDIENCE};
 const SAMPLE_BUNDLE: &[u8] = include_bytes!(
     "../../../../examples/synthea/Marcos_Delagarza_4acb6705-25a7-430a-b799-a4ad8d7fbb38.json"
 );
-/// The shipped ACI-Bench visit dialogue D2N001 (CC BY 4.0; see `examples/README.md`).
-const SAMPLE_DIALOGUE: &[u8] = include_bytes!("../../../../examples/aci-bench/D2N001.json");
+/// The shipped ACI-Bench visit dialogue D2N028 (CC BY 4.0; see `examples/README.md`).
+const SAMPLE_DIALOGUE: &[u8] = include_bytes!("../../../../examples/aci-bench/D2N028.json");
 
 /// The local clinician the demo signs in as.
 const DEMO_CLINICIAN: &str = "demo-clinician";
