@@ -126,20 +126,29 @@ impl PatientRecord {
         .into_patient_record()
     }
 
-    /// Every resource as `(type, id, JSON bytes)`, the Patient first, ready to be stored.
+    /// Every resource as `(type, id, JSON bytes)`, the Patient first, ready to be stored. A
+    /// resource that appears twice with the same type and id is stored once, as its last entry
+    /// has it (a bundle's later entry updates an earlier one).
     pub fn to_rows(&self) -> Vec<(String, String, Vec<u8>)> {
-        std::iter::once(&self.patient)
-            .chain(self.resources.iter())
-            .map(|r| {
-                let rtype = resource_type(r).unwrap_or_default().to_owned();
-                let id = r
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                (rtype, id, r.to_string().into_bytes())
-            })
-            .collect()
+        let mut rows: Vec<(String, String, Vec<u8>)> = Vec::new();
+        let mut seen = std::collections::HashMap::new();
+        for r in std::iter::once(&self.patient).chain(self.resources.iter()) {
+            let rtype = resource_type(r).unwrap_or_default().to_owned();
+            let id = r
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let row = (rtype.clone(), id.clone(), r.to_string().into_bytes());
+            match seen.get(&(rtype.clone(), id.clone())) {
+                Some(&at) => rows[at] = row,
+                None => {
+                    seen.insert((rtype, id), rows.len());
+                    rows.push(row);
+                }
+            }
+        }
+        rows
     }
 
     /// The Patient resource's logical id.
@@ -215,6 +224,22 @@ mod tests {
             .unwrap();
         assert_eq!(record.patient_id(), "p1");
         assert_eq!(record.of_type("Condition").count(), 1);
+    }
+
+    #[test]
+    fn a_resource_listed_twice_is_stored_once_as_last_written() {
+        let bytes = bundle(json!([
+            {"resource": {"resourceType": "Patient", "id": "p1"}},
+            {"resource": {"resourceType": "Condition", "id": "c1", "v": 1}},
+            {"resource": {"resourceType": "Condition", "id": "c1", "v": 2}}
+        ]));
+        let rows = Bundle::from_slice(&bytes)
+            .unwrap()
+            .into_patient_record()
+            .unwrap()
+            .to_rows();
+        assert_eq!(rows.len(), 2);
+        assert!(String::from_utf8_lossy(&rows[1].2).contains("\"v\":2"));
     }
 
     #[test]

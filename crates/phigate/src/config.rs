@@ -246,10 +246,7 @@ impl Config {
         let mut table = match path {
             None => toml::Table::new(),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                })?;
+                let text = read_config_file(path)?;
                 text.parse::<toml::Table>()
                     .map_err(|e| ConfigError::Parse {
                         path: path.display().to_string(),
@@ -376,19 +373,52 @@ fn check_base_url(url: &str) -> Result<(), &'static str> {
     let Some(rest) = url.strip_prefix("http://") else {
         return Err("must start with https:// (or http:// for a loopback address)");
     };
-    let host = rest.split(['/', '?']).next().unwrap_or_default();
-    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
-        if port.chars().all(|c| c.is_ascii_digit()) {
-            h
-        } else {
-            host
-        }
-    });
-    if matches!(host, "localhost" | "[::1]") || host.starts_with("127.") {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // `http://127.0.0.1@elsewhere` names the host `elsewhere`; no credentials in the URL at all.
+    if authority.contains('@') {
+        return Err("must not contain credentials (an '@' before the host)");
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    let loopback = host == "localhost"
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
         Ok(())
     } else {
         Err("plain http:// is allowed only for loopback addresses; use https://")
     }
+}
+
+/// Largest configuration file accepted.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Reads a configuration file, refusing anything but a regular file of reasonable size (a
+/// device or a pipe given by mistake would otherwise hang or exhaust memory).
+fn read_config_file(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+
+    let read_err = |source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let meta = file.metadata().map_err(read_err)?;
+    if !meta.is_file() || meta.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::Parse {
+            path: path.display().to_string(),
+            message: format!("not a regular file of at most {MAX_CONFIG_BYTES} bytes"),
+        });
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES)
+        .read_to_string(&mut text)
+        .map_err(read_err)?;
+    Ok(text)
 }
 
 /// A socket address on loopback: the gateway serves plain HTTP until TLS serving is built.
@@ -423,8 +453,9 @@ fn typed(
         },
         Kind::Int => toml::Value::Integer(
             value
-                .parse()
-                .map_err(|_| invalid("expected a whole number"))?,
+                .parse::<u32>()
+                .map(i64::from)
+                .map_err(|_| invalid("expected a whole number from 0 to 4294967295"))?,
         ),
     })
 }
@@ -526,11 +557,31 @@ mod tests {
     }
 
     #[test]
+    fn a_device_or_a_directory_is_not_a_configuration_file() {
+        let err = Config::load(Some(Path::new("/dev/zero")), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Config::load(Some(dir.path()), env(&[])).is_err());
+    }
+
+    #[test]
+    fn a_negative_number_from_the_environment_names_its_variable() {
+        let err = Config::load(None, env(&[("PHIGATE_PROVIDER_MAX_RETRIES", "-3")])).unwrap_err();
+        assert!(
+            err.to_string().contains("PHIGATE_PROVIDER_MAX_RETRIES"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn plain_http_is_only_for_loopback() {
         assert!(check_base_url("http://127.0.0.1:8080").is_ok());
         assert!(check_base_url("http://localhost:9/v1").is_ok());
         assert!(check_base_url("http://api.example.com").is_err());
         assert!(check_base_url("ftp://x").is_err());
+        assert!(check_base_url("http://127.0.0.1@evil.invalid").is_err());
+        assert!(check_base_url("http://127.0.0.1.nip.io").is_err());
+        assert!(check_base_url("http://127.0.0.1:8080/v1").is_ok());
         let err = Config::load(
             None,
             env(&[("PHIGATE_PROVIDER_BASE_URL", "http://10.0.0.1")]),

@@ -63,6 +63,24 @@ impl Layout {
         self.root_key().exists()
     }
 
+    /// Refuses a data directory or key folder that others may read or enter.
+    pub fn check_permissions(&self) -> Result<()> {
+        for dir in [self.root.clone(), self.root.join("keys")] {
+            let mode = fs::metadata(&dir)
+                .with_context(|| format!("cannot read {}", dir.display()))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                bail!(
+                    "{} has permissions {:o}; it must be accessible by its owner only (chmod 700)",
+                    dir.display(),
+                    mode & 0o777
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Creates the directory tree with owner-only permissions.
     pub fn create_dirs(&self) -> Result<()> {
         for dir in [self.root.clone(), self.root.join("keys")] {
@@ -97,12 +115,41 @@ pub fn open(config: &Config) -> Result<Opened> {
             layout.root.display()
         );
     }
+    // A missing database or key is a damaged data directory, not a fresh one: recreating it
+    // silently would lose records or fork the audit log.
+    for (path, what) in [
+        (layout.store(), "the store"),
+        (layout.audit(), "the audit log"),
+        (layout.audit_key(), "the audit signing key"),
+        (layout.token_key(), "the token signing key"),
+    ] {
+        if !path.is_file() {
+            bail!(
+                "{what} ({}) is missing; restore the data directory from backup",
+                path.display()
+            );
+        }
+    }
+    open_components(config, &layout)
+}
+
+/// Opens the components of a data directory that `phigate init` is creating.
+pub fn open_new(config: &Config) -> Result<Opened> {
+    open_components(config, &Layout::new(&config.data_dir))
+}
+
+fn open_components(config: &Config, layout: &Layout) -> Result<Opened> {
+    layout.check_permissions()?;
     let kms = LocalKms::open(&layout.root_key()).context("cannot open the root key")?;
     let store = Store::open(&layout.store(), Arc::new(kms)).context("cannot open the store")?;
     let signer = CheckpointSigner::load_or_create(&layout.audit_key())
         .context("cannot load the audit key")?;
     let audit = AuditLog::open(&layout.audit(), signer, &config.audit.origin)
         .context("cannot open the audit log")?;
+    for db in [layout.store(), layout.audit()] {
+        fs::set_permissions(&db, fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict {}", db.display()))?;
+    }
     let pkcs8 = read_secret_file(&layout.token_key()).context("cannot read the token key")?;
     let tokens = TokenSigner::from_pkcs8(&pkcs8, TOKEN_ISSUER).context("bad token key")?;
     Ok(Opened {

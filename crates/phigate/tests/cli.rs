@@ -189,3 +189,59 @@ fn the_example_files_are_where_the_readme_says() {
     assert!(repo().join("examples/README.md").exists());
     assert!(repo().join("phigate.toml").exists());
 }
+
+#[test]
+fn a_missing_database_is_reported_not_silently_recreated() {
+    let data = tempfile::tempdir().unwrap();
+    assert!(phigate(data.path(), &["init"]).status.success());
+    std::fs::remove_file(data.path().join("phigate.db")).unwrap();
+    let output = phigate(data.path(), &["audit", "verify"]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("is missing")
+    );
+    assert!(!data.path().join("phigate.db").exists());
+}
+
+#[test]
+fn a_data_directory_open_to_others_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    assert!(phigate(data.path(), &["init"]).status.success());
+    std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = phigate(data.path(), &["audit", "verify"]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("chmod 700")
+    );
+}
+
+#[test]
+fn an_empty_or_multi_line_admin_name_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    for name in ["", "ad\nmin"] {
+        let output = phigate(&data.path().join("pd"), &["init", "--admin", name]);
+        assert!(!output.status.success());
+        assert!(
+            String::from_utf8(output.stderr)
+                .unwrap()
+                .contains("username")
+        );
+    }
+}
+
+#[test]
+fn the_database_files_are_owner_only() {
+    let data = tempfile::tempdir().unwrap();
+    assert!(phigate(data.path(), &["demo"]).status.success());
+    for db in ["phigate.db", "audit.db"] {
+        let mode = std::fs::metadata(data.path().join(db))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{db}");
+    }
+}

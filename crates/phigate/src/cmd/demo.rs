@@ -165,7 +165,11 @@ fn load_dialogue(path: Option<&Path>) -> Result<String> {
         None => (SAMPLE_DIALOGUE.to_vec(), true),
         Some(path) => {
             let bytes = read_bounded(path)?;
-            (bytes, path.extension().is_some_and(|e| e == "json"))
+            (
+                bytes,
+                path.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json")),
+            )
         }
     };
     if bytes.len() > MAX_DIALOGUE_BYTES {

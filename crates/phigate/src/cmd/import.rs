@@ -11,15 +11,17 @@ use crate::config::Config;
 use crate::datadir;
 use crate::output::Out;
 
-/// Largest bundle accepted in one file.
-pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
+/// Largest bundle accepted in one file. A parsed bundle takes about twenty times its size in
+/// memory; larger exports belong in bulk NDJSON, imported resource by resource.
+pub const MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Runs `phigate import`.
 pub fn run(config: &Config, args: &ImportArgs) -> Result<ExitCode> {
     let opened = datadir::open(config)?;
     let operator = local_operator(&config.tenant);
-    let mut out = Out::new();
     for path in &args.files {
+        // One line per file as it lands, so a later failure does not hide what was imported.
+        let mut out = Out::new();
         let bytes = read_bounded(path)?;
         let report = import_bundle(
             &opened.store,
@@ -33,10 +35,10 @@ pub fn run(config: &Config, args: &ImportArgs) -> Result<ExitCode> {
             "{}: {} resources sealed for patient ref {}",
             path.display(),
             report.resources,
-            &report.patient_ref.as_str()[..16]
+            report.patient_ref.as_str().get(..16).unwrap_or_default()
         ));
+        out.flush();
     }
-    out.flush();
     Ok(ExitCode::SUCCESS)
 }
 

@@ -43,10 +43,11 @@ pub fn run(config: &Config, args: &InitArgs) -> Result<ExitCode> {
 
 /// Creates a data directory and its first administrator; returns the administrator's password.
 pub fn initialise(config: &Config, admin: &str) -> Result<String> {
+    check_username(admin)?;
     let layout = Layout::new(&config.data_dir);
     layout.create_dirs()?;
     datadir::create_keys(&layout)?;
-    let opened = datadir::open(config)?;
+    let opened = datadir::open_new(config)?;
     let password = random_id()?;
     set_user(&opened.store, &config.tenant, admin, Role::Admin, &password)?;
     let actor = Actor {
@@ -60,4 +61,17 @@ pub fn initialise(config: &Config, admin: &str) -> Result<String> {
     opened.audit.append(event)?;
     opened.audit.checkpoint()?;
     Ok(password)
+}
+
+/// Usernames appear in audit entries and on screens: 1 to 64 letters, digits, `.`, `_` or `-`.
+pub fn check_username(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !ok {
+        bail!("a username must be 1 to 64 letters, digits, '.', '_' or '-'");
+    }
+    Ok(())
 }
