@@ -34,6 +34,25 @@ impl DisclosureMode {
 /// Drops the numbers from placeholders: `[NAME_12]` becomes `[NAME]`, so the text no longer
 /// links back to the vault.
 pub fn unlink_placeholders(text: &str) -> String {
+    rewrite_placeholders(text, |out, placeholder, tag_len| {
+        out.push_str(&placeholder[..tag_len]);
+        out.push(']');
+    })
+}
+
+/// Rewrites placeholder-shaped text that arrived in the input (`[NAME_1]` becomes `(NAME_1)`),
+/// so a caller cannot plant a token the vault would later "restore" into someone's identifier.
+pub fn defuse_placeholders(text: &str) -> String {
+    rewrite_placeholders(text, |out, placeholder, _| {
+        out.push('(');
+        out.push_str(&placeholder[1..placeholder.len() - 1]);
+        out.push(')');
+    })
+}
+
+/// Copies `text`, letting `write` replace each numbered placeholder; it is given the output, the
+/// placeholder and the length of its `[TAG` part.
+fn rewrite_placeholders(text: &str, write: impl Fn(&mut String, &str, usize)) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('[') {
@@ -41,33 +60,7 @@ pub fn unlink_placeholders(text: &str) -> String {
         let tail = &rest[open..];
         match numbered_placeholder(tail) {
             Some((tag_len, total)) => {
-                out.push_str(&tail[..tag_len]);
-                out.push(']');
-                rest = &tail[total..];
-            }
-            None => {
-                out.push('[');
-                rest = &tail[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Rewrites placeholder-shaped text that arrived in the input (`[NAME_1]` becomes `(NAME_1)`),
-/// so a caller cannot plant a token the vault would later "restore" into someone's identifier.
-pub fn defuse_placeholders(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('[') {
-        out.push_str(&rest[..open]);
-        let tail = &rest[open..];
-        match numbered_placeholder(tail) {
-            Some((_, total)) => {
-                out.push('(');
-                out.push_str(&tail[1..total - 1]);
-                out.push(')');
+                write(&mut out, &tail[..total], tag_len);
                 rest = &tail[total..];
             }
             None => {
