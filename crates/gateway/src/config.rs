@@ -20,6 +20,13 @@ pub struct GatewayConfig {
     pub max_messages: usize,
     /// Longest a client may take to send its body.
     pub body_timeout: Duration,
+    /// Longest a client may take to send a request's line and headers.
+    ///
+    /// The clock starts when the server begins waiting for a request: on a new connection, and
+    /// on a kept-alive one after the previous answer. So it is also the idle timeout of a
+    /// connection between requests; a connection busy with a request is bounded instead by
+    /// `body_timeout` and the provider's own timeouts.
+    pub header_timeout: Duration,
     /// `anthropic-beta` flags callers may use; any other is refused with `400`.
     pub allowed_betas: Vec<String>,
     /// Lets images, PDFs and documents fetched by URL or file id through unscanned.
@@ -41,6 +48,7 @@ impl GatewayConfig {
             max_json_depth: 64,
             max_messages: 2048,
             body_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(30),
             allowed_betas: Vec::new(),
             danger_allow_unscanned_media: false,
             thinking_cache_entries: 10_000,

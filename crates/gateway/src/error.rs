@@ -2,8 +2,9 @@
 //!
 //! Messages are fixed at compile time or built from positions, sizes and kinds only: never from
 //! a request body, a token, or an upstream body. The response is always the Anthropic error
-//! shape, `{"type":"error","error":{"type":...,"message":...}}`, so the official SDKs raise
-//! their usual exception classes.
+//! shape, `{"type":"error","error":{"type":...,"message":...},"request_id":...}`, so the official
+//! SDKs raise their usual exception classes. The response carries its [`ApiError`] as an
+//! extension, and the outermost middleware, which knows the request id, writes the body.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -129,6 +130,19 @@ impl GatewayError {
     }
 }
 
+/// The error a response stands for, kept so the body can be written once the id is known.
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorBody(pub ApiError);
+
+/// The body of an error response in the API's shape, with `request_id` at the top level.
+pub(crate) fn error_body(error: &ApiError, request_id: Option<&str>) -> String {
+    let mut body = error.to_json();
+    if let Some(id) = request_id {
+        body["request_id"] = serde_json::Value::String(id.to_owned());
+    }
+    body.to_string()
+}
+
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -139,13 +153,14 @@ impl IntoResponse for GatewayError {
             }
             _ => tracing::warn!(status = status.as_u16(), error = %self, "gateway.failed"),
         }
-        let body = self.api_error().to_json().to_string();
+        let error = self.api_error();
         let mut response = (
             status,
             [(axum::http::header::CONTENT_TYPE, "application/json")],
-            body,
+            error_body(&error, None),
         )
             .into_response();
+        response.extensions_mut().insert(ErrorBody(error));
         if let Some(wait) = self.retry_after() {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             let headers = response.headers_mut();
@@ -192,6 +207,7 @@ mod tests {
             error_type: "rate_limit_error".into(),
             retry_after: Some(Duration::from_millis(1500)),
             request_id: None,
+            should_retry: None,
         });
         let response = err.into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);

@@ -32,6 +32,7 @@ pub mod error;
 mod restore;
 mod routes;
 pub mod scrub;
+mod server;
 mod stream;
 pub mod thinking;
 mod validate;
@@ -85,16 +86,7 @@ impl Gateway {
     }
 }
 
-/// Serves `gateway` on `listener` until `shutdown` completes, then lets open requests finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    gateway: Arc<Gateway>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(gateway))
-        .with_graceful_shutdown(shutdown)
-        .await
-}
+pub use server::serve;
 
 /// A random 128-bit id in hex.
 fn random_hex() -> Result<String, GatewayError> {

@@ -10,6 +10,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
 use phigate_audit::Action;
@@ -85,10 +86,14 @@ async fn the_caller_needs_a_valid_phigate_token_and_the_messages_scope() {
         }
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), status);
-        assert!(response.headers().contains_key("request-id"));
+        let request_id = response.headers()["request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["type"], "error");
         assert_eq!(body["error"]["type"], error_type);
+        assert_eq!(body["request_id"], request_id.as_str());
     }
     assert!(gw.mock().received().is_empty());
     assert_eq!(gw.actions(), vec![Action::Denial; 3]);
@@ -277,12 +282,20 @@ async fn an_upstream_rate_limit_reaches_the_caller_with_its_retry_after() {
         status: 429,
         error_type: "rate_limit_error".into(),
         retry_after: Some(3),
+        headers: Vec::new(),
     });
     let response = gw.post("/v1/messages", &message("hello")).await;
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "3");
+    let request_id = response.headers()["request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["type"], "rate_limit_error");
+    // The gateway's own id, never the upstream's.
+    assert_eq!(body["request_id"], request_id.as_str());
+    assert!(!request_id.starts_with("req_mock_"), "{request_id}");
     assert_eq!(gw.actions(), vec![Action::Disclosure, Action::Response]);
 }
 
@@ -315,7 +328,9 @@ async fn models_are_listed_and_found_by_id_and_health_needs_no_credential() {
     assert_eq!(get("/v1/models/nope").await.unwrap().status(), 404);
     let missing = get("/v2/nothing").await.unwrap();
     assert_eq!(missing.status(), 404);
-    assert!(missing.headers().contains_key("request-id"));
+    let request_id = missing.headers()["request-id"].to_str().unwrap().to_owned();
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["request_id"], request_id.as_str());
     for path in ["/healthz", "/readyz"] {
         let response = client
             .get(format!("{}{path}", gw.url))
@@ -342,4 +357,26 @@ async fn the_offline_echo_provider_works_behind_the_gateway() {
             .unwrap()
             .contains(NAME)
     );
+}
+
+#[tokio::test]
+async fn a_client_that_sends_half_a_request_line_is_disconnected_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let gw = start(|config| config.header_timeout = Duration::from_millis(300)).await;
+    let addr = gw.url.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"POST /v1/mess").await.unwrap();
+
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+
+    assert!(closed.is_ok(), "the connection was still open after 5 s");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250),
+        "closed too early: {waited:?}"
+    );
+    assert!(gw.mock().received().is_empty());
 }

@@ -69,6 +69,8 @@ pub enum LlmError {
         retry_after: Option<Duration>,
         /// The provider's `request-id`, for support tickets.
         request_id: Option<String>,
+        /// The provider's `x-should-retry`, which overrides the status-based decision.
+        should_retry: Option<bool>,
     },
     /// The provider sent an `error` event after the stream began.
     #[error("upstream stream failed ({error_type})")]
@@ -161,7 +163,11 @@ impl LlmError {
     /// Whether sending the same request again may succeed.
     pub fn retryable(&self) -> bool {
         match self {
-            LlmError::Upstream { status, .. } => is_retryable_status(*status),
+            LlmError::Upstream {
+                status,
+                should_retry,
+                ..
+            } => should_retry.unwrap_or_else(|| is_retryable_status(*status)),
             LlmError::StreamFailed { error_type } => {
                 matches!(
                     error_type.as_str(),
@@ -275,6 +281,7 @@ mod tests {
             error_type: "x".to_owned(),
             retry_after: None,
             request_id: None,
+            should_retry: None,
         }
     }
 
@@ -298,6 +305,20 @@ mod tests {
         let err = upstream(500);
         assert_eq!((err.status(), err.fault()), (502, Fault::Upstream));
         assert_eq!(err.api_error().error_type, "api_error");
+    }
+
+    #[test]
+    fn the_upstreams_should_retry_header_overrides_the_status_either_way() {
+        let told = |status, should_retry| LlmError::Upstream {
+            status,
+            error_type: "x".to_owned(),
+            retry_after: None,
+            request_id: None,
+            should_retry: Some(should_retry),
+        };
+        assert!(!told(529, false).retryable());
+        assert!(told(400, true).retryable());
+        assert!(upstream(529).retryable() && !upstream(400).retryable());
     }
 
     #[test]

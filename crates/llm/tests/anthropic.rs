@@ -91,6 +91,7 @@ async fn a_rate_limited_request_waits_for_retry_after_and_then_succeeds() {
         status: 429,
         error_type: "rate_limit_error".into(),
         retry_after: Some(1),
+        headers: Vec::new(),
     });
     mock.push(MockResponse::Json(message("After the wait.")));
 
@@ -105,6 +106,106 @@ async fn a_rate_limited_request_waits_for_retry_after_and_then_succeeds() {
     assert!(
         started.elapsed() >= Duration::from_millis(950),
         "waited {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn retry_after_ms_is_honoured_in_milliseconds_and_wins_over_retry_after() {
+    let mock = MockUpstream::start().await.unwrap();
+    mock.push(MockResponse::Error {
+        status: 429,
+        error_type: "rate_limit_error".into(),
+        retry_after: Some(30),
+        headers: vec![("retry-after-ms".into(), "300".into())],
+    });
+    mock.push(MockResponse::Json(message("After the short wait.")));
+
+    let started = Instant::now();
+    let answer = provider(config(&mock))
+        .send(&outbound(false))
+        .await
+        .unwrap();
+
+    let waited = started.elapsed();
+    assert_eq!(answer.text(), "After the short wait.");
+    assert_eq!(mock.received().len(), 2);
+    assert!(
+        waited >= Duration::from_millis(280) && waited < Duration::from_secs(5),
+        "waited {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn x_should_retry_false_stops_the_retry_of_an_overloaded_answer() {
+    let mock = MockUpstream::start().await.unwrap();
+    let refuse = [("x-should-retry", "false")];
+    mock.push(MockResponse::error_with_headers(
+        529,
+        "overloaded_error",
+        &refuse,
+    ));
+    mock.push(MockResponse::Json(message("never asked for")));
+
+    let err = provider(config(&mock))
+        .send(&outbound(false))
+        .await
+        .unwrap_err();
+
+    assert_eq!(mock.received().len(), 1);
+    assert_eq!((err.status(), err.retryable()), (529, false));
+}
+
+#[tokio::test]
+async fn x_should_retry_true_retries_an_answer_whose_status_alone_would_not_be() {
+    let mock = MockUpstream::start().await.unwrap();
+    let insist = [("x-should-retry", "true")];
+    mock.push(MockResponse::error_with_headers(
+        400,
+        "invalid_request_error",
+        &insist,
+    ));
+    mock.push(MockResponse::Json(message("Second try.")));
+
+    let answer = provider(config(&mock))
+        .send(&outbound(false))
+        .await
+        .unwrap();
+
+    assert_eq!(answer.text(), "Second try.");
+    assert_eq!(mock.received().len(), 2);
+}
+
+#[tokio::test]
+async fn a_stream_whose_headers_miss_the_first_byte_timeout_fails_before_the_total_timeout() {
+    let mock = MockUpstream::start().await.unwrap();
+    let events = events_from_message(&message("too late"), 4);
+    let slow = MockResponse::Stream(events);
+    mock.push(MockResponse::Delay(Duration::from_secs(3), Box::new(slow)));
+    let mut config = config(&mock);
+    config.first_byte_timeout = Duration::from_millis(200);
+    config.max_retries = 0;
+
+    let started = Instant::now();
+    let err = provider(config)
+        .stream(&outbound(true))
+        .await
+        .err()
+        .expect("a timeout");
+
+    assert!(
+        matches!(
+            err,
+            LlmError::Transport {
+                kind: TransportKind::Timeout
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.status(), 504);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
         started.elapsed()
     );
 }

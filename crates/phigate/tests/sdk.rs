@@ -196,6 +196,7 @@ fn the_official_anthropic_sdk_works_through_phigate_serve_and_no_phi_reaches_the
         status: 429,
         error_type: "rate_limit_error".into(),
         retry_after: Some(1),
+        headers: Vec::new(),
     });
     run_phase(&venv, &server, &token, "ratelimit");
     assert_eq!(mock.received().len(), 13, "the 429 and the SDK's retry");

@@ -8,12 +8,15 @@ mod models;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderValue;
+use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use crate::error::{ErrorBody, error_body};
 use crate::{Gateway, GatewayError, random_hex};
 
 /// The id of one request, set by the outermost middleware and returned as `request-id`.
@@ -44,6 +47,11 @@ async fn request_id(mut request: Request, next: Next) -> Response {
     };
     request.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(request).await;
+    if let Some(ErrorBody(error)) = response.extensions_mut().remove::<ErrorBody>() {
+        // The real API puts the id in error bodies too, where SDKs and support tickets find it.
+        response.headers_mut().remove(CONTENT_LENGTH);
+        *response.body_mut() = Body::from(error_body(&error, Some(&id)));
+    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("request-id", value);
     }

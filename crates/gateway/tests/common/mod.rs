@@ -16,7 +16,7 @@ use std::time::Duration;
 use phigate_audit::{Action, AuditLog, CheckpointSigner};
 use phigate_auth::{MAX_ACCESS_TOKEN_TTL, Principal, Role, TokenSigner, scopes};
 use phigate_deid::{Detector, DetectorConfig};
-use phigate_gateway::{Gateway, GatewayConfig, router};
+use phigate_gateway::{Gateway, GatewayConfig, serve};
 use phigate_llm::mock::MockUpstream;
 use phigate_llm::{AnthropicConfig, AnthropicProvider, ApiKey, Provider};
 use serde_json::{Value, json};
@@ -95,9 +95,8 @@ pub async fn start_with(
         .await
         .unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let app = router(Arc::new(gateway));
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = serve(listener, Arc::new(gateway), std::future::pending()).await;
     });
     Harness {
         url: format!("http://{addr}"),

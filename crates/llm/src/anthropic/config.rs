@@ -58,9 +58,15 @@ pub struct AnthropicConfig {
     pub base_url: String,
     /// The key sent as `x-api-key`.
     pub api_key: ApiKey,
-    /// The longest a non-streaming call may take, and for streaming calls the longest wait for
-    /// the response headers and between two chunks of the stream.
+    /// The longest one attempt of a non-streaming call may take, from sending to the last byte
+    /// of the answer; for streaming calls, the longest silence between two chunks of the
+    /// stream. A stream as a whole has no limit, because a long generation is legitimate.
     pub timeout: Duration,
+    /// The longest one attempt may wait for the response's status and headers, streaming or not.
+    ///
+    /// The API sends a non-streaming answer's headers only once the message is complete, so
+    /// this must stay generous unless every caller streams; it defaults to `timeout`.
+    pub first_byte_timeout: Duration,
     /// The longest a TCP and TLS connection may take to establish.
     pub connect_timeout: Duration,
     /// Attempts after the first one for retryable failures.
@@ -82,6 +88,7 @@ impl AnthropicConfig {
             base_url: DEFAULT_BASE_URL.to_owned(),
             api_key,
             timeout: Duration::from_secs(600),
+            first_byte_timeout: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(10),
             max_retries: 2,
             backoff_base: Duration::from_millis(500),

@@ -2,7 +2,8 @@
 //!
 //! It posts an [`Outbound`]'s bytes unchanged to `{base_url}/v1/messages` with `x-api-key`,
 //! `anthropic-version` and `anthropic-beta`. Failures that may pass (429, 5xx, 529, dropped
-//! connections) are retried with exponential backoff and jitter, honouring `retry-after`;
+//! connections) are retried with exponential backoff and jitter, honouring `retry-after-ms`,
+//! `retry-after` and `x-should-retry` (which overrides the status either way);
 //! nothing is retried once a stream has begun, because its first events may already be on the
 //! way to the caller. A circuit breaker stops calling an upstream that keeps failing.
 //!
@@ -102,14 +103,22 @@ impl AnthropicProvider {
         }
     }
 
-    /// One attempt: sends, and turns any non-success status into an error.
+    /// One attempt: sends, waits at most `first_byte_timeout` for the status and headers (and
+    /// an error's body), and turns any non-success status into an error.
     async fn attempt(&self, request: RequestBuilder) -> Result<Response, LlmError> {
-        let response = request.send().await.map_err(|e| transport_error(&e))?;
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            Err(error_from_response(response).await)
-        }
+        let answer = async {
+            let response = request.send().await.map_err(|e| transport_error(&e))?;
+            if response.status().is_success() {
+                Ok(response)
+            } else {
+                Err(error_from_response(response).await)
+            }
+        };
+        tokio::time::timeout(self.config.first_byte_timeout, answer)
+            .await
+            .unwrap_or(Err(LlmError::Transport {
+                kind: TransportKind::Timeout,
+            }))
     }
 
     /// Runs `call` until it succeeds, fails for good, or runs out of retries.
@@ -190,11 +199,7 @@ impl Provider for AnthropicProvider {
         let response = self
             .with_retries("messages.stream", || async move {
                 let request = self.post(&self.messages_url, outbound);
-                tokio::time::timeout(self.config.timeout, self.attempt(request))
-                    .await
-                    .unwrap_or(Err(LlmError::Transport {
-                        kind: TransportKind::Timeout,
-                    }))
+                self.attempt(request).await
             })
             .await?;
         Ok(events::event_stream(response, self.config.timeout))

@@ -62,6 +62,15 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     number("retry-after").map(Duration::from_secs_f64)
 }
 
+/// The upstream's `x-should-retry`: `true` or `false`, anything else is ignored.
+pub(crate) fn should_retry(headers: &HeaderMap) -> Option<bool> {
+    match headers.get("x-should-retry")?.to_str().ok()?.trim() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
 /// The upstream's `request-id`, if it looks like one.
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
     let id = headers.get("request-id")?.to_str().ok()?;
@@ -74,11 +83,12 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Turns a non-success response into an error, keeping the status, the error `type`, the
-/// requested wait and the request id, and dropping the message.
+/// requested wait, `x-should-retry` and the request id, and dropping the message.
 pub(crate) async fn error_from_response(mut response: reqwest::Response) -> LlmError {
     let status = response.status().as_u16();
     let retry_after = retry_after(response.headers());
     let request_id = request_id(response.headers());
+    let should_retry = should_retry(response.headers());
 
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
@@ -95,6 +105,7 @@ pub(crate) async fn error_from_response(mut response: reqwest::Response) -> LlmE
         error_type,
         retry_after,
         request_id,
+        should_retry,
     }
 }
 
@@ -168,5 +179,17 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn should_retry_is_read_only_when_it_is_true_or_false() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(should_retry(&headers), None);
+        headers.insert("x-should-retry", HeaderValue::from_static("true"));
+        assert_eq!(should_retry(&headers), Some(true));
+        headers.insert("x-should-retry", HeaderValue::from_static("false"));
+        assert_eq!(should_retry(&headers), Some(false));
+        headers.insert("x-should-retry", HeaderValue::from_static("maybe"));
+        assert_eq!(should_retry(&headers), None);
     }
 }

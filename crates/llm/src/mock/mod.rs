@@ -50,7 +50,7 @@ pub enum MockResponse {
         /// Bytes per write.
         chunk_bytes: usize,
     },
-    /// An error in the API's shape, with `retry-after` (seconds) when given.
+    /// An error in the API's shape, with `retry-after` (seconds) and other headers when given.
     Error {
         /// The HTTP status.
         status: u16,
@@ -58,6 +58,8 @@ pub enum MockResponse {
         error_type: String,
         /// The `retry-after` header, in seconds.
         retry_after: Option<u64>,
+        /// More headers, e.g. `retry-after-ms` or `x-should-retry`, as name and value.
+        headers: Vec<(String, String)>,
     },
     /// Any status, content type and body, for answers the API should never give.
     Raw {
@@ -81,6 +83,20 @@ impl MockResponse {
             status,
             error_type: error_type.to_owned(),
             retry_after: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// An error answer with extra headers, e.g. `x-should-retry`.
+    pub fn error_with_headers(status: u16, error_type: &str, headers: &[(&str, &str)]) -> Self {
+        MockResponse::Error {
+            status,
+            error_type: error_type.to_owned(),
+            retry_after: None,
+            headers: headers
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
         }
     }
 }

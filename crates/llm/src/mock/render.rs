@@ -28,6 +28,7 @@ pub(super) fn render(response: MockResponse, request_id: &str) -> Response {
             status,
             error_type,
             retry_after,
+            headers,
         } => {
             let mut answer = error(
                 status,
@@ -39,6 +40,14 @@ pub(super) fn render(response: MockResponse, request_id: &str) -> Response {
                 answer
                     .headers_mut()
                     .insert("retry-after", HeaderValue::from(seconds));
+            }
+            for (name, value) in headers {
+                // A scripted header that is not valid HTTP is a test bug; leave it out.
+                if let (Ok(name), Ok(value)) =
+                    (HeaderName::try_from(name), HeaderValue::try_from(value))
+                {
+                    answer.headers_mut().insert(name, value);
+                }
             }
             answer
         }
