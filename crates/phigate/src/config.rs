@@ -37,6 +37,11 @@ pub struct ServerConfig {
     pub max_body_bytes: u64,
     /// `anthropic-beta` flags callers may send; others are refused with `400`.
     pub allowed_betas: Vec<String>,
+    /// Longest a client may take to send a request line and headers (also closes idle
+    /// keep-alive connections after this long), seconds.
+    pub header_timeout_secs: u64,
+    /// Longest a client may take to send a request body, seconds.
+    pub body_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +50,8 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             max_body_bytes: 32 * 1024 * 1024,
             allowed_betas: Vec::new(),
+            header_timeout_secs: 30,
+            body_timeout_secs: 30,
         }
     }
 }
@@ -65,6 +72,8 @@ pub struct ProviderConfig {
     pub baa_on_record: bool,
     /// Whole-request timeout, seconds.
     pub timeout_secs: u64,
+    /// Longest wait for the provider's status and headers on one attempt, seconds.
+    pub first_byte_timeout_secs: u64,
     /// Retries after a retryable failure.
     pub max_retries: u32,
 }
@@ -125,6 +134,7 @@ impl Default for ProviderConfig {
             api_key_env: "ANTHROPIC_API_KEY".into(),
             baa_on_record: false,
             timeout_secs: 120,
+            first_byte_timeout_secs: 120,
             max_retries: 2,
         }
     }
@@ -204,6 +214,21 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     (
         "PHIGATE_PROVIDER_TIMEOUT_SECS",
         "provider.timeout_secs",
+        Kind::Int,
+    ),
+    (
+        "PHIGATE_PROVIDER_FIRST_BYTE_TIMEOUT_SECS",
+        "provider.first_byte_timeout_secs",
+        Kind::Int,
+    ),
+    (
+        "PHIGATE_SERVER_HEADER_TIMEOUT_SECS",
+        "server.header_timeout_secs",
+        Kind::Int,
+    ),
+    (
+        "PHIGATE_SERVER_BODY_TIMEOUT_SECS",
+        "server.body_timeout_secs",
         Kind::Int,
     ),
     (
@@ -324,6 +349,22 @@ impl Config {
                 "provider.timeout_secs",
                 "must be between 1 and 3600".into(),
             ));
+        }
+        let seconds = [
+            (
+                "provider.first_byte_timeout_secs",
+                self.provider.first_byte_timeout_secs,
+            ),
+            (
+                "server.header_timeout_secs",
+                self.server.header_timeout_secs,
+            ),
+            ("server.body_timeout_secs", self.server.body_timeout_secs),
+        ];
+        for (key, value) in seconds {
+            if !(1..=3600).contains(&value) {
+                return Err(invalid(key, "must be between 1 and 3600".into()));
+            }
         }
         if self.provider.max_retries > 10 {
             return Err(invalid("provider.max_retries", "must be at most 10".into()));
@@ -562,6 +603,22 @@ mod tests {
         assert!(err.to_string().contains("not a regular file"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         assert!(Config::load(Some(dir.path()), env(&[])).is_err());
+    }
+
+    #[test]
+    fn timeouts_of_zero_are_refused_by_name() {
+        let err =
+            Config::load(None, env(&[("PHIGATE_SERVER_HEADER_TIMEOUT_SECS", "0")])).unwrap_err();
+        assert!(
+            err.to_string().contains("server.header_timeout_secs"),
+            "{err}"
+        );
+        let file = write("[provider]\nfirst_byte_timeout_secs = 0\n");
+        let err = Config::load(Some(file.path()), env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("provider.first_byte_timeout_secs"),
+            "{err}"
+        );
     }
 
     #[test]

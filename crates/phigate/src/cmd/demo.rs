@@ -210,6 +210,8 @@ pub(crate) fn provider(
             let mut settings = AnthropicConfig::new(ApiKey::new(key));
             settings.base_url = config.provider.base_url.clone();
             settings.timeout = Duration::from_secs(config.provider.timeout_secs);
+            settings.first_byte_timeout =
+                Duration::from_secs(config.provider.first_byte_timeout_secs);
             settings.max_retries = config.provider.max_retries;
             Ok(Arc::new(AnthropicProvider::new(settings)?))
         }

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use phigate_deid::{Detector, DetectorConfig};
@@ -38,6 +39,8 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     settings.provider_baa = config.provider.baa_on_record;
     settings.max_body_bytes = usize::try_from(config.server.max_body_bytes)?;
     settings.allowed_betas = config.server.allowed_betas.clone();
+    settings.header_timeout = Duration::from_secs(config.server.header_timeout_secs);
+    settings.body_timeout = Duration::from_secs(config.server.body_timeout_secs);
     let gateway = Gateway::new(
         settings,
         opened.audit.clone(),
