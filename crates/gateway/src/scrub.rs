@@ -8,7 +8,9 @@
 //! (`description`, `title`, `examples`, `default`, `const`, `enum`); `metadata` (`user_id`);
 //! `stop_sequences`; and the string leaves of fields and block types this gateway does not
 //! model. Left alone are the fields that name things rather than carry data: `type`, ids,
-//! tool names, `model`, signatures, `cache_control`, and opaque encrypted data.
+//! tool names, `model`, signatures, `cache_control`, and opaque encrypted data. Object keys,
+//! names and schema property names cannot be rewritten without breaking the request, so they
+//! are checked instead, and a request with an identifier in one is refused (`structure.rs`).
 //!
 //! # Why placeholders stay stable without server-side state
 //!
@@ -128,6 +130,9 @@ pub struct Scrubbed {
     pub entities: usize,
     /// Thinking blocks replaced by their remembered de-identified original.
     pub thinking_recalled: usize,
+    /// An object key, id, name or other field that cannot be rewritten holds an identifier:
+    /// the request must be refused, not sent.
+    pub identifier_in_structure: bool,
 }
 
 /// De-identifies every string leaf of `request` in place.
@@ -172,11 +177,14 @@ pub fn scrub<R: Scrubbable>(
     for (kind, value) in vault.originals() {
         known.add(kind, value);
     }
+    let identifier_in_structure =
+        structure::holds_identifier(&mut request.parts(), detector, &known);
     Scrubbed {
         vault,
         gate_values: known,
         entities,
         thinking_recalled: recalled,
+        identifier_in_structure,
     }
 }
 
@@ -373,6 +381,8 @@ fn map_leaves(map: &mut Map<String, Value>, visit: &mut dyn FnMut(&mut String)) 
         }
     }
 }
+
+mod structure;
 
 #[cfg(test)]
 mod tests;

@@ -380,3 +380,53 @@ async fn a_client_that_sends_half_a_request_line_is_disconnected_after_the_heade
     );
     assert!(gw.mock().received().is_empty());
 }
+
+#[tokio::test]
+async fn an_identifier_in_a_key_or_a_name_that_cannot_be_rewritten_is_refused() {
+    let gw = start(|_| {}).await;
+    let requests = [
+        // A tool input keyed by the patient's name.
+        json!({"model": "m", "max_tokens": 9, "messages": [
+            {"role": "user", "content": "look her up"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1",
+                "name": "lookup", "input": {NAME: {"dob": "1970"}}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]}]}),
+        // A metadata key.
+        json!({"model": "m", "max_tokens": 9, "metadata": {NAME: "x"},
+               "messages": [{"role": "user", "content": "hello"}]}),
+        // A schema property name.
+        json!({"model": "m", "max_tokens": 9,
+               "tools": [{"name": "lookup", "input_schema": {"type": "object",
+                   "properties": {NAME: {"type": "string"}}}}],
+               "messages": [{"role": "user", "content": "hello"}]}),
+    ];
+    for request in requests {
+        let response = gw.post("/v1/messages", &request).await;
+        assert_eq!(response.status(), 400);
+        let body = response.text().await.unwrap();
+        assert!(
+            body.contains("cannot de-identify") && !body.contains("Okonkwo"),
+            "{body}"
+        );
+    }
+    assert!(gw.mock().received().is_empty());
+}
+
+#[tokio::test]
+async fn ordinary_keys_tool_names_and_schemas_pass() {
+    let gw = start(|_| {}).await;
+    let request = json!({"model": "m", "max_tokens": 9,
+        "metadata": {"user_id": "u-1"},
+        "tools": [{"name": "get_appointments", "description": "List appointments",
+            "input_schema": {"type": "object", "required": ["patient_ref"],
+                "properties": {"patient_ref": {"type": "string"}, "from": {"type": "string"}}}}],
+        "messages": [{"role": "user", "content": clinical_text()}]});
+    let response = gw.post("/v1/messages", &request).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+}

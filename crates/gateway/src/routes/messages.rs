@@ -56,6 +56,13 @@ where
     })
     .await
     .map_err(|_| GatewayError::Internal("de-identification task failed"))?;
+    if scrubbed.identifier_in_structure {
+        return Err(GatewayError::InvalidRequest(
+            "An object key, id, tool name or other field that Phigate cannot de-identify \
+             appears to contain an identifier. Move the data into a value."
+                .into(),
+        ));
+    }
 
     let trail = Trail::new(gateway, Some(&principal), request_id, endpoint);
     Ok(Prepared {
