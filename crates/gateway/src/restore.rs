@@ -24,6 +24,10 @@ pub(crate) fn restore_message(
             *s = restored.text;
         }
     };
+    // The stop sequence that was hit is one the caller sent; it went out de-identified.
+    if let Some(stop) = &mut answer.stop_sequence {
+        restore(stop);
+    }
     for block in &mut answer.content {
         match block {
             ContentBlock::Text(text) => {
@@ -96,5 +100,20 @@ mod tests {
             store.masked_for("sig1").as_deref(),
             Some("[NAME_1] is hypertensive.")
         );
+    }
+
+    #[test]
+    fn the_stop_sequence_that_was_hit_comes_back_as_the_caller_wrote_it() {
+        let mut vault = Vault::new();
+        vault.placeholder_for(EntityKind::Name, "Rosalind Okonkwo");
+        let mut answer: MessagesResponse = serde_json::from_value(json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "m",
+            "content": [{"type": "text", "text": "Patient:"}],
+            "stop_reason": "stop_sequence", "stop_sequence": "[NAME_1]",
+            "usage": {"input_tokens": 1, "output_tokens": 1}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        restore_message(&mut answer, &vault, &ThinkingStore::new(4));
+        assert_eq!(answer.stop_sequence.as_deref(), Some("Rosalind Okonkwo"));
     }
 }

@@ -100,6 +100,13 @@ impl<'v> BlockRelay<'v> {
                 out.push(StreamEvent::ContentBlockStop { index });
                 Ok(out)
             }
+            // The stop sequence that was hit is one the caller sent; it went out de-identified.
+            StreamEvent::MessageDelta { mut delta, usage } => {
+                if let Some(stop) = &mut delta.stop_sequence {
+                    *stop = reidentify(stop, self.vault).text;
+                }
+                Ok(vec![StreamEvent::MessageDelta { delta, usage }])
+            }
             other => Ok(vec![other]),
         }
     }

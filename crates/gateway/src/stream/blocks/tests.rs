@@ -191,3 +191,20 @@ fn safe_harbor_streams_pass_through_untouched() {
     );
     assert_eq!(relay.event(delta.clone()).unwrap(), vec![delta]);
 }
+
+#[test]
+fn a_streamed_stop_sequence_is_restored() {
+    let mut vault = Vault::new();
+    vault.placeholder_for(EntityKind::Name, "Rosalind Okonkwo");
+    let store = ThinkingStore::new(4);
+    let mut relay = BlockRelay::new(&vault, None, &store, true);
+    let event: StreamEvent = serde_json::from_value(json!({
+        "type": "message_delta",
+        "delta": {"stop_reason": "stop_sequence", "stop_sequence": "[NAME_1]"},
+        "usage": {"output_tokens": 3}
+    }))
+    .unwrap();
+    let out = relay.event(event).unwrap();
+    let value: Value = serde_json::to_value(&out[0]).unwrap();
+    assert_eq!(value["delta"]["stop_sequence"], "Rosalind Okonkwo");
+}
