@@ -16,7 +16,9 @@ pub const MAX_SHIFT_DAYS: i64 = 365;
 
 const CONTEXT: &[u8] = b"phigate/date-shift/v1\0";
 
-const MONTHS: [&str; 12] = [
+/// English month names in lower case, January first. Matching is case-insensitive everywhere
+/// they are used, so one spelling serves detection, shifting and known-value variants.
+pub const MONTH_NAMES: [&str; 12] = [
     "january",
     "february",
     "march",
@@ -185,7 +187,7 @@ fn month_of(word: &str) -> Option<i32> {
     if word.len() < 3 {
         return None;
     }
-    let index = MONTHS
+    let index = MONTH_NAMES
         .iter()
         .position(|m| m.starts_with(&word) && (word.len() == 3 || word.len() >= 4))?;
     i32::try_from(index + 1).ok()
@@ -193,7 +195,7 @@ fn month_of(word: &str) -> Option<i32> {
 
 /// The name of `month` written the way `like` was: abbreviated or full, with its case and dot.
 fn written_like(like: &str, month: Month) -> String {
-    let full = MONTHS[usize::from(u8::from(month)) - 1];
+    let full = MONTH_NAMES[usize::from(u8::from(month)) - 1];
     let bare = like.trim_end_matches('.');
     let mut name: String = if bare.len() <= 4 && bare.len() < full.len() {
         full[..3].to_owned()

@@ -3,6 +3,7 @@
 //! always found in free text) and the egress gate (which checks outbound bytes for them without
 //! relying on detection at all).
 
+use phigate_deid::shift::MONTH_NAMES;
 use phigate_deid::{EntityKind, KnownPhi};
 use serde_json::Value;
 
@@ -151,21 +152,6 @@ fn add_extensions(known: &mut KnownPhi, patient: &Value) {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// Adds an ISO date and the ways people write it in notes.
 fn add_date(known: &mut KnownPhi, iso: &str) {
     known.add(EntityKind::Date, iso);
@@ -176,10 +162,18 @@ fn add_date(known: &mut KnownPhi, iso: &str) {
     let (Ok(month), Ok(day)) = (m.parse::<usize>(), d.parse::<u32>()) else {
         return;
     };
-    let Some(name) = month.checked_sub(1).and_then(|i| MONTHS.get(i)) else {
+    let Some(lower) = month.checked_sub(1).and_then(|i| MONTH_NAMES.get(i)) else {
         return;
     };
-    let short = name.get(..3).unwrap_or(name);
+    // Written as in notes: "May 2, 1993".
+    let mut chars = lower.chars();
+    let name: String = chars
+        .next()
+        .map(|c| c.to_ascii_uppercase())
+        .into_iter()
+        .chain(chars)
+        .collect();
+    let short = name.get(..3).unwrap_or(&name);
     for form in [
         format!("{m}/{d}/{y}"),
         format!("{month}/{day}/{y}"),
