@@ -29,8 +29,10 @@ impl ApiHeaders {
                 .to_str()
                 .ok()
                 .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| GatewayError::invalid("anthropic-version is not a valid value."))?
+                .filter(|v| is_api_version(v))
+                .ok_or_else(|| {
+                    GatewayError::invalid("anthropic-version must be a date such as 2023-06-01.")
+                })?
                 .to_owned(),
         };
         let mut betas = Vec::new();
@@ -47,6 +49,17 @@ impl ApiHeaders {
         }
         Ok(ApiHeaders { version, betas })
     }
+}
+
+/// Whether `value` has the form of an API version, `YYYY-MM-DD`: the header travels upstream
+/// unchanged, so nothing else (free text, an identifier) may ride in it.
+fn is_api_version(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 /// Names the refused flag only when it looks like a flag name, so no free text is echoed.

@@ -159,6 +159,27 @@ async fn beta_flags_are_allow_listed_and_passed_on() {
 }
 
 #[tokio::test]
+async fn an_api_version_that_is_not_a_date_is_refused_and_nothing_is_sent() {
+    let gw = start(|_| {}).await;
+    let send = |version: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/v1/messages", gw.url))
+            .header("x-api-key", gw.token(Role::Clinician))
+            .header("anthropic-version", version)
+            .json(&message("hello"))
+            .send()
+    };
+    for bad in ["", "latest", "2023-06-01 Jamal", "2023/06/01", "2023-6-1"] {
+        let response = send(bad).await.unwrap();
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+    }
+    assert!(gw.mock().received().is_empty());
+    assert_eq!(send("2023-06-01").await.unwrap().status(), 200);
+}
+
+#[tokio::test]
 async fn when_the_audit_log_cannot_be_written_the_answer_is_503_and_nothing_is_sent() {
     let gw = start(|_| {}).await;
     let blocker = rusqlite::Connection::open(&gw.audit_path).unwrap();
