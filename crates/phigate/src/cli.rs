@@ -53,6 +53,9 @@ pub enum Command {
     /// Run the Anthropic-compatible gateway (`/v1/messages` with streaming, `count_tokens`,
     /// `/v1/models`) on `server.listen`. Plain HTTP on loopback only: TLS is not built yet.
     Serve(ServeArgs),
+    /// Compliance evidence: the HIPAA controls catalogue, checked against this deployment.
+    #[command(subcommand)]
+    Compliance(ComplianceCommand),
     /// Mint a short-lived access token for a local service or test client and print it. Callers
     /// send it to `phigate serve` as `x-api-key` or `Authorization: Bearer`.
     Token(TokenArgs),
@@ -182,4 +185,29 @@ pub enum AuditCommand {
         #[arg(short = 'n', long, default_value_t = 20)]
         count: u64,
     },
+}
+
+/// `phigate compliance …`.
+#[derive(Debug, Subcommand)]
+pub enum ComplianceCommand {
+    /// Check the configuration and data directory against the controls catalogue and print a
+    /// report for the privacy officer (Markdown, or JSON with `--json`). Changes nothing. Exits
+    /// non-zero when a required control fails.
+    Report {
+        /// Print JSON instead of Markdown.
+        #[arg(long)]
+        json: bool,
+        /// Also write `compliance-report.md` and `compliance-report.json` into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Check that every test the catalogue names ran and passed, in the saved output of a test
+    /// run (`cargo test --workspace 2>&1 | tee FILE`). Exits non-zero naming each one that did not.
+    Tests {
+        /// The saved output of the test run.
+        #[arg(long, value_name = "FILE")]
+        results: PathBuf,
+    },
+    /// List the controls: citation, required or addressable, and how many tests prove each.
+    Controls,
 }

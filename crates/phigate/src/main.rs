@@ -3,6 +3,7 @@
 
 mod cli;
 mod cmd;
+mod compliance;
 mod config;
 mod datadir;
 mod output;
@@ -44,6 +45,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => cmd::eval::run(&config, &args),
         Command::Audit(command) => cmd::audit::run(&config, &command),
         Command::Serve(args) => cmd::serve::run(&config, &args),
+        Command::Compliance(command) => cmd::compliance::run(&config, &command),
         Command::Token(args) => cmd::token::run(&config, &args),
     }
 }

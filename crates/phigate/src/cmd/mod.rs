@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod compliance;
 pub mod deid;
 pub mod demo;
 mod demo_report;
