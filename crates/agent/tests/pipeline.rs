@@ -187,7 +187,7 @@ async fn a_caller_without_the_scope_is_denied_audited_and_nothing_is_sent() {
     let task = clinical_note();
     let err = pipeline(&fx, anthropic(&mock), true)
         .run(
-            &principal(Role::FrontDesk),
+            &principal(Role::Scheduler),
             TaskInput {
                 task: &task,
                 patient_id: "pat-1",

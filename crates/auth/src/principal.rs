@@ -1,6 +1,6 @@
 //! The identity a request runs as, and the single place scopes are checked.
 
-use crate::{AuthError, Claims, Role};
+use crate::{AuthError, Claims, Role, scope};
 
 /// An authenticated caller. Carries ids and scopes only, never credentials.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,21 +16,40 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Builds the principal a verified token speaks for.
+    /// Builds the principal a verified token speaks for. The first role the token names is the
+    /// role the caller acts in; a token naming no known role is refused.
     pub fn from_claims(claims: &Claims) -> Result<Self, AuthError> {
+        let role = claims
+            .roles
+            .first()
+            .ok_or(AuthError::InvalidToken("no role"))?;
         Ok(Self {
             user_id: claims.sub.clone(),
             tenant: claims.tenant.clone(),
-            role: Role::parse(&claims.role)?,
+            role: Role::parse(role)?,
             scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
         })
     }
 
-    /// Succeeds only if every one of `required` was granted.
+    /// A principal with every scope of `role`.
+    pub fn with_role(user_id: &str, tenant: &str, role: Role) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            tenant: tenant.to_owned(),
+            role,
+            scopes: crate::scopes(role)
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        }
+    }
+
+    /// Succeeds only if every one of `required` is granted by some held scope (SMART v2
+    /// matching: `user/*.cruds` grants `user/Observation.r`).
     pub fn require(&self, required: &[&str]) -> Result<(), AuthError> {
         match required
             .iter()
-            .find(|r| !self.scopes.iter().any(|s| s == *r))
+            .find(|r| !scope::is_granted(&self.scopes, r))
         {
             None => Ok(()),
             Some(missing) => Err(AuthError::Denied {
@@ -64,5 +83,12 @@ mod tests {
             err.to_string(),
             "permission denied: missing scope user/Condition.r"
         );
+    }
+
+    #[test]
+    fn a_wildcard_smart_scope_covers_each_resource() {
+        let p = principal(&["user/*.cruds"]);
+        assert!(p.require(&["user/Observation.r", "user/Claim.c"]).is_ok());
+        assert!(p.require(&["patient/Observation.r"]).is_err());
     }
 }

@@ -1,111 +1,134 @@
-//! Roles and the scopes each grants. Scopes follow SMART on FHIR for data (`user/Condition.r`)
-//! and name Phigate's own capabilities the same way (`task/clinical-note`, `draft/sign`).
+//! Roles and the scopes each grants. Scopes follow SMART on FHIR v2 for data
+//! (`user/Condition.rs`, see [`crate::Scope`]) and name Phigate's own capabilities the same way
+//! (`task/clinical-note`, `draft/sign`). Each role gets the least set its work needs.
 
 use serde::{Deserialize, Serialize};
 
 use crate::AuthError;
 
-/// The roles Phigate knows. Each maps to the least set of scopes its work needs.
+/// The roles Phigate knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
-    /// Manages users, clients, keys and configuration; sees no patient data by role.
-    Admin,
-    /// Runs clinical tasks and signs clinical drafts.
+    /// Runs clinical tasks, signs clinical drafts, may use break-glass.
     Clinician,
     /// Runs triage.
     Nurse,
     /// Suggests and reviews diagnosis codes.
     Coder,
-    /// Scheduling, insurance and billing work.
-    FrontDesk,
-    /// Reads the audit log; sees no patient data.
+    /// Scheduling and appointments.
+    Scheduler,
+    /// Insurance, claims and billing questions.
+    Billing,
+    /// Reads the audit log and its reports; sees no patient data.
     Auditor,
-    /// A patient, bound to their own record.
-    Patient,
+    /// Manages users, clients, keys and configuration; sees no patient data by role.
+    Admin,
     /// A machine client calling the Messages API.
     Service,
 }
 
 impl Role {
+    /// Every role, in a fixed order.
+    pub const ALL: [Role; 8] = [
+        Role::Clinician,
+        Role::Nurse,
+        Role::Coder,
+        Role::Scheduler,
+        Role::Billing,
+        Role::Auditor,
+        Role::Admin,
+        Role::Service,
+    ];
+
     /// The role's stable name.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Admin => "admin",
             Self::Clinician => "clinician",
             Self::Nurse => "nurse",
             Self::Coder => "coder",
-            Self::FrontDesk => "front-desk",
+            Self::Scheduler => "scheduler",
+            Self::Billing => "billing",
             Self::Auditor => "auditor",
-            Self::Patient => "patient",
+            Self::Admin => "admin",
             Self::Service => "service",
         }
     }
 
     /// Parses a role name.
     pub fn parse(name: &str) -> Result<Self, AuthError> {
-        let all = [
-            Self::Admin,
-            Self::Clinician,
-            Self::Nurse,
-            Self::Coder,
-            Self::FrontDesk,
-            Self::Auditor,
-            Self::Patient,
-            Self::Service,
-        ];
-        all.into_iter()
+        Self::ALL
+            .into_iter()
             .find(|r| r.as_str() == name)
             .ok_or_else(|| AuthError::UnknownRole(name.to_owned()))
+    }
+
+    /// Whether people in this role must sign in with a second factor. Administrators can grant
+    /// themselves anything and auditors can read everyone's trail, so a stolen password alone
+    /// must not be enough.
+    pub fn requires_mfa(self) -> bool {
+        matches!(self, Self::Admin | Self::Auditor)
+    }
+
+    /// Whether the role is for people (signs in with a password) rather than machines.
+    pub fn is_person(self) -> bool {
+        !matches!(self, Self::Service)
     }
 }
 
 /// The scopes a role grants.
 pub fn scopes(role: Role) -> &'static [&'static str] {
-    const CLINICAL_READ: [&str; 7] = [
-        "user/Patient.r",
-        "user/Condition.r",
-        "user/MedicationRequest.r",
-        "user/AllergyIntolerance.r",
-        "user/Observation.r",
-        "user/Encounter.r",
-        "user/DocumentReference.r",
-    ];
     match role {
-        Role::Admin => &["admin/users", "admin/clients", "admin/keys", "admin/config"],
         Role::Clinician => &[
-            CLINICAL_READ[0],
-            CLINICAL_READ[1],
-            CLINICAL_READ[2],
-            CLINICAL_READ[3],
-            CLINICAL_READ[4],
-            CLINICAL_READ[5],
-            CLINICAL_READ[6],
+            "user/Patient.rs",
+            "user/Condition.rs",
+            "user/MedicationRequest.rs",
+            "user/AllergyIntolerance.rs",
+            "user/Observation.rs",
+            "user/Encounter.rs",
+            "user/DocumentReference.rs",
             "task/clinical-note",
             "task/triage",
             "task/coding",
             "draft/read",
             "draft/sign",
             "messages/create",
+            "break-glass",
         ],
         Role::Nurse => &[
-            "user/Patient.r",
-            "user/Condition.r",
-            "user/Observation.r",
-            "user/AllergyIntolerance.r",
+            "user/Patient.rs",
+            "user/Condition.rs",
+            "user/Observation.rs",
+            "user/AllergyIntolerance.rs",
             "task/triage",
             "draft/read",
         ],
         Role::Coder => &[
-            "user/Patient.r",
-            "user/Condition.r",
-            "user/Encounter.r",
+            "user/Patient.rs",
+            "user/Condition.rs",
+            "user/Encounter.rs",
+            "user/Procedure.rs",
+            "user/DocumentReference.rs",
             "task/coding",
             "draft/read",
         ],
-        Role::FrontDesk => &["user/Patient.r", "user/Encounter.r", "task/admin"],
+        Role::Scheduler => &[
+            "user/Patient.rs",
+            "user/Appointment.cruds",
+            "user/Schedule.rs",
+            "user/Slot.rs",
+            "task/scheduling",
+        ],
+        Role::Billing => &[
+            "user/Patient.rs",
+            "user/Encounter.rs",
+            "user/Coverage.rs",
+            "user/Claim.cruds",
+            "user/ExplanationOfBenefit.rs",
+            "task/billing",
+        ],
         Role::Auditor => &["audit/read", "audit/export"],
-        Role::Patient => &["patient/Patient.r", "task/patient-assistant"],
+        Role::Admin => &["admin/users", "admin/clients", "admin/keys", "admin/config"],
         Role::Service => &["messages/create"],
     }
 }
@@ -113,30 +136,42 @@ pub fn scopes(role: Role) -> &'static [&'static str] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Scope;
 
     #[test]
     fn role_names_round_trip_and_unknown_names_are_refused() {
-        for name in [
-            "admin",
-            "clinician",
-            "nurse",
-            "coder",
-            "front-desk",
-            "auditor",
-            "patient",
-        ] {
-            assert_eq!(Role::parse(name).unwrap().as_str(), name);
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()).unwrap(), role);
         }
-        assert!(matches!(
-            Role::parse("root"),
-            Err(AuthError::UnknownRole(_))
-        ));
+        for name in ["root", "front-desk", "patient", "Admin", ""] {
+            assert!(matches!(Role::parse(name), Err(AuthError::UnknownRole(_))));
+        }
     }
 
     #[test]
     fn auditors_and_admins_see_no_patient_data_by_role() {
-        for role in [Role::Admin, Role::Auditor] {
-            assert!(scopes(role).iter().all(|s| !s.starts_with("user/")));
+        for role in [Role::Admin, Role::Auditor, Role::Service] {
+            assert!(
+                scopes(role)
+                    .iter()
+                    .all(|s| !s.starts_with("user/") && !s.starts_with("patient/")),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_admins_and_auditors_must_use_a_second_factor() {
+        let must: Vec<Role> = Role::ALL.into_iter().filter(|r| r.requires_mfa()).collect();
+        assert_eq!(must, [Role::Auditor, Role::Admin]);
+    }
+
+    #[test]
+    fn every_scope_a_role_grants_parses() {
+        for role in Role::ALL {
+            for scope in scopes(role) {
+                assert!(Scope::parse(scope).is_ok(), "{scope}");
+            }
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Short-lived access tokens: compact JWS (RFC 7515) signed with Ed25519 (`alg: EdDSA`).
 //!
-//! Verification checks the header, the signature, the audience, the issuer, the time window and
-//! that the token was never issued for longer than [`MAX_ACCESS_TOKEN_TTL`]; anything else is
+//! Verification checks the header, the signature against one of the published keys, the
+//! audience, the issuer, the time window (`nbf`, `iat`, `exp`), that the token was never issued
+//! for longer than [`MAX_ACCESS_TOKEN_TTL`], and that its `jti` was not revoked; anything else is
 //! refused without saying more than which check failed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -13,13 +15,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::{AuthError, Principal};
+use crate::{AuthError, Principal, RevocationList};
 
 /// Access tokens never live longer than this.
 pub const MAX_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Allowed clock skew between Phigate replicas.
-const LEEWAY_SECS: i64 = 30;
+pub(crate) const LEEWAY_SECS: i64 = 30;
 
 /// The claims Phigate puts in an access token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,14 +34,19 @@ pub struct Claims {
     pub aud: String,
     /// Tenant.
     pub tenant: String,
-    /// Role name.
-    pub role: String,
+    /// Role names; the first is the one the caller acts in.
+    pub roles: Vec<String>,
     /// Space-separated scopes.
     pub scope: String,
+    /// The OAuth client the token was issued to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     /// Unique token id, for revocation and audit.
     pub jti: String,
     /// Issued at (Unix seconds).
     pub iat: i64,
+    /// Not valid before (Unix seconds).
+    pub nbf: i64,
     /// Expires at (Unix seconds).
     pub exp: i64,
 }
@@ -86,20 +93,46 @@ impl TokenSigner {
         })
     }
 
+    /// The key id written into every token's header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The issuer written into every token.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The raw Ed25519 public key.
+    pub fn public_key(&self) -> &[u8] {
+        self.key.public_key().as_ref()
+    }
+
     /// The verifier matching this signer.
     pub fn verifier(&self, audience: &str) -> TokenVerifier {
-        TokenVerifier {
-            public_key: self.key.public_key().as_ref().to_vec(),
-            kid: self.kid.clone(),
-            issuer: self.issuer.clone(),
-            audience: audience.to_owned(),
-        }
+        TokenVerifier::new(
+            vec![(self.kid.clone(), self.public_key().to_vec())],
+            &self.issuer,
+            audience,
+        )
     }
 
     /// Issues a token for `principal`, valid for `ttl` (capped at 15 minutes) from `now`.
     pub fn issue(
         &self,
         principal: &Principal,
+        audience: &str,
+        ttl: Duration,
+        now: i64,
+    ) -> Result<String, AuthError> {
+        self.issue_for_client(principal, None, audience, ttl, now)
+    }
+
+    /// Like [`issue`](Self::issue), naming the OAuth client the token goes to.
+    pub fn issue_for_client(
+        &self,
+        principal: &Principal,
+        client_id: Option<&str>,
         audience: &str,
         ttl: Duration,
         now: i64,
@@ -114,18 +147,25 @@ impl TokenSigner {
             sub: principal.user_id.clone(),
             aud: audience.to_owned(),
             tenant: principal.tenant.clone(),
-            role: principal.role.as_str().to_owned(),
+            roles: vec![principal.role.as_str().to_owned()],
             scope: principal.scopes.join(" "),
+            client_id: client_id.map(str::to_owned),
             jti: hex::encode(jti),
             iat: now,
+            nbf: now,
             exp: now + ttl,
         };
+        self.sign_claims(&claims)
+    }
+
+    /// Signs arbitrary claims. Only for tests of the verifier and for the issuer itself.
+    pub fn sign_claims(&self, claims: &Claims) -> Result<String, AuthError> {
         let header = Header {
             alg: "EdDSA".into(),
             typ: "JWT".into(),
             kid: self.kid.clone(),
         };
-        let signing_input = format!("{}.{}", encode_json(&header)?, encode_json(&claims)?);
+        let signing_input = format!("{}.{}", encode_json(&header)?, encode_json(claims)?);
         let signature = self.key.sign(signing_input.as_bytes());
         Ok(format!(
             "{signing_input}.{}",
@@ -134,18 +174,40 @@ impl TokenSigner {
     }
 }
 
-/// Verifies access tokens against one public key.
+/// Verifies access tokens against a set of published public keys.
 #[derive(Clone, Debug)]
 pub struct TokenVerifier {
-    public_key: Vec<u8>,
-    kid: String,
+    keys: Vec<(String, Vec<u8>)>,
     issuer: String,
     audience: String,
+    revocations: Option<Arc<RevocationList>>,
 }
 
 impl TokenVerifier {
-    /// Verifies `token` at time `now` and returns its claims.
-    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, AuthError> {
+    /// A verifier trusting `keys` (key id, raw Ed25519 public key).
+    pub fn new(keys: Vec<(String, Vec<u8>)>, issuer: &str, audience: &str) -> Self {
+        Self {
+            keys,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            revocations: None,
+        }
+    }
+
+    /// Also refuses tokens whose `jti` is on `list`.
+    pub fn with_revocations(mut self, list: Arc<RevocationList>) -> Self {
+        self.revocations = Some(list);
+        self
+    }
+
+    /// The audience this verifier accepts.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Checks the signature, issuer and audience only, ignoring time and revocation: for
+    /// revocation requests, which must accept a token that has just expired.
+    pub fn verify_signature(&self, token: &str) -> Result<Claims, AuthError> {
         let mut parts = token.split('.');
         let (Some(h), Some(c), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -156,14 +218,14 @@ impl TokenVerifier {
         if header.alg != "EdDSA" {
             return Err(AuthError::InvalidToken("unexpected algorithm"));
         }
-        if header.kid != self.kid {
+        let Some((_, public_key)) = self.keys.iter().find(|(kid, _)| *kid == header.kid) else {
             return Err(AuthError::InvalidToken("unknown key id"));
-        }
+        };
         let signature = B64
             .decode(s)
             .map_err(|_| AuthError::InvalidToken("bad signature encoding"))?;
         let signing_input = &token[..h.len() + 1 + c.len()];
-        UnparsedPublicKey::new(&ED25519, &self.public_key)
+        UnparsedPublicKey::new(&ED25519, public_key)
             .verify(signing_input.as_bytes(), &signature)
             .map_err(|_| AuthError::InvalidToken("bad signature"))?;
 
@@ -174,20 +236,34 @@ impl TokenVerifier {
         if claims.aud != self.audience {
             return Err(AuthError::InvalidToken("wrong audience"));
         }
+        Ok(claims)
+    }
+
+    /// Verifies `token` at time `now` and returns its claims.
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, AuthError> {
+        let claims = self.verify_signature(token)?;
         if claims.exp - claims.iat > MAX_ACCESS_TOKEN_TTL.as_secs() as i64 {
             return Err(AuthError::InvalidToken("lifetime longer than allowed"));
         }
-        if claims.iat > now + LEEWAY_SECS {
-            return Err(AuthError::InvalidToken("issued in the future"));
+        if claims.iat > now + LEEWAY_SECS || claims.nbf > now + LEEWAY_SECS {
+            return Err(AuthError::NotYetValid);
         }
         if now >= claims.exp + LEEWAY_SECS {
             return Err(AuthError::Expired);
+        }
+        if self
+            .revocations
+            .as_ref()
+            .is_some_and(|list| list.is_revoked(&claims.jti))
+        {
+            return Err(AuthError::Revoked);
         }
         Ok(claims)
     }
 }
 
-fn key_id(public_key: &[u8]) -> String {
+/// The key id of a raw public key: base64url of the first 12 bytes of its SHA-256.
+pub(crate) fn key_id(public_key: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, public_key);
     B64.encode(&digest.as_ref()[..12])
 }
@@ -205,98 +281,4 @@ fn decode_json<T: for<'de> Deserialize<'de>>(part: &str) -> Result<T, AuthError>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Role;
-
-    const NOW: i64 = 1_800_000_000;
-
-    fn signer() -> TokenSigner {
-        TokenSigner::from_pkcs8(&TokenSigner::generate_pkcs8().unwrap(), "phigate-test").unwrap()
-    }
-
-    fn principal() -> Principal {
-        Principal {
-            user_id: "u-1".into(),
-            tenant: "t".into(),
-            role: Role::Clinician,
-            scopes: vec!["task/clinical-note".into()],
-        }
-    }
-
-    #[test]
-    fn an_issued_token_verifies_into_its_principal() {
-        let signer = signer();
-        let token = signer
-            .issue(&principal(), "phigate", Duration::from_secs(600), NOW)
-            .unwrap();
-        let claims = signer.verifier("phigate").verify(&token, NOW + 10).unwrap();
-        assert_eq!(Principal::from_claims(&claims).unwrap(), principal());
-        assert_eq!(claims.exp - claims.iat, 600);
-    }
-
-    #[test]
-    fn lifetimes_are_capped_at_fifteen_minutes() {
-        let signer = signer();
-        let token = signer
-            .issue(&principal(), "phigate", Duration::from_secs(86_400), NOW)
-            .unwrap();
-        let claims = signer.verifier("phigate").verify(&token, NOW).unwrap();
-        assert_eq!(claims.exp - claims.iat, 900);
-    }
-
-    #[test]
-    fn expired_tokens_are_refused() {
-        let signer = signer();
-        let token = signer
-            .issue(&principal(), "phigate", Duration::from_secs(60), NOW)
-            .unwrap();
-        let verdict = signer
-            .verifier("phigate")
-            .verify(&token, NOW + 60 + LEEWAY_SECS);
-        assert!(matches!(verdict, Err(AuthError::Expired)));
-    }
-
-    #[test]
-    fn tampered_tokens_and_other_keys_and_audiences_are_refused() {
-        let signer = signer();
-        let token = signer
-            .issue(&principal(), "phigate", Duration::from_secs(60), NOW)
-            .unwrap();
-        let mut parts: Vec<&str> = token.split('.').collect();
-        let forged_claims = B64.encode(br#"{"iss":"phigate-test","sub":"admin"}"#);
-        parts[1] = &forged_claims;
-        let forged = parts.join(".");
-        let verifier = signer.verifier("phigate");
-        assert!(verifier.verify(&forged, NOW).is_err());
-        assert!(signer.verifier("other").verify(&token, NOW).is_err());
-        assert!(
-            self::signer()
-                .verifier("phigate")
-                .verify(&token, NOW)
-                .is_err()
-        );
-        assert!(verifier.verify("a.b", NOW).is_err());
-        assert!(verifier.verify("", NOW).is_err());
-    }
-
-    #[test]
-    fn the_none_algorithm_is_refused() {
-        let signer = signer();
-        let token = signer
-            .issue(&principal(), "phigate", Duration::from_secs(60), NOW)
-            .unwrap();
-        let claims = token.split('.').nth(1).unwrap();
-        let header = B64.encode(br#"{"alg":"none","typ":"JWT","kid":"x"}"#);
-        let verdict = signer
-            .verifier("phigate")
-            .verify(&format!("{header}.{claims}."), NOW);
-        assert!(matches!(verdict, Err(AuthError::InvalidToken(_))));
-    }
-
-    #[test]
-    fn debug_shows_no_key_material() {
-        let shown = format!("{:?}", signer());
-        assert!(shown.starts_with("TokenSigner { kid: ") && shown.ends_with(".. }"));
-    }
-}
+mod tests;

@@ -9,7 +9,8 @@ use rusqlite::Connection;
 use crate::StoreError;
 
 /// Each entry moves the schema one version forward; the index is the version it creates.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE keys (
     kind TEXT NOT NULL, tenant TEXT NOT NULL, patient TEXT NOT NULL DEFAULT '',
@@ -43,7 +44,40 @@ CREATE TABLE users (
     created_at INTEGER NOT NULL,
     UNIQUE (tenant, username)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE user_security (
+    user_id TEXT PRIMARY KEY REFERENCES users (id),
+    totp_secret BLOB, totp_last_step INTEGER,
+    failures INTEGER NOT NULL DEFAULT 0, last_failure_at INTEGER, locked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE oauth_clients (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
+    auth_method TEXT NOT NULL, secret_hash TEXT, jwks TEXT, redirect_uris TEXT NOT NULL,
+    scopes TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL
+);
+CREATE TABLE refresh_families (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, subject TEXT NOT NULL, client_id TEXT NOT NULL,
+    role TEXT NOT NULL, scope TEXT NOT NULL, created_at INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    revoked_at INTEGER, revoked_reason TEXT
+);
+CREATE TABLE refresh_tokens (
+    hash TEXT PRIMARY KEY, family TEXT NOT NULL REFERENCES refresh_families (id),
+    generation INTEGER NOT NULL, created_at INTEGER NOT NULL, rotated_at INTEGER,
+    UNIQUE (family, generation)
+);
+CREATE TABLE oauth_codes (
+    hash TEXT PRIMARY KEY, body TEXT NOT NULL, expires_at INTEGER NOT NULL,
+    used_at INTEGER, family TEXT
+);
+CREATE TABLE oauth_assertion_jtis (
+    client_id TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+CREATE TABLE revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+"#,
+];
 
 /// A shared SQLite connection. SQLite serialises writers anyway; one connection behind a mutex
 /// keeps the embedded default simple and correct.

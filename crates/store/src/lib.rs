@@ -1,5 +1,6 @@
-//! Phigate's application store: the encrypted patient record, drafts awaiting review, vault maps
-//! and user accounts, on SQLite (the embedded default).
+//! Phigate's application store: the encrypted patient record, drafts awaiting review, vault maps,
+//! user accounts with their sign-in state, OAuth clients, refresh-token families and the OAuth
+//! server's short-lived state, on SQLite (the embedded default).
 //!
 //! Every PHI-bearing value is sealed with the keyring before it touches the database, under a
 //! context naming tenant, patient, record and field; rows are keyed by keyed hashes
@@ -7,11 +8,15 @@
 //! it nor what their record says. The store holds no business rules: who may read or write is
 //! decided before a call reaches it. The audit log is not here; it has a store of its own.
 
+mod clients;
 mod db;
 mod drafts;
 mod error;
 mod keys;
+mod oauth_state;
 mod patients;
+mod refresh;
+mod security;
 mod users;
 mod vaults;
 
@@ -20,11 +25,15 @@ use std::sync::Arc;
 
 use phigate_crypto::{Keyring, Kms};
 
+pub use clients::ClientRecord;
 pub use db::Database;
 pub use drafts::{Draft, DraftStatus};
 pub use error::StoreError;
 pub use keys::SqliteKeyRepository;
+pub use oauth_state::CodeUse;
 pub use patients::{PatientRef, StoredResource};
+pub use refresh::{RefreshFamily, RefreshLimits, RefreshRefusal};
+pub use security::UserSecurity;
 pub use users::UserRecord;
 
 /// The application store: one database and the keyring that seals what goes into it.

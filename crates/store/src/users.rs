@@ -94,3 +94,48 @@ impl Store {
         )?)
     }
 }
+
+impl Store {
+    /// Every account of a tenant, by username.
+    pub fn list_users(&self, tenant: &str) -> Result<Vec<UserRecord>, StoreError> {
+        let conn = self.db.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, tenant, username, role, password_hash, disabled FROM users
+             WHERE tenant = ?1 ORDER BY username",
+        )?;
+        let rows = stmt.query_map(params![tenant], |row| {
+            Ok(UserRecord {
+                id: row.get(0)?,
+                tenant: row.get(1)?,
+                username: row.get(2)?,
+                role: row.get(3)?,
+                password_hash: row.get(4)?,
+                disabled: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Disables or enables an account. Enabling also clears a lockout.
+    pub fn set_user_disabled(
+        &self,
+        tenant: &str,
+        username: &str,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
+        let user = self
+            .user_by_name(tenant, username)?
+            .ok_or(StoreError::NotFound("user"))?;
+        {
+            let conn = self.db.lock()?;
+            conn.execute(
+                "UPDATE users SET disabled = ?2 WHERE id = ?1",
+                params![user.id, disabled],
+            )?;
+        }
+        if !disabled {
+            self.clear_sign_in_failures(&user.id)?;
+        }
+        Ok(())
+    }
+}

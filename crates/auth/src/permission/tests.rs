@@ -1,0 +1,101 @@
+//! Every role against every endpoint, task and tool. The expected answers are written here by
+//! hand, from what each job needs, not derived from the scopes: a change to a role's scopes that
+//! widens or narrows its reach fails this test until the table below agrees.
+
+use super::*;
+use crate::Role::{self, Admin, Auditor, Billing, Clinician, Coder, Nurse, Scheduler, Service};
+
+const EXPECTED: &[(Target, &str, &[Role])] = &[
+    (Endpoint, "POST /v1/messages", &[Clinician, Service]),
+    (
+        Endpoint,
+        "POST /v1/messages/count_tokens",
+        &[Clinician, Service],
+    ),
+    (Endpoint, "GET /v1/models", &[Clinician, Service]),
+    (Endpoint, "GET /v1/models/{id}", &[Clinician, Service]),
+    (Endpoint, "POST /v1/tasks/clinical-note", &[Clinician]),
+    (Endpoint, "POST /v1/tasks/triage", &[Clinician, Nurse]),
+    (Endpoint, "POST /v1/tasks/coding", &[Clinician, Coder]),
+    (Endpoint, "POST /v1/tasks/scheduling", &[Scheduler]),
+    (Endpoint, "POST /v1/tasks/billing", &[Billing]),
+    (Endpoint, "GET /v1/drafts", &[Clinician, Nurse, Coder]),
+    (Endpoint, "GET /v1/drafts/{id}", &[Clinician, Nurse, Coder]),
+    (Endpoint, "POST /v1/drafts/{id}/sign", &[Clinician]),
+    (Endpoint, "POST /v1/break-glass", &[Clinician]),
+    (Endpoint, "GET /v1/audit/entries", &[Auditor]),
+    (Endpoint, "GET /v1/audit/verify", &[Auditor]),
+    (Endpoint, "GET /v1/audit/break-glass", &[Auditor]),
+    (Endpoint, "GET /v1/audit/export", &[Auditor]),
+    (Endpoint, "GET /v1/admin/users", &[Admin]),
+    (Endpoint, "POST /v1/admin/users", &[Admin]),
+    (Endpoint, "GET /v1/admin/clients", &[Admin]),
+    (Endpoint, "POST /v1/admin/clients", &[Admin]),
+    (Endpoint, "POST /v1/admin/keys/rotate", &[Admin]),
+    (Task, "clinical-note", &[Clinician]),
+    (Task, "triage", &[Clinician, Nurse]),
+    (Task, "coding", &[Clinician, Coder]),
+    (Task, "scheduling", &[Scheduler]),
+    (Task, "billing", &[Billing]),
+    (
+        Tool,
+        "patient_summary",
+        &[Clinician, Nurse, Coder, Scheduler, Billing],
+    ),
+    (Tool, "problem_list", &[Clinician, Nurse, Coder]),
+    (Tool, "medication_list", &[Clinician]),
+    (Tool, "allergy_list", &[Clinician, Nurse]),
+    (Tool, "vital_signs", &[Clinician, Nurse]),
+    (Tool, "encounter_history", &[Clinician, Coder, Billing]),
+    (Tool, "icd10_lookup", &[Clinician, Coder]),
+    (Tool, "appointment_slots", &[Scheduler]),
+    (Tool, "book_appointment", &[Scheduler]),
+    (Tool, "coverage_lookup", &[Billing]),
+    (Tool, "claim_status", &[Billing]),
+];
+
+#[test]
+fn every_role_against_every_endpoint_task_and_tool() {
+    let mut failures = Vec::new();
+    for (target, name, allowed) in EXPECTED {
+        for role in Role::ALL {
+            let principal = Principal::with_role("u-1", "t", role);
+            let verdict = principal.authorize(*target, name).is_ok();
+            if verdict != allowed.contains(&role) {
+                failures.push(format!("{role:?} on {target:?} {name}: allowed={verdict}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn the_expectations_cover_the_whole_table_and_nothing_else() {
+    assert_eq!(EXPECTED.len(), PERMISSIONS.len());
+    for row in PERMISSIONS {
+        assert!(
+            EXPECTED
+                .iter()
+                .any(|(t, n, _)| *t == row.target && *n == row.name),
+            "{:?} {} has no expectation",
+            row.target,
+            row.name
+        );
+    }
+}
+
+#[test]
+fn anything_not_in_the_table_is_refused_even_to_an_all_powerful_caller() {
+    let mut root = Principal::with_role("u-1", "t", Admin);
+    root.scopes = vec!["user/*.cruds".into(), "patient/*.cruds".into()];
+    for (target, name) in [
+        (Endpoint, "DELETE /v1/messages"),
+        (Task, "discharge-summary"),
+        (Tool, "shell"),
+    ] {
+        assert!(matches!(
+            root.authorize(target, name),
+            Err(AuthError::Denied { .. })
+        ));
+    }
+}
