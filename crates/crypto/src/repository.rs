@@ -72,7 +72,7 @@ impl fmt::Debug for KeyScope {
 
 /// The life cycle of one key version: active, then decrypt-only after a rotation, then retired
 /// once a rewrap has moved everything it protected to a newer version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyState {
     /// Used for new writes (the highest active version wins) and for reads.

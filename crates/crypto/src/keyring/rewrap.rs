@@ -8,8 +8,9 @@
 //! decrypt-only version, it is retired and opens nothing more.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
-use super::{Keyring, labels, wrap_patient_key};
+use super::{Keyring, labels, unix_now, wrap_patient_key};
 use crate::aad::key_aad;
 use crate::envelope::{Envelope, FORMAT_V1, Header};
 use crate::repository::split_patient_wrap;
@@ -97,17 +98,31 @@ impl Keyring {
     }
 
     /// Retires the decrypt-only versions of `scope` that are not in `in_use` (the versions a
-    /// count of stored values still found) and returns them, lowest first.
+    /// count of stored values still found) and were superseded at least `grace` ago; returns
+    /// them, lowest first.
+    ///
+    /// The grace period covers writers that took the active key just before a rotation and
+    /// store their value just after the count: without it their value could land under a
+    /// version retired a moment earlier.
     pub fn retire_unused(
         &self,
         scope: &KeyScope,
         in_use: &BTreeSet<u32>,
+        grace: Duration,
     ) -> Result<Vec<u32>, CryptoError> {
         let mut retired = Vec::new();
         let mut versions = self.repo.load(scope)?;
         versions.sort_unstable_by_key(|stored| stored.version);
-        for stored in versions {
-            if stored.state == KeyState::DecryptOnly && !in_use.contains(&stored.version) {
+        let now = unix_now();
+        let grace_secs = i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
+        for (index, stored) in versions.iter().enumerate() {
+            // The next version's creation is when this one stopped sealing new values. Times
+            // are whole seconds, so a non-zero grace must be exceeded, not merely reached.
+            let superseded_at = versions.get(index + 1).map(|next| next.created_at);
+            let settled = superseded_at
+                .is_some_and(|at| grace.is_zero() || now.saturating_sub(at) > grace_secs);
+            if stored.state == KeyState::DecryptOnly && settled && !in_use.contains(&stored.version)
+            {
                 self.repo
                     .set_state(scope, stored.version, KeyState::Retired)?;
                 self.cache.purge_version(scope, stored.version);
@@ -190,7 +205,7 @@ mod tests {
         let old = keyring.seal(&ctx(), b"x")?;
         keyring.rotate(&ctx().scope())?;
         assert_eq!(
-            keyring.retire_unused(&ctx().scope(), &BTreeSet::new())?,
+            keyring.retire_unused(&ctx().scope(), &BTreeSet::new(), Duration::ZERO)?,
             [1]
         );
         assert!(matches!(
@@ -204,11 +219,26 @@ mod tests {
     }
 
     #[test]
+    fn a_version_superseded_within_the_grace_period_is_not_retired() -> TestResult {
+        let keyring = keyring()?;
+        keyring.seal(&ctx(), b"x")?;
+        keyring.rotate(&ctx().scope())?;
+        let grace = Duration::from_secs(3600);
+        assert!(
+            keyring
+                .retire_unused(&ctx().scope(), &BTreeSet::new(), grace)?
+                .is_empty()
+        );
+        Ok(())
+    }
+
+    #[test]
     fn a_version_still_in_use_is_not_retired() -> TestResult {
         let keyring = keyring()?;
         let old = keyring.seal(&ctx(), b"x")?;
         keyring.rotate(&ctx().scope())?;
-        let retired = keyring.retire_unused(&ctx().scope(), &BTreeSet::from([1]))?;
+        let retired =
+            keyring.retire_unused(&ctx().scope(), &BTreeSet::from([1]), Duration::ZERO)?;
         assert!(retired.is_empty());
         assert_eq!(keyring.open(&ctx(), &old)?.as_slice(), b"x");
         Ok(())
@@ -231,7 +261,10 @@ mod tests {
             .filter_map(StoredKey::parent_version)
             .collect();
         assert_eq!(parents, BTreeSet::from([2]));
-        assert_eq!(keyring.retire_unused(&tenant, &parents)?, [1]);
+        assert_eq!(
+            keyring.retire_unused(&tenant, &parents, Duration::ZERO)?,
+            [1]
+        );
 
         // Tenant versions 1 and 2, patient version 1.
         assert_eq!(keyring.stored_keys("clinic")?.len(), 3);

@@ -320,7 +320,7 @@ fn a_retired_key_version_is_reported_as_retired() -> TestResult {
     let sealed = f.keyring.seal(&alice_note(), b"glucose 5.4")?;
     f.keyring.rotate(&alice_note().scope())?;
     f.keyring
-        .retire_unused(&alice_note().scope(), &Default::default())?;
+        .retire_unused(&alice_note().scope(), &Default::default(), Duration::ZERO)?;
     // A keyring with an empty cache reads the state from the repository.
     let fresh = Keyring::new(f.kms.clone(), f.repo.clone());
     for keyring in [&f.keyring, &fresh] {
