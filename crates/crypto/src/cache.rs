@@ -9,10 +9,27 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::{KeyMaterial, KeyScope};
+use crate::envelope::KEY_ID_LEN;
+use crate::{KeyMaterial, KeyScope, digest};
+
+/// An unwrapped tenant or patient key with its fingerprint, the key id written in ciphertexts.
+pub(crate) struct ScopeKey {
+    pub(crate) key: KeyMaterial,
+    pub(crate) id: [u8; KEY_ID_LEN],
+}
+
+impl ScopeKey {
+    pub(crate) fn new(key: KeyMaterial) -> Self {
+        // A keyed fingerprint: it names the key and says nothing about its bytes.
+        let tag = digest::hmac_sha256(&key, b"phigate/key-id/v1");
+        let mut id = [0u8; KEY_ID_LEN];
+        id.copy_from_slice(&tag[..KEY_ID_LEN]);
+        Self { key, id }
+    }
+}
 
 struct Entry {
-    key: Arc<KeyMaterial>,
+    key: Arc<ScopeKey>,
     inserted: Instant,
 }
 
@@ -36,7 +53,7 @@ impl KeyCache {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn get(&self, scope: &KeyScope, version: u32) -> Option<Arc<KeyMaterial>> {
+    pub(crate) fn get(&self, scope: &KeyScope, version: u32) -> Option<Arc<ScopeKey>> {
         let mut entries = self.entries();
         let slot = (scope.clone(), version);
         match entries.get(&slot) {
@@ -50,13 +67,8 @@ impl KeyCache {
     }
 
     /// Caches `key` (unless the cache is disabled) and returns a shared handle to it.
-    pub(crate) fn insert(
-        &self,
-        scope: &KeyScope,
-        version: u32,
-        key: KeyMaterial,
-    ) -> Arc<KeyMaterial> {
-        let key = Arc::new(key);
+    pub(crate) fn insert(&self, scope: &KeyScope, version: u32, key: KeyMaterial) -> Arc<ScopeKey> {
+        let key = Arc::new(ScopeKey::new(key));
         if self.capacity == 0 || self.ttl.is_zero() {
             return key;
         }
@@ -85,6 +97,11 @@ impl KeyCache {
     /// Drops every cached version of `scope`.
     pub(crate) fn purge(&self, scope: &KeyScope) {
         self.entries().retain(|(cached, _), _| cached != scope);
+    }
+
+    /// Drops one cached version of `scope`.
+    pub(crate) fn purge_version(&self, scope: &KeyScope, version: u32) {
+        self.entries().remove(&(scope.clone(), version));
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -31,6 +31,24 @@ pub enum CryptoError {
     #[error("decryption failed: the ciphertext was altered or belongs to another context")]
     Decrypt,
 
+    /// The ciphertext's data key does not open in this context: the value belongs to another
+    /// tenant, patient, record or field, or the bytes naming its key were altered.
+    #[error("decryption failed: the ciphertext belongs to another context")]
+    WrongContext,
+
+    /// The data key opened but the value did not: its body or tag was altered.
+    #[error("decryption failed: the ciphertext body or tag was altered")]
+    Tampered,
+
+    /// The ciphertext is shorter than its layout says it must be.
+    #[error("truncated ciphertext: expected {expected} bytes, got {actual}")]
+    Truncated {
+        /// How long it must be.
+        expected: usize,
+        /// How long it is.
+        actual: usize,
+    },
+
     /// The ciphertext or wrapped key is too short or otherwise not in the expected layout.
     #[error("malformed ciphertext: {0}")]
     Malformed(&'static str),
@@ -54,6 +72,25 @@ pub enum CryptoError {
         /// `tenant` or `patient`.
         kind: &'static str,
         /// The version that was asked for.
+        version: u32,
+    },
+
+    /// The key version was retired after its values were rewrapped; it opens nothing now.
+    #[error("{kind} key version {version} is retired; rewrap data before retiring its key")]
+    KeyRetired {
+        /// `tenant` or `patient`.
+        kind: &'static str,
+        /// The retired version.
+        version: u32,
+    },
+
+    /// The ciphertext names a key version whose stored key has a different fingerprint: the key
+    /// repository and the data come from different deployments or backups.
+    #[error("{kind} key version {version} is not the key this ciphertext was sealed under")]
+    KeyMismatch {
+        /// `tenant` or `patient`.
+        kind: &'static str,
+        /// The version named in the ciphertext.
         version: u32,
     },
 

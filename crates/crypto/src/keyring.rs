@@ -12,25 +12,31 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
 
 use crate::aad::key_aad;
-use crate::cache::KeyCache;
-use crate::envelope::{Envelope, Header};
-use crate::key::{self, SEALED_KEY_LEN};
+use crate::cache::{KeyCache, ScopeKey};
+use crate::envelope::{Envelope, FORMAT_V1, Header};
+use crate::key;
+use crate::repository::{PATIENT_WRAP_LEN, PATIENT_WRAP_V1, split_patient_wrap};
 use crate::{
     AadContext, CryptoError, KeyMaterial, KeyRepository, KeyScope, KeyState, Kms, StoredKey,
 };
+
+mod rewrap;
+
+pub use rewrap::RewrapOutcome;
 
 /// How long an unwrapped key may stay in memory after it was unwrapped.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5 * 60);
 /// How many unwrapped keys may be cached at once.
 pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 
-/// Format byte at the start of a patient key wrapped by a tenant key.
-const PATIENT_WRAP_V1: u8 = 1;
-/// Length of a wrapped patient key: format, tenant key version, sealed key.
-const PATIENT_WRAP_LEN: usize = 1 + 4 + SEALED_KEY_LEN;
-
-const DATA_KEY_LABEL: &str = "phigate/data-key/v1";
-const DATA_LABEL: &str = "phigate/data/v1";
+/// The labels of the two associated-data encodings, by ciphertext format.
+fn labels(format: u8) -> (&'static str, &'static str) {
+    if format == FORMAT_V1 {
+        ("phigate/data-key/v1", "phigate/data/v1")
+    } else {
+        ("phigate/data-key/v2", "phigate/data/v2")
+    }
+}
 
 /// Seals and opens values under the key hierarchy.
 pub struct Keyring {
@@ -68,19 +74,21 @@ impl Keyring {
     pub fn seal(&self, ctx: &AadContext, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let scope = ctx.scope();
         let (version, scope_key) = self.active_key(&scope)?;
-        let header = Header {
-            patient: ctx.patient.is_some(),
-            version,
-        };
-        let header_bytes = header.to_bytes();
+        let body_len = u32::try_from(plaintext.len()).map_err(|_| CryptoError::Encrypt)?;
+        let header = Header::v2(ctx.patient.is_some(), version, scope_key.id, body_len);
+        let (key_label, data_label) = labels(header.format);
 
         let data_key = KeyMaterial::generate()?;
         let wrapped_key = key::wrap_key(
-            &scope_key,
-            &ctx.encode(DATA_KEY_LABEL, &header_bytes),
+            &scope_key.key,
+            &ctx.encode(key_label, &header.to_bytes()),
             &data_key,
         )?;
-        let sealed = key::seal(&data_key, &ctx.encode(DATA_LABEL, &header_bytes), plaintext)?;
+        let sealed = key::seal(
+            &data_key,
+            &ctx.encode(data_label, &header.body_binding()),
+            plaintext,
+        )?;
 
         Ok(Envelope::encode(
             header,
@@ -91,36 +99,70 @@ impl Keyring {
     }
 
     /// Opens a value sealed for exactly `ctx`; any other context, or any altered byte, fails.
+    ///
+    /// The error says which check failed: [`CryptoError::Truncated`] for a cut-off value,
+    /// [`CryptoError::KeyNotFound`], [`CryptoError::KeyRetired`] or
+    /// [`CryptoError::KeyDestroyed`] for a key version that cannot be used,
+    /// [`CryptoError::KeyMismatch`] for a key id that is not the stored key's,
+    /// [`CryptoError::WrongContext`] when the data key does not open in `ctx`, and
+    /// [`CryptoError::Tampered`] when it does but the value's body or tag was altered.
     pub fn open(
         &self,
         ctx: &AadContext,
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let envelope = Envelope::parse(ciphertext)?;
-        let scope = ctx.scope();
-        if envelope.header.kind() != scope.kind() {
-            return Err(CryptoError::ScopeMismatch {
-                sealed: envelope.header.kind(),
-                expected: scope.kind(),
-            });
-        }
-
-        let scope_key = self.key_at(&scope, envelope.header.version)?;
-        let data_key = key::unwrap_key(
-            &scope_key,
-            &ctx.encode(DATA_KEY_LABEL, envelope.header_bytes),
-            envelope.wrapped_key,
-        )?;
+        let header = envelope.header;
+        let data_key = self.unwrap_data_key(ctx, &envelope)?;
+        let (_, data_label) = labels(header.format);
         key::open(
             &data_key,
-            &ctx.encode(DATA_LABEL, envelope.header_bytes),
+            &ctx.encode(data_label, &header.body_binding()),
             envelope.nonce,
             envelope.ciphertext,
         )
+        .map_err(|err| match err {
+            CryptoError::Decrypt => CryptoError::Tampered,
+            other => other,
+        })
     }
 
-    /// Adds a new active version of `scope` for writes and retires the older ones, which still
-    /// open what they sealed. Returns the new version.
+    /// Finds the key an envelope names and unwraps its data key in `ctx`.
+    fn unwrap_data_key(
+        &self,
+        ctx: &AadContext,
+        envelope: &Envelope<'_>,
+    ) -> Result<KeyMaterial, CryptoError> {
+        let header = envelope.header;
+        let scope = ctx.scope();
+        if header.kind() != scope.kind() {
+            return Err(CryptoError::ScopeMismatch {
+                sealed: header.kind(),
+                expected: scope.kind(),
+            });
+        }
+        let scope_key = self.key_at(&scope, header.version)?;
+        if header.format != FORMAT_V1 && scope_key.id != header.key_id {
+            return Err(CryptoError::KeyMismatch {
+                kind: scope.kind(),
+                version: header.version,
+            });
+        }
+        let (key_label, _) = labels(header.format);
+        key::unwrap_key(
+            &scope_key.key,
+            &ctx.encode(key_label, &header.to_bytes()),
+            envelope.wrapped_key,
+        )
+        .map_err(|err| match err {
+            CryptoError::Decrypt => CryptoError::WrongContext,
+            other => other,
+        })
+    }
+
+    /// Adds a new active version of `scope` for writes and makes the older active ones
+    /// decrypt-only: they still open what they sealed until a rewrap moves it and retires them.
+    /// Returns the new version.
     pub fn rotate(&self, scope: &KeyScope) -> Result<u32, CryptoError> {
         let parent = self.parent_key(scope)?;
         let _creating = self.creating.lock().unwrap_or_else(PoisonError::into_inner);
@@ -134,7 +176,8 @@ impl Keyring {
             .iter()
             .filter(|stored| stored.state == KeyState::Active)
         {
-            self.repo.set_state(scope, old.version, KeyState::Retired)?;
+            self.repo
+                .set_state(scope, old.version, KeyState::DecryptOnly)?;
         }
         Ok(next)
     }
@@ -169,7 +212,7 @@ impl Keyring {
     }
 
     /// The version and key that seal new values for `scope`, creating version 1 if needed.
-    fn active_key(&self, scope: &KeyScope) -> Result<(u32, Arc<KeyMaterial>), CryptoError> {
+    fn active_key(&self, scope: &KeyScope) -> Result<(u32, Arc<ScopeKey>), CryptoError> {
         if let Some(found) = self.current_active(scope)? {
             return Ok(found);
         }
@@ -194,7 +237,7 @@ impl Keyring {
     fn current_active(
         &self,
         scope: &KeyScope,
-    ) -> Result<Option<(u32, Arc<KeyMaterial>)>, CryptoError> {
+    ) -> Result<Option<(u32, Arc<ScopeKey>)>, CryptoError> {
         let versions = self.repo.load(scope)?;
         refuse_if_forgotten(scope, &versions)?;
         let active = versions
@@ -208,7 +251,7 @@ impl Keyring {
     }
 
     /// The key of one version of `scope`, from the cache or the repository.
-    fn key_at(&self, scope: &KeyScope, version: u32) -> Result<Arc<KeyMaterial>, CryptoError> {
+    fn key_at(&self, scope: &KeyScope, version: u32) -> Result<Arc<ScopeKey>, CryptoError> {
         if let Some(key) = self.cache.get(scope, version) {
             return Ok(key);
         }
@@ -223,11 +266,18 @@ impl Keyring {
         self.unwrap_stored(stored)
     }
 
-    /// Unwraps a stored version (or finds it in the cache), refusing destroyed ones.
-    fn unwrap_stored(&self, stored: &StoredKey) -> Result<Arc<KeyMaterial>, CryptoError> {
+    /// Unwraps a stored version (or finds it in the cache), refusing destroyed and retired ones.
+    fn unwrap_stored(&self, stored: &StoredKey) -> Result<Arc<ScopeKey>, CryptoError> {
         let scope = &stored.scope;
-        if stored.state == KeyState::Destroyed {
-            return Err(CryptoError::KeyDestroyed { kind: scope.kind() });
+        match stored.state {
+            KeyState::Destroyed => return Err(CryptoError::KeyDestroyed { kind: scope.kind() }),
+            KeyState::Retired => {
+                return Err(CryptoError::KeyRetired {
+                    kind: scope.kind(),
+                    version: stored.version,
+                });
+            }
+            KeyState::Active | KeyState::DecryptOnly => {}
         }
         if let Some(key) = self.cache.get(scope, stored.version) {
             return Ok(key);
@@ -244,14 +294,14 @@ impl Keyring {
                 };
                 let tenant_key = self.key_at(&tenant_scope, tenant_version)?;
                 let aad = key_aad(scope, stored.version, Some(tenant_version));
-                key::unwrap_key(&tenant_key, &aad, sealed)?
+                key::unwrap_key(&tenant_key.key, &aad, sealed)?
             }
         };
         Ok(self.cache.insert(scope, stored.version, key))
     }
 
     /// For a patient scope, the tenant's active key that will wrap a new patient key.
-    fn parent_key(&self, scope: &KeyScope) -> Result<Option<(u32, Arc<KeyMaterial>)>, CryptoError> {
+    fn parent_key(&self, scope: &KeyScope) -> Result<Option<(u32, Arc<ScopeKey>)>, CryptoError> {
         match scope {
             KeyScope::Tenant { .. } => Ok(None),
             KeyScope::Patient { tenant, .. } => self
@@ -267,19 +317,13 @@ impl Keyring {
         &self,
         scope: &KeyScope,
         version: u32,
-        parent: Option<&(u32, Arc<KeyMaterial>)>,
-    ) -> Result<Arc<KeyMaterial>, CryptoError> {
+        parent: Option<&(u32, Arc<ScopeKey>)>,
+    ) -> Result<Arc<ScopeKey>, CryptoError> {
         let key = KeyMaterial::generate()?;
         let wrapped = match parent {
             None => self.kms.wrap(&key, &key_aad(scope, version, None))?,
             Some((tenant_version, tenant_key)) => {
-                let aad = key_aad(scope, version, Some(*tenant_version));
-                let sealed = key::wrap_key(tenant_key, &aad, &key)?;
-                let mut wrapped = Vec::with_capacity(PATIENT_WRAP_LEN);
-                wrapped.push(PATIENT_WRAP_V1);
-                wrapped.extend_from_slice(&tenant_version.to_be_bytes());
-                wrapped.extend_from_slice(&sealed);
-                wrapped
+                wrap_patient_key(scope, version, *tenant_version, tenant_key, &key)?
             }
         };
 
@@ -328,18 +372,21 @@ fn next_version(scope: &KeyScope, versions: &[StoredKey]) -> Result<u32, CryptoE
     })
 }
 
-fn split_patient_wrap(wrapped: &[u8]) -> Result<(u32, &[u8]), CryptoError> {
-    match wrapped.split_first() {
-        Some((&PATIENT_WRAP_V1, rest)) if wrapped.len() == PATIENT_WRAP_LEN => {
-            let (version, sealed) = rest.split_at(4);
-            let mut bytes = [0u8; 4];
-            bytes.copy_from_slice(version);
-            Ok((u32::from_be_bytes(bytes), sealed))
-        }
-        Some((&PATIENT_WRAP_V1, _)) => Err(CryptoError::Malformed("wrapped patient key length")),
-        Some((&other, _)) => Err(CryptoError::UnsupportedFormat(other)),
-        None => Err(CryptoError::Malformed("empty wrapped patient key")),
-    }
+/// Wraps a patient key under one tenant key version: format, tenant version, sealed key.
+fn wrap_patient_key(
+    scope: &KeyScope,
+    version: u32,
+    tenant_version: u32,
+    tenant_key: &ScopeKey,
+    key: &KeyMaterial,
+) -> Result<Vec<u8>, CryptoError> {
+    let aad = key_aad(scope, version, Some(tenant_version));
+    let sealed = key::wrap_key(&tenant_key.key, &aad, key)?;
+    let mut wrapped = Vec::with_capacity(PATIENT_WRAP_LEN);
+    wrapped.push(PATIENT_WRAP_V1);
+    wrapped.extend_from_slice(&tenant_version.to_be_bytes());
+    wrapped.extend_from_slice(&sealed);
+    Ok(wrapped)
 }
 
 fn unix_now() -> i64 {

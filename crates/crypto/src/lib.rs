@@ -42,8 +42,9 @@ pub mod secret_file;
 
 pub use aad::AadContext;
 pub use digest::{hmac_sha256, hmac_sha256_hex, sha256, sha256_hex};
+pub use envelope::{CiphertextInfo, KEY_ID_LEN, inspect};
 pub use error::CryptoError;
 pub use key::{KEY_LEN, KeyMaterial};
-pub use keyring::{DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Keyring};
+pub use keyring::{DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Keyring, RewrapOutcome};
 pub use kms::{Kms, LocalKms};
 pub use repository::{KeyRepository, KeyScope, KeyState, MemoryKeyRepository, StoredKey};

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
 use crate::CryptoError;
+use crate::key::SEALED_KEY_LEN;
 
 /// Which key protects a value: the tenant's own key, or one patient's key within a tenant.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -69,13 +70,18 @@ impl fmt::Debug for KeyScope {
     }
 }
 
-/// The life cycle of one key version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The life cycle of one key version: active, then decrypt-only after a rotation, then retired
+/// once a rewrap has moved everything it protected to a newer version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyState {
     /// Used for new writes (the highest active version wins) and for reads.
     Active,
-    /// Used for reads only, after a rotation.
+    /// Used for reads only, after a rotation, until a rewrap moves its values on.
+    DecryptOnly,
+    /// Refused for reads and writes: a rewrap found nothing left under it. The wrapped key is
+    /// kept, so a value restored from an old backup can still be recovered by moving the version
+    /// back to decrypt-only in the repository.
     Retired,
     /// Erased; whatever it protected is unreadable. Terminal.
     Destroyed,
@@ -86,6 +92,7 @@ impl KeyState {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
+            Self::DecryptOnly => "decrypt_only",
             Self::Retired => "retired",
             Self::Destroyed => "destroyed",
         }
@@ -95,6 +102,7 @@ impl KeyState {
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "active" => Some(Self::Active),
+            "decrypt_only" => Some(Self::DecryptOnly),
             "retired" => Some(Self::Retired),
             "destroyed" => Some(Self::Destroyed),
             _ => None,
@@ -116,6 +124,39 @@ pub struct StoredKey {
     pub state: KeyState,
     /// When the version was created, in Unix seconds.
     pub created_at: i64,
+}
+
+/// Format byte at the start of a patient key wrapped by a tenant key.
+pub(crate) const PATIENT_WRAP_V1: u8 = 1;
+/// Length of a wrapped patient key: format, tenant key version, sealed key.
+pub(crate) const PATIENT_WRAP_LEN: usize = 1 + 4 + SEALED_KEY_LEN;
+
+impl StoredKey {
+    /// For a patient key, the version of the tenant key that wraps it; `None` for a tenant key
+    /// or a destroyed one.
+    pub fn parent_version(&self) -> Option<u32> {
+        match self.scope {
+            KeyScope::Patient { .. } if self.state != KeyState::Destroyed => {
+                split_patient_wrap(&self.wrapped).ok().map(|(v, _)| v)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Splits a wrapped patient key into the tenant key version and the sealed key.
+pub(crate) fn split_patient_wrap(wrapped: &[u8]) -> Result<(u32, &[u8]), CryptoError> {
+    match wrapped.split_first() {
+        Some((&PATIENT_WRAP_V1, rest)) if wrapped.len() == PATIENT_WRAP_LEN => {
+            let (version, sealed) = rest.split_at(4);
+            let mut bytes = [0u8; 4];
+            bytes.copy_from_slice(version);
+            Ok((u32::from_be_bytes(bytes), sealed))
+        }
+        Some((&PATIENT_WRAP_V1, _)) => Err(CryptoError::Malformed("wrapped patient key length")),
+        Some((&other, _)) => Err(CryptoError::UnsupportedFormat(other)),
+        None => Err(CryptoError::Malformed("empty wrapped patient key")),
+    }
 }
 
 impl fmt::Debug for StoredKey {
@@ -145,6 +186,19 @@ pub trait KeyRepository: Send + Sync {
     /// Erases the wrapped bytes of every version of `scope` and marks them destroyed; returns
     /// how many versions were destroyed by this call.
     fn destroy(&self, scope: &KeyScope) -> Result<u32, CryptoError>;
+
+    /// Replaces the wrapped bytes of one version if they are still `old` (a rewrap under a newer
+    /// parent key); returns whether they were replaced. Destroyed versions are never changed.
+    fn replace_wrapped(
+        &self,
+        scope: &KeyScope,
+        version: u32,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool, CryptoError>;
+
+    /// Every scope of `tenant` that has at least one stored version, the tenant's own first.
+    fn scopes(&self, tenant: &str) -> Result<Vec<KeyScope>, CryptoError>;
 }
 
 /// An in-memory repository, for tests and examples.
@@ -227,6 +281,42 @@ impl KeyRepository for MemoryKeyRepository {
         }
         Ok(destroyed)
     }
+
+    fn replace_wrapped(
+        &self,
+        scope: &KeyScope,
+        version: u32,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool, CryptoError> {
+        let mut keys = self.keys();
+        let stored = keys
+            .get_mut(scope)
+            .and_then(|versions| versions.iter_mut().find(|stored| stored.version == version));
+        match stored {
+            Some(stored) if stored.state != KeyState::Destroyed && stored.wrapped == old => {
+                stored.wrapped = new.to_vec();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn scopes(&self, tenant: &str) -> Result<Vec<KeyScope>, CryptoError> {
+        let mut scopes: Vec<KeyScope> = self
+            .keys()
+            .keys()
+            .filter(|scope| scope.tenant() == tenant)
+            .cloned()
+            .collect();
+        scopes.sort_by_key(|scope| {
+            (
+                scope.patient().is_some(),
+                scope.patient().map(str::to_owned),
+            )
+        });
+        Ok(scopes)
+    }
 }
 
 #[cfg(test)]
@@ -282,7 +372,12 @@ mod tests {
 
     #[test]
     fn key_states_round_trip_through_their_names() {
-        for state in [KeyState::Active, KeyState::Retired, KeyState::Destroyed] {
+        for state in [
+            KeyState::Active,
+            KeyState::DecryptOnly,
+            KeyState::Retired,
+            KeyState::Destroyed,
+        ] {
             assert_eq!(KeyState::parse(state.as_str()), Some(state));
         }
     }

@@ -115,6 +115,55 @@ impl KeyRepository for SqliteKeyRepository {
             .map_err(repo_err)?;
         Ok(changed as u32)
     }
+
+    fn replace_wrapped(
+        &self,
+        scope: &KeyScope,
+        version: u32,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool, CryptoError> {
+        let conn = self.db.lock().map_err(repo_err)?;
+        let (kind, tenant, patient) = columns(scope);
+        let changed = conn
+            .execute(
+                "UPDATE keys SET wrapped = ?6 WHERE kind = ?1 AND tenant = ?2 AND patient = ?3
+                 AND version = ?4 AND wrapped = ?5 AND state != 'destroyed'",
+                params![kind, tenant, patient, version, old, new],
+            )
+            .map_err(repo_err)?;
+        Ok(changed == 1)
+    }
+
+    fn scopes(&self, tenant: &str) -> Result<Vec<KeyScope>, CryptoError> {
+        let conn = self.db.lock().map_err(repo_err)?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT DISTINCT kind, patient FROM keys WHERE tenant = ?1
+                 ORDER BY kind = 'patient', patient",
+            )
+            .map_err(repo_err)?;
+        let rows = stmt
+            .query_map(params![tenant], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(repo_err)?;
+        let mut scopes = Vec::new();
+        for row in rows {
+            let (kind, patient) = row.map_err(repo_err)?;
+            scopes.push(match kind.as_str() {
+                "tenant" => KeyScope::Tenant {
+                    tenant: tenant.to_owned(),
+                },
+                "patient" => KeyScope::Patient {
+                    tenant: tenant.to_owned(),
+                    patient,
+                },
+                _ => return Err(repo_err(StoreError::Corrupt("key kind"))),
+            });
+        }
+        Ok(scopes)
+    }
 }
 
 const INDEX_KEY_AAD: &[u8] = b"phigate/store/index-key/v1";

@@ -16,6 +16,7 @@ mod keys;
 mod oauth_state;
 mod patients;
 mod refresh;
+mod rotation;
 mod security;
 mod users;
 mod vaults;
@@ -31,8 +32,9 @@ pub use drafts::{Draft, DraftStatus};
 pub use error::StoreError;
 pub use keys::SqliteKeyRepository;
 pub use oauth_state::CodeUse;
-pub use patients::{PatientRef, StoredResource};
+pub use patients::{ForgetReport, PatientRef, StoredResource};
 pub use refresh::{RefreshFamily, RefreshLimits, RefreshRefusal};
+pub use rotation::{KeyStatus, RewrapReport, RotationReport};
 pub use security::UserSecurity;
 pub use users::UserRecord;
 
@@ -57,6 +59,16 @@ impl Store {
     /// The keyring sealing this store's values (also used for rotation and shredding).
     pub fn keyring(&self) -> &Arc<Keyring> {
         &self.keyring
+    }
+
+    /// Reads a patient reference given in its stored hex form (from an audit entry or
+    /// `phigate import` output); `None` unless it is 64 lowercase hex characters.
+    pub fn parse_patient_ref(value: &str) -> Option<PatientRef> {
+        let hex = value.len() == 64
+            && value
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        hex.then(|| PatientRef::from_stored(value.to_owned()))
     }
 
     /// The keyed hash naming `patient_id` of `tenant` in rows, key scopes and the audit log.

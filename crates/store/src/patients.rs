@@ -34,6 +34,17 @@ pub struct StoredResource {
     pub json: Zeroizing<Vec<u8>>,
 }
 
+/// What forgetting a patient did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgetReport {
+    /// Key versions destroyed by this call (0 if the patient was already forgotten).
+    pub key_versions_destroyed: u32,
+    /// Vault maps deleted.
+    pub vaults_deleted: u64,
+    /// Resource and draft rows left in place, now unreadable.
+    pub rows_kept: u64,
+}
+
 impl Store {
     fn resource_ref(&self, tenant: &str, resource_type: &str, id: &str) -> String {
         hmac_sha256_hex(
@@ -115,6 +126,49 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Crypto-shreds one patient: destroys every version of their key, deletes their vault
+    /// maps, and flushes the write-ahead log so the destroyed wrapped keys leave it too.
+    ///
+    /// Their resource and draft rows stay, sealed under a key that no longer exists. A patient
+    /// the store has never seen is refused with [`StoreError::NotFound`].
+    pub fn forget_patient(
+        &self,
+        tenant: &str,
+        patient: &PatientRef,
+    ) -> Result<ForgetReport, StoreError> {
+        let known: u64 = {
+            let conn = self.db.lock()?;
+            conn.query_row(
+                "SELECT COUNT(*) FROM patients WHERE tenant = ?1 AND patient_ref = ?2",
+                params![tenant, patient.as_str()],
+                |r| r.get(0),
+            )?
+        };
+        if known == 0 {
+            return Err(StoreError::NotFound("patient"));
+        }
+        let key_versions_destroyed = self.keyring.forget_patient(tenant, patient.as_str())?;
+        let conn = self.db.lock()?;
+        let vaults_deleted = conn.execute(
+            "DELETE FROM vaults WHERE tenant = ?1 AND patient_ref = ?2",
+            params![tenant, patient.as_str()],
+        )? as u64;
+        let rows_kept = conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM resources WHERE tenant = ?1 AND patient_ref = ?2)
+                  + (SELECT COUNT(*) FROM drafts WHERE tenant = ?1 AND patient_ref = ?2)",
+            params![tenant, patient.as_str()],
+            |r| r.get(0),
+        )?;
+        // With secure_delete on, the overwritten key rows are zeroed in their pages; the
+        // checkpoint writes those pages home and empties the log that held the old ones.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(ForgetReport {
+            key_versions_destroyed,
+            vaults_deleted,
+            rows_kept,
+        })
     }
 
     /// How many patients the tenant has on record.

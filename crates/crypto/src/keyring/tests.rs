@@ -24,7 +24,9 @@ fn alice_note() -> AadContext {
 }
 
 fn header_version(ciphertext: &[u8]) -> u32 {
-    u32::from_be_bytes([ciphertext[2], ciphertext[3], ciphertext[4], ciphertext[5]])
+    crate::inspect(ciphertext)
+        .map(|info| info.version)
+        .unwrap_or(0)
 }
 
 #[test]
@@ -126,7 +128,7 @@ fn after_rotation_old_values_open_and_new_values_use_the_new_version() -> TestRe
     assert_eq!(f.keyring.open(&alice_note(), &after)?.as_slice(), b"new");
     assert_eq!(
         f.keyring.key_status(&scope)?,
-        [(1, KeyState::Retired), (2, KeyState::Active)]
+        [(1, KeyState::DecryptOnly), (2, KeyState::Active)]
     );
     Ok(())
 }
@@ -190,6 +192,7 @@ fn another_root_key_cannot_open_what_this_one_sealed() -> TestResult {
     let sealed = f.keyring.seal(&alice_note(), b"secret")?;
     let other_kms = Arc::new(LocalKms::from_key(KeyMaterial::generate()?));
     let other = Keyring::new(other_kms, f.repo.clone());
+    // The other root key cannot unwrap the tenant key that wraps the patient key.
     assert!(matches!(
         other.open(&alice_note(), &sealed),
         Err(CryptoError::Decrypt)
@@ -241,4 +244,155 @@ fn a_keyring_without_a_cache_still_works() -> TestResult {
         b"uncached"
     );
     Ok(())
+}
+
+#[test]
+fn a_tampered_tag_is_reported_as_tampering() -> TestResult {
+    let f = fixture()?;
+    let mut sealed = f.keyring.seal(&alice_note(), b"glucose 5.4")?;
+    let last = sealed.len() - 1;
+    sealed[last] ^= 0x80;
+    assert!(matches!(
+        f.keyring.open(&alice_note(), &sealed),
+        Err(CryptoError::Tampered)
+    ));
+    Ok(())
+}
+
+#[test]
+fn a_tampered_body_is_reported_as_tampering() -> TestResult {
+    let f = fixture()?;
+    let mut sealed = f.keyring.seal(&alice_note(), b"glucose 5.4")?;
+    let body = sealed.len() - 16 - 3;
+    sealed[body] ^= 0x01;
+    assert!(matches!(
+        f.keyring.open(&alice_note(), &sealed),
+        Err(CryptoError::Tampered)
+    ));
+    Ok(())
+}
+
+#[test]
+fn wrong_associated_data_is_reported_as_the_wrong_context() -> TestResult {
+    let f = fixture()?;
+    let sealed = f.keyring.seal(&alice_note(), b"glucose 5.4")?;
+    let other_field = AadContext::patient("clinic", "patient-alice", "note-1", "title");
+    assert!(matches!(
+        f.keyring.open(&other_field, &sealed),
+        Err(CryptoError::WrongContext)
+    ));
+    Ok(())
+}
+
+#[test]
+fn a_truncated_ciphertext_is_reported_with_both_lengths() -> TestResult {
+    let f = fixture()?;
+    let sealed = f.keyring.seal(&alice_note(), b"glucose 5.4")?;
+    for cut in [1, 16, sealed.len() - 20, sealed.len() - 1] {
+        let short = &sealed[..sealed.len() - cut];
+        let err = f.keyring.open(&alice_note(), short).err();
+        assert!(
+            matches!(err, Some(CryptoError::Truncated { actual, .. }) if actual == short.len()),
+            "cut {cut}: {err:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn an_unknown_key_version_is_reported_by_number() -> TestResult {
+    let f = fixture()?;
+    let mut sealed = f.keyring.seal(&alice_note(), b"glucose 5.4")?;
+    sealed[2..6].copy_from_slice(&9u32.to_be_bytes());
+    assert!(matches!(
+        f.keyring.open(&alice_note(), &sealed),
+        Err(CryptoError::KeyNotFound {
+            kind: "patient",
+            version: 9
+        })
+    ));
+    Ok(())
+}
+
+#[test]
+fn a_retired_key_version_is_reported_as_retired() -> TestResult {
+    let f = fixture()?;
+    let sealed = f.keyring.seal(&alice_note(), b"glucose 5.4")?;
+    f.keyring.rotate(&alice_note().scope())?;
+    f.keyring
+        .retire_unused(&alice_note().scope(), &Default::default(), Duration::ZERO)?;
+    // A keyring with an empty cache reads the state from the repository.
+    let fresh = Keyring::new(f.kms.clone(), f.repo.clone());
+    for keyring in [&f.keyring, &fresh] {
+        assert!(matches!(
+            keyring.open(&alice_note(), &sealed),
+            Err(CryptoError::KeyRetired {
+                kind: "patient",
+                version: 1
+            })
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_ciphertext_naming_another_key_id_is_a_key_mismatch() -> TestResult {
+    let f = fixture()?;
+    let mut sealed = f.keyring.seal(&alice_note(), b"glucose 5.4")?;
+    sealed[6] ^= 0xFF;
+    assert!(matches!(
+        f.keyring.open(&alice_note(), &sealed),
+        Err(CryptoError::KeyMismatch {
+            kind: "patient",
+            version: 1
+        })
+    ));
+    Ok(())
+}
+
+#[test]
+fn the_failure_errors_are_all_different() -> TestResult {
+    let f = fixture()?;
+    let sealed = f.keyring.seal(&alice_note(), b"x")?;
+    let mut tag = sealed.clone();
+    let last = tag.len() - 1;
+    tag[last] ^= 1;
+    let mut version = sealed.clone();
+    version[5] = 7;
+    let wrong = AadContext::patient("clinic", "patient-alice", "note-2", "body");
+    let messages: std::collections::BTreeSet<String> = [
+        f.keyring.open(&alice_note(), &tag).err(),
+        f.keyring.open(&wrong, &sealed).err(),
+        f.keyring.open(&alice_note(), &sealed[..10]).err(),
+        f.keyring.open(&alice_note(), &version).err(),
+    ]
+    .into_iter()
+    .map(|err| {
+        err.map(|e| std::mem::discriminant(&e))
+            .map(|d| format!("{d:?}"))
+            .unwrap_or_default()
+    })
+    .collect();
+    assert_eq!(messages.len(), 4);
+    assert!(!messages.contains(""));
+    Ok(())
+}
+
+#[test]
+fn debug_of_a_keyring_in_use_shows_no_key_bytes() -> TestResult {
+    let root = [0x5Au8; 32];
+    let kms = Arc::new(LocalKms::from_key(KeyMaterial::from_bytes(&root)?));
+    let keyring = Keyring::new(kms, Arc::new(MemoryKeyRepository::new()));
+    keyring.seal(&alice_note(), b"x")?;
+    let printed = format!("{keyring:?} {keyring:#?}");
+    assert!(printed.contains("cached_keys"));
+    assert!(!printed.contains("5a5a") && !printed.contains("90, 90"));
+    Ok(())
+}
+
+#[test]
+fn key_material_is_wiped_on_drop() {
+    // A compile-time check: the types holding clear keys implement `ZeroizeOnDrop`.
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    wiped_on_drop::<KeyMaterial>();
 }
