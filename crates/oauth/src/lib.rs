@@ -6,7 +6,8 @@
 //! only) for people, who sign in on a small server-rendered page with password and TOTP, and
 //! `refresh_token` with rotation and reuse detection. It also serves revocation (RFC 7009),
 //! introspection (RFC 7662), discovery (`/.well-known/openid-configuration` and
-//! `/.well-known/smart-configuration`) and the JWKS.
+//! `/.well-known/smart-configuration`) and the JWKS. [`ExternalIdp`] checks tokens from an
+//! organisation's own identity provider against its JWKS.
 //!
 //! It refuses the implicit and password grants, `plain` PKCE, redirect URIs that are not
 //! registered exactly, and anything not in RFC 6749's grammar. It holds no policy of its own
@@ -20,6 +21,7 @@ mod discovery;
 mod error;
 mod form;
 mod grants;
+mod idp;
 mod introspect;
 mod login;
 mod page;
@@ -40,6 +42,7 @@ use phigate_store::Store;
 pub use assertion::ASSERTION_TYPE;
 pub use client_auth::{METHODS, hash_client_secret};
 pub use error::OAuthError;
+pub use idp::{ExternalIdp, IdpConfig, IdpError};
 
 /// Settings of the authorization server.
 #[derive(Clone, Debug)]
