@@ -45,6 +45,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(command) => cmd::audit::run(&config, &command),
         Command::Serve(args) => cmd::serve::run(&config, &args),
         Command::Token(args) => cmd::token::run(&config, &args),
+        Command::Users(command) => cmd::users::run(&config, &command),
+        Command::Clients(command) => cmd::clients::run(&config, &command),
     }
 }
 

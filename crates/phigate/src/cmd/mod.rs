@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod clients;
 pub mod deid;
 pub mod demo;
 mod demo_report;
@@ -9,6 +10,7 @@ pub mod import;
 pub mod init;
 pub mod serve;
 pub mod token;
+pub mod users;
 
 use phigate_auth::{Principal, Role, scopes};
 
