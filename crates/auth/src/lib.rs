@@ -7,6 +7,7 @@
 //! callers fetch records from the store and hand them here, and the HTTP layers turn an
 //! [`AuthError`] into a response once, at the edge.
 
+mod break_glass;
 mod error;
 mod keys;
 mod lockout;
@@ -21,6 +22,7 @@ pub mod scope;
 mod token;
 mod totp;
 
+pub use break_glass::{BREAK_GLASS_SCOPE, BreakGlassPolicy};
 pub use error::AuthError;
 pub use keys::TokenKeys;
 pub use lockout::{FailureState, LockoutPolicy};

@@ -96,6 +96,14 @@ pub enum UsersCommand {
         /// The account.
         username: String,
     },
+    /// The auditor's report of break-glass (emergency) accesses: who, which patient (as its
+    /// keyed reference), when, until when, and the stated reason. Reasons are free text and
+    /// may mention the patient: run it where an auditor may see that.
+    BreakGlassReport {
+        /// Only accesses in the last this many hours.
+        #[arg(long, default_value_t = 24 * 30)]
+        since_hours: u32,
+    },
 }
 
 /// `phigate clients` subcommands.

@@ -57,6 +57,8 @@ fn users_are_added_listed_disabled_enabled_and_their_mfa_reset() {
     ] {
         assert!(!phigate(dir, &bad).status.success(), "{bad:?}");
     }
+    let report = run_ok(dir, &["users", "break-glass-report"]);
+    assert!(report.starts_with("0 break-glass accesses"), "{report}");
     run_ok(dir, &["audit", "verify"]);
 }
 

@@ -85,6 +85,36 @@ pub fn run(config: &Config, command: &UsersCommand) -> Result<ExitCode> {
             record(audit, &format!("user {verb}"))?;
             out.line(format!("{username} {verb}"));
         }
+        UsersCommand::BreakGlassReport { since_hours } => {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let since = now - i64::from(*since_hours) * 3600;
+            let report = store.break_glass_report(tenant, since)?;
+            out.line(format!(
+                "{} break-glass accesses in the last {since_hours} h",
+                report.len()
+            ));
+            for grant in report {
+                let at = |t: i64| {
+                    time::OffsetDateTime::from_unix_timestamp(t)
+                        .ok()
+                        .and_then(|d| {
+                            d.format(&time::format_description::well_known::Rfc3339)
+                                .ok()
+                        })
+                        .unwrap_or_else(|| t.to_string())
+                };
+                out.line(format!(
+                    "{}  user {} ({})  patient {}  until {}",
+                    at(grant.created_at),
+                    grant.user_id,
+                    grant.role,
+                    grant.patient_ref,
+                    at(grant.expires_at)
+                ));
+                out.line(format!("    reason: {}", grant.reason.replace('\n', " ")));
+            }
+            record(audit, "break-glass report viewed")?;
+        }
         UsersCommand::ResetMfa { username } => {
             let user = user(store, tenant, username)?;
             let uri = enrol(store, &user)?;
