@@ -49,6 +49,7 @@ impl AgentError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Denied(AuthError::Denied { .. }) => 403,
+            Self::Denied(AuthError::BreakGlassRefused(_)) => 400,
             Self::Denied(_) => 401,
             Self::PatientNotFound => 404,
             Self::Fhir(_) => 400,

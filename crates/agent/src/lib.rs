@@ -8,6 +8,7 @@
 //! command line and the HTTP gateway both call [`Pipeline::run`].
 
 mod audit_trail;
+mod break_glass;
 mod error;
 mod import;
 mod pipeline;
@@ -16,6 +17,7 @@ mod prompt;
 mod session;
 mod task;
 
+pub use break_glass::{BreakGlassGrant, BreakGlassRequest, open_break_glass};
 pub use error::AgentError;
 pub use import::{ImportReport, import_bundle};
 pub use pipeline::{Pipeline, TaskInput, TaskRun};

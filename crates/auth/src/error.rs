@@ -48,6 +48,9 @@ pub enum AuthError {
         /// How long to wait.
         retry_after: Duration,
     },
+    /// A break-glass request was not acceptable (no reason, bad duration).
+    #[error("break-glass refused: {0}")]
+    BreakGlassRefused(&'static str),
     /// Key material could not be generated or parsed.
     #[error("key error: {0}")]
     Key(&'static str),

@@ -7,12 +7,14 @@
 //! callers fetch records from the store and hand them here, and the HTTP layers turn an
 //! [`AuthError`] into a response once, at the edge.
 
+mod break_glass;
 mod error;
 mod keys;
 mod lockout;
 mod password;
 mod permission;
 mod principal;
+mod ratelimit;
 mod refresh;
 mod revocation;
 mod role;
@@ -20,12 +22,14 @@ pub mod scope;
 mod token;
 mod totp;
 
+pub use break_glass::{BREAK_GLASS_SCOPE, BreakGlassPolicy};
 pub use error::AuthError;
 pub use keys::TokenKeys;
 pub use lockout::{FailureState, LockoutPolicy};
 pub use password::{PasswordHash, hash_password, verify_password};
 pub use permission::{PERMISSIONS, Permission, Target, permission};
 pub use principal::Principal;
+pub use ratelimit::{RateLimit, RateLimiter};
 pub use refresh::{RefreshPolicy, RefreshToken, hash_refresh_token, random_token};
 pub use revocation::RevocationList;
 pub use role::{Role, scopes};

@@ -40,10 +40,21 @@ impl Gateway {
         scope: &str,
     ) -> Result<Principal, GatewayError> {
         let verdict = self.verify(headers, scope);
+        if let Err(Refusal::RateLimited(principal, wait)) = &verdict {
+            // Not audited: a flood must not be able to flood the audit log too.
+            tracing::info!(
+                request.id = request_id,
+                principal.id = principal.user_id.as_str(),
+                "gateway.rate_limited"
+            );
+            return Err(GatewayError::RateLimited { retry_after: *wait });
+        }
         if let Err(refusal) = &verdict {
             let principal = match refusal {
                 Refusal::Unauthenticated(_) => None,
-                Refusal::Forbidden(principal, _) => Some(principal.clone()),
+                Refusal::Forbidden(principal, _) | Refusal::RateLimited(principal, _) => {
+                    Some(principal.clone())
+                }
             };
             let trail = Trail::new(self, principal.as_ref(), request_id, "messages");
             let mut event = trail.event(Action::Denial, Outcome::Denied);
@@ -87,6 +98,18 @@ impl Gateway {
                 "This credential may not call the Messages API (scope messages/create).",
             ));
         }
+        let client = claims.client_id.as_deref().unwrap_or("(none)");
+        let keys = [
+            format!("p:{}", principal.user_id),
+            format!("c:{client}"),
+            format!("t:{}", principal.tenant),
+        ];
+        let now = std::time::Instant::now();
+        for (limiter, key) in self.limiters.iter().zip(&keys) {
+            if let Err(wait) = limiter.check(key, now) {
+                return Err(Refusal::RateLimited(principal, wait));
+            }
+        }
         Ok(principal)
     }
 }
@@ -95,12 +118,14 @@ impl Gateway {
 enum Refusal {
     Unauthenticated(&'static str),
     Forbidden(Principal, &'static str),
+    RateLimited(Principal, std::time::Duration),
 }
 
 impl Refusal {
     fn reason(&self) -> &'static str {
         match self {
             Refusal::Unauthenticated(reason) | Refusal::Forbidden(_, reason) => reason,
+            Refusal::RateLimited(..) => "rate limited",
         }
     }
 
@@ -108,6 +133,7 @@ impl Refusal {
         match self {
             Refusal::Unauthenticated(reason) => GatewayError::Unauthenticated(reason),
             Refusal::Forbidden(_, reason) => GatewayError::Forbidden(reason),
+            Refusal::RateLimited(_, retry_after) => GatewayError::RateLimited { retry_after },
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use phigate_auth::RateLimit;
+
 /// Default body limit, the same as the Anthropic API's for `/v1/messages`.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
@@ -36,6 +38,39 @@ pub struct GatewayConfig {
     pub danger_allow_unscanned_media: bool,
     /// Most thinking blocks whose de-identified original is kept for the next turn.
     pub thinking_cache_entries: usize,
+    /// Token buckets on `/v1/*`, per principal, per OAuth client and per tenant.
+    pub rate_limits: RateLimits,
+}
+
+/// The gateway's token buckets. A request takes one token from each; the first empty bucket
+/// refuses it with `429` and `retry-after`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimits {
+    /// Per user or service principal.
+    pub principal: RateLimit,
+    /// Per OAuth client the token was issued to.
+    pub client: RateLimit,
+    /// For the whole tenant.
+    pub tenant: RateLimit,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            principal: RateLimit {
+                burst: 60,
+                per_second: 5.0,
+            },
+            client: RateLimit {
+                burst: 300,
+                per_second: 25.0,
+            },
+            tenant: RateLimit {
+                burst: 1000,
+                per_second: 100.0,
+            },
+        }
+    }
 }
 
 impl GatewayConfig {
@@ -52,6 +87,7 @@ impl GatewayConfig {
             allowed_betas: Vec::new(),
             danger_allow_unscanned_media: false,
             thinking_cache_entries: 10_000,
+            rate_limits: RateLimits::default(),
         }
     }
 }

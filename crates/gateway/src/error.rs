@@ -54,6 +54,12 @@ pub enum GatewayError {
     /// Something that should not happen did.
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// A principal, client or tenant rate limit is exhausted.
+    #[error("rate limited")]
+    RateLimited {
+        /// How long until a request would be accepted.
+        retry_after: Duration,
+    },
 }
 
 impl GatewayError {
@@ -75,6 +81,7 @@ impl GatewayError {
             Self::AuditUnavailable => 503,
             Self::Provider(err) => err.status(),
             Self::Internal(_) => 500,
+            Self::RateLimited { .. } => 429,
         };
         StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY)
     }
@@ -118,6 +125,11 @@ impl GatewayError {
             ),
             Self::Provider(err) => err.api_error(),
             Self::Internal(_) => ApiError::new("api_error", "The gateway failed internally."),
+            Self::RateLimited { .. } => ApiError::new(
+                "rate_limit_error",
+                "This credential, its client or its tenant is over its request rate. Retry after \
+                 the time in retry-after.",
+            ),
         }
     }
 
@@ -125,6 +137,7 @@ impl GatewayError {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Provider(err) => err.retry_after(),
+            Self::RateLimited { retry_after } => Some(*retry_after),
             _ => None,
         }
     }

@@ -40,11 +40,11 @@ mod validate;
 use std::sync::Arc;
 
 use phigate_audit::AuditLog;
-use phigate_auth::TokenVerifier;
+use phigate_auth::{RateLimiter, TokenVerifier};
 use phigate_deid::Detector;
 use phigate_llm::Provider;
 
-pub use config::{DEFAULT_MAX_BODY_BYTES, GatewayConfig};
+pub use config::{DEFAULT_MAX_BODY_BYTES, GatewayConfig, RateLimits};
 pub use error::GatewayError;
 pub use routes::router;
 
@@ -58,6 +58,8 @@ pub struct Gateway {
     provider: Arc<dyn Provider>,
     tokens: TokenVerifier,
     thinking: ThinkingStore,
+    /// Buckets per principal, client and tenant, in that order.
+    limiters: [RateLimiter; 3],
 }
 
 impl Gateway {
@@ -70,6 +72,12 @@ impl Gateway {
         tokens: TokenVerifier,
     ) -> Self {
         let thinking = ThinkingStore::new(config.thinking_cache_entries);
+        let limits = config.rate_limits;
+        let limiters = [
+            RateLimiter::new(limits.principal),
+            RateLimiter::new(limits.client),
+            RateLimiter::new(limits.tenant),
+        ];
         Gateway {
             config,
             audit,
@@ -77,6 +85,7 @@ impl Gateway {
             provider,
             tokens,
             thinking,
+            limiters,
         }
     }
 
@@ -86,7 +95,7 @@ impl Gateway {
     }
 }
 
-pub use server::serve;
+pub use server::{serve, serve_with};
 
 /// A random 128-bit id in hex.
 fn random_hex() -> Result<String, GatewayError> {

@@ -24,8 +24,18 @@ pub async fn serve(
     gateway: Arc<Gateway>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, gateway, axum::Router::new(), shutdown).await
+}
+
+/// Like [`serve`], with more routes (the OAuth server's) merged beside the gateway's.
+pub async fn serve_with(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    extra: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let header_timeout = gateway.config().header_timeout;
-    let app = router(gateway);
+    let app = router(gateway).merge(extra);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

@@ -59,6 +59,86 @@ pub enum Command {
     /// Mint a short-lived access token for a local service or test client and print it. Callers
     /// send it to `phigate serve` as `x-api-key` or `Authorization: Bearer`.
     Token(TokenArgs),
+    /// Manage staff accounts: add (one-time password and, for admin and auditor, TOTP
+    /// enrolment printed once), list, disable, enable, reset-mfa.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage OAuth clients: add (secret printed once), list, revoke.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+/// `phigate users` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a person with a role: clinician, nurse, coder, scheduler, billing, auditor, admin.
+    Add {
+        /// Sign-in name (letters, digits, '.', '_', '-').
+        username: String,
+        /// The role, which decides the scopes.
+        #[arg(long)]
+        role: String,
+        /// Enrol a TOTP second factor (always done for admin and auditor).
+        #[arg(long)]
+        totp: bool,
+    },
+    /// List accounts with role, state, second factor and failed attempts.
+    List,
+    /// Disable an account: it can no longer sign in or refresh a session.
+    Disable {
+        /// The account.
+        username: String,
+    },
+    /// Enable an account again, clearing a lockout.
+    Enable {
+        /// The account.
+        username: String,
+    },
+    /// Replace the account's TOTP secret and print the new enrolment URI once.
+    ResetMfa {
+        /// The account.
+        username: String,
+    },
+    /// The auditor's report of break-glass (emergency) accesses: who, which patient (as its
+    /// keyed reference), when, until when, and the stated reason. Reasons are free text and
+    /// may mention the patient: run it where an auditor may see that.
+    BreakGlassReport {
+        /// Only accesses in the last this many hours.
+        #[arg(long, default_value_t = 24 * 30)]
+        since_hours: u32,
+    },
+}
+
+/// `phigate clients` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Register a client.
+    Add {
+        /// A display name.
+        name: String,
+        /// The role its own tokens act in (`client_credentials`); people keep their own role.
+        #[arg(long, default_value = "service")]
+        role: String,
+        /// client_secret_basic, client_secret_post, private_key_jwt or none (public, PKCE).
+        #[arg(long, default_value = "client_secret_basic")]
+        method: String,
+        /// An exact redirect URI for the authorization code flow (repeatable).
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// A scope the client may be granted (repeatable; default: all of the role's).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// The client's public keys (a JWKS file), for private_key_jwt.
+        #[arg(long, value_name = "FILE")]
+        jwks: Option<PathBuf>,
+    },
+    /// List clients.
+    List,
+    /// Revoke a client and every session issued through it.
+    Revoke {
+        /// The client_id.
+        client_id: String,
+    },
 }
 
 /// Options of `phigate serve`.

@@ -24,6 +24,72 @@ pub struct Config {
     pub log: LogConfig,
     /// The HTTP gateway (`phigate serve`).
     pub server: ServerConfig,
+    /// The OAuth 2.0 authorization server served beside the gateway.
+    pub oauth: OAuthSettings,
+    /// Token-bucket rate limits on `/v1/*`.
+    pub rate_limit: RateLimitSettings,
+}
+
+/// The OAuth 2.0 authorization server.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuthSettings {
+    /// The issuer: the base URL clients reach this server at. Also the `iss` of access tokens.
+    pub issuer: String,
+    /// Access-token lifetime, seconds (at most 900).
+    pub access_ttl_secs: u64,
+    /// A session unused this long must sign in again, seconds (automatic logoff).
+    pub refresh_idle_secs: u64,
+    /// A session ends this long after sign-in however active, seconds.
+    pub refresh_absolute_secs: u64,
+    /// Requests to `/oauth/token` and sign-in attempts allowed at once, per client and user.
+    pub token_burst: u32,
+    /// Sustained rate of the same, per second.
+    pub token_per_second: f64,
+}
+
+impl Default for OAuthSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".into(),
+            access_ttl_secs: 900,
+            refresh_idle_secs: 30 * 60,
+            refresh_absolute_secs: 12 * 3600,
+            token_burst: 20,
+            token_per_second: 1.0,
+        }
+    }
+}
+
+/// Token buckets on `/v1/*`: `burst` requests at once, then `per_second`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Per user or service principal: burst.
+    pub principal_burst: u32,
+    /// Per principal: sustained requests per second.
+    pub principal_per_second: f64,
+    /// Per OAuth client: burst.
+    pub client_burst: u32,
+    /// Per client: sustained requests per second.
+    pub client_per_second: f64,
+    /// Per tenant: burst.
+    pub tenant_burst: u32,
+    /// Per tenant: sustained requests per second.
+    pub tenant_per_second: f64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            principal_burst: 60,
+            principal_per_second: 5.0,
+            client_burst: 300,
+            client_per_second: 25.0,
+            tenant_burst: 1000,
+            tenant_per_second: 100.0,
+        }
+    }
 }
 
 /// The HTTP gateway. Callers authenticate with Phigate access tokens, so no API key is
@@ -121,6 +187,8 @@ impl Default for Config {
                 format: "text".into(),
             },
             server: ServerConfig::default(),
+            oauth: OAuthSettings::default(),
+            rate_limit: RateLimitSettings::default(),
         }
     }
 }
@@ -394,6 +462,7 @@ impl Config {
                 "must be between 1024 and 1073741824".into(),
             ));
         }
+        self.validate_identity(&invalid)?;
         let bad_beta =
             |b: &String| b.is_empty() || !b.bytes().all(|c| c.is_ascii_graphic() && c != b',');
         if self.server.allowed_betas.iter().any(bad_beta) {
@@ -401,6 +470,68 @@ impl Config {
                 "server.allowed_betas",
                 "each flag must be a non-empty header token without commas".into(),
             ));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn validate_identity(
+        &self,
+        invalid: &dyn Fn(&'static str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        check_base_url(&self.oauth.issuer).map_err(|r| invalid("oauth.issuer", r.into()))?;
+        if self.oauth.issuer.ends_with('/') {
+            return Err(invalid("oauth.issuer", "must not end with '/'".into()));
+        }
+        if !(60..=900).contains(&self.oauth.access_ttl_secs) {
+            return Err(invalid(
+                "oauth.access_ttl_secs",
+                "must be between 60 and 900".into(),
+            ));
+        }
+        if !(60..=self.oauth.refresh_absolute_secs).contains(&self.oauth.refresh_idle_secs) {
+            return Err(invalid(
+                "oauth.refresh_idle_secs",
+                "must be at least 60 and at most oauth.refresh_absolute_secs".into(),
+            ));
+        }
+        if self.oauth.refresh_absolute_secs > 30 * 24 * 3600 {
+            return Err(invalid(
+                "oauth.refresh_absolute_secs",
+                "must be at most 30 days".into(),
+            ));
+        }
+        let r = &self.rate_limit;
+        let limits = [
+            (
+                "oauth.token_burst",
+                self.oauth.token_burst,
+                self.oauth.token_per_second,
+            ),
+            (
+                "rate_limit.principal_burst",
+                r.principal_burst,
+                r.principal_per_second,
+            ),
+            (
+                "rate_limit.client_burst",
+                r.client_burst,
+                r.client_per_second,
+            ),
+            (
+                "rate_limit.tenant_burst",
+                r.tenant_burst,
+                r.tenant_per_second,
+            ),
+        ];
+        for (key, burst, rate) in limits {
+            if burst == 0 || !(rate.is_finite() && rate > 0.0) {
+                return Err(invalid(
+                    key,
+                    "bursts must be at least 1 and rates positive".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -628,6 +759,27 @@ mod tests {
             err.to_string().contains("PHIGATE_PROVIDER_MAX_RETRIES"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn identity_settings_are_checked_by_name() {
+        let file = write("[oauth]\naccess_ttl_secs = 3600\n");
+        let err = Config::load(Some(file.path()), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("oauth.access_ttl_secs"), "{err}");
+        let file = write("[oauth]\nissuer = \"http://phigate.example\"\n");
+        let err = Config::load(Some(file.path()), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("oauth.issuer"), "{err}");
+        let file = write("[rate_limit]\nprincipal_burst = 0\n");
+        let err = Config::load(Some(file.path()), env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("rate_limit.principal_burst"),
+            "{err}"
+        );
+        let file = write(
+            "[rate_limit]\nclient_per_second = 2.5\n[oauth]\nissuer = \"https://phigate.example\"\n",
+        );
+        let config = Config::load(Some(file.path()), env(&[])).unwrap();
+        assert_eq!(config.rate_limit.client_per_second, 2.5);
     }
 
     #[test]

@@ -14,8 +14,6 @@ use phigate_store::Store;
 
 use crate::config::Config;
 
-/// Issuer and audience of access tokens minted by this deployment.
-pub const TOKEN_ISSUER: &str = "phigate";
 /// Audience of access tokens minted by this deployment.
 pub const TOKEN_AUDIENCE: &str = "phigate";
 
@@ -151,7 +149,7 @@ fn open_components(config: &Config, layout: &Layout) -> Result<Opened> {
             .with_context(|| format!("cannot restrict {}", db.display()))?;
     }
     let pkcs8 = read_secret_file(&layout.token_key()).context("cannot read the token key")?;
-    let tokens = TokenSigner::from_pkcs8(&pkcs8, TOKEN_ISSUER).context("bad token key")?;
+    let tokens = TokenSigner::from_pkcs8(&pkcs8, &config.oauth.issuer).context("bad token key")?;
     Ok(Opened {
         store,
         audit: Arc::new(audit),

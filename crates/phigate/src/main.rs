@@ -47,6 +47,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => cmd::serve::run(&config, &args),
         Command::Compliance(command) => cmd::compliance::run(&config, &command),
         Command::Token(args) => cmd::token::run(&config, &args),
+        Command::Users(command) => cmd::users::run(&config, &command),
+        Command::Clients(command) => cmd::clients::run(&config, &command),
     }
 }
 

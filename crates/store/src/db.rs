@@ -77,6 +77,15 @@ CREATE TABLE oauth_assertion_jtis (
 );
 CREATE TABLE revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 "#,
+    r#"
+CREATE TABLE break_glass (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL,
+    patient_ref TEXT NOT NULL, reason BLOB NOT NULL, created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX break_glass_by_user ON break_glass (tenant, user_id, patient_ref, expires_at);
+CREATE INDEX break_glass_by_time ON break_glass (tenant, created_at);
+"#,
 ];
 
 /// A shared SQLite connection. SQLite serialises writers anyway; one connection behind a mutex

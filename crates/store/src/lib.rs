@@ -8,6 +8,7 @@
 //! it nor what their record says. The store holds no business rules: who may read or write is
 //! decided before a call reaches it. The audit log is not here; it has a store of its own.
 
+mod break_glass;
 mod clients;
 mod db;
 mod drafts;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 use phigate_crypto::{Keyring, Kms};
 
+pub use break_glass::{BreakGlassRecord, NewBreakGlass};
 pub use clients::ClientRecord;
 pub use db::Database;
 pub use drafts::{Draft, DraftStatus};

@@ -139,3 +139,27 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Looks an account up by its id.
+    pub fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let conn = self.db.lock()?;
+        Ok(conn
+            .query_row(
+                "SELECT id, tenant, username, role, password_hash, disabled FROM users
+                 WHERE id = ?1",
+                params![id],
+                |row| {
+                    Ok(UserRecord {
+                        id: row.get(0)?,
+                        tenant: row.get(1)?,
+                        username: row.get(2)?,
+                        role: row.get(3)?,
+                        password_hash: row.get(4)?,
+                        disabled: row.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod compliance;
+pub mod clients;
 pub mod deid;
 pub mod demo;
 mod demo_report;
@@ -10,6 +11,7 @@ pub mod import;
 pub mod init;
 pub mod serve;
 pub mod token;
+pub mod users;
 
 use phigate_auth::{Principal, Role, scopes};
 

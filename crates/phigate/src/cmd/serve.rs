@@ -1,4 +1,5 @@
-//! `phigate serve`: the Anthropic-compatible gateway on HTTP.
+//! `phigate serve`: the Anthropic-compatible gateway and the OAuth 2.0 authorization server on
+//! HTTP.
 //!
 //! Plain HTTP only, and so only on a loopback address: TLS serving (rustls, TLS 1.3) is a
 //! separate piece of work. Until it lands, put a TLS-terminating proxy on the same host in front.
@@ -9,8 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use phigate_auth::{RateLimit, RevocationList, TokenKeys};
 use phigate_deid::{Detector, DetectorConfig};
-use phigate_gateway::{Gateway, GatewayConfig};
+use phigate_gateway::{Gateway, GatewayConfig, RateLimits};
+use phigate_oauth::{OAuthConfig, OAuthServer};
 
 use crate::cli::ServeArgs;
 use crate::cmd::demo;
@@ -41,12 +44,16 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     settings.allowed_betas = config.server.allowed_betas.clone();
     settings.header_timeout = Duration::from_secs(config.server.header_timeout_secs);
     settings.body_timeout = Duration::from_secs(config.server.body_timeout_secs);
+    settings.rate_limits = rate_limits(config);
+    let audit = opened.audit.clone();
+    let oauth = Arc::new(oauth_server(config, opened)?);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let gateway = Gateway::new(
         settings,
-        opened.audit.clone(),
+        audit.clone(),
         Arc::new(detector),
         demo::provider(config, None)?,
-        opened.tokens.verifier(TOKEN_AUDIENCE),
+        oauth.verifier(now),
     );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -62,12 +69,56 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
             "phigate listening on http://{bound} (plain HTTP, loopback only)"
         ));
         out.flush();
-        phigate_gateway::serve(listener, Arc::new(gateway), shutdown_signal())
+        let extra = phigate_oauth::router(oauth);
+        phigate_gateway::serve_with(listener, Arc::new(gateway), extra, shutdown_signal())
             .await
             .context("the server stopped")
     })?;
-    opened.audit.checkpoint()?;
+    audit.checkpoint()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The authorization server over the data directory's store, audit log and token key, with the
+/// revocations recorded earlier reloaded.
+fn oauth_server(config: &Config, opened: datadir::Opened) -> Result<OAuthServer> {
+    let mut settings = OAuthConfig::new(&config.oauth.issuer, TOKEN_AUDIENCE, &config.tenant);
+    settings.access_ttl = Duration::from_secs(config.oauth.access_ttl_secs);
+    settings.refresh.idle = Duration::from_secs(config.oauth.refresh_idle_secs);
+    settings.refresh.absolute = Duration::from_secs(config.oauth.refresh_absolute_secs);
+    settings.token_rate = RateLimit {
+        burst: config.oauth.token_burst,
+        per_second: config.oauth.token_per_second,
+    };
+    let revocations = Arc::new(RevocationList::new());
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for (jti, expires_at) in opened.store.revoked_access_tokens(now)? {
+        revocations.revoke(&jti, expires_at);
+    }
+    Ok(OAuthServer::new(
+        settings,
+        opened.store,
+        opened.audit,
+        TokenKeys::new(opened.tokens),
+        revocations,
+    ))
+}
+
+fn rate_limits(config: &Config) -> RateLimits {
+    let r = &config.rate_limit;
+    RateLimits {
+        principal: RateLimit {
+            burst: r.principal_burst,
+            per_second: r.principal_per_second,
+        },
+        client: RateLimit {
+            burst: r.client_burst,
+            per_second: r.client_per_second,
+        },
+        tenant: RateLimit {
+            burst: r.tenant_burst,
+            per_second: r.tenant_per_second,
+        },
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.
