@@ -56,6 +56,50 @@ pub enum Command {
     /// Mint a short-lived access token for a local service or test client and print it. Callers
     /// send it to `phigate serve` as `x-api-key` or `Authorization: Bearer`.
     Token(TokenArgs),
+    /// Key versions, rotation and rewrapping.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Patient-level operations.
+    #[command(subcommand)]
+    Patient(PatientCommand),
+}
+
+/// `phigate keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the tenant and patient key versions with their states, and how many sealed values
+    /// (and patient keys) each version protects. Reads ciphertext headers only.
+    Status,
+    /// Give the tenant key, and every patient key, a new version for writes. Older versions
+    /// still decrypt until `phigate keys rewrap` has moved their data.
+    Rotate {
+        /// Rotate the tenant key only, not the patient keys.
+        #[arg(long)]
+        tenant_only: bool,
+    },
+    /// Move every sealed value and patient key to the active key versions, then retire the
+    /// decrypt-only versions that protect nothing. Exits non-zero if a value failed to open.
+    Rewrap {
+        /// Retire a version only once it was superseded this many seconds ago, so that a writer
+        /// that took the old key just before a rotation has finished.
+        #[arg(long, default_value_t = 300)]
+        grace_secs: u64,
+    },
+}
+
+/// `phigate patient` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PatientCommand {
+    /// Crypto-shred one patient: destroy every version of their key, delete their vault maps and
+    /// write an audit tombstone. Their rows stay, unreadable. This cannot be undone.
+    Forget {
+        /// The patient's id as imported (the FHIR Patient id).
+        id: String,
+        /// The argument is a patient reference (64 hex characters, as printed by
+        /// `phigate import` and written in the audit log) rather than an id.
+        #[arg(long = "ref")]
+        by_ref: bool,
+    },
 }
 
 /// Options of `phigate serve`.

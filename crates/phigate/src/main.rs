@@ -45,6 +45,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(command) => cmd::audit::run(&config, &command),
         Command::Serve(args) => cmd::serve::run(&config, &args),
         Command::Token(args) => cmd::token::run(&config, &args),
+        Command::Keys(command) => cmd::keys::run(&config, &command),
+        Command::Patient(command) => cmd::patient::run(&config, &command),
     }
 }
 

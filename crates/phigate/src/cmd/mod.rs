@@ -7,6 +7,8 @@ mod demo_report;
 pub mod eval;
 pub mod import;
 pub mod init;
+pub mod keys;
+pub mod patient;
 pub mod serve;
 pub mod token;
 
