@@ -75,6 +75,11 @@ impl DevCa {
         Ok(Self { issuer })
     }
 
+    /// The CA's private key, PEM (PKCS#8); store it owner-only.
+    pub fn key_pem(&self) -> Zeroizing<String> {
+        Zeroizing::new(self.issuer.key().serialize_pem())
+    }
+
     /// The CA certificate, PEM: what clients trust.
     pub fn cert_pem(&self) -> String {
         self.issuer.pem()

@@ -27,8 +27,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the data directory: root key (0600), token and audit signing keys, the encrypted
-    /// store, the audit log, and the first administrator, whose one-time password is printed once.
+    /// Create the data directory: root key (0600), token and audit signing keys, a development
+    /// TLS CA and server certificate (keys 0600), the encrypted store, the audit log, and the
+    /// first administrator, whose one-time password is printed once.
     Init(InitArgs),
     /// Run the main job offline on shipped synthetic data: import one Synthea patient, sign in as
     /// a local clinician and draft a clinical note from a visit dialogue through the whole request
@@ -51,7 +52,8 @@ pub enum Command {
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Run the Anthropic-compatible gateway (`/v1/messages` with streaming, `count_tokens`,
-    /// `/v1/models`) on `server.listen`. Plain HTTP on loopback only: TLS is not built yet.
+    /// `/v1/models`) on `server.listen`: HTTPS when `server.tls.enabled` is set (TLS 1.3 only
+    /// unless `server.tls.min_version = "1.2"`), otherwise plain HTTP on loopback only.
     Serve(ServeArgs),
     /// Mint a short-lived access token for a local service or test client and print it. Callers
     /// send it to `phigate serve` as `x-api-key` or `Authorization: Bearer`.
@@ -105,7 +107,8 @@ pub enum PatientCommand {
 /// Options of `phigate serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on, overriding `server.listen` (loopback only; port 0 picks one).
+    /// Address to listen on, overriding `server.listen` (loopback only without TLS; port 0
+    /// picks one).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
 }

@@ -42,6 +42,8 @@ pub struct ServerConfig {
     pub header_timeout_secs: u64,
     /// Longest a client may take to send a request body, seconds.
     pub body_timeout_secs: u64,
+    /// HTTPS.
+    pub tls: TlsConfig,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +54,38 @@ impl Default for ServerConfig {
             allowed_betas: Vec::new(),
             header_timeout_secs: 30,
             body_timeout_secs: 30,
+            tls: TlsConfig::default(),
+        }
+    }
+}
+
+/// HTTPS for `phigate serve` (`[server.tls]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// Serve HTTPS. Without it the gateway serves plain HTTP, on loopback only.
+    pub enabled: bool,
+    /// PEM certificate chain; empty means `tls/server.pem` in the data directory.
+    pub cert_file: PathBuf,
+    /// PEM private key, owner-only; empty means `tls/server.key` in the data directory.
+    pub key_file: PathBuf,
+    /// PEM file of the CA that signs service clients' certificates (mutual TLS).
+    pub client_ca_file: PathBuf,
+    /// `none`, `optional` (verified when presented) or `required`.
+    pub client_auth: String,
+    /// `1.3`, or `1.2` to accept TLS 1.2 as well.
+    pub min_version: String,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            cert_file: PathBuf::new(),
+            key_file: PathBuf::new(),
+            client_ca_file: PathBuf::new(),
+            client_auth: "none".into(),
+            min_version: "1.3".into(),
         }
     }
 }
@@ -250,6 +284,36 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
         "server.max_body_bytes",
         Kind::Int,
     ),
+    (
+        "PHIGATE_SERVER_TLS_ENABLED",
+        "server.tls.enabled",
+        Kind::Bool,
+    ),
+    (
+        "PHIGATE_SERVER_TLS_CERT_FILE",
+        "server.tls.cert_file",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_SERVER_TLS_KEY_FILE",
+        "server.tls.key_file",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_SERVER_TLS_CLIENT_CA_FILE",
+        "server.tls.client_ca_file",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_SERVER_TLS_CLIENT_AUTH",
+        "server.tls.client_auth",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_SERVER_TLS_MIN_VERSION",
+        "server.tls.min_version",
+        Kind::Str,
+    ),
 ];
 
 /// Environment variables that configure how configuration is found, not configuration keys.
@@ -387,7 +451,27 @@ impl Config {
                 "expected \"text\" or \"json\"".into(),
             ));
         }
-        check_listen(&self.server.listen).map_err(|r| invalid("server.listen", r.into()))?;
+        check_listen(&self.server.listen, self.server.tls.enabled)
+            .map_err(|r| invalid("server.listen", r.into()))?;
+        let tls = &self.server.tls;
+        if !matches!(tls.client_auth.as_str(), "none" | "optional" | "required") {
+            return Err(invalid(
+                "server.tls.client_auth",
+                "expected \"none\", \"optional\" or \"required\"".into(),
+            ));
+        }
+        if tls.client_auth != "none" && tls.client_ca_file.as_os_str().is_empty() {
+            return Err(invalid(
+                "server.tls.client_ca_file",
+                "client certificates are asked for, so the client CA file must be set".into(),
+            ));
+        }
+        if !matches!(tls.min_version.as_str(), "1.3" | "1.2") {
+            return Err(invalid(
+                "server.tls.min_version",
+                "expected \"1.3\" or \"1.2\"".into(),
+            ));
+        }
         if !(1024..=1 << 30).contains(&self.server.max_body_bytes) {
             return Err(invalid(
                 "server.max_body_bytes",
@@ -462,15 +546,15 @@ fn read_config_file(path: &Path) -> Result<String, ConfigError> {
     Ok(text)
 }
 
-/// A socket address on loopback: the gateway serves plain HTTP until TLS serving is built.
-fn check_listen(listen: &str) -> Result<(), &'static str> {
+/// A socket address; off loopback only with TLS on.
+fn check_listen(listen: &str, tls: bool) -> Result<(), &'static str> {
     let addr: std::net::SocketAddr = listen
         .parse()
         .map_err(|_| "expected an address and port such as 127.0.0.1:8080")?;
-    if addr.ip().is_loopback() {
+    if tls || addr.ip().is_loopback() {
         Ok(())
     } else {
-        Err("plain HTTP is served on loopback addresses only; TLS serving is not built yet")
+        Err("plain HTTP is served on loopback addresses only; set server.tls.enabled for others")
     }
 }
 
@@ -590,11 +674,34 @@ mod tests {
 
     #[test]
     fn the_gateway_listens_on_loopback_only() {
-        assert!(check_listen("127.0.0.1:8080").is_ok());
-        assert!(check_listen("[::1]:0").is_ok());
+        assert!(check_listen("127.0.0.1:8080", false).is_ok());
+        assert!(check_listen("[::1]:0", false).is_ok());
         let err =
             Config::load(None, env(&[("PHIGATE_SERVER_LISTEN", "0.0.0.0:8080")])).unwrap_err();
         assert!(err.to_string().contains("server.listen"), "{err}");
+    }
+
+    #[test]
+    fn tls_settings_are_checked_and_tls_allows_other_addresses() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("PHIGATE_SERVER_TLS_ENABLED", "true"),
+                ("PHIGATE_SERVER_LISTEN", "0.0.0.0:8443"),
+            ]),
+        )
+        .unwrap();
+        assert!(config.server.tls.enabled);
+        assert_eq!(config.server.tls.min_version, "1.3");
+        let err =
+            Config::load(None, env(&[("PHIGATE_SERVER_TLS_MIN_VERSION", "1.1")])).unwrap_err();
+        assert!(err.to_string().contains("server.tls.min_version"), "{err}");
+        let file = write("[server.tls]\nenabled = true\nclient_auth = \"required\"\n");
+        let err = Config::load(Some(file.path()), env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("server.tls.client_ca_file"),
+            "{err}"
+        );
     }
 
     #[test]

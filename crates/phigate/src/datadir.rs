@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use phigate_audit::{AuditLog, CheckpointSigner};
 use phigate_auth::TokenSigner;
 use phigate_crypto::LocalKms;
+use phigate_crypto::devcert::DevCa;
 use phigate_crypto::secret_file::{create_secret_file, read_secret_file};
 use phigate_store::Store;
 
@@ -46,6 +47,26 @@ impl Layout {
     /// The audit checkpoint signing key.
     pub fn audit_key(&self) -> PathBuf {
         self.root.join("keys").join("audit-signing.pk8")
+    }
+
+    /// The development CA certificate `phigate init` makes (what test clients trust).
+    pub fn tls_ca(&self) -> PathBuf {
+        self.root.join("keys").join("tls-ca.pem")
+    }
+
+    /// The development CA's private key.
+    pub fn tls_ca_key(&self) -> PathBuf {
+        self.root.join("keys").join("tls-ca.key")
+    }
+
+    /// The server certificate chain used when `server.tls.cert_file` is not set.
+    pub fn tls_cert(&self) -> PathBuf {
+        self.root.join("keys").join("tls-server.pem")
+    }
+
+    /// The server private key used when `server.tls.key_file` is not set.
+    pub fn tls_key(&self) -> PathBuf {
+        self.root.join("keys").join("tls-server.key")
     }
 
     /// The application database.
@@ -165,5 +186,23 @@ pub fn create_keys(layout: &Layout) -> Result<()> {
     let pkcs8 = TokenSigner::generate_pkcs8().context("cannot create the token key")?;
     create_secret_file(&layout.token_key(), &pkcs8).context("cannot write the token key")?;
     CheckpointSigner::load_or_create(&layout.audit_key()).context("cannot create the audit key")?;
+    create_dev_tls(layout)
+}
+
+/// Makes a development CA and a server certificate for this machine's loopback names, keys
+/// owner-only. A deployment points `server.tls.cert_file` and `key_file` at its own instead.
+fn create_dev_tls(layout: &Layout) -> Result<()> {
+    let ca = DevCa::generate("Phigate development CA").context("cannot make the TLS CA")?;
+    let server = ca
+        .issue_server(&["localhost", "127.0.0.1", "::1"])
+        .context("cannot make the TLS certificate")?;
+    create_secret_file(&layout.tls_ca_key(), ca.key_pem().as_bytes())
+        .context("cannot write the TLS CA key")?;
+    create_secret_file(&layout.tls_key(), server.key_pem.as_bytes())
+        .context("cannot write the TLS key")?;
+    let chain = format!("{}{}", server.cert_pem, ca.cert_pem());
+    for (path, pem) in [(layout.tls_cert(), chain), (layout.tls_ca(), ca.cert_pem())] {
+        fs::write(&path, pem).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
 }

@@ -33,6 +33,11 @@ pub fn run(config: &Config, args: &InitArgs) -> Result<ExitCode> {
         layout.store().display()
     ));
     out.line(format!("  audit log       {}", layout.audit().display()));
+    out.line(format!(
+        "  TLS             {} (development CA {}; keys 0600)",
+        layout.tls_cert().display(),
+        layout.tls_ca().display()
+    ));
     out.line(format!("  administrator   {}", args.admin));
     out.line(format!(
         "  one-time password (shown once, change it at first sign-in): {password}"
