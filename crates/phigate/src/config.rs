@@ -24,6 +24,29 @@ pub struct Config {
     pub log: LogConfig,
     /// The HTTP gateway (`phigate serve`).
     pub server: ServerConfig,
+    /// Where the root key lives.
+    pub keys: KeysConfig,
+}
+
+/// The root of the key hierarchy (`[keys]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// `local`: a key file made by `phigate init` (owner-only), or an environment variable.
+    /// The AWS KMS backend is not in this build.
+    pub kms: String,
+    /// The name of an environment variable holding the root key in base64, used instead of the
+    /// key file; empty for the file.
+    pub root_key_env: String,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            kms: "local".into(),
+            root_key_env: String::new(),
+        }
+    }
 }
 
 /// The HTTP gateway. Callers authenticate with Phigate access tokens, so no API key is
@@ -155,6 +178,7 @@ impl Default for Config {
                 format: "text".into(),
             },
             server: ServerConfig::default(),
+            keys: KeysConfig::default(),
         }
     }
 }
@@ -284,6 +308,8 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
         "server.max_body_bytes",
         Kind::Int,
     ),
+    ("PHIGATE_KEYS_KMS", "keys.kms", Kind::Str),
+    ("PHIGATE_KEYS_ROOT_KEY_ENV", "keys.root_key_env", Kind::Str),
     (
         "PHIGATE_SERVER_TLS_ENABLED",
         "server.tls.enabled",
@@ -451,6 +477,7 @@ impl Config {
                 "expected \"text\" or \"json\"".into(),
             ));
         }
+        self.keys.validate(&invalid)?;
         check_listen(&self.server.listen, self.server.tls.enabled)
             .map_err(|r| invalid("server.listen", r.into()))?;
         let tls = &self.server.tls;
@@ -484,6 +511,40 @@ impl Config {
             return Err(invalid(
                 "server.allowed_betas",
                 "each flag must be a non-empty header token without commas".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl KeysConfig {
+    fn validate(
+        &self,
+        invalid: &impl Fn(&'static str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        match self.kms.as_str() {
+            "local" => {}
+            "aws" => {
+                return Err(invalid(
+                    "keys.kms",
+                    "the AWS KMS backend is not in this build; use \"local\"".into(),
+                ));
+            }
+            other => {
+                return Err(invalid(
+                    "keys.kms",
+                    format!("expected \"local\", got {other:?}"),
+                ));
+            }
+        }
+        let name_ok = self
+            .root_key_env
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !name_ok {
+            return Err(invalid(
+                "keys.root_key_env",
+                "an environment variable name: capital letters, digits and '_'".into(),
             ));
         }
         Ok(())
@@ -702,6 +763,17 @@ mod tests {
             err.to_string().contains("server.tls.client_ca_file"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_root_key_is_local_and_its_variable_name_is_checked() {
+        let err = Config::load(None, env(&[("PHIGATE_KEYS_KMS", "aws")])).unwrap_err();
+        assert!(err.to_string().contains("not in this build"), "{err}");
+        let err = Config::load(None, env(&[("PHIGATE_KEYS_ROOT_KEY_ENV", "a b")])).unwrap_err();
+        assert!(err.to_string().contains("keys.root_key_env"), "{err}");
+        let config =
+            Config::load(None, env(&[("PHIGATE_KEYS_ROOT_KEY_ENV", "ROOT_KEY_B64")])).unwrap();
+        assert_eq!(config.keys.root_key_env, "ROOT_KEY_B64");
     }
 
     #[test]

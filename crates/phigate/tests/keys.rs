@@ -141,3 +141,38 @@ fn a_forgotten_patient_keeps_unreadable_rows_others_stay_readable_and_the_log_ve
     let tail = stdout_of(dir.path(), &["audit", "tail", "-n", "1"]);
     assert!(tail.contains("patient_forget") && tail.contains("failed"));
 }
+
+#[test]
+fn a_root_key_from_an_environment_variable_replaces_the_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], key: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_phigate"));
+        for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("PHIGATE_")) {
+            command.env_remove(name);
+        }
+        command
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env("PHIGATE_KEYS_ROOT_KEY_ENV", "TEST_ROOT_KEY_B64")
+            .env_remove("TEST_ROOT_KEY_B64");
+        if let Some(key) = key {
+            command.env("TEST_ROOT_KEY_B64", key);
+        }
+        command.output().unwrap()
+    };
+    // 32 bytes of 0x2a in base64.
+    let key = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
+    assert!(run(&["init"], Some(key)).status.success());
+    assert!(!dir.path().join("keys/root.key").exists());
+    let bundle = synthea_bundles()[0].to_str().unwrap().to_owned();
+    assert!(run(&["import", &bundle], Some(key)).status.success());
+    let status = run(&["keys", "status"], Some(key));
+    assert!(String::from_utf8_lossy(&status.stdout).contains("1 active"));
+
+    let missing = run(&["keys", "status"], None);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("TEST_ROOT_KEY_B64"));
+    let other = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    assert!(!run(&["keys", "status"], Some(other)).status.success());
+}
