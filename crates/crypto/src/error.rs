@@ -160,6 +160,10 @@ pub enum CryptoError {
     #[error("key repository failed")]
     Repository(#[source] Box<dyn StdError + Send + Sync>),
 
+    /// A certificate could not be generated.
+    #[error("certificate generation failed: {0}")]
+    Certificate(String),
+
     /// A KMS backend failed.
     #[error("KMS backend failed")]
     Kms(#[source] Box<dyn StdError + Send + Sync>),

@@ -199,6 +199,11 @@ impl Keyring {
         Ok(destroyed)
     }
 
+    /// The non-secret name of the root key's KMS.
+    pub fn kms_id(&self) -> &str {
+        self.kms.id()
+    }
+
     /// Every version of `scope` with its state, lowest version first.
     pub fn key_status(&self, scope: &KeyScope) -> Result<Vec<(u32, KeyState)>, CryptoError> {
         let mut status: Vec<_> = self

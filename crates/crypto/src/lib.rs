@@ -31,6 +31,7 @@
 
 mod aad;
 mod cache;
+pub mod devcert;
 mod digest;
 mod envelope;
 mod error;

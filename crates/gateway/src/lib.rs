@@ -35,6 +35,7 @@ pub mod scrub;
 mod server;
 mod stream;
 pub mod thinking;
+pub mod tls;
 mod validate;
 
 use std::sync::Arc;
@@ -95,7 +96,7 @@ impl Gateway {
     }
 }
 
-pub use server::{serve, serve_with};
+pub use server::{serve, serve_tls, serve_tls_with, serve_with};
 
 /// A random 128-bit id in hex.
 fn random_hex() -> Result<String, GatewayError> {

@@ -1,41 +1,96 @@
-//! The accept loop: HTTP/1.1 with a deadline for slow request headers.
+//! The accept loop: HTTP/1.1, over TLS or (on loopback) plain TCP, with deadlines for slow
+//! handshakes and slow request headers.
 //!
 //! `axum::serve` has no header-read timeout, so a client could hold a connection (and a file
 //! descriptor) forever by sending half a request line. Here each connection is served by
 //! hyper's HTTP/1.1 builder with its header-read timer, which runs from the moment the server
 //! waits for a request until its headers are complete, and so also closes kept-alive
-//! connections left idle. Bodies are bounded separately by `body::read`.
+//! connections left idle. The TLS handshake gets the same deadline. Bodies are bounded
+//! separately by `body::read`.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
+use axum::http::HeaderValue;
+use axum::http::header::STRICT_TRANSPORT_SECURITY;
+use axum::response::Response;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::{Gateway, router};
 
-/// Serves `gateway` on `listener` until `shutdown` completes, then lets open requests finish.
+/// What browsers are told when TLS is on: HTTPS only, for a year.
+const HSTS: &str = "max-age=31536000";
+
+/// Serves `gateway` over plain HTTP on `listener` until `shutdown` completes, then lets open
+/// requests finish. The caller keeps plain HTTP on loopback.
 pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with(listener, gateway, axum::Router::new(), shutdown).await
+    serve_with(listener, gateway, Router::new(), shutdown).await
 }
 
 /// Like [`serve`], with more routes (the OAuth server's) merged beside the gateway's.
 pub async fn serve_with(
     listener: TcpListener,
     gateway: Arc<Gateway>,
-    extra: axum::Router,
+    extra: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(gateway.clone()).merge(extra);
+    accept_loop(listener, app, gateway, None, shutdown).await
+}
+
+/// Serves `gateway` over TLS with `tls` (see [`crate::tls::server_config`]) until `shutdown`
+/// completes. Every response carries `Strict-Transport-Security`.
+pub async fn serve_tls(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_tls_with(listener, gateway, Router::new(), tls, shutdown).await
+}
+
+/// Like [`serve_tls`], with more routes merged beside the gateway's.
+pub async fn serve_tls_with(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    extra: Router,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(gateway.clone())
+        .merge(extra)
+        .layer(axum::middleware::map_response(hsts));
+    let acceptor = TlsAcceptor::from(tls);
+    accept_loop(listener, app, gateway, Some(acceptor), shutdown).await
+}
+
+async fn hsts(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    response
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    gateway: Arc<Gateway>,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = gateway.config().header_timeout;
-    let app = router(gateway).merge(extra);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -52,19 +107,36 @@ pub async fn serve_with(
                 continue;
             }
         };
-        let service = TowerToHyperService::new(app.clone());
+        let app = app.clone();
         let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .serve_connection(TokioIo::new(tcp), service);
-            if let Err(err) = watcher.watch(connection).await {
-                // Timeouts and clients that hang up; nothing a request body could be in.
-                tracing::debug!(error = %err, "gateway.connection closed with an error");
+            let Some(acceptor) = tls else {
+                return connection(tcp, app, watcher, header_timeout).await;
+            };
+            match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => connection(stream, app, watcher, header_timeout).await,
+                // Refused versions, missing client certificates, scanners: the client's fault.
+                Ok(Err(err)) => tracing::debug!(error = %err, "gateway.tls handshake failed"),
+                Err(_) => tracing::debug!("gateway.tls handshake timed out"),
             }
         });
     }
     graceful.shutdown().await;
     Ok(())
+}
+
+async fn connection<S>(stream: S, app: Router, watcher: Watcher, header_timeout: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(app);
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(err) = watcher.watch(connection).await {
+        // Timeouts and clients that hang up; nothing a request body could be in.
+        tracing::debug!(error = %err, "gateway.connection closed with an error");
+    }
 }

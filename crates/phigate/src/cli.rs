@@ -27,8 +27,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the data directory: root key (0600), token and audit signing keys, the encrypted
-    /// store, the audit log, and the first administrator, whose one-time password is printed once.
+    /// Create the data directory: root key (0600), token and audit signing keys, a development
+    /// TLS CA and server certificate (keys 0600), the encrypted store, the audit log, and the
+    /// first administrator, whose one-time password is printed once.
     Init(InitArgs),
     /// Run the main job offline on shipped synthetic data: import one Synthea patient, sign in as
     /// a local clinician and draft a clinical note from a visit dialogue through the whole request
@@ -51,7 +52,8 @@ pub enum Command {
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Run the Anthropic-compatible gateway (`/v1/messages` with streaming, `count_tokens`,
-    /// `/v1/models`) on `server.listen`. Plain HTTP on loopback only: TLS is not built yet.
+    /// `/v1/models`) on `server.listen`: HTTPS when `server.tls.enabled` is set (TLS 1.3 only
+    /// unless `server.tls.min_version = "1.2"`), otherwise plain HTTP on loopback only.
     Serve(ServeArgs),
     /// Compliance evidence: the HIPAA controls catalogue, checked against this deployment.
     #[command(subcommand)]
@@ -66,6 +68,12 @@ pub enum Command {
     /// Manage OAuth clients: add (secret printed once), list, revoke.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Key versions, rotation and rewrapping.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Patient-level operations.
+    #[command(subcommand)]
+    Patient(PatientCommand),
 }
 
 /// `phigate users` subcommands.
@@ -141,10 +149,49 @@ pub enum ClientsCommand {
     },
 }
 
+/// `phigate keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the tenant and patient key versions with their states, and how many sealed values
+    /// (and patient keys) each version protects. Reads ciphertext headers only.
+    Status,
+    /// Give the tenant key, and every patient key, a new version for writes. Older versions
+    /// still decrypt until `phigate keys rewrap` has moved their data.
+    Rotate {
+        /// Rotate the tenant key only, not the patient keys.
+        #[arg(long)]
+        tenant_only: bool,
+    },
+    /// Move every sealed value and patient key to the active key versions, then retire the
+    /// decrypt-only versions that protect nothing. Exits non-zero if a value failed to open.
+    Rewrap {
+        /// Retire a version only once it was superseded this many seconds ago, so that a writer
+        /// that took the old key just before a rotation has finished.
+        #[arg(long, default_value_t = 300)]
+        grace_secs: u64,
+    },
+}
+
+/// `phigate patient` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PatientCommand {
+    /// Crypto-shred one patient: destroy every version of their key, delete their vault maps and
+    /// write an audit tombstone. Their rows stay, unreadable. This cannot be undone.
+    Forget {
+        /// The patient's id as imported (the FHIR Patient id).
+        id: String,
+        /// The argument is a patient reference (64 hex characters, as printed by
+        /// `phigate import` and written in the audit log) rather than an id.
+        #[arg(long = "ref")]
+        by_ref: bool,
+    },
+}
+
 /// Options of `phigate serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on, overriding `server.listen` (loopback only; port 0 picks one).
+    /// Address to listen on, overriding `server.listen` (loopback only without TLS; port 0
+    /// picks one).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
 }

@@ -28,6 +28,8 @@ pub struct Config {
     pub oauth: OAuthSettings,
     /// Token-bucket rate limits on `/v1/*`.
     pub rate_limit: RateLimitSettings,
+    /// Where the root key lives.
+    pub keys: KeysConfig,
 }
 
 /// The OAuth 2.0 authorization server.
@@ -92,6 +94,27 @@ impl Default for RateLimitSettings {
     }
 }
 
+/// The root of the key hierarchy (`[keys]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// `local`: a key file made by `phigate init` (owner-only), or an environment variable.
+    /// The AWS KMS backend is not in this build.
+    pub kms: String,
+    /// The name of an environment variable holding the root key in base64, used instead of the
+    /// key file; empty for the file.
+    pub root_key_env: String,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            kms: "local".into(),
+            root_key_env: String::new(),
+        }
+    }
+}
+
 /// The HTTP gateway. Callers authenticate with Phigate access tokens, so no API key is
 /// configured here.
 #[derive(Clone, Debug, Deserialize)]
@@ -108,6 +131,8 @@ pub struct ServerConfig {
     pub header_timeout_secs: u64,
     /// Longest a client may take to send a request body, seconds.
     pub body_timeout_secs: u64,
+    /// HTTPS.
+    pub tls: TlsConfig,
 }
 
 impl Default for ServerConfig {
@@ -118,6 +143,38 @@ impl Default for ServerConfig {
             allowed_betas: Vec::new(),
             header_timeout_secs: 30,
             body_timeout_secs: 30,
+            tls: TlsConfig::default(),
+        }
+    }
+}
+
+/// HTTPS for `phigate serve` (`[server.tls]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// Serve HTTPS. Without it the gateway serves plain HTTP, on loopback only.
+    pub enabled: bool,
+    /// PEM certificate chain; empty means `tls/server.pem` in the data directory.
+    pub cert_file: PathBuf,
+    /// PEM private key, owner-only; empty means `tls/server.key` in the data directory.
+    pub key_file: PathBuf,
+    /// PEM file of the CA that signs service clients' certificates (mutual TLS).
+    pub client_ca_file: PathBuf,
+    /// `none`, `optional` (verified when presented) or `required`.
+    pub client_auth: String,
+    /// `1.3`, or `1.2` to accept TLS 1.2 as well.
+    pub min_version: String,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            cert_file: PathBuf::new(),
+            key_file: PathBuf::new(),
+            client_ca_file: PathBuf::new(),
+            client_auth: "none".into(),
+            min_version: "1.3".into(),
         }
     }
 }
@@ -189,6 +246,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             oauth: OAuthSettings::default(),
             rate_limit: RateLimitSettings::default(),
+            keys: KeysConfig::default(),
         }
     }
 }
@@ -317,6 +375,38 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
         "PHIGATE_SERVER_MAX_BODY_BYTES",
         "server.max_body_bytes",
         Kind::Int,
+    ),
+    ("PHIGATE_KEYS_KMS", "keys.kms", Kind::Str),
+    ("PHIGATE_KEYS_ROOT_KEY_ENV", "keys.root_key_env", Kind::Str),
+    (
+        "PHIGATE_SERVER_TLS_ENABLED",
+        "server.tls.enabled",
+        Kind::Bool,
+    ),
+    (
+        "PHIGATE_SERVER_TLS_CERT_FILE",
+        "server.tls.cert_file",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_SERVER_TLS_KEY_FILE",
+        "server.tls.key_file",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_SERVER_TLS_CLIENT_CA_FILE",
+        "server.tls.client_ca_file",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_SERVER_TLS_CLIENT_AUTH",
+        "server.tls.client_auth",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_SERVER_TLS_MIN_VERSION",
+        "server.tls.min_version",
+        Kind::Str,
     ),
 ];
 
@@ -455,7 +545,28 @@ impl Config {
                 "expected \"text\" or \"json\"".into(),
             ));
         }
-        check_listen(&self.server.listen).map_err(|r| invalid("server.listen", r.into()))?;
+        self.keys.validate(&invalid)?;
+        check_listen(&self.server.listen, self.server.tls.enabled)
+            .map_err(|r| invalid("server.listen", r.into()))?;
+        let tls = &self.server.tls;
+        if !matches!(tls.client_auth.as_str(), "none" | "optional" | "required") {
+            return Err(invalid(
+                "server.tls.client_auth",
+                "expected \"none\", \"optional\" or \"required\"".into(),
+            ));
+        }
+        if tls.client_auth != "none" && tls.client_ca_file.as_os_str().is_empty() {
+            return Err(invalid(
+                "server.tls.client_ca_file",
+                "client certificates are asked for, so the client CA file must be set".into(),
+            ));
+        }
+        if !matches!(tls.min_version.as_str(), "1.3" | "1.2") {
+            return Err(invalid(
+                "server.tls.min_version",
+                "expected \"1.3\" or \"1.2\"".into(),
+            ));
+        }
         if !(1024..=1 << 30).contains(&self.server.max_body_bytes) {
             return Err(invalid(
                 "server.max_body_bytes",
@@ -537,6 +648,40 @@ impl Config {
     }
 }
 
+impl KeysConfig {
+    fn validate(
+        &self,
+        invalid: &impl Fn(&'static str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        match self.kms.as_str() {
+            "local" => {}
+            "aws" => {
+                return Err(invalid(
+                    "keys.kms",
+                    "the AWS KMS backend is not in this build; use \"local\"".into(),
+                ));
+            }
+            other => {
+                return Err(invalid(
+                    "keys.kms",
+                    format!("expected \"local\", got {other:?}"),
+                ));
+            }
+        }
+        let name_ok = self
+            .root_key_env
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !name_ok {
+            return Err(invalid(
+                "keys.root_key_env",
+                "an environment variable name: capital letters, digits and '_'".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// HTTPS anywhere; plain HTTP only to loopback (a local mock or proxy).
 fn check_base_url(url: &str) -> Result<(), &'static str> {
     if url.starts_with("https://") {
@@ -593,15 +738,15 @@ fn read_config_file(path: &Path) -> Result<String, ConfigError> {
     Ok(text)
 }
 
-/// A socket address on loopback: the gateway serves plain HTTP until TLS serving is built.
-fn check_listen(listen: &str) -> Result<(), &'static str> {
+/// A socket address; off loopback only with TLS on.
+fn check_listen(listen: &str, tls: bool) -> Result<(), &'static str> {
     let addr: std::net::SocketAddr = listen
         .parse()
         .map_err(|_| "expected an address and port such as 127.0.0.1:8080")?;
-    if addr.ip().is_loopback() {
+    if tls || addr.ip().is_loopback() {
         Ok(())
     } else {
-        Err("plain HTTP is served on loopback addresses only; TLS serving is not built yet")
+        Err("plain HTTP is served on loopback addresses only; set server.tls.enabled for others")
     }
 }
 
@@ -721,11 +866,45 @@ mod tests {
 
     #[test]
     fn the_gateway_listens_on_loopback_only() {
-        assert!(check_listen("127.0.0.1:8080").is_ok());
-        assert!(check_listen("[::1]:0").is_ok());
+        assert!(check_listen("127.0.0.1:8080", false).is_ok());
+        assert!(check_listen("[::1]:0", false).is_ok());
         let err =
             Config::load(None, env(&[("PHIGATE_SERVER_LISTEN", "0.0.0.0:8080")])).unwrap_err();
         assert!(err.to_string().contains("server.listen"), "{err}");
+    }
+
+    #[test]
+    fn tls_settings_are_checked_and_tls_allows_other_addresses() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("PHIGATE_SERVER_TLS_ENABLED", "true"),
+                ("PHIGATE_SERVER_LISTEN", "0.0.0.0:8443"),
+            ]),
+        )
+        .unwrap();
+        assert!(config.server.tls.enabled);
+        assert_eq!(config.server.tls.min_version, "1.3");
+        let err =
+            Config::load(None, env(&[("PHIGATE_SERVER_TLS_MIN_VERSION", "1.1")])).unwrap_err();
+        assert!(err.to_string().contains("server.tls.min_version"), "{err}");
+        let file = write("[server.tls]\nenabled = true\nclient_auth = \"required\"\n");
+        let err = Config::load(Some(file.path()), env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("server.tls.client_ca_file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_root_key_is_local_and_its_variable_name_is_checked() {
+        let err = Config::load(None, env(&[("PHIGATE_KEYS_KMS", "aws")])).unwrap_err();
+        assert!(err.to_string().contains("not in this build"), "{err}");
+        let err = Config::load(None, env(&[("PHIGATE_KEYS_ROOT_KEY_ENV", "a b")])).unwrap_err();
+        assert!(err.to_string().contains("keys.root_key_env"), "{err}");
+        let config =
+            Config::load(None, env(&[("PHIGATE_KEYS_ROOT_KEY_ENV", "ROOT_KEY_B64")])).unwrap();
+        assert_eq!(config.keys.root_key_env, "ROOT_KEY_B64");
     }
 
     #[test]

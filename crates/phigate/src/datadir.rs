@@ -8,8 +8,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use phigate_audit::{AuditLog, CheckpointSigner};
 use phigate_auth::TokenSigner;
-use phigate_crypto::LocalKms;
+use phigate_crypto::devcert::DevCa;
 use phigate_crypto::secret_file::{create_secret_file, read_secret_file};
+use phigate_crypto::{Kms, LocalKms};
 use phigate_store::Store;
 
 use crate::config::Config;
@@ -46,6 +47,26 @@ impl Layout {
         self.root.join("keys").join("audit-signing.pk8")
     }
 
+    /// The development CA certificate `phigate init` makes (what test clients trust).
+    pub fn tls_ca(&self) -> PathBuf {
+        self.root.join("keys").join("tls-ca.pem")
+    }
+
+    /// The development CA's private key.
+    pub fn tls_ca_key(&self) -> PathBuf {
+        self.root.join("keys").join("tls-ca.key")
+    }
+
+    /// The server certificate chain used when `server.tls.cert_file` is not set.
+    pub fn tls_cert(&self) -> PathBuf {
+        self.root.join("keys").join("tls-server.pem")
+    }
+
+    /// The server private key used when `server.tls.key_file` is not set.
+    pub fn tls_key(&self) -> PathBuf {
+        self.root.join("keys").join("tls-server.key")
+    }
+
     /// The application database.
     pub fn store(&self) -> PathBuf {
         self.root.join("phigate.db")
@@ -56,9 +77,9 @@ impl Layout {
         self.root.join("audit.db")
     }
 
-    /// Whether `phigate init` has run here.
+    /// Whether `phigate init` has run here (it writes the token key whatever the KMS).
     pub fn is_initialised(&self) -> bool {
-        self.root_key().exists()
+        self.root_key().exists() || self.token_key().exists()
     }
 
     /// Refuses a data directory or key folder that others may read or enter.
@@ -138,8 +159,8 @@ pub fn open_new(config: &Config) -> Result<Opened> {
 
 fn open_components(config: &Config, layout: &Layout) -> Result<Opened> {
     layout.check_permissions()?;
-    let kms = LocalKms::open(&layout.root_key()).context("cannot open the root key")?;
-    let store = Store::open(&layout.store(), Arc::new(kms)).context("cannot open the store")?;
+    let store =
+        Store::open(&layout.store(), root_kms(config, layout)?).context("cannot open the store")?;
     let signer = CheckpointSigner::load_or_create(&layout.audit_key())
         .context("cannot load the audit key")?;
     let audit = AuditLog::open(&layout.audit(), signer, &config.audit.origin)
@@ -157,11 +178,42 @@ fn open_components(config: &Config, layout: &Layout) -> Result<Opened> {
     })
 }
 
-/// Creates the key files of a new data directory.
-pub fn create_keys(layout: &Layout) -> Result<()> {
-    LocalKms::create(&layout.root_key()).context("cannot create the root key")?;
+/// The KMS holding the root key, as `[keys]` says: the key file, or an environment variable.
+fn root_kms(config: &Config, layout: &Layout) -> Result<Arc<dyn Kms>> {
+    let var = &config.keys.root_key_env;
+    Ok(if var.is_empty() {
+        Arc::new(LocalKms::open(&layout.root_key()).context("cannot open the root key")?)
+    } else {
+        Arc::new(LocalKms::from_env(var).context("cannot read the root key")?)
+    })
+}
+
+/// Creates the key files of a new data directory: the root key file unless the root key comes
+/// from an environment variable.
+pub fn create_keys(config: &Config, layout: &Layout) -> Result<()> {
+    if config.keys.root_key_env.is_empty() {
+        LocalKms::create(&layout.root_key()).context("cannot create the root key")?;
+    }
     let pkcs8 = TokenSigner::generate_pkcs8().context("cannot create the token key")?;
     create_secret_file(&layout.token_key(), &pkcs8).context("cannot write the token key")?;
     CheckpointSigner::load_or_create(&layout.audit_key()).context("cannot create the audit key")?;
+    create_dev_tls(layout)
+}
+
+/// Makes a development CA and a server certificate for this machine's loopback names, keys
+/// owner-only. A deployment points `server.tls.cert_file` and `key_file` at its own instead.
+fn create_dev_tls(layout: &Layout) -> Result<()> {
+    let ca = DevCa::generate("Phigate development CA").context("cannot make the TLS CA")?;
+    let server = ca
+        .issue_server(&["localhost", "127.0.0.1", "::1"])
+        .context("cannot make the TLS certificate")?;
+    create_secret_file(&layout.tls_ca_key(), ca.key_pem().as_bytes())
+        .context("cannot write the TLS CA key")?;
+    create_secret_file(&layout.tls_key(), server.key_pem.as_bytes())
+        .context("cannot write the TLS key")?;
+    let chain = format!("{}{}", server.cert_pem, ca.cert_pem());
+    for (path, pem) in [(layout.tls_cert(), chain), (layout.tls_ca(), ca.cert_pem())] {
+        fs::write(&path, pem).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
 }

@@ -49,6 +49,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => cmd::token::run(&config, &args),
         Command::Users(command) => cmd::users::run(&config, &command),
         Command::Clients(command) => cmd::clients::run(&config, &command),
+        Command::Keys(command) => cmd::keys::run(&config, &command),
+        Command::Patient(command) => cmd::patient::run(&config, &command),
     }
 }
 

@@ -35,3 +35,34 @@ pub fn section(stdout: &str, number: u32) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Every shipped Synthea bundle, in a stable order.
+pub fn synthea_bundles() -> Vec<PathBuf> {
+    let root = repo().join("testdata/synthea");
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(&root).expect("testdata/synthea exists") {
+        let dir = dir.unwrap().path();
+        if dir.is_dir() {
+            for file in std::fs::read_dir(&dir).unwrap() {
+                let file = file.unwrap().path();
+                if file.extension().is_some_and(|e| e == "json") {
+                    files.push(file);
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The `Patient` resource of a bundle file.
+pub fn patient_of(path: &Path) -> serde_json::Value {
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"].clone())
+        .find(|r| r["resourceType"] == "Patient")
+        .expect("a Patient")
+}

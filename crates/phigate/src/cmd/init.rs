@@ -24,15 +24,22 @@ pub fn run(config: &Config, args: &InitArgs) -> Result<ExitCode> {
     let password = initialise(config, &args.admin)?;
     let mut out = Out::new();
     out.line(format!("Initialised {}", layout.root.display()));
-    out.line(format!(
-        "  root key        {} (0600)",
-        layout.root_key().display()
-    ));
+    let root = if config.keys.root_key_env.is_empty() {
+        format!("{} (0600)", layout.root_key().display())
+    } else {
+        format!("from ${}", config.keys.root_key_env)
+    };
+    out.line(format!("  root key        {root}"));
     out.line(format!(
         "  store           {} (encrypted with AES-256-GCM)",
         layout.store().display()
     ));
     out.line(format!("  audit log       {}", layout.audit().display()));
+    out.line(format!(
+        "  TLS             {} (development CA {}; keys 0600)",
+        layout.tls_cert().display(),
+        layout.tls_ca().display()
+    ));
     out.line(format!("  administrator   {}", args.admin));
     out.line(format!(
         "  one-time password (shown once, change it at first sign-in): {password}"
@@ -46,7 +53,7 @@ pub fn initialise(config: &Config, admin: &str) -> Result<String> {
     check_username(admin)?;
     let layout = Layout::new(&config.data_dir);
     layout.create_dirs()?;
-    datadir::create_keys(&layout)?;
+    datadir::create_keys(config, &layout)?;
     let opened = datadir::open_new(config)?;
     let password = random_id()?;
     set_user(&opened.store, &config.tenant, admin, Role::Admin, &password)?;

@@ -1,14 +1,16 @@
 //! One module per subcommand.
 
 pub mod audit;
-pub mod compliance;
 pub mod clients;
+pub mod compliance;
 pub mod deid;
 pub mod demo;
 mod demo_report;
 pub mod eval;
 pub mod import;
 pub mod init;
+pub mod keys;
+pub mod patient;
 pub mod serve;
 pub mod token;
 pub mod users;

@@ -1,10 +1,9 @@
-//! `phigate serve`: the Anthropic-compatible gateway and the OAuth 2.0 authorization server on
-//! HTTP.
-//!
-//! Plain HTTP only, and so only on a loopback address: TLS serving (rustls, TLS 1.3) is a
-//! separate piece of work. Until it lands, put a TLS-terminating proxy on the same host in front.
+//! `phigate serve`: the Anthropic-compatible gateway and the OAuth 2.0 authorization server,
+//! over HTTPS when `server.tls.enabled` is set (TLS 1.3 unless 1.2 is allowed, the certificate
+//! re-read when its files change, HSTS), otherwise over plain HTTP on a loopback address only.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,13 +11,14 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use phigate_auth::{RateLimit, RevocationList, TokenKeys};
 use phigate_deid::{Detector, DetectorConfig};
+use phigate_gateway::tls::{ClientAuth, TlsSettings, server_config};
 use phigate_gateway::{Gateway, GatewayConfig, RateLimits};
 use phigate_oauth::{OAuthConfig, OAuthServer};
 
 use crate::cli::ServeArgs;
 use crate::cmd::demo;
 use crate::config::Config;
-use crate::datadir::{self, TOKEN_AUDIENCE};
+use crate::datadir::{self, Layout, TOKEN_AUDIENCE};
 use crate::output::Out;
 
 /// Runs `phigate serve` until interrupted.
@@ -27,9 +27,15 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     let addr: SocketAddr = listen
         .parse()
         .with_context(|| format!("cannot listen on {listen:?}: not an address and port"))?;
-    if !addr.ip().is_loopback() {
+    let tls = if config.server.tls.enabled {
+        Some(tls_config(config)?)
+    } else {
+        None
+    };
+    if tls.is_none() && !addr.ip().is_loopback() {
         bail!(
-            "plain HTTP is served on loopback addresses only ({addr} is not); TLS is not built yet"
+            "plain HTTP is served on loopback addresses only ({addr} is not); \
+             set server.tls.enabled to serve HTTPS"
         );
     }
     let opened = datadir::open(config)?;
@@ -65,14 +71,29 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
         let mut out = Out::new();
-        out.line(format!(
-            "phigate listening on http://{bound} (plain HTTP, loopback only)"
-        ));
-        out.flush();
+        let gateway = Arc::new(gateway);
         let extra = phigate_oauth::router(oauth);
-        phigate_gateway::serve_with(listener, Arc::new(gateway), extra, shutdown_signal())
-            .await
-            .context("the server stopped")
+        match tls {
+            Some(tls) => {
+                out.line(format!(
+                    "phigate listening on https://{bound} (TLS {}+)",
+                    config.server.tls.min_version
+                ));
+                out.flush();
+                phigate_gateway::serve_tls_with(listener, gateway, extra, tls, shutdown_signal())
+                    .await
+                    .context("the server stopped")
+            }
+            None => {
+                out.line(format!(
+                    "phigate listening on http://{bound} (plain HTTP, loopback only)"
+                ));
+                out.flush();
+                phigate_gateway::serve_with(listener, gateway, extra, shutdown_signal())
+                    .await
+                    .context("the server stopped")
+            }
+        }
     })?;
     audit.checkpoint()?;
     Ok(ExitCode::SUCCESS)
@@ -119,6 +140,33 @@ fn rate_limits(config: &Config) -> RateLimits {
             per_second: r.tenant_per_second,
         },
     }
+}
+
+/// The rustls configuration from `[server.tls]`, with the data directory's development
+/// certificate where no file is configured.
+fn tls_config(config: &Config) -> Result<Arc<rustls::ServerConfig>> {
+    let tls = &config.server.tls;
+    let layout = Layout::new(&config.data_dir);
+    let or_default = |path: &Path, default: PathBuf| {
+        if path.as_os_str().is_empty() {
+            default
+        } else {
+            path.to_owned()
+        }
+    };
+    let settings = TlsSettings {
+        cert_file: or_default(&tls.cert_file, layout.tls_cert()),
+        key_file: or_default(&tls.key_file, layout.tls_key()),
+        client_ca_file: (!tls.client_ca_file.as_os_str().is_empty())
+            .then(|| tls.client_ca_file.clone()),
+        client_auth: match tls.client_auth.as_str() {
+            "optional" => ClientAuth::Optional,
+            "required" => ClientAuth::Required,
+            _ => ClientAuth::None,
+        },
+        allow_tls12: tls.min_version == "1.2",
+    };
+    server_config(&settings).context("cannot set up TLS")
 }
 
 /// Completes on Ctrl-C or SIGTERM.
