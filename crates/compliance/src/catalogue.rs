@@ -216,6 +216,7 @@ organisation = "Review the log."
         let catalogue = Catalogue::shipped().unwrap();
         for citation in [
             "164.312(a)(2)(i)",
+            "164.312(a)(2)(ii)",
             "164.312(a)(2)(iii)",
             "164.312(a)(2)(iv)",
             "164.312(b)",

@@ -123,6 +123,70 @@ fn an_altered_audit_log_fails_audit_and_integrity_and_the_exit_status() {
     );
 }
 
+/// The report with a configuration file holding `toml`.
+fn report_with(data: &Path, toml: &str) -> (Value, bool) {
+    let config = data.join("phigate-test.toml");
+    std::fs::write(&config, toml).unwrap();
+    let output = phigate(
+        data,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "compliance",
+            "report",
+            "--json",
+        ],
+    );
+    let json = serde_json::from_slice(&output.stdout).unwrap();
+    (json, output.status.success())
+}
+
+#[test]
+fn allowing_tls_1_2_fails_transmission_security_only() {
+    let data = initialised();
+    let (report, ok) = report_with(data.path(), "[server.tls]\nenabled = true\n");
+    assert_eq!(failing(&report), BTreeSet::new(), "TLS 1.3 only passes");
+    assert!(ok);
+    let (report, ok) = report_with(
+        data.path(),
+        "[server.tls]\nenabled = true\nmin_version = \"1.2\"\n",
+    );
+    assert_eq!(
+        failing(&report),
+        BTreeSet::from(["transmission-security".to_owned()])
+    );
+    assert!(!ok, "transmission security is required");
+}
+
+#[test]
+fn an_administrator_without_a_second_factor_fails_authentication_only() {
+    let data = initialised();
+    let conn = rusqlite::Connection::open(data.path().join("phigate.db")).unwrap();
+    let changed = conn
+        .execute("UPDATE user_security SET totp_secret = NULL", [])
+        .unwrap();
+    assert_eq!(changed, 1, "init enrolled its administrator in TOTP");
+    drop(conn);
+    let (report, ok) = report(data.path());
+    assert_eq!(
+        failing(&report),
+        BTreeSet::from(["person-or-entity-authentication".to_owned()])
+    );
+    assert!(!ok);
+}
+
+#[test]
+fn a_long_idle_session_limit_fails_automatic_logoff_only() {
+    let data = initialised();
+    let (report, ok) = report_with(data.path(), "[oauth]\nrefresh_idle_secs = 7200\n");
+    assert_eq!(
+        failing(&report),
+        BTreeSet::from(["automatic-logoff".to_owned()])
+    );
+    // Automatic logoff is addressable.
+    assert!(ok);
+}
+
 #[test]
 fn the_tests_check_fails_when_a_named_test_did_not_pass() {
     let data = tempfile::tempdir().unwrap();

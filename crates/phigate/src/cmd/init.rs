@@ -2,12 +2,15 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use phigate_agent::{random_id, set_user};
 use phigate_audit::{Action, Actor, AuditEvent, Outcome};
 use phigate_auth::Role;
 
+use zeroize::Zeroizing;
+
 use crate::cli::InitArgs;
+use crate::cmd::users::enrol;
 use crate::config::Config;
 use crate::datadir::{self, Layout};
 use crate::output::Out;
@@ -21,7 +24,7 @@ pub fn run(config: &Config, args: &InitArgs) -> Result<ExitCode> {
             layout.root.display()
         );
     }
-    let password = initialise(config, &args.admin)?;
+    let admin = initialise(config, &args.admin)?;
     let mut out = Out::new();
     out.line(format!("Initialised {}", layout.root.display()));
     let root = if config.keys.root_key_env.is_empty() {
@@ -42,14 +45,28 @@ pub fn run(config: &Config, args: &InitArgs) -> Result<ExitCode> {
     ));
     out.line(format!("  administrator   {}", args.admin));
     out.line(format!(
-        "  one-time password (shown once, change it at first sign-in): {password}"
+        "  one-time password (shown once, change it at first sign-in): {}",
+        admin.password.as_str()
+    ));
+    out.line(format!(
+        "  TOTP enrolment URI (shown once; administrators must use a second factor): {}",
+        admin.totp_uri.as_str()
     ));
     out.flush();
     Ok(ExitCode::SUCCESS)
 }
 
-/// Creates a data directory and its first administrator; returns the administrator's password.
-pub fn initialise(config: &Config, admin: &str) -> Result<String> {
+/// The first administrator's credentials, shown once.
+pub struct FirstAdmin {
+    /// The one-time password.
+    pub password: Zeroizing<String>,
+    /// The `otpauth://` URI of their TOTP second factor, which administrators must use.
+    pub totp_uri: Zeroizing<String>,
+}
+
+/// Creates a data directory and its first administrator, enrolled in TOTP as every
+/// administrator must be.
+pub fn initialise(config: &Config, admin: &str) -> Result<FirstAdmin> {
     check_username(admin)?;
     let layout = Layout::new(&config.data_dir);
     layout.create_dirs()?;
@@ -57,6 +74,11 @@ pub fn initialise(config: &Config, admin: &str) -> Result<String> {
     let opened = datadir::open_new(config)?;
     let password = random_id()?;
     set_user(&opened.store, &config.tenant, admin, Role::Admin, &password)?;
+    let record = opened
+        .store
+        .user_by_name(&config.tenant, admin)?
+        .context("the administrator just created is missing")?;
+    let totp_uri = enrol(&opened.store, &record)?;
     let actor = Actor {
         user_id: "local-operator".into(),
         role: Role::Admin.as_str().into(),
@@ -67,7 +89,10 @@ pub fn initialise(config: &Config, admin: &str) -> Result<String> {
     event.detail = Some("data directory initialised; first administrator created".into());
     opened.audit.append(event)?;
     opened.audit.checkpoint()?;
-    Ok(password)
+    Ok(FirstAdmin {
+        password: Zeroizing::new(password),
+        totp_uri,
+    })
 }
 
 /// Usernames appear in audit entries and on screens: 1 to 64 letters, digits, `.`, `_` or `-`.

@@ -139,7 +139,7 @@ fn user(store: &Store, tenant: &str, username: &str) -> Result<UserRecord> {
 }
 
 /// Enrols a fresh TOTP secret and returns its `otpauth://` URI.
-fn enrol(store: &Store, user: &UserRecord) -> Result<zeroize::Zeroizing<String>> {
+pub(crate) fn enrol(store: &Store, user: &UserRecord) -> Result<zeroize::Zeroizing<String>> {
     let totp = Totp::generate()?;
     store.set_totp_secret(user, Some(totp.secret()))?;
     Ok(totp.provisioning_uri("Phigate", &format!("{}@{}", user.username, user.tenant)))

@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::datadir::Layout;
 
+mod store;
+
 /// The longest entries may wait for a checkpoint before the control counts as failing.
 pub const CHECKPOINT_MAX_AGE_SECS: i64 = 3600;
 
@@ -40,7 +42,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(check: &str, status: Status, evidence: impl Into<String>) -> Self {
+    pub(crate) fn new(check: &str, status: Status, evidence: impl Into<String>) -> Self {
         Finding {
             check: check.to_owned(),
             status,
@@ -69,8 +71,57 @@ pub fn run(name: &str, config: &Config) -> Finding {
         "provider-transport" => provider_transport(name, config),
         "provider-deid-mode" => provider_deid_mode(name, config),
         "provider-baa" => provider_baa(name, config),
+        "tls-version" => tls_version(name, config),
+        "session-lifetime" => session_lifetime(name, config),
+        "mfa-enforced" => store::mfa_enforced(name, config, &layout),
+        "key-rotation-age" => store::key_rotation_age(name, config, &layout),
+        "break-glass-use" => store::break_glass_use(name, config, &layout),
         _ => Finding::new(name, Status::Fail, "this build has no such check"),
     }
+}
+
+fn tls_version(name: &str, config: &Config) -> Finding {
+    let tls = &config.server.tls;
+    if !tls.enabled {
+        return Finding::new(
+            name,
+            Status::NotApplicable,
+            "TLS is off; plain HTTP is served on loopback only",
+        );
+    }
+    if tls.min_version == "1.3" {
+        Finding::new(
+            name,
+            Status::Pass,
+            format!("TLS 1.3 only; client certificates: {}", tls.client_auth),
+        )
+    } else {
+        Finding::new(
+            name,
+            Status::Fail,
+            format!(
+                "TLS {} is accepted (server.tls.min_version); set it to \"1.3\"",
+                tls.min_version
+            ),
+        )
+    }
+}
+
+/// The longest a session may sit unused before its holder must sign in again.
+pub const SESSION_IDLE_LIMIT_SECS: u64 = 3600;
+
+fn session_lifetime(name: &str, config: &Config) -> Finding {
+    let o = &config.oauth;
+    let evidence = format!(
+        "access tokens {} s; sessions end after {} s unused and {} s in all (idle limit {SESSION_IDLE_LIMIT_SECS} s)",
+        o.access_ttl_secs, o.refresh_idle_secs, o.refresh_absolute_secs
+    );
+    let status = if o.refresh_idle_secs <= SESSION_IDLE_LIMIT_SECS && o.access_ttl_secs <= 900 {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    Finding::new(name, status, evidence)
 }
 
 fn token_lifetime(name: &str) -> Finding {
@@ -199,28 +250,24 @@ fn checkpoint_age(name: &str, config: &Config, layout: &Layout) -> Finding {
 }
 
 fn listen_transport(name: &str, config: &Config) -> Finding {
-    let loopback = config
-        .server
-        .listen
+    let listen = &config.server.listen;
+    if config.server.tls.enabled {
+        return Finding::new(name, Status::Pass, format!("HTTPS on {listen}"));
+    }
+    let loopback = listen
         .parse::<std::net::SocketAddr>()
         .is_ok_and(|a| a.ip().is_loopback());
     if loopback {
         Finding::new(
             name,
             Status::Pass,
-            format!(
-                "the gateway listens on loopback only ({}); callers reach it on this host",
-                config.server.listen
-            ),
+            format!("plain HTTP on loopback only ({listen}); callers reach it on this host"),
         )
     } else {
         Finding::new(
             name,
             Status::Fail,
-            format!(
-                "the gateway listens on {} without TLS",
-                config.server.listen
-            ),
+            format!("plain HTTP on {listen}, off loopback"),
         )
     }
 }
