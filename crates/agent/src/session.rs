@@ -1,13 +1,15 @@
-//! Signing a person in with a password: look the account up, verify the Argon2id hash, mint a
-//! short-lived access token, then verify that token and run as the principal it speaks for, so
-//! the local path exercises exactly the checks a remote caller's token goes through.
+//! Signing a person in locally with a password (the demo and local tools; people signing in over
+//! HTTP use the OAuth server's page): look the account up, apply backoff and lockout, verify the
+//! Argon2id hash, mint a short-lived access token, then verify that token and run as the
+//! principal it speaks for, so the local path exercises exactly the checks a remote caller's
+//! token goes through.
 
 use std::time::Duration;
 
 use phigate_audit::{Action, Actor, AuditEvent, AuditLog, Outcome};
 use phigate_auth::{
-    AuthError, MAX_ACCESS_TOKEN_TTL, PasswordHash, Principal, Role, TokenSigner, hash_password,
-    scopes, verify_password,
+    AuthError, FailureState, LockoutPolicy, MAX_ACCESS_TOKEN_TTL, PasswordHash, Principal, Role,
+    TokenSigner, hash_password, scopes, verify_password,
 };
 use phigate_store::{Store, UserRecord};
 use time::OffsetDateTime;
@@ -49,6 +51,40 @@ pub fn set_user(
     Ok(())
 }
 
+/// The local password check, with the same backoff and lockout as the sign-in page. Roles that
+/// require a second factor cannot sign in here at all: they use the OAuth sign-in page.
+fn check_password(
+    store: &Store,
+    user: &UserRecord,
+    password: &str,
+) -> Result<Result<(), AuthError>, AgentError> {
+    let policy = LockoutPolicy::default();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let security = store.user_security(&user.id)?;
+    let state = FailureState {
+        failures: security.failures,
+        last_failure_at: security.last_failure_at,
+        locked: security.locked,
+    };
+    if let Err(throttled) = policy.check(&state, now) {
+        return Ok(Err(throttled));
+    }
+    let verdict = verify_password(
+        &PasswordHash::from_stored(user.password_hash.clone()),
+        password,
+    );
+    if verdict.is_err() {
+        let next = policy.record_failure(&state, now);
+        store.record_sign_in_failure(&user.id, next.failures, now, next.locked)?;
+        return Ok(verdict);
+    }
+    store.clear_sign_in_failures(&user.id)?;
+    if Role::parse(&user.role).is_ok_and(Role::requires_mfa) {
+        return Ok(Err(AuthError::MfaRequired));
+    }
+    Ok(Ok(()))
+}
+
 /// Signs `username` in; both success and failure are audited.
 pub fn sign_in(
     store: &Store,
@@ -61,10 +97,7 @@ pub fn sign_in(
 ) -> Result<Session, AgentError> {
     let user = store.user_by_name(tenant, username)?;
     let verdict = match &user {
-        Some(user) if !user.disabled => verify_password(
-            &PasswordHash::from_stored(user.password_hash.clone()),
-            password,
-        ),
+        Some(user) if !user.disabled => check_password(store, user, password)?,
         _ => Err(AuthError::InvalidCredentials),
     };
     let actor_id = user

@@ -48,7 +48,16 @@ impl OAuthServer {
     fn token(&self, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
         let form = Form::parse(headers, body)?;
         // Throttle per claimed client before any work, against secret and code guessing.
-        let claimed = form.get("client_id").unwrap_or("(none)");
+        let basic = crate::client_auth::basic_credentials(headers)
+            .ok()
+            .flatten();
+        let claimed = match (&basic, form.get("client_id"), form.get("client_assertion")) {
+            (Some((id, _)), _, _) => id.clone(),
+            (None, Some(id), _) => id.to_owned(),
+            (None, None, Some(assertion)) => crate::assertion::claimed_client(assertion)
+                .unwrap_or_else(|_| "(malformed)".to_owned()),
+            (None, None, None) => "(none)".to_owned(),
+        };
         self.throttle(&format!("token:{claimed}"))?;
         let now = now();
         let grant_type = form.require("grant_type", "grant_type is required.")?;

@@ -62,7 +62,11 @@ impl OAuthServer {
                 "roles": claims.roles,
             }));
         }
-        if let Some(family) = self.store.refresh_family_of(&hash_refresh_token(token))? {
+        let idle = self.config.refresh.idle.as_secs() as i64;
+        if let Some(family) =
+            self.store
+                .live_refresh_family(&hash_refresh_token(token), now, idle)?
+        {
             return Ok(json!({
                 "active": true,
                 "token_type": "refresh_token",

@@ -377,6 +377,49 @@ async fn the_token_endpoint_throttles_guessing_with_429_and_retry_after() {
         }
     }
     assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    // Buckets are per client, whichever way the client authenticates.
+    let secret = h.add_client("basic", "client_secret_basic", Role::Service, None);
+    let basic = h
+        .post_basic(
+            "/oauth/token",
+            "basic",
+            &secret,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(basic.status(), 200);
+    for _ in 0..3 {
+        h.post_basic(
+            "/oauth/token",
+            "basic",
+            "guess",
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    }
+    let throttled = h
+        .post_basic(
+            "/oauth/token",
+            "basic",
+            &secret,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(throttled.status(), 429);
+    let other = h.add_client("basic2", "client_secret_basic", Role::Service, None);
+    let unaffected = h
+        .post_basic(
+            "/oauth/token",
+            "basic2",
+            &other,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(
+        unaffected.status(),
+        200,
+        "another Basic client has its own bucket"
+    );
     let wait: u64 = retry_after.unwrap().parse().unwrap();
     assert!((1..=10).contains(&wait), "{wait}");
 }

@@ -215,10 +215,31 @@ async fn a_code_works_once_with_its_verifier_and_a_replay_revokes_what_it_gave()
     let (status, _) = exchange(verifier.clone()).await;
     assert_eq!(status, 400);
 
-    // A fresh code, exchanged properly, then replayed.
-    let tokens = h.code_flow("ehr", "dr.a", None).await;
+    // A fresh code, exchanged properly, then replayed: the replay is refused and the session
+    // the code gave is revoked with it.
+    let (verifier, challenge) = pkce();
+    let answer = h.sign_in("ehr", &challenge, "dr.a", PASSWORD, None).await;
+    let code = query_param(answer.headers()["location"].to_str().unwrap(), "code");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", "ehr"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let first = h.post_form("/oauth/token", &form).await;
+    assert_eq!(first.status(), 200);
+    let tokens: Value = first.json().await.unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-    assert_eq!(h.refresh("ehr", &refresh).await.status(), 200);
+    let replay = h.post_form("/oauth/token", &form).await;
+    assert_eq!(replay.status(), 400);
+    assert_eq!(error_code(&replay.json().await.unwrap()), "invalid_grant");
+    assert_eq!(h.refresh("ehr", &refresh).await.status(), 400);
+
+    // An untouched session is not affected.
+    let other = h.code_flow("ehr", "dr.a", None).await;
+    let refresh = other["refresh_token"].as_str().unwrap();
+    assert_eq!(h.refresh("ehr", refresh).await.status(), 200);
 }
 
 #[tokio::test]

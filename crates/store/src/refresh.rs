@@ -170,6 +170,31 @@ impl Store {
         Ok((!revoked).then_some(family))
     }
 
+    /// Like [`refresh_family_of`](Self::refresh_family_of), but also `None` when the family is
+    /// past its absolute lifetime or idle for longer than `idle_secs` at `now`: what
+    /// introspection must report as inactive even before anyone tries to use the token.
+    pub fn live_refresh_family(
+        &self,
+        token_hash: &str,
+        now: i64,
+        idle_secs: i64,
+    ) -> Result<Option<RefreshFamily>, StoreError> {
+        let conn = self.db.lock()?;
+        let family: Option<String> = conn
+            .query_row(
+                "SELECT family FROM refresh_tokens WHERE hash = ?1 AND rotated_at IS NULL",
+                params![token_hash],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(family) = family else {
+            return Ok(None);
+        };
+        let (family, last_used, expires_at, revoked) = load_family(&conn, &family)?;
+        let live = !revoked && now < expires_at && now - last_used <= idle_secs;
+        Ok(live.then_some(family))
+    }
+
     /// Revokes a family (sign-out, revocation request, code reuse).
     pub fn revoke_refresh_family(
         &self,

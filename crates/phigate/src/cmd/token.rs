@@ -1,8 +1,8 @@
 //! `phigate token`: mints an access token on this machine, for a service or a test client.
 //!
 //! Whoever can read the data directory's token key can sign tokens anyway; this command does it
-//! in the open, and the audit log records who it was minted for. The OAuth server (another
-//! issue) is how remote callers will get tokens.
+//! in the open, and the audit log records who it was minted for. Remote callers get tokens from
+//! the OAuth server that `phigate serve` runs (`/oauth/token`).
 
 use std::process::ExitCode;
 use std::time::Duration;
