@@ -15,6 +15,7 @@
 
 mod cues;
 mod dictionary;
+mod speakers;
 
 use crate::detect::lexicon::{Eponym, Lexicon, WordInfo};
 use crate::detect::tokens::{Shape, Token, gap, starts_sentence};
@@ -95,6 +96,9 @@ pub(crate) fn find_names(
     let mut finder = NameFinder::new(text, tokens, lexicon, clinician_names);
     finder.titles();
     finder.cues();
+    finder.named_in_lowercase();
+    finder.quotation_speakers();
+    finder.speaker_labels();
     finder.last_comma_first();
     if finder.lowercase {
         finder.lowercase_dictionary();

@@ -304,3 +304,13 @@ fn military_mail_in_lower_case_streets_lived_on_and_street_corners_are_locations
             .any(|l| l.contains("Hansinegata"))
     );
 }
+
+#[test]
+fn a_clinician_with_a_physician_assistant_credential_is_not_a_city() {
+    let text = "She was last seen by Ruth Sanchez, PA in March.";
+    assert!(kinds_of(text, EntityKind::Location).is_empty());
+    assert_eq!(
+        kinds_of("Mailed to Springfield, PA 19064.", EntityKind::Location),
+        ["Springfield"]
+    );
+}
