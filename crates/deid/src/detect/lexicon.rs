@@ -5,8 +5,10 @@ use std::collections::{HashMap, HashSet};
 const FIRST_NAMES: &str = include_str!("../../data/first-names.txt");
 const LAST_NAMES: &str = include_str!("../../data/last-names.txt");
 const MEDICAL_WORDS: &str = include_str!("../../data/medical-words.txt");
+const DOSE_FORMS: &str = include_str!("../../data/dose-forms.txt");
 const FUNCTION_WORDS: &str = include_str!("../../data/function-words.txt");
 const AMBIGUOUS_WORDS: &str = include_str!("../../data/ambiguous-words.txt");
+const NICKNAMES: &str = include_str!("../../data/nicknames.txt");
 const EPONYMS: &str = include_str!("../../data/eponyms.txt");
 
 /// Nouns that turn a preceding surname into a medical eponym ("Graves disease", "Bell palsy").
@@ -157,6 +159,7 @@ pub(crate) struct Lexicon {
     eponym_always: HashSet<String>,
     eponym_usage: HashSet<String>,
     heads: HashSet<&'static str>,
+    nicknames: HashMap<&'static str, Vec<&'static str>>,
 }
 
 fn ranked(list: &'static str) -> HashMap<&'static str, u32> {
@@ -203,12 +206,18 @@ impl Lexicon {
         Lexicon {
             first: ranked(FIRST_NAMES),
             last: ranked(LAST_NAMES),
-            medical: words(MEDICAL_WORDS).collect(),
+            medical: words(MEDICAL_WORDS).chain(words(DOSE_FORMS)).collect(),
             function: words(FUNCTION_WORDS).collect(),
             ambiguous: words(AMBIGUOUS_WORDS).collect(),
             eponym_always,
             eponym_usage,
             heads: EPONYM_HEADS.iter().copied().collect(),
+            nicknames: NICKNAMES
+                .lines()
+                .filter(|line| !line.starts_with('#'))
+                .filter_map(|line| line.split_once(':'))
+                .map(|(full, short)| (full.trim(), short.split_whitespace().collect()))
+                .collect(),
         }
     }
 
@@ -246,6 +255,11 @@ impl Lexicon {
         let listed = |p: &str| self.first.contains_key(p) || self.last.contains_key(p);
         let all_listed = lower.contains('-') && listed(first) && parts.all(listed);
         all_listed.then(|| list.get(first).copied()).flatten()
+    }
+
+    /// The short forms of the lowercase given name `lower` (`robert` → `bob`, `bobby`…).
+    pub(crate) fn nicknames(&self, lower: &str) -> &[&'static str] {
+        self.nicknames.get(lower).map_or(&[], Vec::as_slice)
     }
 
     /// Whether `lower` is a noun that makes a preceding surname an eponym.

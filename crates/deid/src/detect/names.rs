@@ -170,9 +170,28 @@ impl<'a> NameFinder<'a> {
         }
         let tight = between.chars().all(|c| c == ' ' || c == '\t') && !between.is_empty();
         tight
+            || self.broken_across_lines(i, between)
             || (self.tokens[i].is_initial()
                 && between.trim_start_matches('.').trim() == ""
                 && between.starts_with('.'))
+    }
+
+    /// `Martha\nCollins`: a name wrapped onto the next line. Only a capitalised word followed,
+    /// across one bare line break, by a listed surname that is not an everyday or medical word.
+    fn broken_across_lines(&self, i: usize, between: &str) -> bool {
+        if between.trim_matches([' ', '\t']) != "\n" {
+            return false;
+        }
+        let (this, next) = (&self.tokens[i], &self.tokens[i + 1]);
+        let info = self.info[i + 1];
+        this.shape == Shape::Capitalized
+            && next.shape == Shape::Capitalized
+            && self.info[i].is_listed_name()
+            && info.last_rank.is_some()
+            && !info.function
+            && !info.ambiguous
+            && !info.medical
+            && info.eponym == crate::detect::lexicon::Eponym::No
     }
 
     /// Whether token `i` is used as a medical eponym here.

@@ -53,16 +53,18 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         ),
         // 20789 Allika 46, 233 Erzsébet tér 19. — number, street name, number, on its own line
         // or after "at"/"to"/a colon; written this way in much of Europe.
-        rule(
+        checked(
             r"(?m)(?:^[ \t>|?]*|\b(?i:at|to|address:?|is)[ \t]+)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
             Location,
             0.6,
+            not_a_dose,
         ),
         // The same after a label's colon or a unit, when the street name is capitalised.
-        rule(
+        checked(
             r"(?:[:][ \t]+|\b(?i:apt|suite|unit)\.?[ \t]+\d{1,5}[ \t]+)(?P<v>\d{1,6}[ \t]+\p{Lu}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
             Location,
             0.6,
+            not_a_dose,
         ),
         // Kiannonkatu 98, Skoanveien 226, Søndergade 52, Hauptstraße 5
         rule(
@@ -232,6 +234,21 @@ fn city_not_clinician(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
         }
     }
     not_a_name_list(hit, kind)
+}
+
+/// Units of strength, time and packaging: `24 HR Diltiazem 240 MG` is a drug, not a street.
+pub(crate) const DOSE_UNITS: &[&str] = &[
+    "hr", "hrs", "hour", "hours", "mg", "mcg", "ml", "g", "meq", "unt", "units", "unit", "day",
+    "days", "week", "weeks", "tablet", "tablets", "capsule", "capsules", "pack", "dose", "doses",
+    "times", "mg/ml", "actuat", "puffs", "drops", "%",
+];
+
+/// Refuses a number–words–number match that reads as a dose or a schedule.
+fn not_a_dose(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let unit = |w: &str| DOSE_UNITS.contains(&w.to_lowercase().as_str());
+    let inside = hit.value_str().split_whitespace().any(unit);
+    let next = hit.after(12).split_whitespace().next().unwrap_or("");
+    (!inside && !unit(next)).then_some(kind)
 }
 
 /// A labelled address must hold a number or a capitalised word.
