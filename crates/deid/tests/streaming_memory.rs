@@ -43,7 +43,10 @@ fn stream(total: usize) -> (usize, usize) {
 fn streaming_100_mb_retains_no_more_than_one_placeholder() {
     let (small, small_out) = stream(1_000_000);
     let (large, large_out) = stream(100_000_000);
-    assert!(small_out > 1_000_000 && large_out > 100_000_000, "everything came out");
+    assert!(
+        small_out > 1_000_000 && large_out > 100_000_000,
+        "everything came out"
+    );
     assert!(
         large <= StreamRestorer::MAX_RETAINED,
         "retained {large} bytes, more than one placeholder"
