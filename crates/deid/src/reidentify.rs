@@ -159,6 +159,16 @@ impl<'a> StreamRestorer<'a> {
         restore_into(&ready, self.vault, &mut self.unknown)
     }
 
+    /// How many bytes the restorer keeps allocated between pushes: the held-back prefix of a
+    /// possible placeholder, never more than the longest placeholder whatever the stream's size.
+    pub fn retained_bytes(&self) -> usize {
+        self.pending.capacity()
+    }
+
+    /// The most a restorer retains between pushes: `[`, the longest tag, `_` and the most
+    /// digits a placeholder number may have.
+    pub const MAX_RETAINED: usize = MAX_TAG + MAX_DIGITS + 2;
+
     /// Ends the stream: returns the restored remainder (only what earlier pushes did not
     /// return) and every unknown placeholder seen in the whole stream.
     pub fn finish(mut self) -> Restored {

@@ -13,6 +13,12 @@ use crate::fold::fold_value;
 ///
 /// The same original (compared without regard to case or whitespace) always gets the same
 /// placeholder within one vault, so a conversation stays coherent across turns and tool calls.
+///
+/// Surface forms that differ only in case or spacing (`Hope`, `HOPE`) are one entity and share
+/// one placeholder, which restores to the first spelling seen. The vault deliberately keeps no
+/// other spellings: a placeholder in model output names the entity, not a spelling, so nothing
+/// in the output could choose between them, and each kept spelling would be one more copy of
+/// PHI at rest. The egress gate compares values case-folded, so it catches every spelling.
 /// Numbers count up per kind. `Debug` prints only the number of entries. The caller encrypts
 /// [`Vault::to_bytes`] before storing it.
 #[derive(Clone, Default)]

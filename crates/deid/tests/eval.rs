@@ -90,9 +90,9 @@ fn hold(card: &Scorecard, kind: Option<&str>, min_recall: f64, min_precision: f6
 #[test]
 fn presidio_synthetic_recall_and_precision_hold_their_floors() {
     let card = score("presidio-synth (1,500 sentences)", PRESIDIO);
-    hold(&card, None, 0.84, 0.93);
-    hold(&card, Some("NAME"), 0.79, 0.97);
-    hold(&card, Some("LOCATION"), 0.82, 0.88);
+    hold(&card, None, 0.87, 0.95);
+    hold(&card, Some("NAME"), 0.84, 0.97);
+    hold(&card, Some("LOCATION"), 0.85, 0.92);
     hold(&card, Some("ZIP"), 0.75, 0.95);
     hold(&card, Some("PHONE"), 0.93, 0.95);
     for kind in ["ACCOUNT", "EMAIL", "ID", "IP", "SSN", "URL"] {
@@ -103,9 +103,9 @@ fn presidio_synthetic_recall_and_precision_hold_their_floors() {
 #[test]
 fn aci_bench_name_recall_and_precision_hold_their_floors() {
     let card = score("aci-bench names (22 dialogues + 22 notes)", ACI);
-    // Precision is against a gold that annotates the patient and only some clinicians: most
-    // "false positives" are relatives and other clinicians named in the visit.
-    hold(&card, None, 0.99, 0.80);
+    // The gold names the patient from ACI-Bench's metadata plus, by hand, the other people the
+    // visits name (clinicians, staff, friends; see `data/add_aci_people.py`).
+    hold(&card, None, 0.99, 0.98);
 }
 
 #[test]

@@ -57,6 +57,14 @@ impl KnownMatcher {
                         continue;
                     }
                     let info = lexicon.info(&lower);
+                    for nickname in lexicon.nicknames(&lower) {
+                        let nick = lexicon.info(nickname);
+                        add(
+                            (*nickname).to_owned(),
+                            kind,
+                            nick.function || nick.ambiguous,
+                        );
+                    }
                     add(lower, kind, info.function || info.ambiguous);
                 }
             }

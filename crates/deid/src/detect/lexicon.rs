@@ -1,12 +1,42 @@
 //! The word lists behind name detection, embedded in the binary and parsed once.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a: the word lists are looked up once per word of every text, and the keys are fixed,
+/// embedded lists (nothing an attacker chooses), so a fast non-keyed hash is safe here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &byte in bytes {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 
 const FIRST_NAMES: &str = include_str!("../../data/first-names.txt");
 const LAST_NAMES: &str = include_str!("../../data/last-names.txt");
 const MEDICAL_WORDS: &str = include_str!("../../data/medical-words.txt");
+const DOSE_FORMS: &str = include_str!("../../data/dose-forms.txt");
 const FUNCTION_WORDS: &str = include_str!("../../data/function-words.txt");
 const AMBIGUOUS_WORDS: &str = include_str!("../../data/ambiguous-words.txt");
+const NICKNAMES: &str = include_str!("../../data/nicknames.txt");
 const EPONYMS: &str = include_str!("../../data/eponyms.txt");
 
 /// Nouns that turn a preceding surname into a medical eponym ("Graves disease", "Bell palsy").
@@ -149,18 +179,19 @@ impl WordInfo {
 
 /// Parsed word lists.
 pub(crate) struct Lexicon {
-    first: HashMap<&'static str, u32>,
-    last: HashMap<&'static str, u32>,
-    medical: HashSet<&'static str>,
-    function: HashSet<&'static str>,
-    ambiguous: HashSet<&'static str>,
-    eponym_always: HashSet<String>,
-    eponym_usage: HashSet<String>,
-    heads: HashSet<&'static str>,
+    first: FastMap<&'static str, u32>,
+    last: FastMap<&'static str, u32>,
+    medical: FastSet<&'static str>,
+    function: FastSet<&'static str>,
+    ambiguous: FastSet<&'static str>,
+    eponym_always: FastSet<String>,
+    eponym_usage: FastSet<String>,
+    heads: FastSet<&'static str>,
+    nicknames: FastMap<&'static str, Vec<&'static str>>,
 }
 
-fn ranked(list: &'static str) -> HashMap<&'static str, u32> {
-    let mut map = HashMap::new();
+fn ranked(list: &'static str) -> FastMap<&'static str, u32> {
+    let mut map = FastMap::default();
     for (rank, word) in list
         .lines()
         .map(str::trim)
@@ -181,8 +212,8 @@ fn words(list: &'static str) -> impl Iterator<Item = &'static str> {
 
 impl Lexicon {
     pub(crate) fn new() -> Self {
-        let mut eponym_always = HashSet::new();
-        let mut eponym_usage = HashSet::new();
+        let mut eponym_always = FastSet::default();
+        let mut eponym_usage = FastSet::default();
         for line in EPONYMS.lines() {
             let (always, rest) = if let Some(rest) = line.strip_prefix("always:") {
                 (true, rest)
@@ -203,12 +234,18 @@ impl Lexicon {
         Lexicon {
             first: ranked(FIRST_NAMES),
             last: ranked(LAST_NAMES),
-            medical: words(MEDICAL_WORDS).collect(),
+            medical: words(MEDICAL_WORDS).chain(words(DOSE_FORMS)).collect(),
             function: words(FUNCTION_WORDS).collect(),
             ambiguous: words(AMBIGUOUS_WORDS).collect(),
             eponym_always,
             eponym_usage,
             heads: EPONYM_HEADS.iter().copied().collect(),
+            nicknames: NICKNAMES
+                .lines()
+                .filter(|line| !line.starts_with('#'))
+                .filter_map(|line| line.split_once(':'))
+                .map(|(full, short)| (full.trim(), short.split_whitespace().collect()))
+                .collect(),
         }
     }
 
@@ -237,7 +274,7 @@ impl Lexicon {
 
     /// The rank of `lower` in `list`; a hyphenated word counts when every part is a listed
     /// name (`mary-ann`, `smith-jones`) and takes the rank of its first part.
-    fn rank(&self, list: &HashMap<&'static str, u32>, lower: &str) -> Option<u32> {
+    fn rank(&self, list: &FastMap<&'static str, u32>, lower: &str) -> Option<u32> {
         if let Some(rank) = list.get(lower) {
             return Some(*rank);
         }
@@ -246,6 +283,11 @@ impl Lexicon {
         let listed = |p: &str| self.first.contains_key(p) || self.last.contains_key(p);
         let all_listed = lower.contains('-') && listed(first) && parts.all(listed);
         all_listed.then(|| list.get(first).copied()).flatten()
+    }
+
+    /// The short forms of the lowercase given name `lower` (`robert` → `bob`, `bobby`…).
+    pub(crate) fn nicknames(&self, lower: &str) -> &[&'static str] {
+        self.nicknames.get(lower).map_or(&[], Vec::as_slice)
     }
 
     /// Whether `lower` is a noun that makes a preceding surname an eponym.

@@ -3,6 +3,7 @@
 //! A [`Detector`] is built once (it parses the embedded word lists and compiles every rule) and
 //! then shared: it is `Send + Sync` and `detect` takes `&self`.
 
+mod address_tail;
 mod dates;
 mod known;
 pub(crate) mod lexicon;
@@ -109,7 +110,9 @@ impl Detector {
         let mut found = Vec::new();
         known.find(text, &mut found);
         self.rules.find(text, &mut found);
+        address_tail::extend_streets(text, &mut found);
         places::address_blocks(text, &mut found);
+        address_tail::addressee_lines(text, &mut found);
         let tokens = tokens::tokenize(text);
         names::find_names(
             text,

@@ -15,6 +15,7 @@
 
 mod cues;
 mod dictionary;
+mod speakers;
 
 use crate::detect::lexicon::{Eponym, Lexicon, WordInfo};
 use crate::detect::tokens::{Shape, Token, gap, starts_sentence};
@@ -95,6 +96,9 @@ pub(crate) fn find_names(
     let mut finder = NameFinder::new(text, tokens, lexicon, clinician_names);
     finder.titles();
     finder.cues();
+    finder.named_in_lowercase();
+    finder.quotation_speakers();
+    finder.speaker_labels();
     finder.last_comma_first();
     if finder.lowercase {
         finder.lowercase_dictionary();
@@ -166,9 +170,28 @@ impl<'a> NameFinder<'a> {
         }
         let tight = between.chars().all(|c| c == ' ' || c == '\t') && !between.is_empty();
         tight
+            || self.broken_across_lines(i, between)
             || (self.tokens[i].is_initial()
                 && between.trim_start_matches('.').trim() == ""
                 && between.starts_with('.'))
+    }
+
+    /// `Martha\nCollins`: a name wrapped onto the next line. Only a capitalised word followed,
+    /// across one bare line break, by a listed surname that is not an everyday or medical word.
+    fn broken_across_lines(&self, i: usize, between: &str) -> bool {
+        if between.trim_matches([' ', '\t']) != "\n" {
+            return false;
+        }
+        let (this, next) = (&self.tokens[i], &self.tokens[i + 1]);
+        let info = self.info[i + 1];
+        this.shape == Shape::Capitalized
+            && next.shape == Shape::Capitalized
+            && self.info[i].is_listed_name()
+            && info.last_rank.is_some()
+            && !info.function
+            && !info.ambiguous
+            && !info.medical
+            && info.eponym == crate::detect::lexicon::Eponym::No
     }
 
     /// Whether token `i` is used as a medical eponym here.

@@ -49,6 +49,29 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             Ssn,
             0.95,
         ),
+        // The last four digits of an SSN, said as such, and masked SSNs (`XXX-XX-4417`).
+        rule(
+            r"(?i)\blast\s+(?:4|four)(?:\s+digits)?\s+of\s+(?:(?:his|her|their|the|your|my|patient'?s?)\s+)?(?:ssn|ss\#|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\s*(?:(?:is|was|:|#|-)\s*)*(?P<v>\d{4})\b",
+            Ssn,
+            0.9,
+        ),
+        rule(
+            r"(?i)\b(?:ssn|social(?:\s+security)?(?:\s+number)?)\s+(?:ending|ends)\s+(?:in|with)\s+(?P<v>\d{4})\b",
+            Ssn,
+            0.9,
+        ),
+        rule(
+            r"(?i)(?:\bx{3}|\*{3})-(?:x{2}|\*{2})-(?P<v>\d{4})\b",
+            Ssn,
+            0.9,
+        ),
+        // A Medicare Beneficiary Identifier, with or without a label: its eleven positions
+        // have fixed kinds (digit, letter, letter or digit…) and leave out S, L, O, I, B, Z.
+        rule(
+            r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y]{2}\d{2}\b",
+            Id,
+            0.85,
+        ),
         // Phones: US shapes, international with +, and anything phone-like after a label.
         checked(
             r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?",

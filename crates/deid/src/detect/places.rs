@@ -44,12 +44,27 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             Zip,
             0.85,
         ),
-        // 20789 Allika 46, 233 Erzsébet tér 19. — number, street name, number, on its own line
-        // or after "at"/"to"; written this way in much of Europe.
+        rule(r"(?i)\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\b", Location, 0.8),
+        // A ship's mail address: USNS Bergman, USS Lorenzen, USCGC Khadzhiyev.
         rule(
-            r"(?m)(?:^[ \t>|]*|\b(?i:at|to|address:?|is)[ \t]+)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
+            r"\b(?:USNS|USNV|USS|USCGC|uscgc|usns|uss)\s+\p{L}[\p{L}'’-]*",
+            Location,
+            0.8,
+        ),
+        // 20789 Allika 46, 233 Erzsébet tér 19. — number, street name, number, on its own line
+        // or after "at"/"to"/a colon; written this way in much of Europe.
+        checked(
+            r"(?m)(?:^[ \t>|?]*|\b(?i:at|to|address:?|is)[ \t]+)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
             Location,
             0.6,
+            not_a_dose,
+        ),
+        // The same after a label's colon or a unit, when the street name is capitalised.
+        checked(
+            r"(?:[:][ \t]+|\b(?i:apt|suite|unit)\.?[ \t]+\d{1,5}[ \t]+)(?P<v>\d{1,6}[ \t]+\p{Lu}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
+            Location,
+            0.6,
+            not_a_dose,
         ),
         // Kiannonkatu 98, Skoanveien 226, Søndergade 52, Hauptstraße 5
         rule(
@@ -64,7 +79,7 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         ),
         // "address: ...", "lives at ..." — the rest of the line up to a full stop.
         checked(
-            r"(?i)\b(?:address|addr|lives\s+at|living\s+at|lives\s+on|living\s+on|resides\s+at|residing\s+at|located\s+at|home\s+at)\s*(?:is\s*)?[:\-]?\s*(?P<v>[^\n;]{4,80}?)(?:\.\s|\.$|;|\n|$)",
+            r"(?i)\b(?:address|addr|lives\s+at|living\s+at|lives\s+on|living\s+on|resides\s+at|residing\s+at|located\s+at|home\s+at)\s*(?:is\s*)?[:\-]?\s*(?P<v>(?-i:[\d\p{Lu}])[^\n;]{3,80}?)(?:\.\s|\.$|;|\n|$)",
             Location,
             0.8,
             plausible_address,
@@ -82,7 +97,7 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             ),
             Location,
             0.8,
-            not_a_name_list,
+            city_not_clinician,
         ),
         checked(
             format!(
@@ -198,6 +213,44 @@ fn not_a_name_list(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
     (!NOT_PLACES.contains(&first)).then_some(kind)
 }
 
+/// `Ruth Sanchez, PA` and `Jo Roe, MD` are a clinician and a credential, not a city and a
+/// state: refused when the abbreviation is a credential, no ZIP code follows, and the words
+/// before it follow "by", "with" or "Dr." or the credential goes on (`PA-C`).
+fn city_not_clinician(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let state = hit
+        .whole_str()
+        .rsplit([',', ' ', '\t'])
+        .next()
+        .unwrap_or("");
+    if matches!(state, "PA" | "MD") {
+        let after = hit.after(8);
+        let zip = after.trim_start().starts_with(|c: char| c.is_ascii_digit());
+        let before = hit.before(8).to_lowercase();
+        let cue = ["by ", "with ", "dr. ", "dr "]
+            .iter()
+            .any(|c| before.ends_with(c));
+        if !zip && (cue || after.starts_with("-C")) {
+            return None;
+        }
+    }
+    not_a_name_list(hit, kind)
+}
+
+/// Units of strength, time and packaging: `24 HR Diltiazem 240 MG` is a drug, not a street.
+pub(crate) const DOSE_UNITS: &[&str] = &[
+    "hr", "hrs", "hour", "hours", "mg", "mcg", "ml", "g", "meq", "unt", "units", "unit", "day",
+    "days", "week", "weeks", "tablet", "tablets", "capsule", "capsules", "pack", "dose", "doses",
+    "times", "mg/ml", "actuat", "puffs", "drops", "%",
+];
+
+/// Refuses a number–words–number match that reads as a dose or a schedule.
+fn not_a_dose(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let unit = |w: &str| DOSE_UNITS.contains(&w.to_lowercase().as_str());
+    let inside = hit.value_str().split_whitespace().any(unit);
+    let next = hit.after(12).split_whitespace().next().unwrap_or("");
+    (!inside && !unit(next)).then_some(kind)
+}
+
 /// A labelled address must hold a number or a capitalised word.
 fn plausible_address(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
     let value = hit.value_str();
@@ -232,8 +285,8 @@ pub(crate) fn address_blocks(text: &str, found: &mut Vec<Entity>) {
                 .find('\n')
                 .map_or(text.len(), |at| line_start + at);
             let line = &text[line_start..line_end];
-            let content =
-                line.trim_matches(|c: char| c.is_whitespace() || c == ',' || c == '>' || c == '|');
+            let content = line
+                .trim_matches(|c: char| c.is_whitespace() || matches!(c, ',' | '>' | '|' | '?'));
             let words = content.split_whitespace().count();
             if content.is_empty() || content.len() > 40 || words > 5 || content.contains([':', '@'])
             {
@@ -246,7 +299,7 @@ pub(crate) fn address_blocks(text: &str, found: &mut Vec<Entity>) {
                 + (line.len()
                     - line
                         .trim_start_matches(|c: char| {
-                            c.is_whitespace() || c == ',' || c == '>' || c == '|'
+                            c.is_whitespace() || matches!(c, ',' | '>' | '|' | '?')
                         })
                         .len());
             let stop = start + content.len();

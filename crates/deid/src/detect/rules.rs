@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use regex::Regex;
+use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use crate::entity::{Entity, EntityKind, Source};
 use crate::error::DeidError;
@@ -99,21 +99,55 @@ struct Compiled {
     check: Option<Check>,
 }
 
-/// Compiled rules, each run on its own.
+/// Rewrites `\b` as an ASCII word boundary in a rule that matches no letter beyond ASCII on its
+/// own (no `\p{…}` class).
 ///
-/// A `RegexSet` over all of them, used once as a prefilter, cost ten times more than it saved:
-/// with this many Unicode-aware rules its automaton falls back to the slow engine, while each
-/// rule alone runs on the lazy DFA with its own literal prefilter.
+/// A Unicode `\b` stops the lazy DFA as soon as the text holds a non-ASCII character, and the
+/// search falls back to the much slower NFA engines; an ASCII `\b` keeps the DFA. For a rule
+/// whose boundaries sit next to digits, ASCII letters or punctuation the two agree, except that
+/// a letter beyond ASCII now counts as a boundary (`é2026-01-17` still finds the date), which
+/// errs on the side of finding.
+fn ascii_word_boundaries(pattern: &str) -> Cow<'_, str> {
+    if pattern.contains("\\p{") || !pattern.contains("\\b") {
+        return Cow::Borrowed(pattern);
+    }
+    Cow::Owned(pattern.replace("\\b", "(?-u:\\b)"))
+}
+
+/// Compiled rules, each run on its own after one prefilter pass.
+///
+/// A `RegexSet` over the rules without Unicode classes (their word boundaries made ASCII) says
+/// in one pass which of them match anywhere in a text; only those run, to find where. Rules
+/// with Unicode classes always run: in the set they would push its automaton off the lazy DFA
+/// onto the slow engine, which cost more than the whole set saved.
 pub(crate) struct RuleTable {
     rules: Vec<Compiled>,
+    /// The rules without Unicode classes at once, asked only which match somewhere in a text.
+    set: RegexSet,
+    /// `gated[k]`: the rule that pattern `k` of `set` stands for.
+    gated: Vec<usize>,
+    /// Rules outside the set, always run.
+    ungated: Vec<usize>,
 }
 
 impl RuleTable {
     pub(crate) fn new(what: &'static str, specs: &[RuleSpec]) -> Result<Self, DeidError> {
         let error = |_| DeidError::Build { what };
         let mut rules = Vec::with_capacity(specs.len());
-        for spec in specs {
-            let regex = Regex::new(&spec.pattern).map_err(error)?;
+        let patterns: Vec<Cow<'_, str>> = specs
+            .iter()
+            .map(|spec| ascii_word_boundaries(&spec.pattern))
+            .collect();
+        // Rules with Unicode classes stay out of the set: they would push it off the fast DFA.
+        let gated: Vec<usize> = (0..patterns.len())
+            .filter(|&i| !patterns[i].contains("\\p{"))
+            .collect();
+        let set = RegexSetBuilder::new(gated.iter().map(|&i| &*patterns[i]))
+            .dfa_size_limit(64 << 20)
+            .build()
+            .map_err(error)?;
+        for (spec, pattern) in specs.iter().zip(&patterns) {
+            let regex = Regex::new(pattern).map_err(error)?;
             let value_group = regex.capture_names().position(|name| name == Some("v"));
             rules.push(Compiled {
                 regex,
@@ -123,12 +157,23 @@ impl RuleTable {
                 check: spec.check,
             });
         }
-        Ok(RuleTable { rules })
+        let ungated = (0..rules.len()).filter(|i| !gated.contains(i)).collect();
+        Ok(RuleTable {
+            rules,
+            set,
+            gated,
+            ungated,
+        })
     }
 
     /// Runs every rule that can match `text` and appends what they find.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<Entity>) {
-        for rule in &self.rules {
+        let matched = self.set.matches(text);
+        let mut run: Vec<usize> = matched.iter().map(|k| self.gated[k]).collect();
+        run.extend(&self.ungated);
+        run.sort_unstable();
+        for index in run {
+            let rule = &self.rules[index];
             for caps in rule.regex.captures_iter(text) {
                 let Some(whole) = caps.get(0) else { continue };
                 let value = rule

@@ -304,3 +304,97 @@ fn military_mail_in_lower_case_streets_lived_on_and_street_corners_are_locations
             .any(|l| l.contains("Hansinegata"))
     );
 }
+
+#[test]
+fn a_clinician_with_a_physician_assistant_credential_is_not_a_city() {
+    let text = "She was last seen by Ruth Sanchez, PA in March.";
+    assert!(kinds_of(text, EntityKind::Location).is_empty());
+    assert_eq!(
+        kinds_of("Mailed to Springfield, PA 19064.", EntityKind::Location),
+        ["Springfield"]
+    );
+}
+
+#[test]
+fn a_name_wrapped_onto_the_next_line_is_one_name() {
+    assert_eq!(
+        kinds_of(
+            "Seen today with Martha\nCollins, who reports pain.",
+            EntityKind::Name
+        ),
+        ["Martha\nCollins"]
+    );
+    assert_eq!(
+        kinds_of("Martha\nAllergies: none", EntityKind::Name),
+        ["Martha"]
+    );
+}
+
+#[test]
+fn the_last_four_digits_of_an_ssn_are_an_ssn() {
+    for text in [
+        "Verified identity with last 4 of SSN 4417.",
+        "last four of her social 4417 confirmed",
+        "SSN ending in 4417",
+        "XXX-XX-4417 on file",
+    ] {
+        assert_eq!(
+            kinds_of(text, EntityKind::Ssn),
+            ["4417"],
+            "form {}",
+            text.len()
+        );
+    }
+}
+
+#[test]
+fn medicare_beneficiary_identifiers_are_found_without_a_label() {
+    assert_eq!(
+        kinds_of("card shows 1EG4-TE5-MK73", EntityKind::Id),
+        ["1EG4-TE5-MK73"]
+    );
+    assert_eq!(
+        kinds_of("Her number is 1EG4TE5MK73.", EntityKind::Id),
+        ["1EG4TE5MK73"]
+    );
+}
+
+#[test]
+fn vehicle_identification_numbers_are_found_without_a_label() {
+    assert_eq!(
+        kinds_of("Car 1HGCM82633A004352 towed", EntityKind::Id),
+        ["1HGCM82633A004352"]
+    );
+}
+
+#[test]
+fn medication_descriptions_are_not_places_or_names() {
+    for text in [
+        "24 HR Diltiazem Hydrochloride 240 MG Extended Release Oral Capsule",
+        "Diltiazem 24 HR Extended Release Oral Capsule [Cardizem]",
+        "Norethindrone 0.35 MG Oral Tablet 28 Day Pack",
+        "Take 2 Tablets 3 times a day",
+    ] {
+        assert!(
+            found(text).is_empty(),
+            "a drug description of {} bytes",
+            text.len()
+        );
+    }
+}
+
+#[test]
+fn a_known_given_name_is_found_by_its_nicknames_in_a_transcript() {
+    let Ok(detector) = Detector::new(DetectorConfig::default()) else {
+        panic!("detector failed to build")
+    };
+    let mut known = KnownPhi::new();
+    known.add(EntityKind::Name, "Robert Okafor");
+    let text = "[doctor] hi , bobby . how are you ?\n[patient] good , bob is fine .";
+    let spans: Vec<&str> = detector
+        .detect(text, &known)
+        .iter()
+        .map(|e| &text[e.start..e.end])
+        .collect();
+    assert_eq!(spans, ["bobby", "bob"]);
+}

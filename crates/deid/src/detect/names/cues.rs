@@ -77,6 +77,9 @@ const CUES: &[&str] = &[
     "called",
     "under",
     "surname",
+    "kid",
+    "child",
+    "buddy",
 ];
 
 /// Verbs that take a person as subject: a capitalised word right before one is likely a name.
@@ -130,6 +133,14 @@ const CUE_PAIRS: &[(&str, &str)] = &[
     ("thank", "you"),
     ("call", "me"),
     ("known", "as"),
+    ("calls", "me"),
+    ("named", "him"),
+    ("named", "her"),
+];
+
+/// Words before `name` that make it a strong cue (`last name: Roe`, `first name? Jo`).
+const NAME_QUALIFIERS: &[&str] = &[
+    "last", "first", "full", "middle", "maiden", "given", "family",
 ];
 
 impl NameFinder<'_> {
@@ -140,7 +151,16 @@ impl NameFinder<'_> {
             let Some(&(_, kind)) = TITLES.iter().find(|(title, _)| *title == lower) else {
                 continue;
             };
-            if !(self.tokens[i].shape == Shape::Capitalized || self.lowercase) {
+            // `ms. Quinzia`: a title typed in lower case still announces a capitalised name.
+            let lower_title_then_capital = self.tokens[i].shape == Shape::Lower
+                && self
+                    .tokens
+                    .get(i + 1)
+                    .is_some_and(|t| t.shape == Shape::Capitalized);
+            if !(self.tokens[i].shape == Shape::Capitalized
+                || self.lowercase
+                || lower_title_then_capital)
+            {
                 continue;
             }
             let between = self.gap_before(i + 1);
@@ -218,7 +238,11 @@ impl NameFinder<'_> {
                 continue;
             }
             // "by" and "patient" are everyday words: only a clear name may follow them.
-            let weak_cue = matches!(lower, "by" | "patient" | "name" | "contact" | "signed");
+            let qualified = lower == "name"
+                && i > 0
+                && NAME_QUALIFIERS.contains(&self.tokens[i - 1].lower.as_str());
+            let weak_cue =
+                !qualified && matches!(lower, "by" | "patient" | "name" | "contact" | "signed");
             if weak_cue
                 && !between.contains(':')
                 && (info.ambiguous || info.medical && !info.is_listed_name())

@@ -72,3 +72,39 @@ fn synthea_numeric_suffixes_stay_inside_the_name_and_do_not_break_it() {
     );
     assert_eq!(texts("Assunta351\n is a newborn."), ["Assunta351"]);
 }
+
+#[test]
+fn speakers_of_a_dialogue_are_names_when_one_of_them_is_a_listed_first_name() {
+    assert_eq!(
+        texts("Ubul: What a week.\nNicole: Remember me?"),
+        ["Ubul", "Nicole"]
+    );
+}
+
+#[test]
+fn note_headings_with_colons_are_not_speakers() {
+    assert!(texts("Assessment: stable.\nPlan: follow up.").is_empty());
+}
+
+#[test]
+fn the_speaker_after_a_quotation_is_a_name() {
+    assert_eq!(
+        texts("\"We are moving on,\" says Hartvigsson."),
+        ["Hartvigsson"]
+    );
+}
+
+#[test]
+fn a_verb_of_saying_without_a_quotation_does_not_make_a_name() {
+    assert!(texts("Patient says Tylenol helps.").is_empty());
+}
+
+#[test]
+fn a_name_given_outright_in_lower_case_speech_is_found_even_if_unlisted() {
+    assert_eq!(texts("hi , my name is vitoria"), ["vitoria"]);
+}
+
+#[test]
+fn a_last_name_asked_for_is_a_name() {
+    assert_eq!(texts("What's your last name? Matthiasson"), ["Matthiasson"]);
+}

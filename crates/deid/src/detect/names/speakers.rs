@@ -1,0 +1,132 @@
+//! Evidence from how a text is laid out and quoted: speakers of a dialogue, the speaker of a
+//! quotation, and a name given outright in lower-cased speech.
+
+use super::NameFinder;
+use crate::detect::tokens::Shape;
+use crate::entity::{EntityKind, Source};
+
+/// Verbs that attribute a quotation: after a closing quote or `!`/`?`, the capitalised words
+/// that follow them are the speaker (`," says Okafor.`, `! said Maslin to`).
+const SAYING_VERBS: &[&str] = &[
+    "said",
+    "says",
+    "asked",
+    "asks",
+    "replied",
+    "replies",
+    "added",
+    "adds",
+    "wrote",
+    "writes",
+    "explained",
+    "explains",
+    "continued",
+    "continues",
+    "noted",
+    "notes",
+];
+
+impl NameFinder<'_> {
+    /// `my name is vitoria`: in lower-cased text, the word after an explicit naming phrase is a
+    /// name even when no census list has it.
+    pub(super) fn named_in_lowercase(&mut self) {
+        if !self.lowercase {
+            return;
+        }
+        for i in 2..self.tokens.len().saturating_sub(1) {
+            let (a, b) = (
+                self.tokens[i - 1].lower.as_str(),
+                self.tokens[i].lower.as_str(),
+            );
+            let naming = matches!((a, b), ("name", "is") | ("calls", "me"));
+            let between = self.gap_before(i + 1);
+            if !naming || between.contains('\n') || !between.trim().is_empty() {
+                continue;
+            }
+            let info = self.info[i + 1];
+            if self.tokens[i + 1].shape != Shape::Lower
+                || info.function
+                || info.medical && !info.is_listed_name()
+                || self.eponym_use(i + 1)
+            {
+                continue;
+            }
+            self.mark(i + 1, EntityKind::Name, Source::Context, 0.75);
+            if self.adjacent(i + 1)
+                && self
+                    .tokens
+                    .get(i + 2)
+                    .is_some_and(|t| t.shape == Shape::Lower)
+                && self.info[i + 2].last_rank.is_some()
+                && !self.info[i + 2].function
+            {
+                self.mark(i + 2, EntityKind::Name, Source::Context, 0.7);
+            }
+        }
+    }
+
+    /// `," says Okafor.`: the capitalised words after a verb of saying that follows a quotation
+    /// or an exclamation are the speaker.
+    pub(super) fn quotation_speakers(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            if !SAYING_VERBS.contains(&self.tokens[i].lower.as_str()) {
+                continue;
+            }
+            let before = self.gap_before(i);
+            if !before.contains(['"', '”', '!', '?']) || !self.adjacent(i) {
+                continue;
+            }
+            let mut j = i + 1;
+            while j < self.tokens.len() && j - i <= 3 {
+                let info = self.info[j];
+                let listed = info.is_listed_name() && !info.function;
+                if !(self.unlisted_part(j) || listed && self.tokens[j].shape == Shape::Capitalized)
+                {
+                    break;
+                }
+                self.mark(j, EntityKind::Name, Source::Context, 0.7);
+                if !self.adjacent(j) {
+                    break;
+                }
+                j += 1;
+            }
+        }
+    }
+
+    /// Dialogue written as `Ubul: What a wife.` / `Nicole: Remember…`: when two or more lines
+    /// open with a capitalised word and a colon and one of those words is a listed first name,
+    /// they are all speakers' names (nicknames included).
+    pub(super) fn speaker_labels(&mut self) {
+        let labels: Vec<usize> = (0..self.tokens.len())
+            .filter(|&i| self.is_speaker_label(i))
+            .collect();
+        let named = labels
+            .iter()
+            .any(|&i| self.info[i].is_clear_first_name() || self.marks[i].is_some());
+        if labels.len() < 2 || !named {
+            return;
+        }
+        for i in labels {
+            let info = self.info[i];
+            if info.function || info.medical && !info.is_listed_name() || self.eponym_use(i) {
+                continue;
+            }
+            self.mark(i, EntityKind::Name, Source::Context, 0.7);
+        }
+    }
+
+    /// Whether token `i` is a single capitalised word alone at the start of a line, before `:`.
+    fn is_speaker_label(&self, i: usize) -> bool {
+        let token = &self.tokens[i];
+        if token.shape != Shape::Capitalized || token.possessive {
+            return false;
+        }
+        let before = self.gap_before(i);
+        let line_start = i == 0 || before.contains('\n');
+        let opening = before.rsplit('\n').next().unwrap_or("");
+        if !line_start || !opening.chars().all(|c| matches!(c, ' ' | '\t' | '>')) {
+            return false;
+        }
+        self.text[token.end..].starts_with(':')
+    }
+}
