@@ -85,6 +85,30 @@ pub enum AuditError {
     #[error("checkpoint signature does not verify")]
     BadSignature,
 
+    /// The database was written by an older Phigate whose layout this one does not read.
+    #[error(
+        "the audit database uses an older layout (table audit_entries); keep it as an archive and start a new log file"
+    )]
+    OldFormat,
+
+    /// The committer thread has stopped, so nothing more can be appended.
+    #[error("the audit committer has stopped")]
+    CommitterStopped,
+
+    /// The batch this append was part of could not be committed; nothing of it is acknowledged.
+    #[error("the audit batch could not be committed")]
+    BatchFailed(#[source] std::sync::Arc<AuditError>),
+
+    /// The witness file could not be written or read.
+    #[error("audit witness file {path}")]
+    Witness {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A proof or listing was asked for outside the log.
     #[error("{what} is out of range for a log of {len} entries")]
     OutOfRange {
@@ -93,4 +117,10 @@ pub enum AuditError {
         /// How many entries the log has.
         len: u64,
     },
+}
+
+impl From<rusqlite::types::FromSqlError> for AuditError {
+    fn from(err: rusqlite::types::FromSqlError) -> Self {
+        Self::Database(err.into())
+    }
 }

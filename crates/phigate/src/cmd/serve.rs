@@ -48,6 +48,10 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
         demo::provider(config, None)?,
         opened.tokens.verifier(TOKEN_AUDIENCE),
     );
+    let store = opened.store.clone();
+    let gateway = gateway.with_patient_refs(Arc::new(move |tenant: &str, id: &str| {
+        store.patient_ref(tenant, id).as_str().to_owned()
+    }));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
