@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p phigate-audit --bench append`. Sizes can be changed with
 //! `PHIGATE_BENCH_APPENDERS` (default 256), `PHIGATE_BENCH_APPENDS` (default 200000) and
-//! `PHIGATE_BENCH_VERIFY` (default 1000000).
+//! `PHIGATE_BENCH_VERIFY` (default 1000000). Set `PHIGATE_BENCH_POSTGRES=1` to run the same
+//! against PostgreSQL at 127.0.0.1:5432 (user postgres, database test) after SQLite.
 
 #![allow(
     clippy::unwrap_used,
@@ -93,4 +94,55 @@ fn main() {
         report.checkpoints_checked,
         took.as_secs_f64()
     );
+    drop(log);
+
+    if std::env::var_os("PHIGATE_BENCH_POSTGRES").is_some() {
+        postgres_bench(
+            appenders,
+            appends,
+            verify_entries,
+            &dir.path().join("audit.key"),
+        );
+    }
+}
+
+/// The same on PostgreSQL at 127.0.0.1:5432, in a schema and role made for the run and dropped
+/// after it.
+fn postgres_bench(appenders: u64, appends: u64, verify_entries: u64, key: &std::path::Path) {
+    const ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+    let unique = format!("bench_{}", std::process::id());
+    let (schema, role) = (format!("audit_{unique}"), format!("audit_app_{unique}"));
+    let mut admin = postgres::Client::connect(ADMIN, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("CREATE ROLE {role} LOGIN"))
+        .unwrap();
+    phigate_audit::postgres::create_schema(&mut admin, &schema, &role).unwrap();
+
+    let url = format!("host=127.0.0.1 port=5432 user={role} dbname=test");
+    let signer = CheckpointSigner::load_or_create(key).unwrap();
+    let log = Arc::new(
+        AuditLog::open_postgres(&url, &schema, signer, "bench/audit", Default::default()).unwrap(),
+    );
+    let rate = append_load(&log, appenders, appends);
+    println!("postgres: {appends} durable appends from {appenders} threads: {rate:.0} appends/s");
+    let more = verify_entries.saturating_sub(appends);
+    if more > 0 {
+        append_load(&log, appenders, more);
+    }
+    let start = Instant::now();
+    let report = log.verify().unwrap();
+    let took = start.elapsed();
+    assert!(report.ok, "{report}");
+    println!(
+        "postgres: verified {} entries and {} checkpoints in {:.2} s",
+        report.entries,
+        report.checkpoints_checked,
+        took.as_secs_f64()
+    );
+    drop(log);
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA {schema} CASCADE; DROP OWNED BY {role}; DROP ROLE {role};"
+        ))
+        .unwrap();
 }

@@ -99,6 +99,18 @@ pub enum AuditError {
     #[error("the audit batch could not be committed")]
     BatchFailed(#[source] std::sync::Arc<AuditError>),
 
+    /// The PostgreSQL store failed (connect, query or commit).
+    #[error("audit database error (PostgreSQL)")]
+    Postgres(#[source] postgres::Error),
+
+    /// A PostgreSQL schema or role name is not a plain lowercase identifier.
+    #[error("PostgreSQL schema and role names must be lowercase letters, digits and '_'")]
+    InvalidSchema,
+
+    /// The operation needs the schema owner, not the application role.
+    #[error("{0} on PostgreSQL needs the schema owner; run it as the owner role")]
+    NeedsOwner(&'static str),
+
     /// The witness file could not be written or read.
     #[error("audit witness file {path}")]
     Witness {

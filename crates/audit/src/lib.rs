@@ -35,4 +35,5 @@ pub use merkle::{
     Frontier, Hash, leaf_hash, node_hash, root as merkle_root, verify_consistency, verify_inclusion,
 };
 pub use store::Query;
+pub use store::postgres;
 pub use verify::{Failure, VerifyReport};

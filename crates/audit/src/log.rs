@@ -14,6 +14,7 @@ use crate::checkpoint::{CheckpointSigner, check_origin};
 use crate::commit::{CommitOptions, Committer};
 use crate::event::{Encoded, decode_entry};
 use crate::merkle::{self, Hash};
+use crate::store::postgres::{self as postgres_store, PgWriter};
 use crate::store::sqlite::{self, SqliteWriter};
 use crate::store::{Query, Reader, RowRef, to_hash, to_u64};
 use crate::verify::{self, VerifyReport};
@@ -77,6 +78,29 @@ impl Default for LogOptions {
 /// Where the log is kept, for reads.
 enum Store {
     Sqlite(Mutex<Connection>),
+    Postgres(Mutex<Option<postgres::Client>>),
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // The synchronous client owns a runtime, which must not be dropped inside another.
+        if let Store::Postgres(client) = self {
+            let client = client.get_mut().map(Option::take).unwrap_or(None);
+            if let Some(client) = client {
+                let _ = std::thread::spawn(move || drop(client)).join();
+            }
+        }
+    }
+}
+
+/// Runs `f` on a fresh thread of ours, outside any async runtime (see `store::postgres`).
+fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T, AuditError> + Send) -> Result<T, AuditError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(f)
+            .join()
+            .unwrap_or(Err(AuditError::CommitterStopped))
+    })
 }
 
 /// The tamper-evident audit log.
@@ -119,6 +143,33 @@ impl AuditLog {
         )
     }
 
+    /// Opens the log kept in `schema` of the PostgreSQL database at `url` (connecting as the
+    /// application role, which may only select and insert). The schema must have been created
+    /// by its owner with [`crate::postgres::create_schema`].
+    pub fn open_postgres(
+        url: &str,
+        schema: &str,
+        signer: CheckpointSigner,
+        origin: &str,
+        options: LogOptions,
+    ) -> Result<Self, AuditError> {
+        check_origin(origin)?;
+        let (reader, writer) = off_runtime(|| {
+            let mut reader = postgres_store::connect(url, schema)?;
+            check_identity(
+                |key, value| postgres_store::meta_or_insert(&mut reader, key, value),
+                origin,
+                &signer,
+            )?;
+            let writer = PgWriter {
+                client: postgres_store::connect(url, schema)?,
+            };
+            Ok((reader, writer))
+        })?;
+        let store = Store::Postgres(Mutex::new(Some(reader)));
+        Self::start(Box::new(writer), store, signer, origin, options)
+    }
+
     fn start(
         writer: Box<dyn crate::store::Writer>,
         store: Store,
@@ -147,12 +198,19 @@ impl AuditLog {
     }
 
     /// Runs `f` with a reader of the store.
-    fn read<T>(
+    fn read<T: Send>(
         &self,
-        f: impl FnOnce(&mut dyn Reader) -> Result<T, AuditError>,
+        f: impl FnOnce(&mut dyn Reader) -> Result<T, AuditError> + Send,
     ) -> Result<T, AuditError> {
         match &self.store {
             Store::Sqlite(conn) => f(&mut *lock(conn)),
+            Store::Postgres(client) => off_runtime(|| {
+                let mut client = client.lock().unwrap_or_else(PoisonError::into_inner);
+                match client.as_mut() {
+                    Some(client) => f(client),
+                    None => Err(AuditError::CommitterStopped),
+                }
+            }),
         }
     }
 
@@ -260,6 +318,7 @@ impl AuditLog {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let cleared = match &self.store {
             Store::Sqlite(conn) => sqlite::prune(&mut lock(conn), below, now)?,
+            Store::Postgres(_) => return Err(AuditError::NeedsOwner("pruning")),
         };
         let mut event = AuditEvent::new(actor, Action::Retention, Outcome::Success);
         event.detail = Some(format!(

@@ -6,6 +6,7 @@
 //! searches use (user, action, patient reference), which verification checks against those
 //! bytes. Checkpoints are rows of their own holding the signed note.
 
+pub mod postgres;
 pub(crate) mod sqlite;
 
 use crate::merkle::Hash;
