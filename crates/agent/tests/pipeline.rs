@@ -99,7 +99,7 @@ fn actions(audit: &AuditLog) -> Vec<Action> {
         .entries(0, 1000)
         .unwrap()
         .into_iter()
-        .map(|e| e.event.action)
+        .map(|e| e.event.unwrap().action)
         .collect()
 }
 

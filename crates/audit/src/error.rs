@@ -85,6 +85,42 @@ pub enum AuditError {
     #[error("checkpoint signature does not verify")]
     BadSignature,
 
+    /// The database was written by an older Phigate whose layout this one does not read.
+    #[error(
+        "the audit database uses an older layout (table audit_entries); keep it as an archive and start a new log file"
+    )]
+    OldFormat,
+
+    /// The committer thread has stopped, so nothing more can be appended.
+    #[error("the audit committer has stopped")]
+    CommitterStopped,
+
+    /// The batch this append was part of could not be committed; nothing of it is acknowledged.
+    #[error("the audit batch could not be committed")]
+    BatchFailed(#[source] std::sync::Arc<AuditError>),
+
+    /// The PostgreSQL store failed (connect, query or commit).
+    #[error("audit database error (PostgreSQL)")]
+    Postgres(#[source] postgres::Error),
+
+    /// A PostgreSQL schema or role name is not a plain lowercase identifier.
+    #[error("PostgreSQL schema and role names must be lowercase letters, digits and '_'")]
+    InvalidSchema,
+
+    /// The operation needs the schema owner, not the application role.
+    #[error("{0} on PostgreSQL needs the schema owner; run it as the owner role")]
+    NeedsOwner(&'static str),
+
+    /// The witness file could not be written or read.
+    #[error("audit witness file {path}")]
+    Witness {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A proof or listing was asked for outside the log.
     #[error("{what} is out of range for a log of {len} entries")]
     OutOfRange {
@@ -93,4 +129,10 @@ pub enum AuditError {
         /// How many entries the log has.
         len: u64,
     },
+}
+
+impl From<rusqlite::types::FromSqlError> for AuditError {
+    fn from(err: rusqlite::types::FromSqlError) -> Self {
+        Self::Database(err.into())
+    }
 }

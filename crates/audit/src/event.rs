@@ -62,6 +62,63 @@ pub enum Action {
     Denial,
     /// Data was imported.
     Import,
+    /// An auditor read, searched or exported the audit log.
+    AuditAccess,
+    /// Retention pruned the bodies of old entries.
+    Retention,
+}
+
+impl Action {
+    /// The name stored in entries and used in searches (`disclosure`, `sign_in`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::TokenIssued => "token_issued",
+            Self::Read => "read",
+            Self::Disclosure => "disclosure",
+            Self::Response => "response",
+            Self::ToolCall => "tool_call",
+            Self::DraftStored => "draft_stored",
+            Self::DraftReviewed => "draft_reviewed",
+            Self::DraftSigned => "draft_signed",
+            Self::Export => "export",
+            Self::KeyRotation => "key_rotation",
+            Self::PatientForget => "patient_forget",
+            Self::BreakGlass => "break_glass",
+            Self::ConfigChange => "config_change",
+            Self::Denial => "denial",
+            Self::Import => "import",
+            Self::AuditAccess => "audit_access",
+            Self::Retention => "retention",
+        }
+    }
+
+    /// Every action, for parsing and listing.
+    pub const ALL: [Action; 18] = [
+        Self::SignIn,
+        Self::TokenIssued,
+        Self::Read,
+        Self::Disclosure,
+        Self::Response,
+        Self::ToolCall,
+        Self::DraftStored,
+        Self::DraftReviewed,
+        Self::DraftSigned,
+        Self::Export,
+        Self::KeyRotation,
+        Self::PatientForget,
+        Self::BreakGlass,
+        Self::ConfigChange,
+        Self::Denial,
+        Self::Import,
+        Self::AuditAccess,
+        Self::Retention,
+    ];
+
+    /// The action named `name` (as [`Action::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|action| action.as_str() == name)
+    }
 }
 
 /// How it ended.
@@ -176,14 +233,78 @@ struct Record<T> {
 }
 
 /// Validates `event`, normalises its time to UTC, and encodes it as entry `seq`.
-pub(crate) fn encode_entry(seq: u64, mut event: AuditEvent) -> Result<Vec<u8>, AuditError> {
-    event.validate()?;
-    event.time = event.time.to_offset(UtcOffset::UTC);
-    Ok(serde_json::to_vec(&Record {
-        v: ENTRY_FORMAT,
-        seq,
-        event,
-    })?)
+#[cfg(test)]
+pub(crate) fn encode_entry(seq: u64, event: AuditEvent) -> Result<Vec<u8>, AuditError> {
+    Ok(Encoded::new(event)?.body(seq))
+}
+
+/// A validated event encoded by its appender, waiting for a sequence number; with the fields
+/// searches use.
+pub(crate) struct Encoded {
+    event_json: Vec<u8>,
+    pub time: i64,
+    pub user_id: String,
+    pub action: &'static str,
+    pub patient_ref: Option<String>,
+}
+
+impl Encoded {
+    /// Validates `event`, normalises its time to UTC, and encodes it.
+    pub(crate) fn new(mut event: AuditEvent) -> Result<Self, AuditError> {
+        event.validate()?;
+        event.time = event.time.to_offset(UtcOffset::UTC);
+        Ok(Self {
+            event_json: serde_json::to_vec(&event)?,
+            time: event.time.unix_timestamp(),
+            action: event.action.as_str(),
+            user_id: event.actor.user_id,
+            patient_ref: event.patient_ref,
+        })
+    }
+
+    /// The stored bytes of this event as entry `seq`: exactly what serde writes for a
+    /// [`Record`], built without encoding the event again.
+    pub(crate) fn body(&self, seq: u64) -> Vec<u8> {
+        let head = format!("{{\"v\":{ENTRY_FORMAT},\"seq\":{seq},\"event\":");
+        let mut body = Vec::with_capacity(head.len() + self.event_json.len() + 1);
+        body.extend_from_slice(head.as_bytes());
+        body.extend_from_slice(&self.event_json);
+        body.push(b'}');
+        body
+    }
+}
+
+/// The fields verification compares with an entry's search columns, read without decoding the
+/// rest of the event.
+#[derive(Deserialize)]
+pub(crate) struct Indexed<'a> {
+    pub seq: u64,
+    #[serde(borrow)]
+    pub event: IndexedEvent<'a>,
+}
+
+/// See [`Indexed`].
+#[derive(Deserialize)]
+pub(crate) struct IndexedEvent<'a> {
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    #[serde(borrow)]
+    pub actor: IndexedActor<'a>,
+    pub action: Action,
+    #[serde(borrow)]
+    pub patient_ref: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// See [`Indexed`].
+#[derive(Deserialize)]
+pub(crate) struct IndexedActor<'a> {
+    #[serde(borrow)]
+    pub user_id: std::borrow::Cow<'a, str>,
+}
+
+/// Reads the indexed fields of stored entry bytes.
+pub(crate) fn decode_indexed(bytes: &[u8]) -> Result<Indexed<'_>, serde_json::Error> {
+    serde_json::from_slice(bytes)
 }
 
 /// Decodes stored entry bytes, returning the sequence number they record and the event.
@@ -197,6 +318,8 @@ pub(crate) mod tests {
     use time::macros::datetime;
 
     use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     pub(crate) fn sample() -> AuditEvent {
         let actor = Actor {
@@ -219,6 +342,41 @@ pub(crate) mod tests {
             text.contains(r#""action":"disclosure""#) && text.contains(r#""outcome":"success""#)
         );
         assert_eq!(encode_entry(7, sample())?, bytes);
+        Ok(())
+    }
+
+    #[test]
+    fn the_appender_encoding_is_byte_for_byte_what_serde_writes_for_the_record() -> TestResult {
+        let mut event = sample();
+        event.patient_ref = Some("ab".repeat(32));
+        event.detail = Some("quote \" and \\ and \u{e9}".into());
+        let expected = serde_json::to_vec(&Record {
+            v: ENTRY_FORMAT,
+            seq: 42,
+            event: {
+                let mut utc = event.clone();
+                utc.time = utc.time.to_offset(UtcOffset::UTC);
+                utc
+            },
+        })?;
+        assert_eq!(Encoded::new(event)?.body(42), expected);
+        let indexed = decode_indexed(&expected)?;
+        assert_eq!(indexed.seq, 42);
+        assert_eq!(indexed.event.actor.user_id, "u-1");
+        assert_eq!(indexed.event.action, Action::Disclosure);
+        Ok(())
+    }
+
+    #[test]
+    fn every_action_parses_from_its_wire_name() -> TestResult {
+        for action in Action::ALL {
+            assert_eq!(Action::parse(action.as_str()), Some(action));
+            assert_eq!(
+                serde_json::to_value(action)?,
+                serde_json::Value::String(action.as_str().to_owned())
+            );
+        }
+        assert_eq!(Action::parse("nonsense"), None);
         Ok(())
     }
 

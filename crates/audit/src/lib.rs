@@ -1,28 +1,39 @@
 //! The tamper-evident audit log.
 //!
-//! This crate owns the record of who did what to which patient's data: an append-only SQLite
-//! file, separate from the application's, where every entry is stored as the exact bytes that
-//! are hashed, linked to the one before it by a hash chain, and a leaf of an RFC 6962 Merkle tree
-//! whose head is signed with Ed25519 at regular checkpoints. It verifies all of that from the
+//! This crate owns the record of who did what to which patient's data: an append-only store,
+//! separate from the application's, where every entry is stored as the exact bytes that are
+//! hashed, linked to the one before it by a hash chain, and a leaf of an RFC 6962 Merkle tree
+//! whose head is signed with Ed25519 at regular checkpoints (also copied to a witness file when
+//! one is configured). Appends are group-committed: one transaction and one sync per batch,
+//! each append acknowledged only once its batch is durable. It verifies all of that from the
 //! stored bytes, and produces and checks inclusion and consistency proofs.
 //!
 //! It refuses to decide policy (callers say what happened), to hold PHI (patients appear only as
 //! keyed HMAC references, and an event whose patient reference is not one is refused), and to
 //! report an append before it is durably committed.
 
+pub mod accounting;
 mod checkpoint;
+mod commit;
 mod error;
 mod event;
+pub mod fhir;
 mod log;
 mod merkle;
-mod schema;
+mod store;
 mod verify;
+pub mod witness;
 
 pub use checkpoint::{Checkpoint, CheckpointSigner};
 pub use error::AuditError;
 pub use event::{Action, Actor, AuditEvent, MAX_DETAIL_LEN, Outcome};
-pub use log::{AppendReceipt, AuditEntry, AuditLog, CHECKPOINT_INTERVAL};
-pub use merkle::{
-    Hash, leaf_hash, node_hash, root as merkle_root, verify_consistency, verify_inclusion,
+pub use log::{
+    AppendReceipt, AuditEntry, AuditLog, CHECKPOINT_AFTER, CHECKPOINT_INTERVAL, LogOptions,
+    RETENTION_DAYS,
 };
-pub use verify::VerifyReport;
+pub use merkle::{
+    Frontier, Hash, leaf_hash, node_hash, root as merkle_root, verify_consistency, verify_inclusion,
+};
+pub use store::Query;
+pub use store::postgres;
+pub use verify::{Failure, VerifyReport};

@@ -1,26 +1,34 @@
-//! The append-only audit log: durable appends, checkpoints, listings and proofs.
-//!
-//! One connection behind a mutex serialises appends in this process; `BEGIN IMMEDIATE` does the
-//! same across processes sharing the file. An append returns only after its transaction has
-//! committed with `synchronous=FULL`, so a caller may rely on it before disclosing anything.
+//! The audit log: durable appends through the group committer, checkpoints, listings, searches,
+//! proofs and verification.
 
 use std::fmt;
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use phigate_crypto::sha256;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::Connection;
 use time::OffsetDateTime;
 
 use crate::checkpoint::{CheckpointSigner, check_origin};
-use crate::event::{decode_entry, encode_entry};
+use crate::commit::{CommitOptions, Committer};
+use crate::event::{Encoded, decode_entry};
 use crate::merkle::{self, Hash};
-use crate::schema::{self, to_hash, to_i64, to_u64};
+use crate::store::postgres::{self as postgres_store, PgWriter};
+use crate::store::sqlite::{self, SqliteWriter};
+use crate::store::{Query, Reader, RowRef, to_hash, to_u64};
 use crate::verify::{self, VerifyReport};
-use crate::{AuditError, AuditEvent, Checkpoint};
+use crate::{Action, Actor, AuditError, AuditEvent, Checkpoint, Outcome, witness};
 
-/// A checkpoint is signed automatically after every this many appends.
+/// By default a checkpoint is signed once this many entries are not covered by one.
 pub const CHECKPOINT_INTERVAL: u64 = 100;
+
+/// By default entry bodies are kept six years (HIPAA's retention period for documentation),
+/// counted with leap days.
+pub const RETENTION_DAYS: u32 = 2192;
+
+/// By default a checkpoint is also signed once entries have waited this long without one.
+pub const CHECKPOINT_AFTER: Duration = Duration::from_secs(10);
 
 /// What an append returns: where the entry landed and what it hashed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +44,8 @@ pub struct AppendReceipt {
 pub struct AuditEntry {
     /// The sequence number (leaf index, from 0).
     pub seq: u64,
-    /// What happened.
-    pub event: AuditEvent,
+    /// What happened; `None` once retention has pruned the entry's body.
+    pub event: Option<AuditEvent>,
     /// The chain hash of the previous entry (zeros for the first).
     pub prev_hash: Hash,
     /// `SHA-256(0x00 || stored bytes)`.
@@ -46,46 +54,164 @@ pub struct AuditEntry {
     pub chain_hash: Hash,
 }
 
-/// The tamper-evident audit log in its own SQLite file.
+/// How a log is run.
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    /// A checkpoint is signed as soon as this many entries are not covered by one.
+    pub checkpoint_every: u64,
+    /// A checkpoint is also signed once entries have waited this long without one.
+    pub checkpoint_after: Duration,
+    /// A file to which every checkpoint is also appended, and which verification checks.
+    pub witness_file: Option<PathBuf>,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        Self {
+            checkpoint_every: CHECKPOINT_INTERVAL,
+            checkpoint_after: CHECKPOINT_AFTER,
+            witness_file: None,
+        }
+    }
+}
+
+/// Where the log is kept, for reads.
+enum Store {
+    Sqlite(Mutex<Connection>),
+    Postgres(Mutex<Option<postgres::Client>>),
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // The synchronous client owns a runtime, which must not be dropped inside another.
+        if let Store::Postgres(client) = self {
+            let client = client.get_mut().map(Option::take).unwrap_or(None);
+            if let Some(client) = client {
+                let _ = std::thread::spawn(move || drop(client)).join();
+            }
+        }
+    }
+}
+
+/// Runs `f` on a fresh thread of ours, outside any async runtime (see `store::postgres`).
+fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T, AuditError> + Send) -> Result<T, AuditError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(f)
+            .join()
+            .unwrap_or(Err(AuditError::CommitterStopped))
+    })
+}
+
+/// The tamper-evident audit log.
 pub struct AuditLog {
-    conn: Mutex<Connection>,
-    signer: CheckpointSigner,
+    committer: Committer,
+    store: Store,
+    signer: Arc<CheckpointSigner>,
     origin: String,
+    options: LogOptions,
 }
 
 impl AuditLog {
-    /// Opens or creates the log at `path`. A log remembers the origin and signing key it was
-    /// created with and refuses to be opened with others.
+    /// Opens or creates the log in the SQLite file at `path` with default options. A log
+    /// remembers the origin and signing key it was created with and refuses others.
     pub fn open(path: &Path, signer: CheckpointSigner, origin: &str) -> Result<Self, AuditError> {
+        Self::open_with(path, signer, origin, LogOptions::default())
+    }
+
+    /// Opens or creates the log in the SQLite file at `path`.
+    pub fn open_with(
+        path: &Path,
+        signer: CheckpointSigner,
+        origin: &str,
+        options: LogOptions,
+    ) -> Result<Self, AuditError> {
         check_origin(origin)?;
-        let conn = schema::open(path)?;
+        let conn = sqlite::open(path)?;
+        check_identity(
+            |key, value| sqlite::meta_or_insert(&conn, key, value),
+            origin,
+            &signer,
+        )?;
+        let writer = Box::new(SqliteWriter::open(path)?);
+        Self::start(
+            writer,
+            Store::Sqlite(Mutex::new(conn)),
+            signer,
+            origin,
+            options,
+        )
+    }
 
-        let stored = schema::meta_or_insert(&conn, "origin", origin)?;
-        if stored != origin {
-            return Err(AuditError::OriginMismatch {
-                stored,
-                requested: origin.to_owned(),
-            });
-        }
-        let stored = schema::meta_or_insert(&conn, "signer_public_key", &signer.public_key_hex())?;
-        if stored != signer.public_key_hex() {
-            return Err(AuditError::SignerMismatch {
-                stored: hex_prefix(&stored),
-                given: hex_prefix(&signer.public_key_hex()),
-            });
-        }
+    /// Opens the log kept in `schema` of the PostgreSQL database at `url` (connecting as the
+    /// application role, which may only select and insert). The schema must have been created
+    /// by its owner with [`crate::postgres::create_schema`].
+    pub fn open_postgres(
+        url: &str,
+        schema: &str,
+        signer: CheckpointSigner,
+        origin: &str,
+        options: LogOptions,
+    ) -> Result<Self, AuditError> {
+        check_origin(origin)?;
+        let (reader, writer) = off_runtime(|| {
+            let mut reader = postgres_store::connect(url, schema)?;
+            check_identity(
+                |key, value| postgres_store::meta_or_insert(&mut reader, key, value),
+                origin,
+                &signer,
+            )?;
+            let writer = PgWriter {
+                client: postgres_store::connect(url, schema)?,
+            };
+            Ok((reader, writer))
+        })?;
+        let store = Store::Postgres(Mutex::new(Some(reader)));
+        Self::start(Box::new(writer), store, signer, origin, options)
+    }
 
+    fn start(
+        writer: Box<dyn crate::store::Writer>,
+        store: Store,
+        signer: CheckpointSigner,
+        origin: &str,
+        options: LogOptions,
+    ) -> Result<Self, AuditError> {
+        let signer = Arc::new(signer);
+        let committer = Committer::start(
+            writer,
+            Arc::clone(&signer),
+            origin.to_owned(),
+            CommitOptions {
+                checkpoint_every: options.checkpoint_every.max(1),
+                checkpoint_after: options.checkpoint_after,
+                witness_file: options.witness_file.clone(),
+            },
+        )?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            committer,
+            store,
             signer,
             origin: origin.to_owned(),
+            options,
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic mid-transaction rolls the transaction back when it drops, so the connection
-        // is still sound.
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Runs `f` with a reader of the store.
+    fn read<T: Send>(
+        &self,
+        f: impl FnOnce(&mut dyn Reader) -> Result<T, AuditError> + Send,
+    ) -> Result<T, AuditError> {
+        match &self.store {
+            Store::Sqlite(conn) => f(&mut *lock(conn)),
+            Store::Postgres(client) => off_runtime(|| {
+                let mut client = client.lock().unwrap_or_else(PoisonError::into_inner);
+                match client.as_mut() {
+                    Some(client) => f(client),
+                    None => Err(AuditError::CommitterStopped),
+                }
+            }),
+        }
     }
 
     /// The log's origin (its name in checkpoints).
@@ -98,68 +224,34 @@ impl AuditLog {
         self.signer.public_key_hex()
     }
 
-    /// Appends `event` durably and returns its position. Every `CHECKPOINT_INTERVAL` entries a
-    /// checkpoint is signed in the same transaction.
+    /// The options the log runs with.
+    pub fn options(&self) -> &LogOptions {
+        &self.options
+    }
+
+    /// Appends `event` and returns once the batch it was committed in is durable. Concurrent
+    /// appends share batches; checkpoints are signed in the batch where they fall due.
     pub fn append(&self, event: AuditEvent) -> Result<AppendReceipt, AuditError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-
-        let (seq, prev_hash) = match schema::last_chain(&tx)? {
-            Some((last, chain)) => (last.saturating_add(1), chain),
-            None => (0, [0u8; 32]),
-        };
-        let body = encode_entry(seq, event)?;
-        let leaf_hash = merkle::leaf_hash(&body);
-        let chain_hash = chain_hash(&prev_hash, &leaf_hash);
-        tx.execute(
-            "INSERT INTO audit_entries (seq, body, prev_hash, leaf_hash, chain_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![to_i64(seq), body, prev_hash, leaf_hash, chain_hash],
-        )?;
-
-        let size = seq + 1;
-        if size % CHECKPOINT_INTERVAL == 0 {
-            self.store_checkpoint(&tx, size)?;
-        }
-        tx.commit()?;
-        Ok(AppendReceipt { seq, leaf_hash })
+        self.committer.append(Encoded::new(event)?)
     }
 
-    /// Signs and stores a checkpoint of the log as it is now.
+    /// Signs and stores a checkpoint of the log once everything appended before is written.
     pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let size = schema::len(&tx)?;
-        let checkpoint = self.store_checkpoint(&tx, size)?;
-        tx.commit()?;
-        Ok(checkpoint)
-    }
-
-    /// Signs the head at `size` and stores it. This reads every leaf hash, which is fine once
-    /// per hundred appends at hospital volumes; past tens of millions of entries a stored
-    /// compact range (the right-edge subtree roots) would make it logarithmic.
-    fn store_checkpoint(&self, conn: &Connection, size: u64) -> Result<Checkpoint, AuditError> {
-        let root = merkle::root(&schema::leaf_hashes(conn, size)?);
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        let checkpoint = self.signer.sign(&self.origin, size, root, now);
-        conn.execute(
-            "INSERT INTO audit_checkpoints (size, note) VALUES (?1, ?2)",
-            params![to_i64(size), checkpoint.to_note()],
-        )?;
-        Ok(checkpoint)
+        self.committer.checkpoint()
     }
 
     /// Every stored checkpoint, oldest first.
     pub fn checkpoints(&self) -> Result<Vec<Checkpoint>, AuditError> {
-        let conn = self.conn();
-        let mut statement = conn.prepare("SELECT note FROM audit_checkpoints ORDER BY id")?;
-        let notes = statement.query_map([], |row| row.get::<_, String>(0))?;
-        notes.map(|note| Checkpoint::from_note(&note?)).collect()
+        let notes = self.read(|r| r.checkpoints())?;
+        notes
+            .iter()
+            .map(|(_, note)| Checkpoint::from_note(note))
+            .collect()
     }
 
     /// How many entries the log holds.
     pub fn len(&self) -> Result<u64, AuditError> {
-        schema::len(&self.conn())
+        self.read(|r| r.len())
     }
 
     /// Whether the log holds no entries.
@@ -169,48 +261,76 @@ impl AuditLog {
 
     /// Up to `limit` entries from sequence number `from`, in order.
     pub fn entries(&self, from: u64, limit: u64) -> Result<Vec<AuditEntry>, AuditError> {
-        let conn = self.conn();
-        let mut statement = conn.prepare(
-            "SELECT seq, body, prev_hash, leaf_hash, chain_hash FROM audit_entries
-             WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = statement.query_map([to_i64(from), to_i64(limit)], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (seq, body, prev, leaf, chain): (i64, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) = row?;
-            let seq = to_u64(seq);
-            let (_, event) = decode_entry(&body).map_err(|_| AuditError::Corrupt {
-                seq,
-                reason: "not a valid entry",
-            })?;
-            Ok(AuditEntry {
-                seq,
-                event,
-                prev_hash: to_hash(seq, prev)?,
-                leaf_hash: to_hash(seq, leaf)?,
-                chain_hash: to_hash(seq, chain)?,
+        let mut entries = Vec::new();
+        self.read(|r| {
+            r.scan(from, limit, &mut |row| {
+                entries.push(to_entry(&row)?);
+                Ok(())
             })
-        })
-        .collect()
+        })?;
+        Ok(entries)
     }
 
-    /// Recomputes every hash from the stored bytes and checks every checkpoint. Tampering is
-    /// reported in the result, not as an error; errors mean the log could not be read at all.
+    /// The entries matching `query`, in order (pruned entries never match).
+    pub fn search(&self, query: &Query) -> Result<Vec<AuditEntry>, AuditError> {
+        let mut entries = Vec::new();
+        self.read(|r| {
+            r.search(query, &mut |row| {
+                let entry = to_entry(&row)?;
+                // The columns only narrow the search; what is returned is what the bytes say.
+                if entry.event.as_ref().is_some_and(|e| matches(query, e)) {
+                    entries.push(entry);
+                }
+                Ok(())
+            })
+        })?;
+        Ok(entries)
+    }
+
+    /// Recomputes every hash from the stored bytes and checks every checkpoint, with the
+    /// witness file's when the log has one. Tampering is reported in the result, not as an
+    /// error; errors mean the log could not be read at all.
     pub fn verify(&self) -> Result<VerifyReport, AuditError> {
-        verify::verify_log(&self.conn(), &self.origin, &self.signer.public_key_hex())
+        let witness = match &self.options.witness_file {
+            Some(path) => witness::read_notes(path)?,
+            None => Vec::new(),
+        };
+        let public_key = self.signer.public_key_hex();
+        self.read(|r| {
+            verify::verify_log(
+                r,
+                &self.origin,
+                &public_key,
+                self.options.checkpoint_every.max(1),
+                &witness,
+            )
+        })
+    }
+
+    /// Retention: clears the bodies and search columns of entries older than `cutoff`, keeping
+    /// their hashes (and every checkpoint), so the log still verifies and proofs still work.
+    /// Only entries a signed checkpoint already covers are pruned. The prune is itself recorded
+    /// as an entry by `actor`. Returns how many entries were cleared.
+    pub fn prune(&self, cutoff: OffsetDateTime, actor: Actor) -> Result<u64, AuditError> {
+        let cutoff = cutoff.unix_timestamp();
+        let covered = self.read(|r| r.last_checkpoint_size())?;
+        let below = self.read(|r| r.first_at_or_after(cutoff))?.min(covered);
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let cleared = match &self.store {
+            Store::Sqlite(conn) => sqlite::prune(&mut lock(conn), below, now)?,
+            Store::Postgres(_) => return Err(AuditError::NeedsOwner("pruning")),
+        };
+        let mut event = AuditEvent::new(actor, Action::Retention, Outcome::Success);
+        event.detail = Some(format!(
+            "pruned the bodies of {cleared} entries below sequence number {below}"
+        ));
+        self.append(event)?;
+        Ok(cleared)
     }
 
     /// The RFC 6962 audit path of entry `seq` in the tree of the first `tree_size` entries.
     pub fn inclusion_proof(&self, seq: u64, tree_size: u64) -> Result<Vec<Hash>, AuditError> {
-        let conn = self.conn();
-        let len = schema::len(&conn)?;
+        let len = self.len()?;
         if tree_size > len {
             return Err(AuditError::OutOfRange {
                 what: "tree size",
@@ -223,14 +343,13 @@ impl AuditLog {
                 len,
             });
         }
-        let leaves = complete_leaves(&conn, tree_size)?;
+        let leaves = self.complete_leaves(tree_size)?;
         Ok(merkle::inclusion_path(&leaves, index(seq)))
     }
 
     /// The RFC 6962 proof that the tree of `old` entries is a prefix of the tree of `new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, AuditError> {
-        let conn = self.conn();
-        let len = schema::len(&conn)?;
+        let len = self.len()?;
         if new > len {
             return Err(AuditError::OutOfRange {
                 what: "new tree size",
@@ -243,8 +362,26 @@ impl AuditLog {
                 len,
             });
         }
-        let leaves = complete_leaves(&conn, new)?;
+        let leaves = self.complete_leaves(new)?;
         Ok(merkle::consistency_path(&leaves, index(old)))
+    }
+
+    /// The Merkle root of the first `size` entries, from their stored leaf hashes.
+    pub fn root_at(&self, size: u64) -> Result<Hash, AuditError> {
+        Ok(merkle::root(&self.complete_leaves(size)?))
+    }
+
+    /// The leaf hashes of `0..size`, refusing to build a proof over a log with a gap.
+    fn complete_leaves(&self, size: u64) -> Result<Vec<Hash>, AuditError> {
+        let leaves = self.read(|r| r.leaf_hashes(size))?;
+        if leaves.len() as u64 != size {
+            let seq = leaves.len() as u64;
+            return Err(AuditError::Corrupt {
+                seq,
+                reason: "entries are missing; run verify",
+            });
+        }
+        Ok(leaves)
     }
 }
 
@@ -257,25 +394,79 @@ impl fmt::Debug for AuditLog {
     }
 }
 
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic mid-read leaves nothing half-done on a read connection.
+    conn.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Records the origin and signing key on first use, and refuses others afterwards.
+fn check_identity(
+    mut meta_or_insert: impl FnMut(&str, &str) -> Result<String, AuditError>,
+    origin: &str,
+    signer: &CheckpointSigner,
+) -> Result<(), AuditError> {
+    let stored = meta_or_insert("origin", origin)?;
+    if stored != origin {
+        return Err(AuditError::OriginMismatch {
+            stored,
+            requested: origin.to_owned(),
+        });
+    }
+    let stored = meta_or_insert("signer_public_key", &signer.public_key_hex())?;
+    if stored != signer.public_key_hex() {
+        return Err(AuditError::SignerMismatch {
+            stored: hex_prefix(&stored),
+            given: hex_prefix(&signer.public_key_hex()),
+        });
+    }
+    Ok(())
+}
+
+/// A stored row as an entry, decoding its body if it still has one.
+fn to_entry(row: &RowRef<'_>) -> Result<AuditEntry, AuditError> {
+    let seq = to_u64(row.seq);
+    let event = row
+        .body
+        .map(|body| {
+            decode_entry(body)
+                .map(|(_, event)| event)
+                .map_err(|_| AuditError::Corrupt {
+                    seq,
+                    reason: "not a valid entry",
+                })
+        })
+        .transpose()?;
+    Ok(AuditEntry {
+        seq,
+        event,
+        prev_hash: to_hash(seq, row.prev_hash)?,
+        leaf_hash: to_hash(seq, row.leaf_hash)?,
+        chain_hash: to_hash(seq, row.chain_hash)?,
+    })
+}
+
+/// Whether a decoded event matches every field the query gives.
+fn matches(query: &Query, event: &AuditEvent) -> bool {
+    let time = event.time.unix_timestamp();
+    query
+        .user_id
+        .as_ref()
+        .is_none_or(|user| *user == event.actor.user_id)
+        && query
+            .patient_ref
+            .as_ref()
+            .is_none_or(|patient| Some(patient) == event.patient_ref.as_ref())
+        && query.action.is_none_or(|action| action == event.action)
+        && query.since.is_none_or(|since| time >= since)
+        && query.until.is_none_or(|until| time < until)
+}
+
 /// `SHA-256(prev_chain_hash || leaf_hash)`.
 pub(crate) fn chain_hash(prev: &Hash, leaf: &Hash) -> Hash {
     let mut input = [0u8; 64];
     input[..32].copy_from_slice(prev);
     input[32..].copy_from_slice(leaf);
     sha256(&input)
-}
-
-/// The leaf hashes of `0..size`, refusing to build a proof over a log with a gap.
-fn complete_leaves(conn: &Connection, size: u64) -> Result<Vec<Hash>, AuditError> {
-    let leaves = schema::leaf_hashes(conn, size)?;
-    if leaves.len() as u64 != size {
-        let seq = leaves.len() as u64;
-        return Err(AuditError::Corrupt {
-            seq,
-            reason: "entries are missing; run verify",
-        });
-    }
-    Ok(leaves)
 }
 
 /// A sequence number as a slice index; proofs are only built for entries held in memory.

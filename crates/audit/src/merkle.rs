@@ -41,6 +41,56 @@ pub fn root(leaves: &[Hash]) -> Hash {
     }
 }
 
+/// The right edge of a tree being built leaf by leaf: the roots of its perfect subtrees, largest
+/// first, one per set bit of its size. Appending a leaf and asking for the root are both
+/// logarithmic, so the log can sign a checkpoint, or check one while verifying, without going
+/// back over earlier leaves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    nodes: Vec<Hash>,
+}
+
+impl Frontier {
+    /// The frontier of the tree with these leaves.
+    pub fn from_leaves(leaves: &[Hash]) -> Self {
+        let mut frontier = Self::default();
+        for leaf in leaves {
+            frontier.push(*leaf);
+        }
+        frontier
+    }
+
+    /// How many leaves the tree has.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends one leaf hash.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut hash = leaf;
+        let mut size = self.size;
+        // Each trailing one bit is a perfect subtree of the same height as the one being
+        // carried: merge them, as in binary addition.
+        while size & 1 == 1 {
+            let Some(left) = self.nodes.pop() else { break };
+            hash = node_hash(&left, &hash);
+            size >>= 1;
+        }
+        self.nodes.push(hash);
+        self.size += 1;
+    }
+
+    /// The RFC 6962 root of the leaves pushed so far.
+    pub fn root(&self) -> Hash {
+        let mut nodes = self.nodes.iter().rev();
+        let Some(last) = nodes.next() else {
+            return sha256_parts(&[]);
+        };
+        nodes.fold(*last, |right, left| node_hash(left, &right))
+    }
+}
+
 /// The largest power of two strictly below `n` (for `n >= 2`).
 fn split_point(n: usize) -> usize {
     let mut k = 1;

@@ -14,6 +14,10 @@ use crate::{Gateway, GatewayError};
 
 /// The scope every `/v1/messages` route needs.
 pub const MESSAGES_SCOPE: &str = "messages/create";
+/// The scope the audit review routes need (granted to the auditor role only).
+pub const AUDIT_READ_SCOPE: &str = "audit/read";
+/// The scope the audit export route needs (granted to the auditor role only).
+pub const AUDIT_EXPORT_SCOPE: &str = "audit/export";
 
 /// The credential in a request's headers, if there is one.
 fn credential(headers: &HeaderMap) -> Option<&str> {
@@ -56,7 +60,12 @@ impl Gateway {
                     Some(principal.clone())
                 }
             };
-            let trail = Trail::new(self, principal.as_ref(), request_id, "messages");
+            let endpoint = if scope == MESSAGES_SCOPE {
+                "messages"
+            } else {
+                "audit"
+            };
+            let trail = Trail::new(self, principal.as_ref(), request_id, endpoint);
             let mut event = trail.event(Action::Denial, Outcome::Denied);
             event.detail = Some(refusal.reason().to_owned());
             trail.record(event).await?;
@@ -93,10 +102,12 @@ impl Gateway {
             ));
         }
         if principal.require(&[scope]).is_err() {
-            return Err(Refusal::Forbidden(
-                principal,
-                "This credential may not call the Messages API (scope messages/create).",
-            ));
+            let reason = if scope == MESSAGES_SCOPE {
+                "This credential may not call the Messages API (scope messages/create)."
+            } else {
+                "This credential may not read the audit log: it is for the auditor role only."
+            };
+            return Err(Refusal::Forbidden(principal, reason));
         }
         let client = claims.client_id.as_deref().unwrap_or("(none)");
         let keys = [

@@ -61,7 +61,13 @@ pub struct Gateway {
     thinking: ThinkingStore,
     /// Buckets per principal, client and tenant, in that order.
     limiters: [RateLimiter; 3],
+    patient_refs: Option<PatientRefs>,
 }
+
+/// Computes a patient's keyed HMAC reference from a tenant and the identifier an auditor gives,
+/// the way the
+/// store computes it.
+pub type PatientRefs = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
 
 impl Gateway {
     /// A gateway serving `config.tenant` in front of `provider`.
@@ -87,7 +93,15 @@ impl Gateway {
             tokens,
             thinking,
             limiters,
+            patient_refs: None,
         }
+    }
+
+    /// Lets auditors name patients by identifier on the `/v1/audit` routes; without it they
+    /// give the HMAC reference (`patient_ref`).
+    pub fn with_patient_refs(mut self, patient_refs: PatientRefs) -> Self {
+        self.patient_refs = Some(patient_refs);
+        self
     }
 
     /// The settings the gateway runs with.

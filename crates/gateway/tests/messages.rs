@@ -60,7 +60,7 @@ async fn a_message_leaves_without_phi_and_the_answer_comes_back_restored() {
     let entries = gw.audit.entries(0, 10).unwrap();
     let sent = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &received.body);
     assert_eq!(
-        entries[0].event.sent_sha256.as_deref(),
+        entries[0].event.as_ref().unwrap().sent_sha256.as_deref(),
         Some(hex::encode(sent).as_str())
     );
 }
@@ -190,6 +190,29 @@ async fn when_the_audit_log_cannot_be_written_the_answer_is_503_and_nothing_is_s
     assert_eq!(body["error"]["type"], "api_error");
     assert!(gw.mock().received().is_empty());
     blocker.execute_batch("ROLLBACK").unwrap();
+}
+
+#[tokio::test]
+async fn when_the_audit_store_refuses_every_write_the_answer_is_503_and_nothing_is_sent() {
+    // The store fails every insert (as a full or failing disk would), at once and for good.
+    let gw = start(|_| {}).await;
+    let attacker = rusqlite::Connection::open(&gw.audit_path).unwrap();
+    attacker
+        .execute_batch(
+            "CREATE TRIGGER fail_writes BEFORE INSERT ON audit_log
+             BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+        )
+        .unwrap();
+    for _ in 0..3 {
+        let response = gw.post("/v1/messages", &message(&clinical_text())).await;
+        assert_eq!(response.status(), 503);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["type"], "error");
+        assert_eq!(body["error"]["type"], "api_error");
+        assert!(body["request_id"].as_str().unwrap().starts_with("req_"));
+    }
+    assert!(gw.mock().received().is_empty(), "the upstream was called");
+    assert!(gw.audit.is_empty().unwrap());
 }
 
 #[tokio::test]

@@ -159,9 +159,16 @@ async fn an_upstream_error_after_the_200_reaches_the_client_in_the_api_shape() {
     };
     assert_eq!(error.error_type, "overloaded_error");
     assert!(!error.message.contains("must not be relayed"));
-    let last = gw.audit.entries(0, 10).unwrap().pop().unwrap();
+    let last = gw
+        .audit
+        .entries(0, 10)
+        .unwrap()
+        .pop()
+        .unwrap()
+        .event
+        .unwrap();
     assert_eq!(
-        (last.event.action, last.event.outcome),
+        (last.action, last.outcome),
         (Action::Response, Outcome::Failed)
     );
 }

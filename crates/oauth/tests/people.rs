@@ -42,7 +42,8 @@ async fn a_clinician_signs_in_with_pkce_and_gets_role_scoped_tokens() {
         .entries(0, 100)
         .unwrap()
         .into_iter()
-        .map(|e| (e.event.action, e.event.outcome))
+        .filter_map(|e| e.event)
+        .map(|e| (e.action, e.outcome))
         .collect();
     assert!(actions.contains(&(Action::SignIn, Outcome::Success)));
     assert!(actions.contains(&(Action::TokenIssued, Outcome::Success)));

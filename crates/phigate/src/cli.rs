@@ -304,7 +304,9 @@ pub struct EvalArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute every entry hash, the hash chain, the Merkle root and every checkpoint
-    /// signature; exit non-zero and name the first bad entry if anything was altered.
+    /// signature (and the witness file's, when `audit.witness_file` is set); exit non-zero and
+    /// name the first bad entry and why (modified, missing, reordered, truncated behind a
+    /// checkpoint, bad signature) if anything was altered.
     Verify,
     /// Print the last entries.
     Tail {
@@ -312,6 +314,95 @@ pub enum AuditCommand {
         #[arg(short = 'n', long, default_value_t = 20)]
         count: u64,
     },
+    /// Find entries by user, patient, action and time; every filter given must match.
+    Search(AuditFilter),
+    /// Write entries as NDJSON of FHIR R4 AuditEvent resources (IHE Basic Audit Log Patterns).
+    /// Patients appear only as their keyed HMAC reference.
+    Export {
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Fhir)]
+        format: ExportFormat,
+        /// Which entries.
+        #[command(flatten)]
+        filter: AuditFilter,
+    },
+    /// The accounting of disclosures of one patient (45 CFR 164.528): date, recipient,
+    /// purpose and a description of each disclosure.
+    Disclosures {
+        /// The patient's identifier (its HMAC reference is computed with this deployment's
+        /// key).
+        #[arg(long, value_name = "ID")]
+        patient: String,
+        /// Only disclosures at or after this time (RFC 3339 or YYYY-MM-DD).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an RFC 6962 proof, in JSON, against the tree of `--size` entries (default: the
+    /// latest checkpoint).
+    #[command(subcommand)]
+    Prove(ProveCommand),
+    /// Retention: clear the bodies of entries older than `audit.retention_days`, keeping their
+    /// hashes and every checkpoint so the log still verifies. The prune is itself audited.
+    Prune,
+}
+
+/// What to prove.
+#[derive(Debug, Subcommand)]
+pub enum ProveCommand {
+    /// That entry `--seq` is in the tree.
+    Inclusion {
+        /// The entry's sequence number.
+        #[arg(long)]
+        seq: u64,
+        /// The tree size (default: the latest checkpoint's).
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// That the tree of `--old` entries is a prefix of the tree of `--new`.
+    Consistency {
+        /// The older tree size.
+        #[arg(long)]
+        old: u64,
+        /// The newer tree size (default: the latest checkpoint's).
+        #[arg(long)]
+        new: Option<u64>,
+    },
+}
+
+/// Export formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// NDJSON of FHIR R4 AuditEvent resources.
+    Fhir,
+}
+
+/// Filters shared by `audit search` and `audit export`.
+#[derive(Debug, Args)]
+pub struct AuditFilter {
+    /// The acting user's id.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// The patient's identifier; its HMAC reference is computed with this deployment's key.
+    #[arg(long, value_name = "ID")]
+    pub patient: Option<String>,
+    /// The action (`disclosure`, `read`, `sign_in`, `denial`, ...).
+    #[arg(long, value_name = "ACTION")]
+    pub action: Option<String>,
+    /// Entries at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Entries before this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Start at this sequence number.
+    #[arg(long, default_value_t = 0)]
+    pub from_seq: u64,
+    /// At most this many entries.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: u64,
 }
 
 /// `phigate compliance …`.

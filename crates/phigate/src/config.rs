@@ -215,6 +215,14 @@ pub struct DeidConfig {
 pub struct AuditConfig {
     /// The origin line of signed checkpoints.
     pub origin: String,
+    /// A file every signed checkpoint is also appended to, checked by `audit verify`.
+    pub witness_file: Option<PathBuf>,
+    /// How long entry bodies are kept, in days (hashes and checkpoints are kept for ever).
+    pub retention_days: u64,
+    /// A checkpoint is signed once this many entries are not covered by one.
+    pub checkpoint_every: u64,
+    /// A checkpoint is also signed once entries have waited this many seconds without one.
+    pub checkpoint_secs: u64,
 }
 
 /// Operator logging.
@@ -238,6 +246,10 @@ impl Default for Config {
             },
             audit: AuditConfig {
                 origin: "phigate/audit".into(),
+                witness_file: None,
+                retention_days: u64::from(phigate_audit::RETENTION_DAYS),
+                checkpoint_every: phigate_audit::CHECKPOINT_INTERVAL,
+                checkpoint_secs: phigate_audit::CHECKPOINT_AFTER.as_secs(),
             },
             log: LogConfig {
                 level: "warn".into(),
@@ -368,6 +380,26 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
         Kind::Bool,
     ),
     ("PHIGATE_AUDIT_ORIGIN", "audit.origin", Kind::Str),
+    (
+        "PHIGATE_AUDIT_WITNESS_FILE",
+        "audit.witness_file",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_AUDIT_RETENTION_DAYS",
+        "audit.retention_days",
+        Kind::Int,
+    ),
+    (
+        "PHIGATE_AUDIT_CHECKPOINT_EVERY",
+        "audit.checkpoint_every",
+        Kind::Int,
+    ),
+    (
+        "PHIGATE_AUDIT_CHECKPOINT_SECS",
+        "audit.checkpoint_secs",
+        Kind::Int,
+    ),
     ("PHIGATE_LOG_LEVEL", "log.level", Kind::Str),
     ("PHIGATE_LOG_FORMAT", "log.format", Kind::Str),
     ("PHIGATE_SERVER_LISTEN", "server.listen", Kind::Str),
@@ -473,6 +505,28 @@ impl Config {
                 reason,
             }
         };
+        let audit_numbers = [
+            ("audit.retention_days", self.audit.retention_days, 36_500),
+            (
+                "audit.checkpoint_every",
+                self.audit.checkpoint_every,
+                1_000_000,
+            ),
+            ("audit.checkpoint_secs", self.audit.checkpoint_secs, 86_400),
+        ];
+        for (key, value, max) in audit_numbers {
+            if !(1..=max).contains(&value) {
+                return Err(invalid(key, format!("must be between 1 and {max}")));
+            }
+        }
+        if self
+            .audit
+            .witness_file
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err(invalid("audit.witness_file", "must not be empty".into()));
+        }
         if self.data_dir.as_os_str().is_empty() {
             return Err(invalid("data_dir", "must not be empty".into()));
         }
@@ -862,6 +916,19 @@ mod tests {
         assert!(err.to_string().contains("modle"), "{err}");
         let err = Config::load(None, env(&[("PHIGATE_PROVIDR_KIND", "echo")])).unwrap_err();
         assert!(matches!(err, ConfigError::UnknownEnv(_)));
+    }
+
+    #[test]
+    fn audit_retention_defaults_to_six_years_and_bad_audit_numbers_are_refused() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.audit.retention_days, 2192);
+        assert_eq!(config.audit.witness_file, None);
+        let err = Config::load(None, env(&[("PHIGATE_AUDIT_CHECKPOINT_EVERY", "0")])).unwrap_err();
+        assert!(err.to_string().contains("audit.checkpoint_every"), "{err}");
+        let file = write("[audit]\nwitness_file = \"/var/lib/witness.txt\"\nretention_days = 30\n");
+        let config = Config::load(Some(file.path()), env(&[])).unwrap();
+        assert_eq!(config.audit.retention_days, 30);
+        assert!(config.audit.witness_file.is_some());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use phigate_audit::{AuditLog, CheckpointSigner};
+use phigate_audit::{AuditLog, CheckpointSigner, LogOptions};
 use phigate_auth::TokenSigner;
 use phigate_crypto::devcert::DevCa;
 use phigate_crypto::secret_file::{create_secret_file, read_secret_file};
@@ -163,8 +163,13 @@ fn open_components(config: &Config, layout: &Layout) -> Result<Opened> {
         Store::open(&layout.store(), root_kms(config, layout)?).context("cannot open the store")?;
     let signer = CheckpointSigner::load_or_create(&layout.audit_key())
         .context("cannot load the audit key")?;
-    let audit = AuditLog::open(&layout.audit(), signer, &config.audit.origin)
-        .context("cannot open the audit log")?;
+    let audit = AuditLog::open_with(
+        &layout.audit(),
+        signer,
+        &config.audit.origin,
+        log_options(config),
+    )
+    .context("cannot open the audit log")?;
     for db in [layout.store(), layout.audit()] {
         fs::set_permissions(&db, fs::Permissions::from_mode(0o600))
             .with_context(|| format!("cannot restrict {}", db.display()))?;
@@ -176,6 +181,15 @@ fn open_components(config: &Config, layout: &Layout) -> Result<Opened> {
         audit: Arc::new(audit),
         tokens,
     })
+}
+
+/// How the audit log runs, from the configuration.
+pub fn log_options(config: &Config) -> LogOptions {
+    LogOptions {
+        checkpoint_every: config.audit.checkpoint_every,
+        checkpoint_after: std::time::Duration::from_secs(config.audit.checkpoint_secs),
+        witness_file: config.audit.witness_file.clone(),
+    }
 }
 
 /// The KMS holding the root key, as `[keys]` says: the key file, or an environment variable.

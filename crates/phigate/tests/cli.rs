@@ -168,10 +168,10 @@ fn editing_the_audit_log_is_detected_by_verify() {
         .map(Result::unwrap)
         .collect();
     assert!(
-        tables.iter().any(|t| t == "audit_entries"),
+        tables.iter().any(|t| t == "audit_log"),
         "the log keeps its entries table"
     );
-    conn.execute("DELETE FROM audit_entries WHERE seq = 3", [])
+    conn.execute("DELETE FROM audit_log WHERE seq = 3", [])
         .unwrap();
     drop(conn);
 
@@ -180,8 +180,90 @@ fn editing_the_audit_log_is_detected_by_verify() {
     assert!(
         String::from_utf8(output.stdout)
             .unwrap()
-            .contains("FAILED at entry 3")
+            .contains("FAILED at entry 3: missing")
     );
+}
+
+/// The shipped demo patient's logical id (synthetic Synthea data).
+const DEMO_PATIENT: &str = "963dabe4-84e7-4751-b432-e34bdbdbde05";
+
+#[test]
+fn auditors_search_export_account_and_prove_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    assert!(phigate(data.path(), &["demo"]).status.success());
+    let run = |args: &[&str]| {
+        let output = phigate(data.path(), args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+
+    let found = run(&["audit", "search", "--patient", DEMO_PATIENT]);
+    assert!(
+        found.contains(" read ") && found.contains(" disclosure "),
+        "{found}"
+    );
+    assert!(!found.contains(DEMO_PATIENT), "the identifier is printed");
+    let none = run(&["audit", "search", "--patient", "someone-else"]);
+    assert!(none.trim().is_empty(), "{none}");
+    let reads = run(&[
+        "audit",
+        "search",
+        "--action",
+        "read",
+        "--since",
+        "2000-01-01",
+    ]);
+    assert!(
+        reads.lines().count() >= 1 && !reads.contains(" disclosure "),
+        "{reads}"
+    );
+
+    let accounting = run(&["audit", "disclosures", "--patient", DEMO_PATIENT]);
+    assert!(accounting.starts_with("1 disclosures"), "{accounting}");
+    assert!(accounting.contains(" to echo for "), "{accounting}");
+
+    let export = run(&[
+        "audit",
+        "export",
+        "--format",
+        "fhir",
+        "--patient",
+        DEMO_PATIENT,
+    ]);
+    assert!(!export.contains(DEMO_PATIENT));
+    let events: Vec<serde_json::Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events.iter().all(|e| e["resourceType"] == "AuditEvent"));
+    assert!(events.iter().any(|e| e["subtype"][0]["code"] == "disclose"));
+
+    let proof: serde_json::Value = serde_json::from_str(&run(&[
+        "audit",
+        "prove",
+        "inclusion",
+        "--seq",
+        "1",
+        "--size",
+        "3",
+    ]))
+    .unwrap();
+    assert_eq!(proof["tree_size"], 3);
+    assert_eq!(proof["path"].as_array().unwrap().len(), 2);
+
+    let pruned = run(&["audit", "prune"]);
+    assert!(
+        pruned.starts_with("pruned the bodies of 0 entries"),
+        "{pruned}"
+    );
+    let verified = run(&["audit", "verify"]);
+    assert!(verified.starts_with("audit log OK"), "{verified}");
+    let bad = phigate(data.path(), &["audit", "search", "--action", "teleport"]);
+    assert!(!bad.status.success());
 }
 
 #[test]

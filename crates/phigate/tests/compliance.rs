@@ -188,6 +188,17 @@ fn a_long_idle_session_limit_fails_automatic_logoff_only() {
 }
 
 #[test]
+fn keeping_the_audit_log_under_six_years_fails_documentation_retention_only() {
+    let data = initialised();
+    let (report, ok) = report_with(data.path(), "[audit]\nretention_days = 30\n");
+    assert_eq!(
+        failing(&report),
+        BTreeSet::from(["documentation-retention".to_owned()])
+    );
+    assert!(!ok);
+}
+
+#[test]
 fn the_tests_check_fails_when_a_named_test_did_not_pass() {
     let data = tempfile::tempdir().unwrap();
     let results = data.path().join("run.txt");

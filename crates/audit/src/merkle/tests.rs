@@ -205,3 +205,16 @@ fn a_history_that_was_rewritten_is_not_consistent() {
         &proof
     ));
 }
+
+#[test]
+fn the_frontier_root_matches_the_recursive_root_for_every_size_up_to_70() {
+    let all = leaves(70);
+    let mut frontier = Frontier::default();
+    assert_eq!(frontier.root(), root(&[]));
+    for n in 1..=all.len() {
+        frontier.push(all[n - 1]);
+        assert_eq!(frontier.size(), n as u64);
+        assert_eq!(frontier.root(), root(&all[..n]), "size {n}");
+        assert_eq!(Frontier::from_leaves(&all[..n]), frontier);
+    }
+}

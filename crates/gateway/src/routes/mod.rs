@@ -1,5 +1,6 @@
 //! The routes, and the middleware every one of them runs behind.
 
+mod audit;
 mod count_tokens;
 mod health;
 mod messages;
@@ -30,6 +31,12 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/messages/count_tokens", post(count_tokens::count))
         .route("/v1/models", get(models::list))
         .route("/v1/models/{id}", get(models::get_one))
+        .route("/v1/audit/entries", get(audit::entries))
+        .route("/v1/audit/export", get(audit::export))
+        .route("/v1/audit/disclosures", get(audit::disclosures))
+        .route("/v1/audit/checkpoint", get(audit::checkpoint))
+        .route("/v1/audit/proof/inclusion", get(audit::inclusion))
+        .route("/v1/audit/proof/consistency", get(audit::consistency))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

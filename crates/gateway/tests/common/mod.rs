@@ -90,7 +90,8 @@ pub async fn start_with(
         detector,
         provider,
         signer.verifier("phigate"),
-    );
+    )
+    .with_patient_refs(Arc::new(|tenant: &str, id: &str| patient_ref(tenant, id)));
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .unwrap();
@@ -164,9 +165,16 @@ impl Harness {
             .entries(0, 10_000)
             .unwrap()
             .into_iter()
-            .map(|e| e.event.action)
+            .map(|e| e.event.unwrap().action)
             .collect()
     }
+}
+
+/// The tests' stand-in for the store's keyed patient reference: any function of tenant and
+/// identifier that gives 64 hex characters.
+pub fn patient_ref(tenant: &str, id: &str) -> String {
+    let input = format!("patient\0{tenant}\0{id}");
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.as_bytes()).as_ref())
 }
 
 /// A one-turn request.

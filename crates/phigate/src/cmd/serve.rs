@@ -52,6 +52,7 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     settings.body_timeout = Duration::from_secs(config.server.body_timeout_secs);
     settings.rate_limits = rate_limits(config);
     let audit = opened.audit.clone();
+    let store = opened.store.clone();
     let oauth = Arc::new(oauth_server(config, opened)?);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let gateway = Gateway::new(
@@ -61,6 +62,9 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
         demo::provider(config, None)?,
         oauth.verifier(now),
     );
+    let gateway = gateway.with_patient_refs(Arc::new(move |tenant: &str, id: &str| {
+        store.patient_ref(tenant, id).as_str().to_owned()
+    }));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

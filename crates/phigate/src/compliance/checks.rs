@@ -72,6 +72,7 @@ pub fn run(name: &str, config: &Config) -> Finding {
         "provider-deid-mode" => provider_deid_mode(name, config),
         "provider-baa" => provider_baa(name, config),
         "tls-version" => tls_version(name, config),
+        "audit-retention" => audit_retention(name, config),
         "session-lifetime" => session_lifetime(name, config),
         "mfa-enforced" => store::mfa_enforced(name, config, &layout),
         "key-rotation-age" => store::key_rotation_age(name, config, &layout),
@@ -104,6 +105,19 @@ fn tls_version(name: &str, config: &Config) -> Finding {
                 tls.min_version
             ),
         )
+    }
+}
+
+/// Six years, the documentation retention of 45 CFR 164.316(b)(2), in days.
+pub const SIX_YEARS_DAYS: u64 = 6 * 365 + 1;
+
+fn audit_retention(name: &str, config: &Config) -> Finding {
+    let days = config.audit.retention_days;
+    let evidence = format!("audit entries are kept {days} days (at least {SIX_YEARS_DAYS})");
+    if days >= SIX_YEARS_DAYS {
+        Finding::new(name, Status::Pass, evidence)
+    } else {
+        Finding::new(name, Status::Fail, evidence)
     }
 }
 
@@ -231,7 +245,9 @@ fn checkpoint_age(name: &str, config: &Config, layout: &Layout) -> Finding {
         );
     }
     let oldest_uncovered = match log.entries(covered, 1) {
-        Ok(entries) => entries.first().map(|e| e.event.time),
+        Ok(entries) => entries
+            .first()
+            .and_then(|e| e.event.as_ref().map(|event| event.time)),
         Err(e) => return Finding::new(name, Status::Fail, format!("cannot read the log: {e}")),
     };
     let age = oldest_uncovered
