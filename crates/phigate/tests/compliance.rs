@@ -112,7 +112,7 @@ fn an_altered_audit_log_fails_audit_and_integrity_and_the_exit_status() {
         conn.execute(&format!("DROP TRIGGER {trigger}"), [])
             .unwrap();
     }
-    conn.execute("DELETE FROM audit_entries WHERE seq = 2", [])
+    conn.execute("DELETE FROM audit_log WHERE seq = 2", [])
         .unwrap();
     drop(conn);
     let (report, ok) = report(data.path());
