@@ -1,8 +1,9 @@
 //! The root of the key hierarchy: the `Kms` trait and the local key-file backend.
 //!
 //! A KMS only ever wraps and unwraps tenant keys; it never sees data or data keys. `LocalKms`
-//! keeps its root key in an owner-only file (or an environment variable for containers); a cloud
-//! KMS would implement the same trait and keep the root key out of this process entirely.
+//! keeps its root key in an owner-only file (or an environment variable for containers); with the
+//! `aws` feature, `AwsKms` implements the same trait and keeps the root key in AWS KMS, out of
+//! this process entirely.
 
 use std::fmt;
 use std::path::Path;
@@ -14,6 +15,9 @@ use zeroize::Zeroizing;
 use crate::key::{self, SEALED_KEY_LEN};
 use crate::secret_file::{create_secret_file, read_secret_file};
 use crate::{CryptoError, KeyMaterial, digest};
+
+#[cfg(feature = "aws")]
+pub(crate) mod aws;
 
 /// Format byte at the start of every key wrapped by `LocalKms`.
 const LOCAL_WRAP_V1: u8 = 1;

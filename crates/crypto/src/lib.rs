@@ -47,5 +47,7 @@ pub use envelope::{CiphertextInfo, KEY_ID_LEN, inspect};
 pub use error::CryptoError;
 pub use key::{KEY_LEN, KeyMaterial};
 pub use keyring::{DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Keyring, RewrapOutcome};
+#[cfg(feature = "aws")]
+pub use kms::aws::{AwsKms, AwsKmsConfig};
 pub use kms::{Kms, LocalKms};
 pub use repository::{KeyRepository, KeyScope, KeyState, MemoryKeyRepository, StoredKey};

@@ -98,12 +98,18 @@ impl Default for RateLimitSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeysConfig {
-    /// `local`: a key file made by `phigate init` (owner-only), or an environment variable.
-    /// The AWS KMS backend is not in this build.
+    /// `local` (a key file made by `phigate init`, owner-only, or an environment variable) or
+    /// `aws` (AWS KMS).
     pub kms: String,
-    /// The name of an environment variable holding the root key in base64, used instead of the
-    /// key file; empty for the file.
+    /// For `local`: the name of an environment variable holding the root key in base64, used
+    /// instead of the key file; empty for the file.
     pub root_key_env: String,
+    /// For `aws`: the key id, key ARN or alias of a symmetric KMS key.
+    pub aws_key_id: String,
+    /// For `aws`: the region.
+    pub aws_region: String,
+    /// For `aws`: another endpoint (https, or http on loopback); empty for the regional one.
+    pub aws_endpoint_url: String,
 }
 
 impl Default for KeysConfig {
@@ -111,6 +117,9 @@ impl Default for KeysConfig {
         Self {
             kms: "local".into(),
             root_key_env: String::new(),
+            aws_key_id: String::new(),
+            aws_region: String::new(),
+            aws_endpoint_url: String::new(),
         }
     }
 }
@@ -120,7 +129,7 @@ impl Default for KeysConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// Address to listen on. Plain HTTP, so loopback only until TLS serving lands.
+    /// Address to listen on. Plain HTTP, so loopback only unless TLS is on.
     pub listen: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: u64,
@@ -410,6 +419,13 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     ),
     ("PHIGATE_KEYS_KMS", "keys.kms", Kind::Str),
     ("PHIGATE_KEYS_ROOT_KEY_ENV", "keys.root_key_env", Kind::Str),
+    ("PHIGATE_KEYS_AWS_KEY_ID", "keys.aws_key_id", Kind::Str),
+    ("PHIGATE_KEYS_AWS_REGION", "keys.aws_region", Kind::Str),
+    (
+        "PHIGATE_KEYS_AWS_ENDPOINT_URL",
+        "keys.aws_endpoint_url",
+        Kind::Str,
+    ),
     (
         "PHIGATE_SERVER_TLS_ENABLED",
         "server.tls.enabled",
@@ -710,15 +726,27 @@ impl KeysConfig {
         match self.kms.as_str() {
             "local" => {}
             "aws" => {
-                return Err(invalid(
-                    "keys.kms",
-                    "the AWS KMS backend is not in this build; use \"local\"".into(),
-                ));
+                if self.aws_key_id.trim().is_empty() {
+                    return Err(invalid(
+                        "keys.aws_key_id",
+                        "required with kms = \"aws\"".into(),
+                    ));
+                }
+                if self.aws_region.trim().is_empty() {
+                    return Err(invalid(
+                        "keys.aws_region",
+                        "required with kms = \"aws\"".into(),
+                    ));
+                }
+                if !self.aws_endpoint_url.is_empty() {
+                    check_base_url(&self.aws_endpoint_url)
+                        .map_err(|r| invalid("keys.aws_endpoint_url", r.into()))?;
+                }
             }
             other => {
                 return Err(invalid(
                     "keys.kms",
-                    format!("expected \"local\", got {other:?}"),
+                    format!("expected \"local\" or \"aws\", got {other:?}"),
                 ));
             }
         }
@@ -964,9 +992,33 @@ mod tests {
     }
 
     #[test]
-    fn the_root_key_is_local_and_its_variable_name_is_checked() {
+    fn the_root_key_settings_are_checked() {
         let err = Config::load(None, env(&[("PHIGATE_KEYS_KMS", "aws")])).unwrap_err();
-        assert!(err.to_string().contains("not in this build"), "{err}");
+        assert!(err.to_string().contains("keys.aws_key_id"), "{err}");
+        let err = Config::load(None, env(&[("PHIGATE_KEYS_KMS", "vault")])).unwrap_err();
+        assert!(err.to_string().contains("keys.kms"), "{err}");
+        let config = Config::load(
+            None,
+            env(&[
+                ("PHIGATE_KEYS_KMS", "aws"),
+                ("PHIGATE_KEYS_AWS_KEY_ID", "alias/phigate"),
+                ("PHIGATE_KEYS_AWS_REGION", "eu-west-1"),
+                ("PHIGATE_KEYS_AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.keys.aws_region, "eu-west-1");
+        let err = Config::load(
+            None,
+            env(&[
+                ("PHIGATE_KEYS_KMS", "aws"),
+                ("PHIGATE_KEYS_AWS_KEY_ID", "k"),
+                ("PHIGATE_KEYS_AWS_REGION", "r"),
+                ("PHIGATE_KEYS_AWS_ENDPOINT_URL", "http://169.254.169.254"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("keys.aws_endpoint_url"), "{err}");
         let err = Config::load(None, env(&[("PHIGATE_KEYS_ROOT_KEY_ENV", "a b")])).unwrap_err();
         assert!(err.to_string().contains("keys.root_key_env"), "{err}");
         let config =

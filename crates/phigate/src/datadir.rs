@@ -10,7 +10,7 @@ use phigate_audit::{AuditLog, CheckpointSigner, LogOptions};
 use phigate_auth::TokenSigner;
 use phigate_crypto::devcert::DevCa;
 use phigate_crypto::secret_file::{create_secret_file, read_secret_file};
-use phigate_crypto::{Kms, LocalKms};
+use phigate_crypto::{AwsKms, AwsKmsConfig, Kms, LocalKms};
 use phigate_store::Store;
 
 use crate::config::Config;
@@ -192,9 +192,19 @@ pub fn log_options(config: &Config) -> LogOptions {
     }
 }
 
-/// The KMS holding the root key, as `[keys]` says: the key file, or an environment variable.
+/// The KMS holding the root key, as `[keys]` says: AWS KMS, the key file, or an environment
+/// variable.
 fn root_kms(config: &Config, layout: &Layout) -> Result<Arc<dyn Kms>> {
-    let var = &config.keys.root_key_env;
+    let keys = &config.keys;
+    if keys.kms == "aws" {
+        let endpoint = (!keys.aws_endpoint_url.is_empty()).then_some(&*keys.aws_endpoint_url);
+        let aws = AwsKmsConfig::with_env_credentials(&keys.aws_key_id, &keys.aws_region, endpoint)
+            .context("AWS KMS credentials")?;
+        return Ok(Arc::new(
+            AwsKms::new(&aws).context("cannot set up AWS KMS")?,
+        ));
+    }
+    let var = &keys.root_key_env;
     Ok(if var.is_empty() {
         Arc::new(LocalKms::open(&layout.root_key()).context("cannot open the root key")?)
     } else {
@@ -202,10 +212,10 @@ fn root_kms(config: &Config, layout: &Layout) -> Result<Arc<dyn Kms>> {
     })
 }
 
-/// Creates the key files of a new data directory: the root key file unless the root key comes
-/// from an environment variable.
+/// Creates the key files of a new data directory: the root key file unless the root key is
+/// held elsewhere (AWS KMS, or an environment variable).
 pub fn create_keys(config: &Config, layout: &Layout) -> Result<()> {
-    if config.keys.root_key_env.is_empty() {
+    if config.keys.kms == "local" && config.keys.root_key_env.is_empty() {
         LocalKms::create(&layout.root_key()).context("cannot create the root key")?;
     }
     let pkcs8 = TokenSigner::generate_pkcs8().context("cannot create the token key")?;

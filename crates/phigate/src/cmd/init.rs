@@ -27,10 +27,12 @@ pub fn run(config: &Config, args: &InitArgs) -> Result<ExitCode> {
     let admin = initialise(config, &args.admin)?;
     let mut out = Out::new();
     out.line(format!("Initialised {}", layout.root.display()));
-    let root = if config.keys.root_key_env.is_empty() {
-        format!("{} (0600)", layout.root_key().display())
-    } else {
-        format!("from ${}", config.keys.root_key_env)
+    let root = match config.keys.kms.as_str() {
+        "aws" => format!("AWS KMS key {}", config.keys.aws_key_id),
+        _ if !config.keys.root_key_env.is_empty() => {
+            format!("from ${}", config.keys.root_key_env)
+        }
+        _ => format!("{} (0600)", layout.root_key().display()),
     };
     out.line(format!("  root key        {root}"));
     out.line(format!(
