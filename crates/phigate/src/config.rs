@@ -232,6 +232,11 @@ pub struct AuditConfig {
     pub checkpoint_every: u64,
     /// A checkpoint is also signed once entries have waited this many seconds without one.
     pub checkpoint_secs: u64,
+    /// Keep the log in PostgreSQL instead of `audit.db`: a connection string for the
+    /// application role (which may only select and insert). Unset: SQLite.
+    pub postgres_url: Option<String>,
+    /// The PostgreSQL schema holding the log.
+    pub postgres_schema: String,
 }
 
 /// Operator logging.
@@ -259,6 +264,8 @@ impl Default for Config {
                 retention_days: u64::from(phigate_audit::RETENTION_DAYS),
                 checkpoint_every: phigate_audit::CHECKPOINT_INTERVAL,
                 checkpoint_secs: phigate_audit::CHECKPOINT_AFTER.as_secs(),
+                postgres_url: None,
+                postgres_schema: "phigate_audit".into(),
             },
             log: LogConfig {
                 level: "warn".into(),
@@ -392,6 +399,16 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     (
         "PHIGATE_AUDIT_WITNESS_FILE",
         "audit.witness_file",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_AUDIT_POSTGRES_URL",
+        "audit.postgres_url",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_AUDIT_POSTGRES_SCHEMA",
+        "audit.postgres_schema",
         Kind::Str,
     ),
     (
@@ -542,6 +559,19 @@ impl Config {
             .is_some_and(|p| p.as_os_str().is_empty())
         {
             return Err(invalid("audit.witness_file", "must not be empty".into()));
+        }
+        let schema = &self.audit.postgres_schema;
+        let schema_ok = !schema.is_empty()
+            && schema.len() <= 63
+            && !schema.starts_with(|c: char| c.is_ascii_digit())
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !schema_ok {
+            return Err(invalid(
+                "audit.postgres_schema",
+                "use lowercase letters, digits and '_' (not starting with a digit)".into(),
+            ));
         }
         if self.data_dir.as_os_str().is_empty() {
             return Err(invalid("data_dir", "must not be empty".into()));

@@ -136,12 +136,19 @@ pub fn open(config: &Config) -> Result<Opened> {
     }
     // A missing database or key is a damaged data directory, not a fresh one: recreating it
     // silently would lose records or fork the audit log.
+    let audit_file = config
+        .audit
+        .postgres_url
+        .is_none()
+        .then(|| (layout.audit(), "the audit log"));
     for (path, what) in [
         (layout.store(), "the store"),
-        (layout.audit(), "the audit log"),
         (layout.audit_key(), "the audit signing key"),
         (layout.token_key(), "the token signing key"),
-    ] {
+    ]
+    .into_iter()
+    .chain(audit_file)
+    {
         if !path.is_file() {
             bail!(
                 "{what} ({}) is missing; restore the data directory from backup",
@@ -163,14 +170,19 @@ fn open_components(config: &Config, layout: &Layout) -> Result<Opened> {
         Store::open(&layout.store(), root_kms(config, layout)?).context("cannot open the store")?;
     let signer = CheckpointSigner::load_or_create(&layout.audit_key())
         .context("cannot load the audit key")?;
-    let audit = AuditLog::open_with(
-        &layout.audit(),
-        signer,
-        &config.audit.origin,
-        log_options(config),
-    )
-    .context("cannot open the audit log")?;
-    for db in [layout.store(), layout.audit()] {
+    let options = log_options(config);
+    let origin = &config.audit.origin;
+    let audit = match &config.audit.postgres_url {
+        Some(url) => {
+            let schema = &config.audit.postgres_schema;
+            AuditLog::open_postgres(url, schema, signer, origin, options)
+                .context("cannot open the audit log in PostgreSQL")?
+        }
+        None => AuditLog::open_with(&layout.audit(), signer, origin, options)
+            .context("cannot open the audit log")?,
+    };
+    let audit_file = config.audit.postgres_url.is_none().then(|| layout.audit());
+    for db in std::iter::once(layout.store()).chain(audit_file) {
         fs::set_permissions(&db, fs::Permissions::from_mode(0o600))
             .with_context(|| format!("cannot restrict {}", db.display()))?;
     }

@@ -327,3 +327,52 @@ fn the_database_files_are_owner_only() {
         assert_eq!(mode & 0o777, 0o600, "{db}");
     }
 }
+
+#[test]
+fn the_audit_log_can_live_in_postgres_selected_by_configuration() {
+    const ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+    let Ok(mut admin) = postgres::Client::connect(ADMIN, postgres::NoTls) else {
+        return; // no PostgreSQL here
+    };
+    let unique = format!("cli_{}", std::process::id());
+    let (schema, role) = (
+        format!("audit_test_{unique}"),
+        format!("audit_app_{unique}"),
+    );
+    admin
+        .batch_execute(&format!("CREATE ROLE {role} LOGIN"))
+        .unwrap();
+    phigate_audit::postgres::create_schema(&mut admin, &schema, &role).unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("host=127.0.0.1 port=5432 user={role} dbname=test");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_phigate"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .env("PHIGATE_AUDIT_POSTGRES_URL", &url)
+            .env("PHIGATE_AUDIT_POSTGRES_SCHEMA", &schema)
+            .output()
+            .unwrap()
+    };
+    let demo = run(&["demo"]);
+    let verified = run(&["audit", "verify"]);
+    let entries: i64 = admin
+        .query_one(&format!("SELECT COUNT(*) FROM {schema}.audit_log"), &[])
+        .unwrap()
+        .get(0);
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA {schema} CASCADE; DROP OWNED BY {role}; DROP ROLE {role};"
+        ))
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    assert!(String::from_utf8_lossy(&verified.stdout).starts_with("audit log OK"));
+    assert!(entries > 0);
+    assert!(!data.path().join("audit.db").exists());
+}
