@@ -9,7 +9,8 @@ use rusqlite::Connection;
 use crate::StoreError;
 
 /// Each entry moves the schema one version forward; the index is the version it creates.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE keys (
     kind TEXT NOT NULL, tenant TEXT NOT NULL, patient TEXT NOT NULL DEFAULT '',
@@ -43,7 +44,16 @@ CREATE TABLE users (
     created_at INTEGER NOT NULL,
     UNIQUE (tenant, username)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE slots (
+    tenant TEXT NOT NULL, id TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL,
+    service TEXT NOT NULL, status TEXT NOT NULL, patient_ref TEXT,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX slots_by_start ON slots (tenant, status, start);
+"#,
+];
 
 /// A shared SQLite connection. SQLite serialises writers anyway; one connection behind a mutex
 /// keeps the embedded default simple and correct.

@@ -12,6 +12,7 @@ mod drafts;
 mod error;
 mod keys;
 mod patients;
+mod slots;
 mod users;
 mod vaults;
 
@@ -25,6 +26,7 @@ pub use drafts::{Draft, DraftStatus};
 pub use error::StoreError;
 pub use keys::SqliteKeyRepository;
 pub use patients::{PatientRef, StoredResource};
+pub use slots::{Slot, SlotStatus};
 pub use users::UserRecord;
 
 /// The application store: one database and the keyring that seals what goes into it.
