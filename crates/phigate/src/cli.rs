@@ -56,6 +56,17 @@ pub enum Command {
     /// Mint a short-lived access token for a local service or test client and print it. Callers
     /// send it to `phigate serve` as `x-api-key` or `Authorization: Bearer`.
     Token(TokenArgs),
+    /// Show the agent tasks and tools this build offers, with who may run them, what they
+    /// read, their checks and whether a clinician signs (from the versioned task policy).
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+}
+
+/// `phigate tasks` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// List every task and tool policy.
+    List,
 }
 
 /// Options of `phigate serve`.

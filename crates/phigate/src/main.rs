@@ -45,6 +45,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(command) => cmd::audit::run(&config, &command),
         Command::Serve(args) => cmd::serve::run(&config, &args),
         Command::Token(args) => cmd::token::run(&config, &args),
+        Command::Tasks(cli::TasksCommand::List) => cmd::tasks::list(),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod import;
 pub mod init;
 pub mod serve;
+pub mod tasks;
 pub mod token;
 
 use phigate_auth::{Principal, Role, scopes};
