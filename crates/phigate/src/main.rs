@@ -46,6 +46,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => cmd::serve::run(&config, &args),
         Command::Token(args) => cmd::token::run(&config, &args),
         Command::Tasks(cli::TasksCommand::List) => cmd::tasks::list(),
+        Command::Run(args) => cmd::run::run(&config, &args),
+        Command::Drafts(args) => cmd::drafts::run(&config, &args),
     }
 }
 
