@@ -82,10 +82,12 @@ impl Gateway {
             ));
         }
         if principal.require(&[scope]).is_err() {
-            return Err(Refusal::Forbidden(
-                principal,
-                "This credential may not call the Messages API (scope messages/create).",
-            ));
+            let reason = if scope == MESSAGES_SCOPE {
+                "This credential may not call the Messages API (scope messages/create)."
+            } else {
+                "This credential lacks the scope this task or review route needs."
+            };
+            return Err(Refusal::Forbidden(principal, reason));
         }
         Ok(principal)
     }

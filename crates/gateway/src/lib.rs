@@ -58,6 +58,8 @@ pub struct Gateway {
     provider: Arc<dyn Provider>,
     tokens: TokenVerifier,
     thinking: ThinkingStore,
+    /// The agent pipeline behind `/v1/tasks` and `/v1/drafts`, when enabled.
+    tasks: Option<Arc<phigate_agent::Pipeline>>,
 }
 
 impl Gateway {
@@ -77,7 +79,15 @@ impl Gateway {
             provider,
             tokens,
             thinking,
+            tasks: None,
         }
+    }
+
+    /// Serves agent tasks (`POST /v1/tasks/{task}`) and draft review (`/v1/drafts`) with
+    /// `pipeline`; without it those routes answer 404.
+    pub fn with_tasks(mut self, pipeline: Arc<phigate_agent::Pipeline>) -> Self {
+        self.tasks = Some(pipeline);
+        self
     }
 
     /// The settings the gateway runs with.

@@ -1,9 +1,11 @@
 //! The routes, and the middleware every one of them runs behind.
 
 mod count_tokens;
+mod drafts;
 mod health;
 mod messages;
 mod models;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -30,6 +32,11 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/messages/count_tokens", post(count_tokens::count))
         .route("/v1/models", get(models::list))
         .route("/v1/models/{id}", get(models::get_one))
+        .route("/v1/tasks/{task}", post(tasks::run))
+        .route("/v1/drafts", get(drafts::list))
+        .route("/v1/drafts/{id}", get(drafts::read).patch(drafts::edit))
+        .route("/v1/drafts/{id}/approve", post(drafts::approve))
+        .route("/v1/drafts/{id}/reject", post(drafts::reject))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

@@ -33,7 +33,17 @@ pub fn sign_in_local(config: &Config, opened: &Opened, role: &str) -> Result<Ses
 /// The data directory and the pipeline over it.
 pub fn open(config: &Config, provider: Option<ProviderChoice>) -> Result<(Opened, Pipeline)> {
     let opened = datadir::open(config)?;
-    let pipeline = Pipeline {
+    let pipeline = pipeline(config, &opened, provider)?;
+    Ok((opened, pipeline))
+}
+
+/// The agent pipeline over an opened data directory.
+pub fn pipeline(
+    config: &Config,
+    opened: &Opened,
+    provider: Option<ProviderChoice>,
+) -> Result<Pipeline> {
+    Ok(Pipeline {
         tenant: config.tenant.clone(),
         store: opened.store.clone(),
         audit: opened.audit.clone(),
@@ -42,6 +52,5 @@ pub fn open(config: &Config, provider: Option<ProviderChoice>) -> Result<(Opened
         provider_baa: config.provider.baa_on_record,
         model: config.provider.model.clone(),
         catalog: Arc::new(Catalog::builtin()?),
-    };
-    Ok((opened, pipeline))
+    })
 }

@@ -8,7 +8,7 @@ pub mod drafts;
 pub mod eval;
 pub mod import;
 pub mod init;
-mod local;
+pub(crate) mod local;
 pub mod run;
 pub mod serve;
 pub mod tasks;

@@ -47,7 +47,10 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
         Arc::new(detector),
         demo::provider(config, None)?,
         opened.tokens.verifier(TOKEN_AUDIENCE),
-    );
+    )
+    .with_tasks(Arc::new(crate::cmd::local::pipeline(
+        config, &opened, None,
+    )?));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
