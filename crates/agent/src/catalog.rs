@@ -31,10 +31,25 @@ impl ToolPolicy {
     }
 }
 
+/// The data classes a policy may name.
+pub const DATA_CLASSES: [&str; 4] = ["demographic", "clinical", "scheduling", "financial"];
+
+/// What one provider may receive.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderPolicy {
+    /// The provider's name (`anthropic`, `echo`).
+    pub name: String,
+    /// Data classes it may receive.
+    pub data_classes: Vec<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     version: u32,
+    #[serde(default)]
+    provider: Vec<ProviderPolicy>,
     #[serde(default)]
     tool: Vec<ToolPolicy>,
     #[serde(default)]
@@ -45,6 +60,7 @@ struct PolicyFile {
 #[derive(Clone, Debug)]
 pub struct Catalog {
     version: u32,
+    providers: Vec<ProviderPolicy>,
     tasks: Vec<TaskSpec>,
     tools: Vec<ToolPolicy>,
 }
@@ -62,6 +78,7 @@ impl Catalog {
             toml::from_str(text).map_err(|e| AgentError::Policy(e.message().to_owned()))?;
         let catalog = Catalog {
             version: file.version,
+            providers: file.provider,
             tasks: file.task,
             tools: file.tool,
         };
@@ -79,7 +96,29 @@ impl Catalog {
                 return bad(format!("tool {} is declared twice", tool.name));
             }
         }
+        for provider in &self.providers {
+            if let Some(class) = provider
+                .data_classes
+                .iter()
+                .find(|c| !DATA_CLASSES.contains(&c.as_str()))
+            {
+                return bad(format!(
+                    "provider {} names unknown data class {class}",
+                    provider.name
+                ));
+            }
+        }
         for (i, task) in self.tasks.iter().enumerate() {
+            if let Some(class) = task
+                .data_classes
+                .iter()
+                .find(|c| !DATA_CLASSES.contains(&c.as_str()))
+            {
+                return bad(format!(
+                    "task {} names unknown data class {class}",
+                    task.name
+                ));
+            }
             if self.tasks[..i].iter().any(|t| t.name == task.name) {
                 return bad(format!("task {} is declared twice", task.name));
             }
@@ -129,6 +168,32 @@ impl Catalog {
             .ok_or(AgentError::UnknownTask)
     }
 
+    /// Whether the provider named `provider` is declared and may receive every data class of
+    /// `task`; the error says which condition failed.
+    pub fn may_receive(&self, provider: &str, task: &TaskSpec) -> Result<(), AgentError> {
+        let Some(declared) = self.providers.iter().find(|p| p.name == provider) else {
+            return Err(AgentError::DisclosureRefused(
+                "the provider is not declared in the task policy",
+            ));
+        };
+        if task
+            .data_classes
+            .iter()
+            .all(|c| declared.data_classes.contains(c))
+        {
+            Ok(())
+        } else {
+            Err(AgentError::DisclosureRefused(
+                "the provider may not receive this task's classes of data",
+            ))
+        }
+    }
+
+    /// Every provider declaration, in file order.
+    pub fn providers(&self) -> &[ProviderPolicy] {
+        &self.providers
+    }
+
     /// One tool by name.
     pub fn tool(&self, name: &str) -> Option<&ToolPolicy> {
         self.tools.iter().find(|t| t.name == name)
@@ -154,6 +219,31 @@ mod tests {
         let text = BUILTIN_POLICY.replace("tools = [\"get_record\"]", "tools = [\"rm_rf\"]");
         let err = Catalog::from_toml(&text).unwrap_err();
         assert!(err.to_string().contains("undeclared tool rm_rf"), "{err}");
+    }
+
+    #[test]
+    fn a_provider_must_be_declared_for_every_data_class_of_the_task() {
+        let catalog = Catalog::builtin().unwrap();
+        let admin = catalog.task("admin").unwrap();
+        assert!(catalog.may_receive("anthropic", admin).is_ok());
+        assert!(catalog.may_receive("someone-else", admin).is_err());
+        let text = BUILTIN_POLICY.replacen(
+            "name = \"anthropic\"\ndata_classes = [\"demographic\", \"clinical\", \"scheduling\", \"financial\"]",
+            "name = \"anthropic\"\ndata_classes = [\"demographic\", \"clinical\"]",
+            1,
+        );
+        let narrow = Catalog::from_toml(&text).unwrap();
+        let err = narrow
+            .may_receive("anthropic", narrow.task("admin").unwrap())
+            .unwrap_err();
+        assert!(err.to_string().contains("classes of data"), "{err}");
+        assert!(
+            narrow
+                .may_receive("anthropic", narrow.task("coding").unwrap())
+                .is_ok()
+        );
+        let bad = BUILTIN_POLICY.replace("[\"demographic\", \"clinical\"]", "[\"genome\"]");
+        assert!(Catalog::from_toml(&bad).is_err());
     }
 
     #[test]

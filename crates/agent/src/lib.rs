@@ -33,7 +33,7 @@ mod tools;
 pub mod triage;
 mod window;
 
-pub use catalog::{BUILTIN_POLICY, Catalog, ToolPolicy};
+pub use catalog::{BUILTIN_POLICY, Catalog, DATA_CLASSES, ProviderPolicy, ToolPolicy};
 pub use error::AgentError;
 pub use finish::AI_LABEL;
 pub use import::{ImportReport, import_bundle};

@@ -134,6 +134,7 @@ impl Pipeline {
         if screened.risk == Risk::High {
             return Err(AgentError::InjectionRefused(screened.summary()));
         }
+        self.catalog.may_receive(self.provider.name(), task)?;
         if ctx.mode == DisclosureMode::SafeHarbor && task.without_baa == WithoutBaa::Refuse {
             return Err(AgentError::DisclosureRefused(
                 "no BAA on record with the provider, and this task needs re-identification",

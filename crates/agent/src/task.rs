@@ -85,6 +85,9 @@ pub struct TaskSpec {
     pub signer_roles: Vec<Role>,
     /// Purpose of use recorded in the audit log.
     pub purpose: String,
+    /// Classes of data the task sends (`demographic`, `clinical`, `scheduling`, `financial`);
+    /// the provider must be declared for every one.
+    pub data_classes: Vec<String>,
     /// Heading (and fence tag) of the free-text input in the prompt.
     pub input_label: String,
     /// Whether the run is refused without input text.

@@ -22,6 +22,7 @@ pub fn list() -> Result<ExitCode> {
         out.line(format!("  roles:        {}", roles.join(", ")));
         out.line(format!("  scopes:       {}", task.scopes.join(" ")));
         out.line(format!("  purpose:      {}", task.purpose));
+        out.line(format!("  data classes: {}", task.data_classes.join(", ")));
         out.line(format!(
             "  reads:        {}{}",
             task.projection.resource_types().join(", "),
@@ -49,6 +50,14 @@ pub fn list() -> Result<ExitCode> {
         out.line(format!(
             "  limits:       {} steps, {} tokens, {} s",
             task.limits.max_steps, task.limits.max_total_tokens, task.limits.max_seconds
+        ));
+    }
+    out.heading("providers");
+    for provider in catalog.providers() {
+        out.line(format!(
+            "{} may receive: {}",
+            provider.name,
+            provider.data_classes.join(", ")
         ));
     }
     out.heading("tools");
