@@ -67,6 +67,20 @@ pub enum Command {
     /// Review drafts: list, show, edit, approve (sign) or reject, as a local person signed in
     /// with a role (only a signer role of the draft's task may edit and decide).
     Drafts(DraftsArgs),
+    /// Manage the appointment slots the `admin` task's scheduling tools find and book.
+    #[command(subcommand)]
+    Slots(SlotsCommand),
+}
+
+/// `phigate slots` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SlotsCommand {
+    /// Load FHIR `Slot` resources (a bundle or a JSON array); booked slots are kept as they are.
+    Import {
+        /// The file.
+        #[arg(value_name = "PATH")]
+        file: PathBuf,
+    },
 }
 
 /// Options of `phigate run`.

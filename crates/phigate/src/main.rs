@@ -48,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tasks(cli::TasksCommand::List) => cmd::tasks::list(),
         Command::Run(args) => cmd::run::run(&config, &args),
         Command::Drafts(args) => cmd::drafts::run(&config, &args),
+        Command::Slots(cli::SlotsCommand::Import { file }) => cmd::slots::import(&config, &file),
     }
 }
 

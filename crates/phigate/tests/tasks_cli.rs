@@ -118,3 +118,32 @@ fn run_refuses_an_unknown_task_and_a_json_task_whose_answer_is_not_json() {
             .contains("the model's answer is not valid")
     );
 }
+
+#[test]
+fn slots_are_imported_and_a_malformed_file_is_refused_with_its_position() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("pd");
+    assert!(phigate(&dir, &["init"]).status.success());
+    let file = data.path().join("slots.json");
+    std::fs::write(
+        &file,
+        r#"[{"resourceType": "Slot", "id": "s1", "status": "free", "start": "2030-01-02T09:00:00Z",
+             "end": "2030-01-02T09:30:00Z", "serviceType": [{"text": "primary-care"}]}]"#,
+    )
+    .unwrap();
+    let output = phigate(&dir, &["slots", "import", file.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .contains("1 slots loaded")
+    );
+    std::fs::write(&file, "[{\"resourceType\": \"Slot\",").unwrap();
+    let bad = phigate(&dir, &["slots", "import", file.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8(bad.stderr).unwrap().contains("line 1"));
+}

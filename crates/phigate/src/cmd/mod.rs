@@ -11,6 +11,7 @@ pub mod init;
 pub(crate) mod local;
 pub mod run;
 pub mod serve;
+pub mod slots;
 pub mod tasks;
 pub mod token;
 
