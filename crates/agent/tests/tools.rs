@@ -329,3 +329,77 @@ async fn the_loop_stops_at_its_step_limit_without_running_the_last_call() {
     assert_eq!(outcomes.len(), 6);
     assert!(outcomes[5].contains("step limit"));
 }
+
+#[tokio::test]
+async fn the_loop_stops_at_its_token_and_time_limits() {
+    let fx = fixture();
+    let (patient, _) = import(&fx, &synthea_bundles()[14]);
+    let nurse = principal(Role::Nurse);
+    let tight = |limits: &str| {
+        let text = phigate_agent::BUILTIN_POLICY.replacen(
+            "max_steps = 4\nmax_total_tokens = 20000\nmax_seconds = 60",
+            limits,
+            1,
+        );
+        assert_ne!(
+            text,
+            phigate_agent::BUILTIN_POLICY,
+            "the triage limits were found"
+        );
+        Catalog::from_toml(&text).unwrap()
+    };
+
+    // Every scripted answer reports 150 tokens; a budget of 100 is spent by the first.
+    let mock = MockUpstream::start().await.unwrap();
+    mock.push(says(r#"{"esi": 3, "rationale": "r", "red_flags": []}"#));
+    let mut p = pipeline(&fx, anthropic(&mock), true);
+    p.catalog = std::sync::Arc::new(tight(
+        "max_steps = 4\nmax_total_tokens = 100\nmax_seconds = 60",
+    ));
+    let task = p.catalog.task("triage").unwrap().clone();
+    let err = p
+        .run(
+            &nurse,
+            TaskInput {
+                task: &task,
+                patient_id: &patient,
+                text: "cough",
+            },
+        )
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, AgentError::LoopBound("token")), "{err}");
+
+    // An upstream slower than the task's time limit.
+    let mock = MockUpstream::start().await.unwrap();
+    mock.push(phigate_llm::mock::MockResponse::Delay(
+        std::time::Duration::from_secs(5),
+        Box::new(says(r#"{"esi": 3, "rationale": "r", "red_flags": []}"#)),
+    ));
+    let mut p = pipeline(&fx, anthropic(&mock), true);
+    p.catalog = std::sync::Arc::new(tight(
+        "max_steps = 4\nmax_total_tokens = 20000\nmax_seconds = 1",
+    ));
+    let task = p.catalog.task("triage").unwrap().clone();
+    let started = std::time::Instant::now();
+    let err = p
+        .run(
+            &nurse,
+            TaskInput {
+                task: &task,
+                patient_id: &patient,
+                text: "cough",
+            },
+        )
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, AgentError::LoopBound("time")), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert!(
+        actions(&fx.audit)
+            .iter()
+            .any(|(a, d)| *a == Action::Response && d.contains("time limit"))
+    );
+}
