@@ -40,3 +40,50 @@ pub(crate) fn within(record: &PatientRecord, task: &TaskSpec, today: Date) -> Pa
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use time::macros::date;
+
+    use super::*;
+    use crate::Catalog;
+
+    #[test]
+    fn resources_dated_before_the_window_are_not_projected() {
+        let catalog = Catalog::builtin().unwrap();
+        let mut triage = catalog.task("triage").unwrap().clone();
+        triage.window_days = Some(365);
+        let condition = |id: &str, onset: &str| {
+            json!({"resourceType": "Condition", "id": id, "onsetDateTime": onset,
+                   "clinicalStatus": {"coding": [{"code": "active"}]},
+                   "code": {"coding": [{"display": id}]}})
+        };
+        let record = PatientRecord {
+            patient: json!({"resourceType": "Patient", "id": "p"}),
+            resources: vec![
+                condition("recent", "2026-06-01"),
+                condition("old", "2019-06-01"),
+                json!({"resourceType": "AllergyIntolerance", "id": "a"}),
+            ],
+        };
+        let kept = within(&record, &triage, date!(2026 - 12 - 04));
+        let ids: Vec<&str> = kept
+            .resources
+            .iter()
+            .filter_map(|r| r["id"].as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            ["recent", "a"],
+            "undated resources stay; the projection's limits apply"
+        );
+        triage.window_days = None;
+        assert_eq!(
+            within(&record, &triage, date!(2026 - 12 - 04))
+                .resources
+                .len(),
+            3
+        );
+    }
+}
