@@ -135,6 +135,9 @@ impl Catalog {
             if task.limits.max_steps == 0 {
                 return bad(format!("task {} allows no model call", task.name));
             }
+            if task.scopes.is_empty() || task.roles.is_empty() {
+                return bad(format!("task {} names no role or no scope", task.name));
+            }
             if task.needs_signature && task.signer_roles.is_empty() {
                 return bad(format!(
                     "task {} needs a signature but names no signer",

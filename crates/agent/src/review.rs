@@ -172,7 +172,11 @@ impl Pipeline {
     fn may_sign(&self, principal: &Principal, draft: &Draft) -> Result<(), AgentError> {
         principal.require(&[SIGN_SCOPE])?;
         let task = self.catalog.task(&draft.task)?;
-        if !task.signer_roles.contains(&principal.role) {
+        if !task
+            .signer_roles
+            .iter()
+            .any(|r| r == principal.role.as_str())
+        {
             return Err(AgentError::RoleNotAllowed {
                 role: principal.role.as_str(),
                 what: "sign drafts of this task",

@@ -4,7 +4,7 @@
 //! Declarations live in the versioned policy file `policies/tasks.toml`, shipped inside the
 //! binary and read by [`crate::Catalog`]; nothing here is hard-wired per task.
 
-use phigate_auth::{Principal, Role};
+use phigate_auth::Principal;
 use phigate_fhir::Projection;
 use serde::Deserialize;
 use serde_json::Value;
@@ -77,12 +77,13 @@ pub struct TaskSpec {
     pub name: String,
     /// One line for `phigate tasks list`.
     pub description: String,
-    /// Roles that may run the task.
-    pub roles: Vec<Role>,
+    /// Names of the roles that may run the task. A name this build does not define matches
+    /// nobody, so a policy shared by builds with different role sets fails closed.
+    pub roles: Vec<String>,
     /// Scopes the caller must hold, all of them.
     pub scopes: Vec<String>,
-    /// Roles that may sign the task's drafts.
-    pub signer_roles: Vec<Role>,
+    /// Names of the roles that may sign the task's drafts (unknown names match nobody).
+    pub signer_roles: Vec<String>,
     /// Purpose of use recorded in the audit log.
     pub purpose: String,
     /// Classes of data the task sends (`demographic`, `clinical`, `scheduling`, `financial`);
@@ -133,7 +134,7 @@ impl TaskSpec {
     /// Whether `principal` may run this task: its role is one the task names and it holds every
     /// scope. The error names the missing scope or the role, never anything else.
     pub fn authorize(&self, principal: &Principal) -> Result<(), AgentError> {
-        if !self.roles.contains(&principal.role) {
+        if !self.roles.iter().any(|r| r == principal.role.as_str()) {
             return Err(AgentError::RoleNotAllowed {
                 role: principal.role.as_str(),
                 what: "run this task",

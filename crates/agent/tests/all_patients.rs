@@ -14,7 +14,6 @@ use phigate_llm::mock::MockUpstream;
 use serde_json::json;
 
 const FRONT_DESK: &[&str] = &[
-    "task/admin",
     "user/Patient.r",
     "user/Coverage.r",
     "user/Claim.r",
@@ -41,7 +40,7 @@ async fn every_task_over_every_shipped_patient_keeps_their_identifiers_inside() 
     let catalog = Catalog::builtin().unwrap();
     let mock = MockUpstream::start().await.unwrap();
     let pipeline = pipeline(&fx, anthropic(&mock), true);
-    let desk = with_scopes(Role::FrontDesk, FRONT_DESK);
+    let desk = with_scopes(Role::Clinician, FRONT_DESK);
     let (coder, nurse) = (principal(Role::Coder), principal(Role::Nurse));
 
     for (i, path) in synthea_bundles().iter().enumerate() {

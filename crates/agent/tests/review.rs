@@ -43,7 +43,7 @@ async fn a_clinician_edits_and_signs_a_draft_and_others_cannot() {
         [id.as_str()]
     );
     assert!(matches!(
-        pipeline.list_drafts(&principal(Role::FrontDesk), None),
+        pipeline.list_drafts(&principal(Role::Auditor), None),
         Err(AgentError::Denied(_))
     ));
 

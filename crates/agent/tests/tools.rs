@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 const FRONT_DESK: &[&str] = &[
-    "task/admin",
     "user/Patient.r",
     "user/Slot.r",
     "user/Appointment.w",
@@ -114,7 +113,7 @@ async fn scheduling_finds_and_books_a_slot_with_the_patients_placeholder() {
     let fx = fixture();
     add_slots(&fx);
     let (patient, _) = import(&fx, &synthea_bundles()[14]);
-    let desk = with_scopes(Role::FrontDesk, FRONT_DESK);
+    let desk = with_scopes(Role::Clinician, FRONT_DESK);
     let pid = patient_placeholder(&fx, &patient, &desk).await;
 
     let mock = MockUpstream::start().await.unwrap();
@@ -186,7 +185,7 @@ async fn scheduling_finds_and_books_a_slot_with_the_patients_placeholder() {
 async fn billing_questions_restore_the_claim_placeholder_inside_the_gateway() {
     let fx = fixture();
     let (patient, bytes) = import(&fx, &synthea_bundles()[14]);
-    let desk = with_scopes(Role::FrontDesk, FRONT_DESK);
+    let desk = with_scopes(Role::Clinician, FRONT_DESK);
     let pid = patient_placeholder(&fx, &patient, &desk).await;
 
     let mock = MockUpstream::start().await.unwrap();
@@ -245,10 +244,7 @@ async fn tools_refuse_callers_without_permission_and_other_patients() {
     let (patient, _) = import(&fx, &synthea_bundles()[14]);
     let (other, _) = import(&fx, &synthea_bundles()[15]);
     // A front desk without the scheduling scopes.
-    let limited = with_scopes(
-        Role::FrontDesk,
-        &["task/admin", "user/Patient.r", "user/Coverage.r"],
-    );
+    let limited = with_scopes(Role::Clinician, &["user/Patient.r", "user/Coverage.r"]);
     let pid = patient_placeholder(&fx, &patient, &limited).await;
 
     let mock = MockUpstream::start().await.unwrap();
@@ -294,7 +290,7 @@ async fn without_a_baa_the_admin_task_is_refused_not_degraded() {
     let catalog = Catalog::builtin().unwrap();
     let err = pipeline(&fx, anthropic(&mock), false)
         .run(
-            &with_scopes(Role::FrontDesk, FRONT_DESK),
+            &with_scopes(Role::Clinician, FRONT_DESK),
             TaskInput {
                 task: catalog.task("admin").unwrap(),
                 patient_id: &patient,
@@ -313,7 +309,7 @@ async fn the_loop_stops_at_its_step_limit_without_running_the_last_call() {
     let fx = fixture();
     add_slots(&fx);
     let (patient, _) = import(&fx, &synthea_bundles()[14]);
-    let desk = with_scopes(Role::FrontDesk, FRONT_DESK);
+    let desk = with_scopes(Role::Clinician, FRONT_DESK);
     let pid = patient_placeholder(&fx, &patient, &desk).await;
     let mock = MockUpstream::start().await.unwrap();
     for _ in 0..6 {

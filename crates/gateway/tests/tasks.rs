@@ -184,7 +184,7 @@ async fn tasks_are_refused_to_callers_without_the_task_scope_and_unknown_tasks_a
         .send(
             reqwest::Method::POST,
             "/v1/tasks/coding",
-            Role::FrontDesk,
+            Role::Auditor,
             body.clone(),
         )
         .await;

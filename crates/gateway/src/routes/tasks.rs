@@ -51,15 +51,14 @@ pub(super) async fn run(
     body: Body,
 ) -> Result<Response, GatewayError> {
     let pipeline = pipeline(&gateway)?;
-    let name = pipeline
+    let spec = pipeline
         .catalog
         .task(&task)
-        .map_err(|_| GatewayError::NotFound("No such task."))?
-        .name
-        .clone();
-    let principal = gateway
-        .authenticate(&headers, &request_id, &format!("task/{name}"))
-        .await?;
+        .map_err(|_| GatewayError::NotFound("No such task."))?;
+    let name = spec.name.clone();
+    // The route checks the task's first scope; the pipeline checks role and every scope.
+    let scope = spec.scopes.first().cloned().unwrap_or_default();
+    let principal = gateway.authenticate(&headers, &request_id, &scope).await?;
     let bytes = body::read(&headers, body, &gateway.config).await?;
     let request: TaskRequest = serde_json::from_slice(&bytes).map_err(|_| {
         GatewayError::invalid(

@@ -14,12 +14,10 @@ pub fn list() -> Result<ExitCode> {
     let mut out = Out::new();
     out.line(format!("task policy version {}", catalog.version()));
     for task in catalog.tasks() {
-        let roles: Vec<&str> = task.roles.iter().map(|r| r.as_str()).collect();
-        let signers: Vec<&str> = task.signer_roles.iter().map(|r| r.as_str()).collect();
         let checks: Vec<&str> = task.post_checks.iter().map(|c| c.as_str()).collect();
         out.heading(&task.name);
         out.line(&task.description);
-        out.line(format!("  roles:        {}", roles.join(", ")));
+        out.line(format!("  roles:        {}", task.roles.join(", ")));
         out.line(format!("  scopes:       {}", task.scopes.join(" ")));
         out.line(format!("  purpose:      {}", task.purpose));
         out.line(format!("  data classes: {}", task.data_classes.join(", ")));
@@ -41,7 +39,7 @@ pub fn list() -> Result<ExitCode> {
         out.line(format!(
             "  signature:    {}",
             if task.needs_signature {
-                format!("required ({})", signers.join(", "))
+                format!("required ({})", task.signer_roles.join(", "))
             } else {
                 "not required".to_owned()
             }
