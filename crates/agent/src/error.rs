@@ -39,6 +39,32 @@ pub enum AgentError {
     /// The de-identification engine failed.
     #[error("de-identification failed")]
     Deid,
+    /// The caller's role is not one the task (or review step) names.
+    #[error("permission denied: role {role} may not {what}")]
+    RoleNotAllowed {
+        /// The caller's role.
+        role: &'static str,
+        /// What was refused.
+        what: &'static str,
+    },
+    /// The policy file is malformed or inconsistent.
+    #[error("task policy: {0}")]
+    Policy(String),
+    /// No task of that name is declared.
+    #[error("no such task")]
+    UnknownTask,
+    /// The input is missing, too large or otherwise unusable.
+    #[error("invalid input: {0}")]
+    InvalidInput(&'static str),
+    /// The untrusted input carried a high-risk prompt injection and the run was refused.
+    #[error("refused: the input reads as a prompt injection ({0})")]
+    InjectionRefused(String),
+    /// The agent loop reached one of its bounds before the model finished.
+    #[error("agent loop stopped: {0} limit reached")]
+    LoopBound(&'static str),
+    /// The model's answer did not satisfy the task's output schema.
+    #[error("the model's answer is not valid: {0}")]
+    InvalidOutput(String),
     /// Something that should not happen did.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -56,7 +82,13 @@ impl AgentError {
             Self::EgressBlocked { .. } | Self::DisclosureRefused(_) => 422,
             Self::AuditUnavailable(_) => 503,
             Self::Provider(e) => e.status(),
-            Self::Store(_) | Self::Deid | Self::Internal(_) => 500,
+            Self::RoleNotAllowed { .. } => 403,
+            Self::UnknownTask | Self::Store(StoreError::NotFound(_)) => 404,
+            Self::Store(StoreError::Conflict(_)) => 409,
+            Self::InvalidInput(_) => 400,
+            Self::InjectionRefused(_) => 422,
+            Self::LoopBound(_) | Self::InvalidOutput(_) => 502,
+            Self::Store(_) | Self::Deid | Self::Internal(_) | Self::Policy(_) => 500,
         }
     }
 }

@@ -1,29 +1,51 @@
 //! Agent tasks and the request path they run through.
 //!
 //! This crate composes the trust boundaries into Phigate's one pipeline: authorize the caller,
-//! read the record, project the task's minimum necessary fields, de-identify, pass the egress
-//! gate, audit the disclosure durably, call the provider, re-identify the answer, audit it, and
-//! store clinical output as a draft for a clinician to sign. Each step's logic lives in its own
-//! crate; this one only decides their order and refuses to skip any. It has no transport: the
-//! command line and the HTTP gateway both call [`Pipeline::run`].
+//! screen the input for prompt injection, read the record, project the task's minimum necessary
+//! fields, de-identify, pass the egress gate, audit the disclosure durably, call the provider,
+//! run the tools the model asks for inside the gateway (restoring, checking, de-identifying and
+//! auditing each call) within the task's bounds, check and re-identify the answer, validate it
+//! against the task's schema and post-checks, and store clinical output as a draft for a
+//! clinician to sign. Tasks are declared in a versioned policy file ([`Catalog`]). Each step's
+//! logic lives in its own crate or module; this crate decides their order and refuses to skip
+//! any. It has no transport: the command line and the HTTP gateway both call [`Pipeline::run`]
+//! and the review functions.
 
 mod audit_trail;
 mod break_glass;
+mod catalog;
+pub mod coding;
+mod converse;
 mod error;
+mod finish;
 mod import;
+pub mod output_check;
 mod pipeline;
 mod policy;
 mod prompt;
+mod review;
+mod run;
+pub mod schema;
+pub mod screen;
 mod session;
 mod task;
+mod tool_call;
+mod tools;
+pub mod triage;
+mod window;
 
 pub use break_glass::{BreakGlassGrant, BreakGlassRequest, open_break_glass};
+pub use catalog::{BUILTIN_POLICY, Catalog, DATA_CLASSES, ProviderPolicy, ToolPolicy};
 pub use error::AgentError;
+pub use finish::AI_LABEL;
 pub use import::{ImportReport, import_bundle};
-pub use pipeline::{Pipeline, TaskInput, TaskRun};
+pub use pipeline::{MAX_INPUT_BYTES, Pipeline};
 pub use policy::{DisclosureMode, defuse_placeholders, unlink_placeholders};
+pub use review::{DraftView, ReviewDecision};
+pub use run::{RunReport, TaskInput, TaskRun, ToolCallReport};
 pub use session::{Session, set_user, sign_in};
-pub use task::{TaskSpec, clinical_note};
+pub use task::{Limits, OutputKind, PostCheck, TaskSpec, WithoutBaa, clinical_note};
+pub use tools::{ToolError, ToolName};
 
 /// A random 128-bit id in hex, for requests, drafts and conversations.
 pub fn random_id() -> Result<String, AgentError> {

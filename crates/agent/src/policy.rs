@@ -73,6 +73,24 @@ fn rewrite_placeholders(text: &str, write: impl Fn(&mut String, &str, usize)) ->
     out
 }
 
+/// Replaces well-formed placeholders that `vault` did not issue with `[removed]`, and counts
+/// them: the model invented or mangled them, and they stand for nothing.
+pub(crate) fn rewrite_unknown_placeholders(
+    text: &str,
+    vault: &phigate_deid::Vault,
+) -> (String, usize) {
+    let count = std::cell::Cell::new(0);
+    let out = rewrite_placeholders(text, |out, placeholder, _| {
+        if vault.original(placeholder).is_some() {
+            out.push_str(placeholder);
+        } else {
+            count.set(count.get() + 1);
+            out.push_str("[removed]");
+        }
+    });
+    (out, count.get())
+}
+
 /// Applies [`defuse_placeholders`] to every string in a JSON tree.
 pub(crate) fn defuse_json(value: &mut serde_json::Value) {
     match value {

@@ -10,7 +10,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use phigate_agent::{AgentError, Pipeline, TaskInput, TaskSpec, clinical_note, import_bundle};
+use phigate_agent::{
+    AgentError, Catalog, Pipeline, TaskInput, TaskSpec, clinical_note, import_bundle,
+};
 use phigate_audit::{Action, AuditLog, CheckpointSigner};
 use phigate_auth::{Principal, Role, scopes};
 use phigate_crypto::{KeyMaterial, LocalKms};
@@ -81,6 +83,7 @@ fn pipeline(fx: &Fixture, provider: Arc<dyn Provider>, baa: bool) -> Pipeline {
         provider,
         provider_baa: baa,
         model: "claude-test".into(),
+        catalog: Arc::new(Catalog::builtin().unwrap()),
     }
 }
 
@@ -107,7 +110,7 @@ fn actions(audit: &AuditLog) -> Vec<Action> {
 async fn with_a_baa_the_upstream_gets_placeholders_and_the_answer_gets_the_name_back() {
     let fx = fixture();
     let mock = MockUpstream::start().await.unwrap();
-    let task = clinical_note();
+    let task = clinical_note().unwrap();
     let run = pipeline(&fx, anthropic(&mock), true)
         .run(
             &principal(Role::Clinician),
@@ -123,7 +126,7 @@ async fn with_a_baa_the_upstream_gets_placeholders_and_the_answer_gets_the_name_
     let received = mock.received();
     assert_eq!(received.len(), 1);
     assert_eq!(
-        received[0].body, run.outbound.body,
+        received[0].body, run.outbounds[0].body,
         "the bytes checked are the bytes sent"
     );
     let sent = String::from_utf8(received[0].body.to_vec())
@@ -160,7 +163,7 @@ async fn with_a_baa_the_upstream_gets_placeholders_and_the_answer_gets_the_name_
 async fn without_a_baa_an_off_premises_provider_gets_unlinked_safe_harbor_data() {
     let fx = fixture();
     let mock = MockUpstream::start().await.unwrap();
-    let task = clinical_note();
+    let task = clinical_note().unwrap();
     let run = pipeline(&fx, anthropic(&mock), false)
         .run(
             &principal(Role::Clinician),
@@ -184,7 +187,7 @@ async fn without_a_baa_an_off_premises_provider_gets_unlinked_safe_harbor_data()
 async fn a_caller_without_the_scope_is_denied_audited_and_nothing_is_sent() {
     let fx = fixture();
     let mock = MockUpstream::start().await.unwrap();
-    let task = clinical_note();
+    let task = clinical_note().unwrap();
     let err = pipeline(&fx, anthropic(&mock), true)
         .run(
             &principal(Role::Scheduler),
@@ -209,8 +212,8 @@ async fn a_known_identifier_that_escapes_de_identification_is_stopped_by_the_gat
     // A task whose fixed prompt carries the patient's SSN: de-identification never sees the
     // system prompt, so only the independent gate stands between it and the upstream.
     let task = TaskSpec {
-        system: "Patient SSN 999 12 3456 for reference.",
-        ..clinical_note()
+        system: "Patient SSN 999 12 3456 for reference.".into(),
+        ..clinical_note().unwrap()
     };
     let err = pipeline(&fx, anthropic(&mock), true)
         .run(
@@ -245,7 +248,7 @@ async fn when_the_audit_log_cannot_be_written_nothing_is_sent() {
     // Another process holds the audit database's write lock for the whole run.
     let blocker = rusqlite::Connection::open(&fx.audit_path).unwrap();
     blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    let task = clinical_note();
+    let task = clinical_note().unwrap();
     let err = pipeline(&fx, anthropic(&mock), true)
         .run(
             &principal(Role::Clinician),
@@ -267,7 +270,7 @@ async fn when_the_audit_log_cannot_be_written_nothing_is_sent() {
 #[tokio::test]
 async fn an_unknown_patient_is_a_not_found_and_placeholders_in_the_input_are_defused() {
     let fx = fixture();
-    let task = clinical_note();
+    let task = clinical_note().unwrap();
     let echo: Arc<dyn Provider> = Arc::new(EchoProvider);
     let err = pipeline(&fx, echo.clone(), false)
         .run(

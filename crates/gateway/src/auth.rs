@@ -104,8 +104,10 @@ impl Gateway {
         if principal.require(&[scope]).is_err() {
             let reason = if scope == MESSAGES_SCOPE {
                 "This credential may not call the Messages API (scope messages/create)."
-            } else {
+            } else if scope.starts_with("audit/") {
                 "This credential may not read the audit log: it is for the auditor role only."
+            } else {
+                "This credential lacks the scope this task or review route needs."
             };
             return Err(Refusal::Forbidden(principal, reason));
         }

@@ -51,6 +51,9 @@ pub enum GatewayError {
     /// The model provider failed.
     #[error(transparent)]
     Provider(#[from] LlmError),
+    /// An agent task or review step refused or failed (its message is PHI-free).
+    #[error(transparent)]
+    Agent(phigate_agent::AgentError),
     /// Something that should not happen did.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -82,6 +85,7 @@ impl GatewayError {
             Self::Provider(err) => err.status(),
             Self::Internal(_) => 500,
             Self::RateLimited { .. } => 429,
+            Self::Agent(err) => err.status(),
         };
         StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY)
     }
@@ -91,6 +95,8 @@ impl GatewayError {
         match self {
             Self::Provider(err) => err.fault(),
             Self::AuditUnavailable | Self::Internal(_) => Fault::Gateway,
+            Self::Agent(phigate_agent::AgentError::Provider(err)) => err.fault(),
+            Self::Agent(err) if err.status() >= 500 => Fault::Gateway,
             _ => Fault::Client,
         }
     }
@@ -130,6 +136,16 @@ impl GatewayError {
                 "This credential, its client or its tenant is over its request rate. Retry after \
                  the time in retry-after.",
             ),
+            Self::Agent(err) => {
+                let kind = match err.status() {
+                    401 => "authentication_error",
+                    403 => "permission_error",
+                    404 => "not_found_error",
+                    status if status < 500 => "invalid_request_error",
+                    _ => "api_error",
+                };
+                ApiError::new(kind, err.to_string())
+            }
         }
     }
 

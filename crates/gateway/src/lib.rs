@@ -62,6 +62,8 @@ pub struct Gateway {
     /// Buckets per principal, client and tenant, in that order.
     limiters: [RateLimiter; 3],
     patient_refs: Option<PatientRefs>,
+    /// The agent pipeline behind `/v1/tasks` and `/v1/drafts`, when enabled.
+    tasks: Option<Arc<phigate_agent::Pipeline>>,
 }
 
 /// Computes a patient's keyed HMAC reference from a tenant and the identifier an auditor gives,
@@ -94,6 +96,7 @@ impl Gateway {
             thinking,
             limiters,
             patient_refs: None,
+            tasks: None,
         }
     }
 
@@ -101,6 +104,13 @@ impl Gateway {
     /// give the HMAC reference (`patient_ref`).
     pub fn with_patient_refs(mut self, patient_refs: PatientRefs) -> Self {
         self.patient_refs = Some(patient_refs);
+        self
+    }
+
+    /// Serves agent tasks (`POST /v1/tasks/{task}`) and draft review (`/v1/drafts`) with
+    /// `pipeline`; without it those routes answer 404.
+    pub fn with_tasks(mut self, pipeline: Arc<phigate_agent::Pipeline>) -> Self {
+        self.tasks = Some(pipeline);
         self
     }
 

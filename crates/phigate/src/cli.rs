@@ -74,6 +74,20 @@ pub enum Command {
     /// Patient-level operations.
     #[command(subcommand)]
     Patient(PatientCommand),
+    /// Show the agent tasks and tools this build offers, with who may run them, what they
+    /// read, their checks and whether a clinician signs (from the versioned task policy).
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+    /// Run one agent task through the whole request path for a patient in the store (or a
+    /// bundle, imported first) and print the checked answer with identifiers restored. Clinical
+    /// output is stored as a draft awaiting review.
+    Run(RunArgs),
+    /// Review drafts: list, show, edit, approve (sign) or reject, as a local person signed in
+    /// with a role (only a signer role of the draft's task may edit and decide).
+    Drafts(DraftsArgs),
+    /// Manage the appointment slots the `admin` task's scheduling tools find and book.
+    #[command(subcommand)]
+    Slots(SlotsCommand),
 }
 
 /// `phigate users` subcommands.
@@ -185,6 +199,102 @@ pub enum PatientCommand {
         #[arg(long = "ref")]
         by_ref: bool,
     },
+}
+
+/// `phigate slots` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SlotsCommand {
+    /// Load FHIR `Slot` resources (a bundle or a JSON array); booked slots are kept as they are.
+    Import {
+        /// The file.
+        #[arg(value_name = "PATH")]
+        file: PathBuf,
+    },
+}
+
+/// Options of `phigate run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The task (`phigate tasks list` shows them).
+    pub task: String,
+    /// The patient's logical id in the store.
+    #[arg(long, value_name = "ID", conflicts_with = "bundle")]
+    pub patient: Option<String>,
+    /// A FHIR R4 bundle holding one patient, imported first.
+    #[arg(long, value_name = "PATH")]
+    pub bundle: Option<PathBuf>,
+    /// The task's input: text, or JSON with a `dialogue`, `note` or `text` field.
+    #[arg(long, value_name = "PATH")]
+    pub input: Option<PathBuf>,
+    /// The role of the local person running the task.
+    #[arg(long, default_value = "clinician")]
+    pub role: String,
+    /// The provider to call (default: `provider.kind` from the configuration).
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderChoice>,
+}
+
+/// Options of `phigate drafts`.
+#[derive(Debug, Args)]
+pub struct DraftsArgs {
+    /// The role of the local reviewer.
+    #[arg(long, global = true, default_value = "clinician")]
+    pub role: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: DraftsCommand,
+}
+
+/// A draft status filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DraftStatusArg {
+    /// Awaiting review.
+    Awaiting,
+    /// Signed.
+    Signed,
+    /// Rejected.
+    Rejected,
+}
+
+/// `phigate drafts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DraftsCommand {
+    /// List drafts (metadata only).
+    List {
+        /// Only drafts in this status.
+        #[arg(long, value_enum)]
+        status: Option<DraftStatusArg>,
+    },
+    /// Show one draft with its content.
+    Show {
+        /// The draft id.
+        id: String,
+    },
+    /// Replace a draft's content with a file's (JSON or text); the AI-generated label stays.
+    Edit {
+        /// The draft id.
+        id: String,
+        /// The new content.
+        #[arg(long, value_name = "PATH")]
+        file: PathBuf,
+    },
+    /// Approve and sign a draft.
+    Approve {
+        /// The draft id.
+        id: String,
+    },
+    /// Reject a draft.
+    Reject {
+        /// The draft id.
+        id: String,
+    },
+}
+
+/// `phigate tasks` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// List every task and tool policy.
+    List,
 }
 
 /// Options of `phigate serve`.

@@ -51,6 +51,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Clients(command) => cmd::clients::run(&config, &command),
         Command::Keys(command) => cmd::keys::run(&config, &command),
         Command::Patient(command) => cmd::patient::run(&config, &command),
+        Command::Tasks(cli::TasksCommand::List) => cmd::tasks::list(),
+        Command::Run(args) => cmd::run::run(&config, &args),
+        Command::Drafts(args) => cmd::drafts::run(&config, &args),
+        Command::Slots(cli::SlotsCommand::Import { file }) => cmd::slots::import(&config, &file),
     }
 }
 

@@ -86,6 +86,14 @@ CREATE TABLE break_glass (
 CREATE INDEX break_glass_by_user ON break_glass (tenant, user_id, patient_ref, expires_at);
 CREATE INDEX break_glass_by_time ON break_glass (tenant, created_at);
 "#,
+    r#"
+CREATE TABLE slots (
+    tenant TEXT NOT NULL, id TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL,
+    service TEXT NOT NULL, status TEXT NOT NULL, patient_ref TEXT,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX slots_by_start ON slots (tenant, status, start);
+"#,
 ];
 
 /// A shared SQLite connection. SQLite serialises writers anyway; one connection behind a mutex

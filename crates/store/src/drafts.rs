@@ -58,6 +58,8 @@ pub struct Draft {
     pub created_at: i64,
     /// Who reviewed it, once reviewed.
     pub reviewed_by: Option<String>,
+    /// When it was reviewed (Unix seconds), once reviewed.
+    pub reviewed_at: Option<i64>,
 }
 
 fn context(draft: &Draft) -> AadContext {
@@ -96,10 +98,11 @@ impl Store {
         let row = {
             let conn = self.db.lock()?;
             conn.query_row(
-                "SELECT id, tenant, patient_ref, task, status, created_by, created_at, reviewed_by, body
+                "SELECT id, tenant, patient_ref, task, status, created_by, created_at, reviewed_by,
+                        reviewed_at, body
                  FROM drafts WHERE tenant = ?1 AND id = ?2",
                 params![tenant, id],
-                |row| Ok((draft_from_row(row)?, row.get::<_, Vec<u8>>(8)?)),
+                |row| Ok((draft_from_row(row)?, row.get::<_, Vec<u8>>(9)?)),
             )
             .optional()?
         };
@@ -117,7 +120,8 @@ impl Store {
     ) -> Result<Vec<Draft>, StoreError> {
         let conn = self.db.lock()?;
         let mut stmt = conn.prepare(
-            "SELECT id, tenant, patient_ref, task, status, created_by, created_at, reviewed_by
+            "SELECT id, tenant, patient_ref, task, status, created_by, created_at, reviewed_by,
+                    reviewed_at
              FROM drafts WHERE tenant = ?1 AND status = ?2 ORDER BY created_at, id",
         )?;
         let rows = stmt.query_map(params![tenant, status.as_str()], draft_from_row)?;
@@ -145,6 +149,36 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every draft of a tenant, oldest first.
+    pub fn drafts(&self, tenant: &str) -> Result<Vec<Draft>, StoreError> {
+        let conn = self.db.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, tenant, patient_ref, task, status, created_by, created_at, reviewed_by,
+                    reviewed_at
+             FROM drafts WHERE tenant = ?1 ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map(params![tenant], draft_from_row)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// Replaces the sealed body of a draft that is still awaiting review; a reviewed draft is
+    /// never rewritten.
+    pub fn update_draft_body(&self, draft: &Draft, body: &[u8]) -> Result<(), StoreError> {
+        let sealed = self.keyring.seal(&context(draft), body)?;
+        let conn = self.db.lock()?;
+        let changed = conn.execute(
+            "UPDATE drafts SET body = ?3
+             WHERE tenant = ?1 AND id = ?2 AND status = 'awaiting_review'",
+            params![draft.tenant, draft.id, sealed],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::Conflict("draft is not awaiting review"));
+        }
+        Ok(())
+    }
+}
+
 fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Draft, StoreError>> {
     let status: String = row.get(4)?;
     let Some(status) = DraftStatus::parse(&status) else {
@@ -159,5 +193,6 @@ fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Draft, StoreError>> 
         created_by: row.get(5)?,
         created_at: row.get(6)?,
         reviewed_by: row.get(7)?,
+        reviewed_at: row.get(8)?,
     }))
 }

@@ -19,6 +19,7 @@ mod patients;
 mod refresh;
 mod rotation;
 mod security;
+mod slots;
 mod users;
 mod vaults;
 
@@ -38,6 +39,7 @@ pub use patients::{ForgetReport, PatientRef, StoredResource};
 pub use refresh::{RefreshFamily, RefreshLimits, RefreshRefusal};
 pub use rotation::{KeyStatus, RewrapReport, RotationReport};
 pub use security::UserSecurity;
+pub use slots::{Slot, SlotStatus};
 pub use users::UserRecord;
 
 /// The application store: one database and the keyring that seals what goes into it.

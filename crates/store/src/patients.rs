@@ -46,7 +46,7 @@ pub struct ForgetReport {
 }
 
 impl Store {
-    fn resource_ref(&self, tenant: &str, resource_type: &str, id: &str) -> String {
+    pub(crate) fn resource_ref(&self, tenant: &str, resource_type: &str, id: &str) -> String {
         hmac_sha256_hex(
             &self.index,
             format!("resource\0{tenant}\0{resource_type}\0{id}").as_bytes(),

@@ -40,6 +40,7 @@ fn draft(store: &Store, patient: &PatientRef, id: &str) {
         created_by: "u1".into(),
         created_at: 0,
         reviewed_by: None,
+        reviewed_at: None,
     };
     store
         .create_draft(&draft, b"S: cough. O: afebrile.")

@@ -125,6 +125,7 @@ fn a_draft_is_reviewed_once() {
         created_by: "u1".into(),
         created_at: 1,
         reviewed_by: None,
+        reviewed_at: None,
     };
     store.create_draft(&draft, b"SOAP body").unwrap();
     assert_eq!(
@@ -135,6 +136,12 @@ fn a_draft_is_reviewed_once() {
     );
     let (_, body) = store.draft("t1", "d1").unwrap();
     assert_eq!(&body[..], b"SOAP body");
+    store
+        .update_draft_body(&draft, b"SOAP body, edited")
+        .unwrap();
+    let (_, body) = store.draft("t1", "d1").unwrap();
+    assert_eq!(&body[..], b"SOAP body, edited");
+    assert_eq!(store.drafts("t1").unwrap().len(), 1);
 
     store
         .review_draft("t1", "d1", DraftStatus::Signed, "dr-1")
@@ -144,6 +151,17 @@ fn a_draft_is_reviewed_once() {
     let (reviewed, _) = store.draft("t1", "d1").unwrap();
     assert_eq!(reviewed.status, DraftStatus::Signed);
     assert_eq!(reviewed.reviewed_by.as_deref(), Some("dr-1"));
+    assert!(
+        reviewed.reviewed_at.is_some(),
+        "the review time is recorded"
+    );
+    assert!(
+        matches!(
+            store.update_draft_body(&draft, b"late"),
+            Err(StoreError::Conflict(_))
+        ),
+        "a reviewed draft is never rewritten"
+    );
 }
 
 #[test]

@@ -2,9 +2,11 @@
 
 mod audit;
 mod count_tokens;
+mod drafts;
 mod health;
 mod messages;
 mod models;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -37,6 +39,11 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/audit/checkpoint", get(audit::checkpoint))
         .route("/v1/audit/proof/inclusion", get(audit::inclusion))
         .route("/v1/audit/proof/consistency", get(audit::consistency))
+        .route("/v1/tasks/{task}", post(tasks::run))
+        .route("/v1/drafts", get(drafts::list))
+        .route("/v1/drafts/{id}", get(drafts::read).patch(drafts::edit))
+        .route("/v1/drafts/{id}/approve", post(drafts::approve))
+        .route("/v1/drafts/{id}/reject", post(drafts::reject))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use phigate_agent::{
-    Pipeline, TaskInput, clinical_note, import_bundle, random_id, set_user, sign_in,
+    Catalog, Pipeline, TaskInput, clinical_note, import_bundle, random_id, set_user, sign_in,
 };
 use phigate_auth::Role;
 use phigate_deid::gate::EgressGate;
@@ -117,8 +117,9 @@ pub fn run(config: &Config, args: &DemoArgs) -> Result<ExitCode> {
         provider,
         provider_baa: config.provider.baa_on_record,
         model: config.provider.model.clone(),
+        catalog: Arc::new(Catalog::builtin()?),
     };
-    let task = clinical_note();
+    let task = clinical_note()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

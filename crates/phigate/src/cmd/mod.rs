@@ -6,12 +6,17 @@ pub mod compliance;
 pub mod deid;
 pub mod demo;
 mod demo_report;
+pub mod drafts;
 pub mod eval;
 pub mod import;
 pub mod init;
 pub mod keys;
+pub(crate) mod local;
 pub mod patient;
+pub mod run;
 pub mod serve;
+pub mod slots;
+pub mod tasks;
 pub mod token;
 pub mod users;
 

@@ -53,6 +53,7 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     settings.rate_limits = rate_limits(config);
     let audit = opened.audit.clone();
     let store = opened.store.clone();
+    let tasks = Arc::new(crate::cmd::local::pipeline(config, &opened, None)?);
     let oauth = Arc::new(oauth_server(config, opened)?);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let gateway = Gateway::new(
@@ -61,7 +62,8 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
         Arc::new(detector),
         demo::provider(config, None)?,
         oauth.verifier(now),
-    );
+    )
+    .with_tasks(tasks);
     let gateway = gateway.with_patient_refs(Arc::new(move |tenant: &str, id: &str| {
         store.patient_ref(tenant, id).as_str().to_owned()
     }));
