@@ -14,6 +14,7 @@ use phigate_llm::mock::MockUpstream;
 use serde_json::json;
 
 const FRONT_DESK: &[&str] = &[
+    "task/admin",
     "user/Patient.r",
     "user/Coverage.r",
     "user/Claim.r",

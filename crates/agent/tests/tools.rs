@@ -18,9 +18,10 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 const FRONT_DESK: &[&str] = &[
+    "task/admin",
     "user/Patient.r",
     "user/Slot.r",
-    "user/Appointment.w",
+    "user/Appointment.c",
     "user/Coverage.r",
     "user/Claim.r",
     "user/ExplanationOfBenefit.r",
@@ -244,7 +245,10 @@ async fn tools_refuse_callers_without_permission_and_other_patients() {
     let (patient, _) = import(&fx, &synthea_bundles()[14]);
     let (other, _) = import(&fx, &synthea_bundles()[15]);
     // A front desk without the scheduling scopes.
-    let limited = with_scopes(Role::Clinician, &["user/Patient.r", "user/Coverage.r"]);
+    let limited = with_scopes(
+        Role::Clinician,
+        &["task/admin", "user/Patient.r", "user/Coverage.r"],
+    );
     let pid = patient_placeholder(&fx, &patient, &limited).await;
 
     let mock = MockUpstream::start().await.unwrap();

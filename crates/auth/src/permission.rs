@@ -56,32 +56,37 @@ pub const PERMISSIONS: &[Permission] = &[
     ),
     row(Endpoint, "POST /v1/tasks/triage", &["task/triage"]),
     row(Endpoint, "POST /v1/tasks/coding", &["task/coding"]),
-    row(Endpoint, "POST /v1/tasks/scheduling", &["task/scheduling"]),
-    row(Endpoint, "POST /v1/tasks/billing", &["task/billing"]),
+    row(Endpoint, "POST /v1/tasks/admin", &["task/admin"]),
     row(Endpoint, "GET /v1/drafts", &["draft/read"]),
     row(Endpoint, "GET /v1/drafts/{id}", &["draft/read"]),
     row(
         Endpoint,
-        "POST /v1/drafts/{id}/sign",
+        "PATCH /v1/drafts/{id}",
         &["draft/read", "draft/sign"],
     ),
-    row(Endpoint, "POST /v1/break-glass", &["break-glass"]),
+    row(
+        Endpoint,
+        "POST /v1/drafts/{id}/approve",
+        &["draft/read", "draft/sign"],
+    ),
+    row(
+        Endpoint,
+        "POST /v1/drafts/{id}/reject",
+        &["draft/read", "draft/sign"],
+    ),
     // Auditors.
     row(Endpoint, "GET /v1/audit/entries", &["audit/read"]),
-    row(Endpoint, "GET /v1/audit/verify", &["audit/read"]),
-    row(Endpoint, "GET /v1/audit/break-glass", &["audit/read"]),
+    row(Endpoint, "GET /v1/audit/disclosures", &["audit/read"]),
+    row(Endpoint, "GET /v1/audit/checkpoint", &["audit/read"]),
+    row(Endpoint, "GET /v1/audit/proof/inclusion", &["audit/read"]),
+    row(Endpoint, "GET /v1/audit/proof/consistency", &["audit/read"]),
     row(
         Endpoint,
         "GET /v1/audit/export",
         &["audit/read", "audit/export"],
     ),
-    // Administrators.
-    row(Endpoint, "GET /v1/admin/users", &["admin/users"]),
-    row(Endpoint, "POST /v1/admin/users", &["admin/users"]),
-    row(Endpoint, "GET /v1/admin/clients", &["admin/clients"]),
-    row(Endpoint, "POST /v1/admin/clients", &["admin/clients"]),
-    row(Endpoint, "POST /v1/admin/keys/rotate", &["admin/keys"]),
-    // Tasks: the capability plus the data each one reads.
+    // Tasks: the capability plus the data each one reads. `crates/agent/policies/tasks.toml`
+    // declares the same scopes, and a test in the agent crate holds the two together.
     row(
         Task,
         "clinical-note",
@@ -108,39 +113,20 @@ pub const PERMISSIONS: &[Permission] = &[
     row(
         Task,
         "coding",
-        &[
-            "task/coding",
-            "user/Patient.r",
-            "user/Condition.r",
-            "user/Encounter.r",
-        ],
+        &["task/coding", "user/Patient.r", "user/Condition.r"],
     ),
-    row(
-        Task,
-        "scheduling",
-        &["task/scheduling", "user/Patient.r", "user/Appointment.rs"],
-    ),
-    row(
-        Task,
-        "billing",
-        &["task/billing", "user/Patient.r", "user/Coverage.r"],
-    ),
-    // Tools the agent may call on a user's behalf.
-    row(Tool, "patient_summary", &["user/Patient.r"]),
-    row(Tool, "problem_list", &["user/Condition.rs"]),
-    row(Tool, "medication_list", &["user/MedicationRequest.rs"]),
-    row(Tool, "allergy_list", &["user/AllergyIntolerance.rs"]),
-    row(Tool, "vital_signs", &["user/Observation.rs"]),
-    row(Tool, "encounter_history", &["user/Encounter.rs"]),
-    row(Tool, "icd10_lookup", &["task/coding"]),
+    row(Task, "admin", &["task/admin", "user/Patient.r"]),
+    // Tools the agent runs inside the gateway on a user's behalf.
+    row(Tool, "get_record", &["user/Patient.r"]),
+    row(Tool, "find_slots", &["user/Slot.r"]),
+    row(Tool, "book_slot", &["user/Slot.r", "user/Appointment.c"]),
+    row(Tool, "get_coverage", &["user/Coverage.r"]),
+    row(Tool, "list_claims", &["user/Claim.r"]),
     row(
         Tool,
-        "appointment_slots",
-        &["user/Slot.rs", "user/Schedule.rs"],
+        "get_explanation_of_benefit",
+        &["user/ExplanationOfBenefit.r"],
     ),
-    row(Tool, "book_appointment", &["user/Appointment.cu"]),
-    row(Tool, "coverage_lookup", &["user/Coverage.rs"]),
-    row(Tool, "claim_status", &["user/Claim.rs"]),
 ];
 
 /// The row for `name`, if the table has one.

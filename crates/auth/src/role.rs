@@ -94,6 +94,7 @@ pub fn scopes(role: Role) -> &'static [&'static str] {
             "draft/sign",
             "messages/create",
             "break-glass",
+            "task/admin",
         ],
         Role::Nurse => &[
             "user/Patient.rs",
@@ -117,7 +118,7 @@ pub fn scopes(role: Role) -> &'static [&'static str] {
             "user/Appointment.cruds",
             "user/Schedule.rs",
             "user/Slot.rs",
-            "task/scheduling",
+            "task/admin",
         ],
         Role::Billing => &[
             "user/Patient.rs",
@@ -125,7 +126,7 @@ pub fn scopes(role: Role) -> &'static [&'static str] {
             "user/Coverage.rs",
             "user/Claim.cruds",
             "user/ExplanationOfBenefit.rs",
-            "task/billing",
+            "task/admin",
         ],
         Role::Auditor => &["audit/read", "audit/export"],
         Role::Admin => &["admin/users", "admin/clients", "admin/keys", "admin/config"],

@@ -22,7 +22,7 @@ fn tasks_list_shows_each_task_with_its_roles_checks_and_signature() {
     assert!(text.contains("without baa:  refuse"));
     assert!(text.contains("data classes: demographic, scheduling, financial"));
     assert!(text.contains("anthropic may receive: "));
-    assert!(text.contains("book_slot [user/Slot.r user/Appointment.w]"));
+    assert!(text.contains("book_slot [user/Slot.r user/Appointment.c]"));
 }
 
 #[test]
