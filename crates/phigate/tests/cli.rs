@@ -10,7 +10,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{phigate, repo, section};
+use common::{delete_audit_entry, phigate, repo, section};
 
 #[test]
 fn help_describes_every_subcommand() {
@@ -148,32 +148,7 @@ fn editing_the_audit_log_is_detected_by_verify() {
     assert!(phigate(data.path(), &["demo"]).status.success());
     assert!(phigate(data.path(), &["audit", "verify"]).status.success());
 
-    let conn = rusqlite::Connection::open(data.path().join("audit.db")).unwrap();
-    let triggers: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    for trigger in triggers {
-        conn.execute(&format!("DROP TRIGGER {trigger}"), [])
-            .unwrap();
-    }
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert!(
-        tables.iter().any(|t| t == "audit_log"),
-        "the log keeps its entries table"
-    );
-    conn.execute("DELETE FROM audit_log WHERE seq = 3", [])
-        .unwrap();
-    drop(conn);
+    delete_audit_entry(data.path(), 3);
 
     let output = phigate(data.path(), &["audit", "verify"]);
     assert!(!output.status.success());

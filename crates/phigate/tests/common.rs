@@ -66,3 +66,24 @@ pub fn patient_of(path: &Path) -> serde_json::Value {
         .find(|r| r["resourceType"] == "Patient")
         .expect("a Patient")
 }
+
+/// Deletes audit entry `seq` straight from the data directory's audit database, dropping the
+/// triggers that refuse it, as someone with write access to the file could.
+pub fn delete_audit_entry(data_dir: &Path, seq: u64) {
+    let conn = rusqlite::Connection::open(data_dir.join("audit.db")).unwrap();
+    let triggers: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for trigger in triggers {
+        conn.execute(&format!("DROP TRIGGER {trigger}"), [])
+            .unwrap();
+    }
+    let deleted = conn
+        .execute("DELETE FROM audit_log WHERE seq = ?1", [seq as i64])
+        .unwrap();
+    assert_eq!(deleted, 1, "the log keeps its entries in audit_log");
+}

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::phigate;
+use common::{delete_audit_entry, phigate};
 use serde_json::Value;
 
 /// The report as JSON, and whether the command succeeded.
@@ -100,21 +100,7 @@ fn an_open_data_directory_fails_the_encryption_control() {
 fn an_altered_audit_log_fails_audit_and_integrity_and_the_exit_status() {
     let data = initialised();
     assert!(phigate(data.path(), &["demo"]).status.success());
-    let conn = rusqlite::Connection::open(data.path().join("audit.db")).unwrap();
-    let triggers: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    for trigger in triggers {
-        conn.execute(&format!("DROP TRIGGER {trigger}"), [])
-            .unwrap();
-    }
-    conn.execute("DELETE FROM audit_log WHERE seq = 2", [])
-        .unwrap();
-    drop(conn);
+    delete_audit_entry(data.path(), 2);
     let (report, ok) = report(data.path());
     assert!(!ok, "a failing required control fails the command");
     assert_eq!(
