@@ -74,8 +74,7 @@ fn check_password(
         password,
     );
     if verdict.is_err() {
-        let next = policy.record_failure(&state, now);
-        store.record_sign_in_failure(&user.id, next.failures, now, next.locked)?;
+        store.add_sign_in_failure(&user.id, now, policy.lock_after)?;
         return Ok(verdict);
     }
     store.clear_sign_in_failures(&user.id)?;

@@ -117,15 +117,21 @@ impl Pipeline {
             return Err(Refusal::Patient);
         }
         if name == ToolName::GetRecord {
+            // The type is checked exactly as the tool will read it, and a type with no scope is
+            // refused here rather than left for the tool to reject: `" Encounter"` must not
+            // slip past the scope check and then be trimmed into a readable type.
             let kind = args
                 .get("resource_type")
                 .and_then(Value::as_str)
-                .unwrap_or("");
-            if let Some(scope) = tools::record_scope(kind) {
-                ctx.principal
-                    .require(&[scope.as_str()])
-                    .map_err(|_| Refusal::Scope(scope))?;
-            }
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            let scope = tools::record_scope(&kind)
+                .ok_or_else(|| Refusal::Scope("a readable resource type".into()))?;
+            ctx.principal
+                .require(&[scope.as_str()])
+                .map_err(|_| Refusal::Scope(scope))?;
+            args["resource_type"] = Value::String(kind);
         }
         Ok((name, args))
     }

@@ -403,3 +403,76 @@ async fn the_loop_stops_at_its_token_and_time_limits() {
             .any(|(a, d)| *a == Action::Response && d.contains("time limit"))
     );
 }
+
+#[tokio::test]
+async fn a_record_type_padded_with_spaces_or_unknown_cannot_slip_past_the_scope_check() {
+    let fx = fixture();
+    let (patient, _) = import(&fx, &synthea_bundles()[3]);
+    let nurse = principal(Role::Nurse);
+    let catalog = Catalog::builtin().unwrap();
+    let triage = |mock: &MockUpstream| {
+        let pipeline = pipeline(&fx, anthropic(mock), true);
+        let nurse = nurse.clone();
+        let patient = patient.clone();
+        let task = catalog.task("triage").unwrap().clone();
+        async move {
+            pipeline
+                .run(
+                    &nurse,
+                    TaskInput {
+                        task: &task,
+                        patient_id: &patient,
+                        text: "Cough for three days.",
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let answer = r#"{"esi": 4, "rationale": "stable", "red_flags": []}"#;
+    let first = MockUpstream::start().await.unwrap();
+    first.push(says(answer));
+    let run = triage(&first).await;
+    let pid = context_sent(&run.outbound)["patient"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A nurse holds no MedicationRequest scope, however the type is spelled.
+    let mock = MockUpstream::start().await.unwrap();
+    mock.push(calls(&[
+        (
+            "get_record",
+            json!({"patient": pid, "resource_type": "MedicationRequest "}),
+        ),
+        (
+            "get_record",
+            json!({"patient": pid, "resource_type": " MedicationRequest"}),
+        ),
+        (
+            "get_record",
+            json!({"patient": pid, "resource_type": "Nonsense"}),
+        ),
+        (
+            "get_record",
+            json!({"patient": pid, "resource_type": " Condition "}),
+        ),
+    ]));
+    mock.push(says(answer));
+    let run = triage(&mock).await;
+    let outcomes: Vec<String> = run
+        .report
+        .tool_calls
+        .iter()
+        .map(|c| format!("{} {}", c.tool, c.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "get_record denied",
+            "get_record denied",
+            "get_record denied",
+            "get_record ok"
+        ]
+    );
+}

@@ -102,9 +102,8 @@ impl OAuthServer {
                 Ok((user, role))
             }
             Err(failure) => {
-                let next = self.config.lockout.record_failure(&state, now);
                 self.store
-                    .record_sign_in_failure(&user.id, next.failures, now, next.locked)?;
+                    .add_sign_in_failure(&user.id, now, self.config.lockout.lock_after)?;
                 let reason = match failure {
                     LoginFailure::MfaNotEnrolled => "second factor required but not enrolled",
                     _ => "wrong password or code",

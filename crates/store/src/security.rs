@@ -119,6 +119,29 @@ impl Store {
         Ok(())
     }
 
+    /// Counts one more failed sign-in at `at`, atomically, and locks the account once
+    /// `lock_after` consecutive failures are reached. Returns the new count and whether the
+    /// account is locked. Parallel failures each count: the increment happens in the database,
+    /// not on a value read before the password check.
+    pub fn add_sign_in_failure(
+        &self,
+        user_id: &str,
+        at: i64,
+        lock_after: u32,
+    ) -> Result<(u32, bool), StoreError> {
+        let conn = self.db.lock()?;
+        let row = conn.query_row(
+            "INSERT INTO user_security (user_id, failures, last_failure_at, locked)
+             VALUES (?1, 1, ?2, 1 >= ?3)
+             ON CONFLICT (user_id) DO UPDATE SET failures = failures + 1, last_failure_at = ?2,
+               locked = locked OR failures + 1 >= ?3
+             RETURNING failures, locked",
+            params![user_id, at, lock_after],
+            |r| Ok((r.get::<_, u32>(0)?, r.get::<_, bool>(1)?)),
+        )?;
+        Ok(row)
+    }
+
     /// Clears the failure counter (after a successful sign-in, or when an administrator
     /// enables the account again).
     pub fn clear_sign_in_failures(&self, user_id: &str) -> Result<(), StoreError> {

@@ -292,3 +292,27 @@ fn clients_register_list_and_revoke_with_their_families() {
     assert!(store.revoke_client("t1", "missing").is_err());
     assert!(!format!("{client:?}").contains("abab"));
 }
+
+#[test]
+fn parallel_sign_in_failures_each_count_and_lock_at_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir));
+    let user = user(&store);
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            let id = user.id.clone();
+            std::thread::spawn(move || store.add_sign_in_failure(&id, T0 + i, 10).unwrap())
+        })
+        .collect();
+    let mut counts: Vec<u32> = threads.into_iter().map(|t| t.join().unwrap().0).collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=16).collect::<Vec<u32>>(),
+        "no failure was lost"
+    );
+    let security = store.user_security(&user.id).unwrap();
+    assert_eq!(security.failures, 16);
+    assert!(security.locked, "ten failures lock the account");
+}
