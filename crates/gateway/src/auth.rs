@@ -62,8 +62,12 @@ impl Gateway {
             };
             let endpoint = if scope == MESSAGES_SCOPE {
                 "messages"
-            } else {
+            } else if scope.starts_with("audit/") {
                 "audit"
+            } else if scope.starts_with("draft/") {
+                "drafts"
+            } else {
+                "tasks"
             };
             let trail = Trail::new(self, principal.as_ref(), request_id, endpoint);
             let mut event = trail.event(Action::Denial, Outcome::Denied);

@@ -189,6 +189,19 @@ async fn tasks_are_refused_to_callers_without_the_task_scope_and_unknown_tasks_a
         )
         .await;
     assert_eq!(denied.status(), 403);
+    let denial = h
+        .audit
+        .entries(0, 10_000)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.event)
+        .find(|e| e.action == Action::Denial)
+        .unwrap();
+    assert_eq!(
+        denial.task.as_deref(),
+        Some("tasks"),
+        "a refused task call is recorded as one, not as an audit-API call"
+    );
     let unknown = h
         .send(
             reqwest::Method::POST,
