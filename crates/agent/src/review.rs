@@ -72,10 +72,13 @@ impl Pipeline {
         if let Err(err) = principal.require(&[READ_SCOPE]) {
             return Err(self.refuse(&mut trail, err.into()));
         }
-        let drafts = match status {
+        let drafts: Vec<Draft> = match status {
             Some(status) => self.store.drafts_by_status(&self.tenant, status)?,
             None => self.store.drafts(&self.tenant)?,
-        };
+        }
+        .into_iter()
+        .filter(|d| self.may_read(principal, d).is_ok())
+        .collect();
         let mut event = trail.event(Action::Read, Outcome::Success);
         event.detail = Some(format!("listed {} drafts", drafts.len()));
         trail.record(event)?;
@@ -92,6 +95,9 @@ impl Pipeline {
         let view = self.load_draft(id)?;
         let mut trail =
             self.review_trail(principal, &request_id, &view.draft.task, Some(&view.draft));
+        if let Err(err) = self.may_read(principal, &view.draft) {
+            return Err(self.refuse(&mut trail, err));
+        }
         let mut event = trail.event(Action::Read, Outcome::Success);
         event.detail = Some(format!("draft {} read", view.draft.id));
         trail.record(event)?;
@@ -166,6 +172,28 @@ impl Pipeline {
         event.detail = Some(format!("draft {} {word}", view.draft.id));
         trail.record(event)?;
         self.load_draft(id)
+    }
+
+    /// The reader rule (minimum necessary): `draft/read`, a role the draft's task names as a
+    /// runner or a signer, and every scope the task reads with. A nurse reads triage drafts but
+    /// not the clinical notes built from medications her role may not see.
+    fn may_read(&self, principal: &Principal, draft: &Draft) -> Result<(), AgentError> {
+        principal.require(&[READ_SCOPE])?;
+        let task = self.catalog.task(&draft.task)?;
+        let role = principal.role.as_str();
+        if !task
+            .roles
+            .iter()
+            .chain(&task.signer_roles)
+            .any(|r| r == role)
+        {
+            return Err(AgentError::RoleNotAllowed {
+                role,
+                what: "read drafts of this task",
+            });
+        }
+        principal.require(&task.scope_refs())?;
+        Ok(())
     }
 
     /// The signer rule: `draft/sign`, and a role the draft's task names as a signer.

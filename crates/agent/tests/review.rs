@@ -36,19 +36,30 @@ async fn a_clinician_edits_and_signs_a_draft_and_others_cannot() {
     let id = run.draft_id.unwrap();
 
     let listed = pipeline
-        .list_drafts(&principal(Role::Nurse), Some(DraftStatus::AwaitingReview))
+        .list_drafts(&clinician, Some(DraftStatus::AwaitingReview))
         .unwrap();
     assert_eq!(
         listed.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
         [id.as_str()]
     );
+    // Minimum necessary: a clinical note is built from medications a nurse's role may not read,
+    // so nurses neither see it listed nor open it.
+    let listed = pipeline
+        .list_drafts(&principal(Role::Nurse), Some(DraftStatus::AwaitingReview))
+        .unwrap();
+    assert!(listed.is_empty());
+    let err = pipeline
+        .read_draft(&principal(Role::Nurse), &id)
+        .err()
+        .unwrap();
+    assert_eq!(err.status(), 403);
     assert!(matches!(
         pipeline.list_drafts(&principal(Role::Auditor), None),
         Err(AgentError::Denied(_))
     ));
 
-    // A nurse may read but not sign; a coder may not edit a clinical note.
-    assert!(pipeline.read_draft(&principal(Role::Nurse), &id).is_ok());
+    // A nurse may not sign; a coder may not edit a clinical note.
+    assert!(pipeline.read_draft(&clinician, &id).is_ok());
     let err = pipeline
         .decide_draft(&principal(Role::Nurse), &id, ReviewDecision::Approve)
         .err()
@@ -106,8 +117,8 @@ async fn a_clinician_edits_and_signs_a_draft_and_others_cannot() {
         .filter(|(a, d)| *a == Action::Denial && d.starts_with("draft review"))
         .count();
     assert_eq!(
-        denials, 5,
-        "list, sign, edit refusals and the late decision and edit are audited"
+        denials, 6,
+        "list, read, sign, edit refusals and the late decision and edit are audited"
     );
 }
 

@@ -30,14 +30,14 @@ struct Scratch {
 
 impl Scratch {
     /// `None` when no PostgreSQL server answers: the test then says so loudly and passes, unless
-    /// `PHIGATE_REQUIRE_POSTGRES` is set (as `.ci/run` does), when it fails.
+    /// `POSTGRES_TESTS_REQUIRED` is set (as `.ci/run` does), when it fails.
     fn new(tag: &str) -> Option<Self> {
         let mut admin = match Client::connect(ADMIN, NoTls) {
             Ok(client) => client,
             Err(_) => {
                 assert!(
-                    std::env::var_os("PHIGATE_REQUIRE_POSTGRES").is_none(),
-                    "PHIGATE_REQUIRE_POSTGRES is set but no PostgreSQL answers at 127.0.0.1:5432"
+                    std::env::var_os("POSTGRES_TESTS_REQUIRED").is_none(),
+                    "POSTGRES_TESTS_REQUIRED is set but no PostgreSQL answers at 127.0.0.1:5432"
                 );
                 eprintln!("\n*** SKIPPED: no PostgreSQL at 127.0.0.1:5432 ***\n");
                 return None;

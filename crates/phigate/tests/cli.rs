@@ -308,8 +308,8 @@ fn the_audit_log_can_live_in_postgres_selected_by_configuration() {
     const ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
     let Ok(mut admin) = postgres::Client::connect(ADMIN, postgres::NoTls) else {
         assert!(
-            std::env::var_os("PHIGATE_REQUIRE_POSTGRES").is_none(),
-            "PHIGATE_REQUIRE_POSTGRES is set but no PostgreSQL answers at 127.0.0.1:5432"
+            std::env::var_os("POSTGRES_TESTS_REQUIRED").is_none(),
+            "POSTGRES_TESTS_REQUIRED is set but no PostgreSQL answers at 127.0.0.1:5432"
         );
         eprintln!("\n*** SKIPPED: no PostgreSQL at 127.0.0.1:5432 ***\n");
         return;
