@@ -283,25 +283,24 @@ async fn drafts_are_listed_read_edited_and_signed_over_http_by_a_clinician_only(
         .unwrap();
     let id = run["draft_id"].as_str().unwrap().to_owned();
 
-    let list: Value = h
-        .send(
+    let list = |role| {
+        h.send(
             reqwest::Method::GET,
             "/v1/drafts?status=awaiting_review",
-            Role::Nurse,
+            role,
             None,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["data"][0]["id"], id.as_str());
+    };
+    let by_clinician: Value = list(Role::Clinician).await.json().await.unwrap();
+    assert_eq!(by_clinician["data"][0]["id"], id.as_str());
+    // A clinical note draws on data a nurse's role may not read: not listed, not readable.
+    let by_nurse: Value = list(Role::Nurse).await.json().await.unwrap();
+    assert_eq!(by_nurse["data"].as_array().unwrap().len(), 0);
+    let path = format!("/v1/drafts/{id}");
+    let denied = h.send(reqwest::Method::GET, &path, Role::Nurse, None).await;
+    assert_eq!(denied.status(), 403);
     let read: Value = h
-        .send(
-            reqwest::Method::GET,
-            &format!("/v1/drafts/{id}"),
-            Role::Nurse,
-            None,
-        )
+        .send(reqwest::Method::GET, &path, Role::Clinician, None)
         .await
         .json()
         .await
