@@ -60,15 +60,7 @@ impl Gateway {
                     Some(principal.clone())
                 }
             };
-            let endpoint = if scope == MESSAGES_SCOPE {
-                "messages"
-            } else if scope.starts_with("audit/") {
-                "audit"
-            } else if scope.starts_with("draft/") {
-                "drafts"
-            } else {
-                "tasks"
-            };
+            let endpoint = RouteFamily::of(scope).endpoint();
             let trail = Trail::new(self, principal.as_ref(), request_id, endpoint);
             let mut event = trail.event(Action::Denial, Outcome::Denied);
             event.detail = Some(refusal.reason().to_owned());
@@ -106,13 +98,7 @@ impl Gateway {
             ));
         }
         if principal.require(&[scope]).is_err() {
-            let reason = if scope == MESSAGES_SCOPE {
-                "This credential may not call the Messages API (scope messages/create)."
-            } else if scope.starts_with("audit/") {
-                "This credential may not read the audit log: it is for the auditor role only."
-            } else {
-                "This credential lacks the scope this task or review route needs."
-            };
+            let reason = RouteFamily::of(scope).denial();
             return Err(Refusal::Forbidden(principal, reason));
         }
         let client = claims.client_id.as_deref().unwrap_or("(none)");
@@ -128,6 +114,55 @@ impl Gateway {
             }
         }
         Ok(principal)
+    }
+}
+
+/// Which family of routes a scope guards: one place decides both how a refusal is audited and
+/// what it says.
+#[derive(Clone, Copy)]
+enum RouteFamily {
+    Messages,
+    Audit,
+    Drafts,
+    Tasks,
+}
+
+impl RouteFamily {
+    fn of(scope: &str) -> Self {
+        if scope == MESSAGES_SCOPE {
+            Self::Messages
+        } else if scope.starts_with("audit/") {
+            Self::Audit
+        } else if scope.starts_with("draft/") {
+            Self::Drafts
+        } else {
+            Self::Tasks
+        }
+    }
+
+    /// The endpoint name written into the denial's audit entry.
+    fn endpoint(self) -> &'static str {
+        match self {
+            Self::Messages => "messages",
+            Self::Audit => "audit",
+            Self::Drafts => "drafts",
+            Self::Tasks => "tasks",
+        }
+    }
+
+    /// What the caller is told when its token lacks the scope.
+    fn denial(self) -> &'static str {
+        match self {
+            Self::Messages => {
+                "This credential may not call the Messages API (scope messages/create)."
+            }
+            Self::Audit => {
+                "This credential may not read the audit log: it is for the auditor role only."
+            }
+            Self::Drafts | Self::Tasks => {
+                "This credential lacks the scope this task or review route needs."
+            }
+        }
     }
 }
 

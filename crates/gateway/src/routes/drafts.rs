@@ -54,16 +54,25 @@ async fn blocking<T: Send + 'static>(
         .map_err(GatewayError::from)
 }
 
+/// The review pipeline and the authenticated caller holding `scope`.
+async fn reviewer(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+    request_id: &str,
+    scope: &str,
+) -> Result<(Arc<phigate_agent::Pipeline>, phigate_auth::Principal), GatewayError> {
+    let pipeline = pipeline(gateway)?;
+    let principal = gateway.authenticate(headers, request_id, scope).await?;
+    Ok((pipeline, principal))
+}
+
 pub(super) async fn list(
     State(gateway): State<Arc<Gateway>>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, GatewayError> {
-    let pipeline = pipeline(&gateway)?;
-    let principal = gateway
-        .authenticate(&headers, &request_id, "draft/read")
-        .await?;
+    let (pipeline, principal) = reviewer(&gateway, &headers, &request_id, "draft/read").await?;
     let status = match query.status.as_deref() {
         None => None,
         Some("awaiting_review") => Some(DraftStatus::AwaitingReview),
@@ -87,10 +96,7 @@ pub(super) async fn read(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, GatewayError> {
-    let pipeline = pipeline(&gateway)?;
-    let principal = gateway
-        .authenticate(&headers, &request_id, "draft/read")
-        .await?;
+    let (pipeline, principal) = reviewer(&gateway, &headers, &request_id, "draft/read").await?;
     let draft = blocking(move || pipeline.read_draft(&principal, &id)).await?;
     Ok(Json(view(&draft)))
 }
@@ -102,10 +108,7 @@ pub(super) async fn edit(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, GatewayError> {
-    let pipeline = pipeline(&gateway)?;
-    let principal = gateway
-        .authenticate(&headers, &request_id, "draft/sign")
-        .await?;
+    let (pipeline, principal) = reviewer(&gateway, &headers, &request_id, "draft/sign").await?;
     let bytes = body::read(&headers, body, &gateway.config).await?;
     let edit: Edit = serde_json::from_slice(&bytes)
         .map_err(|_| GatewayError::invalid("The body must be {\"content\": ...}."))?;
@@ -120,10 +123,7 @@ async fn decide(
     headers: HeaderMap,
     decision: ReviewDecision,
 ) -> Result<Json<Value>, GatewayError> {
-    let pipeline = pipeline(&gateway)?;
-    let principal = gateway
-        .authenticate(&headers, &request_id, "draft/sign")
-        .await?;
+    let (pipeline, principal) = reviewer(&gateway, &headers, &request_id, "draft/sign").await?;
     let draft = blocking(move || pipeline.decide_draft(&principal, &id, decision)).await?;
     Ok(Json(view(&draft)))
 }
