@@ -1,8 +1,9 @@
 //! `[keys] kms = "aws"` end to end against the `moto` KMS server from PyPI on loopback: `phigate
 //! init` makes no local root key, and import, key status and the demo's reads work through KMS.
 //!
-//! moto shares its virtual environment with the crypto crate's KMS test (both live under the
-//! target directory). Without `python3` the test says so loudly and skips.
+//! moto gets a virtual environment of its own under the target directory (the crypto crate's KMS
+//! test keeps another, so the two never rebuild one in use). Without `python3` the test says so
+//! loudly and skips.
 
 #![allow(
     clippy::unwrap_used,
@@ -14,42 +15,11 @@
 mod common;
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const MOTO_REQUIREMENT: &str = "moto[server]>=5,<6";
-
-fn moto_venv() -> Option<PathBuf> {
-    let found = Command::new("python3").arg("--version").output();
-    if !found.is_ok_and(|o| o.status.success()) {
-        eprintln!("\n*** SKIPPED the AWS KMS command test: python3 is not on PATH. ***\n");
-        return None;
-    }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("phigate-moto-venv");
-    let stamp = dir.join("phigate-moto-ready");
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == MOTO_REQUIREMENT) {
-        return Some(dir);
-    }
-    let status = Command::new("python3")
-        .args(["-m", "venv", "--clear"])
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(status.success(), "python3 -m venv failed");
-    let status = Command::new(dir.join("bin/pip"))
-        .args([
-            "install",
-            "--disable-pip-version-check",
-            "-q",
-            MOTO_REQUIREMENT,
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success(), "pip install {MOTO_REQUIREMENT} failed");
-    std::fs::write(&stamp, MOTO_REQUIREMENT).unwrap();
-    Some(dir)
-}
 
 struct Moto(Child);
 
@@ -92,7 +62,13 @@ fn start_moto(venv: &Path) -> (Moto, String) {
 
 #[test]
 fn a_data_directory_rooted_in_aws_kms_imports_and_reads_through_it() {
-    let Some(venv) = moto_venv() else { return };
+    let Some(venv) = common::python_venv(
+        "phigate-moto-cli-venv",
+        MOTO_REQUIREMENT,
+        "the AWS KMS command test",
+    ) else {
+        return;
+    };
     let (_moto, url) = start_moto(&venv);
     let script = format!(
         "import boto3; print(boto3.client('kms', endpoint_url='{url}', region_name='us-east-1')\

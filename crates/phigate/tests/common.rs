@@ -3,7 +3,8 @@
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
-    reason = "test helpers fail the test on error"
+    clippy::print_stderr,
+    reason = "test helpers fail the test on error, and a skip must be visible"
 )]
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
@@ -86,4 +87,39 @@ pub fn delete_audit_entry(data_dir: &Path, seq: u64) {
         .execute("DELETE FROM audit_log WHERE seq = ?1", [seq as i64])
         .unwrap();
     assert_eq!(deleted, 1, "the log keeps its entries in audit_log");
+}
+
+/// A Python virtual environment under the target directory with `requirement` installed from
+/// PyPI, created on first use and reused while the requirement is unchanged. `None`, after
+/// saying so loudly, when `python3` is not on PATH; `what` names the test that then skips.
+pub fn python_venv(name: &str, requirement: &str, what: &str) -> Option<PathBuf> {
+    let found = Command::new("python3").arg("--version").output();
+    if !found.is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "\n*** SKIPPED {what}: python3 is not on PATH. Install Python 3 to run it. ***\n"
+        );
+        return None;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let stamp = dir.join("phigate-venv-ready");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirement) {
+        return Some(dir);
+    }
+    eprintln!(
+        "creating {} and installing {requirement} from PyPI",
+        dir.display()
+    );
+    let status = Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "python3 -m venv failed");
+    let status = Command::new(dir.join("bin/pip"))
+        .args(["install", "--disable-pip-version-check", "-q", requirement])
+        .status()
+        .unwrap();
+    assert!(status.success(), "pip install {requirement} failed");
+    std::fs::write(&stamp, requirement).unwrap();
+    Some(dir)
 }

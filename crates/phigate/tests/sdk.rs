@@ -18,7 +18,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use phigate_llm::mock::{MockResponse, MockUpstream};
@@ -31,45 +31,6 @@ const SDK_REQUIREMENT: &str = "anthropic>=0.40,<1";
 const NAME: &str = "Rosalind Okonkwo-Vance";
 const PHONE: &str = "617-555-0199";
 const SSN: &str = "999-12-3456";
-
-/// The virtual environment with the SDK, created on first use.
-fn sdk_venv() -> Option<PathBuf> {
-    let found = Command::new("python3").arg("--version").output();
-    if !found.is_ok_and(|o| o.status.success()) {
-        eprintln!(
-            "\n*** SKIPPED the Anthropic SDK test: python3 is not on PATH. Install Python 3 to \
-             run it. ***\n"
-        );
-        return None;
-    }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("phigate-sdk-venv");
-    let stamp = dir.join("phigate-sdk-ready");
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == SDK_REQUIREMENT) {
-        return Some(dir);
-    }
-    eprintln!(
-        "creating {} and installing {SDK_REQUIREMENT} from PyPI",
-        dir.display()
-    );
-    let status = Command::new("python3")
-        .args(["-m", "venv", "--clear"])
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(status.success(), "python3 -m venv failed");
-    let status = Command::new(dir.join("bin/pip"))
-        .args([
-            "install",
-            "--disable-pip-version-check",
-            "-q",
-            SDK_REQUIREMENT,
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success(), "pip install {SDK_REQUIREMENT} failed");
-    std::fs::write(&stamp, SDK_REQUIREMENT).unwrap();
-    Some(dir)
-}
 
 /// `phigate serve`, killed when dropped.
 struct Server {
@@ -155,7 +116,13 @@ fn tool_call() -> MockResponse {
 
 #[test]
 fn the_official_anthropic_sdk_works_through_phigate_serve_and_no_phi_reaches_the_upstream() {
-    let Some(venv) = sdk_venv() else { return };
+    let Some(venv) = common::python_venv(
+        "phigate-sdk-venv",
+        SDK_REQUIREMENT,
+        "the Anthropic SDK test",
+    ) else {
+        return;
+    };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mock = runtime.block_on(MockUpstream::start()).unwrap();
     let dir = tempfile::tempdir().unwrap();
