@@ -64,8 +64,21 @@ pub enum Action {
     Import,
     /// An auditor read, searched or exported the audit log.
     AuditAccess,
-    /// Retention pruned the bodies of old entries.
+    /// Retention pruned the bodies of old entries, or purged expired application data.
     Retention,
+    /// A legal hold was placed on or released from a patient's data.
+    LegalHold,
+    /// The encrypted data set was backed up.
+    Backup,
+    /// The encrypted data set was restored from a backup.
+    Restore,
+    /// An incident was opened, acknowledged or closed.
+    Incident,
+    /// A safety rule fired (a red flag in a patient's or clinician's input) and staff were alerted.
+    SafetyAlert,
+    /// An incident-response containment step: a provider blocked, a patient's data frozen, or
+    /// either undone.
+    Containment,
 }
 
 impl Action {
@@ -90,11 +103,17 @@ impl Action {
             Self::Import => "import",
             Self::AuditAccess => "audit_access",
             Self::Retention => "retention",
+            Self::LegalHold => "legal_hold",
+            Self::Backup => "backup",
+            Self::Restore => "restore",
+            Self::Incident => "incident",
+            Self::SafetyAlert => "safety_alert",
+            Self::Containment => "containment",
         }
     }
 
     /// Every action, for parsing and listing.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 24] = [
         Self::SignIn,
         Self::TokenIssued,
         Self::Read,
@@ -113,6 +132,12 @@ impl Action {
         Self::Import,
         Self::AuditAccess,
         Self::Retention,
+        Self::LegalHold,
+        Self::Backup,
+        Self::Restore,
+        Self::Incident,
+        Self::SafetyAlert,
+        Self::Containment,
     ];
 
     /// The action named `name` (as [`Action::as_str`] writes it).

@@ -93,8 +93,12 @@ fn classify(action: Action) -> (Option<&'static str>, Value, Value, &'static str
             json!([own]),
             "E",
         ),
-        Action::Export => (None, coding(DCM, "110106", "Export"), json!([own]), "R"),
-        Action::Import => (None, coding(DCM, "110107", "Import"), json!([own]), "C"),
+        Action::Export | Action::Backup => {
+            (None, coding(DCM, "110106", "Export"), json!([own]), "R")
+        }
+        Action::Import | Action::Restore => {
+            (None, coding(DCM, "110107", "Import"), json!([own]), "C")
+        }
         Action::DraftStored | Action::DraftReviewed | Action::DraftSigned => (
             None,
             coding(DCM, "110100", "Application Activity"),
