@@ -40,7 +40,7 @@ impl Pipeline {
                 Some(value) => value.clone(),
                 None => Value::String(response.text()),
             };
-            Some(self.store_draft(&mut ctx, &request_id, content)?)
+            Some(self.store_draft(&mut ctx, &request_id, content, input)?)
         } else {
             None
         };
@@ -157,6 +157,7 @@ impl Pipeline {
         ctx: &mut Ctx<'_>,
         request_id: &str,
         content: Value,
+        input: &str,
     ) -> Result<String, AgentError> {
         let draft = Draft {
             id: random_id()?,
@@ -177,6 +178,8 @@ impl Pipeline {
             "content": content,
             "checks": ctx.report,
             "edits": [],
+            // What the reviewer reads beside the draft: the input as the task received it.
+            "sources": {"input": input},
         });
         let bytes = serde_json::to_vec(&body).map_err(|_| AgentError::Internal("encode"))?;
         self.store.create_draft(&draft, &bytes)?;

@@ -35,7 +35,7 @@ pub struct DraftView {
 }
 
 impl Pipeline {
-    fn review_trail<'a>(
+    pub(crate) fn review_trail<'a>(
         &'a self,
         principal: &'a Principal,
         request_id: &'a str,
@@ -52,7 +52,7 @@ impl Pipeline {
         }
     }
 
-    fn refuse(&self, trail: &mut Trail<'_>, err: AgentError) -> AgentError {
+    pub(crate) fn refuse(&self, trail: &mut Trail<'_>, err: AgentError) -> AgentError {
         let mut event = trail.event(Action::Denial, Outcome::Denied);
         event.detail = Some(format!("draft review: {err}"));
         match trail.record(event) {
@@ -197,7 +197,7 @@ impl Pipeline {
     }
 
     /// The signer rule: `draft/sign`, and a role the draft's task names as a signer.
-    fn may_sign(&self, principal: &Principal, draft: &Draft) -> Result<(), AgentError> {
+    pub(crate) fn may_sign(&self, principal: &Principal, draft: &Draft) -> Result<(), AgentError> {
         principal.require(&[SIGN_SCOPE])?;
         let task = self.catalog.task(&draft.task)?;
         if !task
@@ -213,7 +213,7 @@ impl Pipeline {
         Ok(())
     }
 
-    fn load_draft(&self, id: &str) -> Result<DraftView, AgentError> {
+    pub(crate) fn load_draft(&self, id: &str) -> Result<DraftView, AgentError> {
         if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(AgentError::InvalidInput("a draft id is 32 hex digits"));
         }

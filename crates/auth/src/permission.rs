@@ -85,6 +85,40 @@ pub const PERMISSIONS: &[Permission] = &[
         "GET /v1/audit/export",
         &["audit/read", "audit/export"],
     ),
+    // The console's auditor routes: patient identifiers in bodies, never in URLs.
+    row(Endpoint, "POST /v1/audit/search", &["audit/read"]),
+    row(Endpoint, "POST /v1/audit/disclosures", &["audit/read"]),
+    row(Endpoint, "GET /v1/audit/status", &["audit/read"]),
+    // Administrators: accounts, OAuth clients and keys.
+    row(Endpoint, "GET /v1/admin/users", &["admin/users"]),
+    row(Endpoint, "POST /v1/admin/users", &["admin/users"]),
+    row(
+        Endpoint,
+        "POST /v1/admin/users/{username}/disable",
+        &["admin/users"],
+    ),
+    row(
+        Endpoint,
+        "POST /v1/admin/users/{username}/enable",
+        &["admin/users"],
+    ),
+    row(
+        Endpoint,
+        "POST /v1/admin/users/{username}/reset-mfa",
+        &["admin/users"],
+    ),
+    row(Endpoint, "GET /v1/admin/clients", &["admin/clients"]),
+    row(Endpoint, "POST /v1/admin/clients", &["admin/clients"]),
+    row(
+        Endpoint,
+        "POST /v1/admin/clients/{id}/revoke",
+        &["admin/clients"],
+    ),
+    row(Endpoint, "GET /v1/admin/keys", &["admin/keys"]),
+    row(Endpoint, "POST /v1/admin/keys/rotate", &["admin/keys"]),
+    // The web console's static files: no data, so no credential; everything the console shows
+    // comes from the routes above, with the signed-in person's token.
+    row(Endpoint, "GET /console/{file}", &[]),
     // Tasks: the capability plus the data each one reads. `crates/agent/policies/tasks.toml`
     // declares the same scopes, and a test in the agent crate holds the two together.
     row(

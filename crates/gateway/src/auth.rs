@@ -125,6 +125,7 @@ enum RouteFamily {
     Audit,
     Drafts,
     Tasks,
+    Admin,
 }
 
 impl RouteFamily {
@@ -135,6 +136,8 @@ impl RouteFamily {
             Self::Audit
         } else if scope.starts_with("draft/") {
             Self::Drafts
+        } else if scope.starts_with("admin/") {
+            Self::Admin
         } else {
             Self::Tasks
         }
@@ -147,6 +150,7 @@ impl RouteFamily {
             Self::Audit => "audit",
             Self::Drafts => "drafts",
             Self::Tasks => "tasks",
+            Self::Admin => "admin",
         }
     }
 
@@ -162,6 +166,7 @@ impl RouteFamily {
             Self::Drafts | Self::Tasks => {
                 "This credential lacks the scope this task or review route needs."
             }
+            Self::Admin => "This credential may not administer Phigate: it is for the admin role only.",
         }
     }
 }

@@ -27,6 +27,7 @@ mod audit;
 mod auth;
 mod body;
 pub mod config;
+pub mod console;
 mod disclosure;
 pub mod error;
 mod restore;
@@ -46,6 +47,7 @@ use phigate_deid::Detector;
 use phigate_llm::Provider;
 
 pub use config::{DEFAULT_MAX_BODY_BYTES, GatewayConfig, RateLimits};
+pub use console::{CONSOLE_CLIENT_ID, ConsoleClient, ensure_console_client};
 pub use error::GatewayError;
 pub use routes::router;
 
@@ -64,6 +66,8 @@ pub struct Gateway {
     patient_refs: Option<PatientRefs>,
     /// The agent pipeline behind `/v1/tasks` and `/v1/drafts`, when enabled.
     tasks: Option<Arc<phigate_agent::Pipeline>>,
+    /// The application store behind `/v1/admin`, when enabled.
+    admin: Option<phigate_store::Store>,
 }
 
 /// Computes a patient's keyed HMAC reference from a tenant and the identifier an auditor gives,
@@ -97,6 +101,7 @@ impl Gateway {
             limiters,
             patient_refs: None,
             tasks: None,
+            admin: None,
         }
     }
 
@@ -111,6 +116,13 @@ impl Gateway {
     /// `pipeline`; without it those routes answer 404.
     pub fn with_tasks(mut self, pipeline: Arc<phigate_agent::Pipeline>) -> Self {
         self.tasks = Some(pipeline);
+        self
+    }
+
+    /// Serves the administrators' routes (`/v1/admin/users`, `clients`, `keys`) over `store`;
+    /// without it those routes answer 404.
+    pub fn with_admin(mut self, store: phigate_store::Store) -> Self {
+        self.admin = Some(store);
         self
     }
 

@@ -25,6 +25,7 @@ mod idp;
 mod introspect;
 mod login;
 mod page;
+mod registration;
 mod revoke;
 
 use std::collections::HashMap;
@@ -43,6 +44,7 @@ pub use assertion::ASSERTION_TYPE;
 pub use client_auth::{METHODS, hash_client_secret};
 pub use error::OAuthError;
 pub use idp::{ExternalIdp, IdpConfig, IdpError};
+pub use registration::{Registration, RegistrationError, new_client};
 
 /// Settings of the authorization server.
 #[derive(Clone, Debug)]

@@ -10,6 +10,7 @@
 
 mod break_glass;
 mod clients;
+mod console;
 mod db;
 mod drafts;
 mod error;

@@ -41,7 +41,7 @@ pub(super) struct Filter {
 }
 
 impl Filter {
-    fn query(&self, gateway: &Gateway) -> Result<Query, GatewayError> {
+    pub(super) fn query(&self, gateway: &Gateway) -> Result<Query, GatewayError> {
         let time = |text: &Option<String>| -> Result<Option<i64>, GatewayError> {
             text.as_deref()
                 .map(|t| {
@@ -84,7 +84,7 @@ impl Filter {
 }
 
 /// Authenticates an auditor and records the access.
-async fn auditor(
+pub(super) async fn auditor(
     gateway: &Arc<Gateway>,
     headers: &HeaderMap,
     request_id: &str,
@@ -99,7 +99,7 @@ async fn auditor(
 }
 
 /// Runs a read of the log on the blocking pool.
-async fn read<T: Send + 'static>(
+pub(super) async fn read<T: Send + 'static>(
     gateway: &Arc<Gateway>,
     f: impl FnOnce(&AuditLog) -> Result<T, AuditError> + Send + 'static,
 ) -> Result<T, GatewayError> {
@@ -117,7 +117,7 @@ async fn read<T: Send + 'static>(
     }
 }
 
-fn entry_json(entry: &AuditEntry) -> Value {
+pub(super) fn entry_json(entry: &AuditEntry) -> Value {
     json!({
         "seq": entry.seq,
         "leaf_hash": hex::encode(entry.leaf_hash),
@@ -175,15 +175,25 @@ pub(super) async fn disclosures(
     filter: Result<UrlQuery<Filter>, QueryRejection>,
 ) -> Result<Response, GatewayError> {
     let UrlQuery(filter) = filter.map_err(|_| bad_query())?;
+    disclosures_of(&gateway, &id, &headers, filter).await
+}
+
+/// The accounting of disclosures of the patient `filter` names, for an auditor.
+pub(super) async fn disclosures_of(
+    gateway: &Arc<Gateway>,
+    id: &str,
+    headers: &HeaderMap,
+    filter: Filter,
+) -> Result<Response, GatewayError> {
     auditor(
-        &gateway,
-        &headers,
-        &id,
+        gateway,
+        headers,
+        id,
         AUDIT_READ_SCOPE,
         "accounting of disclosures",
     )
     .await?;
-    let mut query = filter.query(&gateway)?;
+    let mut query = filter.query(gateway)?;
     let Some(patient_ref) = query.patient_ref.clone() else {
         return Err(GatewayError::invalid(
             "Name the patient (patient or patient_ref).",
@@ -191,7 +201,7 @@ pub(super) async fn disclosures(
     };
     query.action = Some(Action::Disclosure);
     query.limit = u64::MAX >> 1;
-    let found = read(&gateway, move |log| log.search(&query)).await?;
+    let found = read(gateway, move |log| log.search(&query)).await?;
     let listed = accounting::disclosures(&found);
     Ok(Json(json!({"patient_ref": patient_ref, "disclosures": listed})).into_response())
 }
@@ -287,6 +297,6 @@ pub(super) async fn consistency(
     .into_response())
 }
 
-fn bad_query() -> GatewayError {
+pub(super) fn bad_query() -> GatewayError {
     GatewayError::invalid("The query string has an unknown or malformed parameter.")
 }

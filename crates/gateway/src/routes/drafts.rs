@@ -29,6 +29,12 @@ pub(super) struct Edit {
     content: Value,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Reason {
+    reason: String,
+}
+
 fn meta(draft: &Draft) -> Value {
     json!({
         "id": draft.id, "task": draft.task, "status": draft.status.as_str(),
@@ -97,8 +103,11 @@ pub(super) async fn read(
     headers: HeaderMap,
 ) -> Result<Json<Value>, GatewayError> {
     let (pipeline, principal) = reviewer(&gateway, &headers, &request_id, "draft/read").await?;
-    let draft = blocking(move || pipeline.read_draft(&principal, &id)).await?;
-    Ok(Json(view(&draft)))
+    let (draft, sources) =
+        blocking(move || pipeline.read_draft_with_sources(&principal, &id)).await?;
+    let mut out = view(&draft);
+    out["sources"] = sources;
+    Ok(Json(out))
 }
 
 pub(super) async fn edit(
@@ -137,11 +146,29 @@ pub(super) async fn approve(
     decide(gateway, request_id, id, headers, ReviewDecision::Approve).await
 }
 
+/// `POST /v1/drafts/{id}/reject`, with an optional `{"reason": "..."}` body kept sealed in the
+/// draft.
 pub(super) async fn reject(
     State(gateway): State<Arc<Gateway>>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    body: Body,
 ) -> Result<Json<Value>, GatewayError> {
-    decide(gateway, request_id, id, headers, ReviewDecision::Reject).await
+    let (pipeline, principal) = reviewer(&gateway, &headers, &request_id, "draft/sign").await?;
+    let bytes = body::read(&headers, body, &gateway.config).await?;
+    let reason = if bytes.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let Ok(Reason { reason }) = serde_json::from_slice(&bytes) else {
+            return Err(GatewayError::invalid("The body must be {\"reason\": \"...\"}."));
+        };
+        Some(reason)
+    };
+    let draft = blocking(move || match reason {
+        Some(reason) => pipeline.reject_draft(&principal, &id, &reason),
+        None => pipeline.decide_draft(&principal, &id, ReviewDecision::Reject),
+    })
+    .await?;
+    Ok(Json(view(&draft)))
 }

@@ -1,6 +1,10 @@
 //! The routes, and the middleware every one of them runs behind.
 
+mod admin;
+mod admin_clients;
 mod audit;
+mod audit_post;
+mod console;
 mod count_tokens;
 mod drafts;
 mod health;
@@ -35,7 +39,12 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/models/{id}", get(models::get_one))
         .route("/v1/audit/entries", get(audit::entries))
         .route("/v1/audit/export", get(audit::export))
-        .route("/v1/audit/disclosures", get(audit::disclosures))
+        .route(
+            "/v1/audit/disclosures",
+            get(audit::disclosures).post(audit_post::disclosures),
+        )
+        .route("/v1/audit/search", post(audit_post::search))
+        .route("/v1/audit/status", get(audit_post::status))
         .route("/v1/audit/checkpoint", get(audit::checkpoint))
         .route("/v1/audit/proof/inclusion", get(audit::inclusion))
         .route("/v1/audit/proof/consistency", get(audit::consistency))
@@ -44,6 +53,21 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/drafts/{id}", get(drafts::read).patch(drafts::edit))
         .route("/v1/drafts/{id}/approve", post(drafts::approve))
         .route("/v1/drafts/{id}/reject", post(drafts::reject))
+        .route("/v1/admin/users", get(admin::list).post(admin::create))
+        .route("/v1/admin/users/{username}/disable", post(admin::disable))
+        .route("/v1/admin/users/{username}/enable", post(admin::enable))
+        .route("/v1/admin/users/{username}/reset-mfa", post(admin::reset_mfa))
+        .route(
+            "/v1/admin/clients",
+            get(admin_clients::list).post(admin_clients::create),
+        )
+        .route("/v1/admin/clients/{id}/revoke", post(admin_clients::revoke))
+        .route("/v1/admin/keys", get(admin_clients::keys))
+        .route("/v1/admin/keys/rotate", post(admin_clients::rotate))
+        .route("/console", get(console::bare))
+        .route("/console/", get(console::index))
+        .route("/console/callback", get(console::index))
+        .route("/console/{file}", get(console::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

@@ -81,6 +81,20 @@ pub fn initialise(config: &Config, admin: &str) -> Result<FirstAdmin> {
         .user_by_name(&config.tenant, admin)?
         .context("the administrator just created is missing")?;
     let totp_uri = enrol(&opened.store, &record)?;
+    phigate_gateway::ensure_console_client(&opened.store, &config.tenant, &config.oauth.issuer)?;
+    record_operator_change(
+        &opened.audit,
+        "data directory initialised; first administrator and web console client created",
+    )?;
+    opened.audit.checkpoint()?;
+    Ok(FirstAdmin {
+        password: Zeroizing::new(password),
+        totp_uri,
+    })
+}
+
+/// Records a configuration change made by the local operator.
+pub fn record_operator_change(audit: &phigate_audit::AuditLog, detail: &str) -> Result<()> {
     let actor = Actor {
         user_id: "local-operator".into(),
         role: Role::Admin.as_str().into(),
@@ -88,13 +102,9 @@ pub fn initialise(config: &Config, admin: &str) -> Result<FirstAdmin> {
         address: None,
     };
     let mut event = AuditEvent::new(actor, Action::ConfigChange, Outcome::Success);
-    event.detail = Some("data directory initialised; first administrator created".into());
-    opened.audit.append(event)?;
-    opened.audit.checkpoint()?;
-    Ok(FirstAdmin {
-        password: Zeroizing::new(password),
-        totp_uri,
-    })
+    event.detail = Some(detail.to_owned());
+    audit.append(event)?;
+    Ok(())
 }
 
 /// Usernames appear in audit entries and on screens: 1 to 64 letters, digits, `.`, `_` or `-`.

@@ -53,6 +53,7 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     settings.rate_limits = rate_limits(config);
     let audit = opened.audit.clone();
     let store = opened.store.clone();
+    console_client(config, &opened)?;
     let tasks = Arc::new(crate::cmd::local::pipeline(config, &opened, None)?);
     let oauth = Arc::new(oauth_server(config, opened)?);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -63,7 +64,8 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
         demo::provider(config, None)?,
         oauth.verifier(now),
     )
-    .with_tasks(tasks);
+    .with_tasks(tasks)
+    .with_admin(store.clone());
     let gateway = gateway.with_patient_refs(Arc::new(move |tenant: &str, id: &str| {
         store.patient_ref(tenant, id).as_str().to_owned()
     }));
@@ -103,6 +105,20 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     })?;
     audit.checkpoint()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps the web console's OAuth client in step with `oauth.issuer`, auditing any change.
+fn console_client(config: &Config, opened: &datadir::Opened) -> Result<()> {
+    use phigate_gateway::ConsoleClient;
+    let outcome =
+        phigate_gateway::ensure_console_client(&opened.store, &config.tenant, &config.oauth.issuer)
+            .context("cannot register the web console's OAuth client")?;
+    let detail = match outcome {
+        ConsoleClient::Registered => "web console client registered",
+        ConsoleClient::Updated => "web console client redirect URI follows oauth.issuer",
+        ConsoleClient::Unchanged | ConsoleClient::Revoked => return Ok(()),
+    };
+    crate::cmd::init::record_operator_change(&opened.audit, detail)
 }
 
 /// The authorization server over the data directory's store, audit log and token key, with the
