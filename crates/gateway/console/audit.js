@@ -77,7 +77,7 @@ function searchForm(results) {
     try {
       const found = await api('POST', '/v1/audit/search', filter);
       renderEntries(results, found.entries);
-      say(`${found.entries.length} entries found.`);
+      say(`${found.entries.length} ${found.entries.length === 1 ? "entry" : "entries"} found.`);
     } catch (error) { say(error.message, 'error'); }
   },
   field('User id', user),
