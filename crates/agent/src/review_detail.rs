@@ -85,14 +85,17 @@ impl Pipeline {
             );
         }
         let encode = |v: &Value| serde_json::to_vec(v).map_err(|_| AgentError::Internal("encode"));
-        self.store.update_draft_body(&before.draft, &encode(&body)?)?;
+        self.store
+            .update_draft_body(&before.draft, &encode(&body)?)?;
         match self.decide_draft(principal, id, ReviewDecision::Reject) {
             Ok(view) => Ok(view),
             Err(err) => {
                 // Someone decided first: take the reason back. Should that fail too (the draft
                 // is already signed), the stored status stays the truth and readers show a
                 // rejection's reason only on a rejected draft.
-                let _ = self.store.update_draft_body(&before.draft, &encode(&before.body)?);
+                let _ = self
+                    .store
+                    .update_draft_body(&before.draft, &encode(&before.body)?);
                 Err(err)
             }
         }

@@ -166,7 +166,9 @@ impl RouteFamily {
             Self::Drafts | Self::Tasks => {
                 "This credential lacks the scope this task or review route needs."
             }
-            Self::Admin => "This credential may not administer Phigate: it is for the admin role only.",
+            Self::Admin => {
+                "This credential may not administer Phigate: it is for the admin role only."
+            }
         }
     }
 }

@@ -59,9 +59,7 @@ pub fn ensure_console_client(
     let redirect = console_redirect_uri(issuer);
     match store.client(CONSOLE_CLIENT_ID)? {
         Some(client) if client.revoked => Ok(ConsoleClient::Revoked),
-        Some(client) if client.redirect_uris == [redirect.clone()] => {
-            Ok(ConsoleClient::Unchanged)
-        }
+        Some(client) if client.redirect_uris == [redirect.clone()] => Ok(ConsoleClient::Unchanged),
         Some(_) => {
             store.set_client_redirect_uris(tenant, CONSOLE_CLIENT_ID, &[redirect])?;
             Ok(ConsoleClient::Updated)
@@ -93,7 +91,13 @@ mod tests {
     #[test]
     fn the_console_never_holds_machine_or_emergency_scopes() {
         let scopes = console_scopes();
-        for needed in ["draft/read", "draft/sign", "audit/read", "admin/users", "admin/keys"] {
+        for needed in [
+            "draft/read",
+            "draft/sign",
+            "audit/read",
+            "admin/users",
+            "admin/keys",
+        ] {
             assert!(scopes.iter().any(|s| s == needed), "{needed}");
         }
         for refused in NOT_FOR_THE_CONSOLE {

@@ -54,11 +54,16 @@ pub fn new_client(
         jwks,
     } = registration;
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(invalid("a client name must be 1 to 64 printable characters"));
+        return Err(invalid(
+            "a client name must be 1 to 64 printable characters",
+        ));
     }
     let role = Role::parse(role).map_err(|_| invalid("unknown role"))?;
     if !METHODS.contains(method) {
-        return Err(invalid(format!("the method must be one of {}", METHODS.join(", "))));
+        return Err(invalid(format!(
+            "the method must be one of {}",
+            METHODS.join(", ")
+        )));
     }
     for uri in *redirect_uris {
         let loopback = uri.starts_with("http://127.0.0.1") || uri.starts_with("http://localhost");
@@ -131,7 +136,9 @@ fn check_jwks(text: &str) -> Result<String, RegistrationError> {
             .iter()
             .any(|k| k.get("d").is_some() || k["kid"].as_str().is_none())
     {
-        return Err(invalid("the JWKS must list public keys only, each with a kid"));
+        return Err(invalid(
+            "the JWKS must list public keys only, each with a kid",
+        ));
     }
     Ok(value.to_string())
 }
@@ -155,7 +162,10 @@ mod tests {
     fn secret_clients_get_a_secret_stored_only_as_its_digest() {
         let (record, secret) = new_client("t", &registration("client_secret_post", &[])).unwrap();
         let secret = secret.unwrap();
-        assert_eq!(record.secret_hash.as_deref(), Some(hash_client_secret(&secret).as_str()));
+        assert_eq!(
+            record.secret_hash.as_deref(),
+            Some(hash_client_secret(&secret).as_str())
+        );
         assert!(record.id.starts_with("cl_"));
         let (public, none) = new_client("t", &registration("none", &[])).unwrap();
         assert!(none.is_none() && public.secret_hash.is_none());

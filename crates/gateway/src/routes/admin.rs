@@ -39,10 +39,9 @@ impl Admin {
         request_id: String,
         scope: &str,
     ) -> Result<Self, GatewayError> {
-        let store = gateway
-            .admin
-            .clone()
-            .ok_or(GatewayError::NotFound("Administration is not enabled on this gateway."))?;
+        let store = gateway.admin.clone().ok_or(GatewayError::NotFound(
+            "Administration is not enabled on this gateway.",
+        ))?;
         let principal = gateway.authenticate(headers, &request_id, scope).await?;
         Ok(Self {
             gateway,
@@ -65,7 +64,12 @@ impl Admin {
 
     /// Records a change made by this administrator.
     pub(super) async fn record(&self, action: Action, detail: String) -> Result<(), GatewayError> {
-        let trail = Trail::new(&self.gateway, Some(&self.principal), &self.request_id, "admin");
+        let trail = Trail::new(
+            &self.gateway,
+            Some(&self.principal),
+            &self.request_id,
+            "admin",
+        );
         let mut event = trail.event(action, Outcome::Success);
         event.detail = Some(detail);
         trail.record(event).await
@@ -141,7 +145,10 @@ pub(super) async fn list(
     let users = admin
         .run(move |store| {
             let mut out = Vec::new();
-            for user in store.list_users(&tenant).map_err(|e| store_error(e, "No users."))? {
+            for user in store
+                .list_users(&tenant)
+                .map_err(|e| store_error(e, "No users."))?
+            {
                 let security = store
                     .user_security(&user.id)
                     .map_err(|e| store_error(e, "No such user."))?;
@@ -205,7 +212,9 @@ pub(super) async fn create(
                 .user_by_name(&tenant, &new.username)
                 .map_err(|e| store_error(e, "No such user."))?;
             if exists.is_some() {
-                return Err(GatewayError::invalid("A user with that name already exists."));
+                return Err(GatewayError::invalid(
+                    "A user with that name already exists.",
+                ));
             }
             let password =
                 phigate_agent::random_id().map_err(|_| GatewayError::Internal("no randomness"))?;

@@ -17,11 +17,7 @@ use crate::auth::AUDIT_READ_SCOPE;
 use crate::{Gateway, GatewayError, body};
 
 /// Reads a JSON body of audit filters; an empty body means no filter.
-async fn filter(
-    gateway: &Gateway,
-    headers: &HeaderMap,
-    raw: Body,
-) -> Result<Filter, GatewayError> {
+async fn filter(gateway: &Gateway, headers: &HeaderMap, raw: Body) -> Result<Filter, GatewayError> {
     let bytes = body::read(headers, raw, &gateway.config).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Filter::default());

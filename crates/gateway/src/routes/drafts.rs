@@ -161,7 +161,9 @@ pub(super) async fn reject(
         None
     } else {
         let Ok(Reason { reason }) = serde_json::from_slice(&bytes) else {
-            return Err(GatewayError::invalid("The body must be {\"reason\": \"...\"}."));
+            return Err(GatewayError::invalid(
+                "The body must be {\"reason\": \"...\"}.",
+            ));
         };
         Some(reason)
     };

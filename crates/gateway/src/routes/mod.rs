@@ -56,7 +56,10 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/admin/users", get(admin::list).post(admin::create))
         .route("/v1/admin/users/{username}/disable", post(admin::disable))
         .route("/v1/admin/users/{username}/enable", post(admin::enable))
-        .route("/v1/admin/users/{username}/reset-mfa", post(admin::reset_mfa))
+        .route(
+            "/v1/admin/users/{username}/reset-mfa",
+            post(admin::reset_mfa),
+        )
         .route(
             "/v1/admin/clients",
             get(admin_clients::list).post(admin_clients::create),
