@@ -3,11 +3,11 @@
 // with CONSOLE_USER, CONSOLE_PASSWORD and CONSOLE_FORBIDDEN (a JSON array of the patient's
 // identifiers, which must show on the page but never in a URL) in the environment.
 
-import { env, fail, shot, signIn, signOut, start } from './console-common.mjs';
+import { assertRevoked, env, fail, shot, signIn, signOut, start } from './console-common.mjs';
 
 const [base, shots] = process.argv.slice(2);
 const forbidden = JSON.parse(env('CONSOLE_FORBIDDEN'));
-const { page, finish } = await start(base, forbidden);
+const { context, page, session, finish } = await start(base, forbidden);
 
 await shot(page, shots, 'clinician-1-signed-out');
 await signIn(page, env('CONSOLE_USER'), env('CONSOLE_PASSWORD'));
@@ -39,6 +39,17 @@ if (await page.locator(`button[data-draft="${id}"]`).count() !== 0) {
   fail('the approved draft is still in the queue');
 }
 await shot(page, shots, 'clinician-5-approved');
+
+// The access token is refreshed before it expires, and the console goes on working with the
+// new one (the test gives access tokens 75 seconds, so the refresh comes 15 seconds in).
+const deadline = Date.now() + 40000;
+while (session.refreshes === 0 && Date.now() < deadline) await page.waitForTimeout(500);
+if (session.refreshes === 0) fail('the access token was not refreshed before it expired');
+await page.getByRole('button', { name: 'Review queue' }).click();
+await page.getByRole('heading', { name: 'Review queue' }).waitFor();
+console.log(`REFRESHED ${session.refreshes} time(s) before expiry`);
+
 await signOut(page);
+await assertRevoked(context, base, session);
 await finish();
 console.log(`APPROVED ${id}`);

@@ -44,7 +44,20 @@ export async function start(base, forbidden = []) {
   });
   const urls = [];
   const violations = [];
-  context.on('request', (request) => urls.push(request.url()));
+  // The tokens the page was last given and how often it refreshed them, to check from outside
+  // the page that refresh happens before expiry and sign-out revokes.
+  const session = { refreshes: 0, latest: null };
+  context.on('request', (request) => {
+    urls.push(request.url());
+    if (request.url().endsWith('/oauth/token') && /grant_type=refresh_token/.test(request.postData() || '')) {
+      session.refreshes += 1;
+    }
+  });
+  context.on('response', async (response) => {
+    if (response.url().endsWith('/oauth/token') && response.ok()) {
+      session.latest = await response.json().catch(() => session.latest);
+    }
+  });
   const page = context.pages()[0] || await context.newPage();
   page.on('console', (message) => {
     if (/Content.Security.Policy/i.test(message.text())) violations.push(message.text());
@@ -68,7 +81,7 @@ export async function start(base, forbidden = []) {
     rmSync(profile, { recursive: true, force: true });
     console.log(`URLS ${urls.length} requested, none carrying a forbidden value`);
   };
-  return { context, page, urls, finish };
+  return { context, page, urls, session, finish };
 }
 
 /** The current TOTP code of an `otpauth://` enrolment URI (RFC 6238, SHA-1, 30 s, 6 digits). */
@@ -106,6 +119,21 @@ export async function signIn(page, username, password, totpUri) {
 export async function signOut(page) {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByText('Signed out. Your session was revoked.').waitFor();
+}
+
+/** Checks that the session's last tokens no longer work: the refresh token is refused by the
+ * token endpoint, and the access token by the gateway. */
+export async function assertRevoked(context, base, session) {
+  if (!session.latest) fail('no token response was seen');
+  const refreshed = await context.request.post(`${base}/oauth/token`, {
+    form: { grant_type: 'refresh_token', refresh_token: session.latest.refresh_token, client_id: 'phigate-console' },
+  });
+  if (refreshed.status() !== 400) fail(`a signed-out refresh token got ${refreshed.status()}`);
+  const used = await context.request.get(`${base}/v1/drafts`, {
+    headers: { authorization: `Bearer ${session.latest.access_token}` },
+  });
+  if (used.status() !== 401) fail(`a signed-out access token got ${used.status()}`);
+  console.log('REVOKED refresh and access tokens refused after sign-out');
 }
 
 /** Saves a full-page screenshot under `dir`. */

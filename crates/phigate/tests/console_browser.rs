@@ -198,7 +198,12 @@ fn the_console_signs_in_reviews_audits_and_administers_in_chromium() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let config = data.path().join("phigate.toml");
-    std::fs::write(&config, format!("[oauth]\nissuer = \"{base}\"\n")).unwrap();
+    // Short access tokens, so the clinician's session refreshes while the test watches.
+    std::fs::write(
+        &config,
+        format!("[oauth]\nissuer = \"{base}\"\naccess_ttl_secs = 75\n"),
+    )
+    .unwrap();
 
     let init = phigate(&dir, &config, &["init"]);
     let admin_password = value_after(&init, "one-time password");
@@ -251,6 +256,8 @@ fn the_console_signs_in_reviews_audits_and_administers_in_chromium() {
         &protected,
     );
     let approved = value_after(&out, "APPROVED");
+    assert!(out.contains("REFRESHED"), "{out}");
+    assert!(out.contains("REVOKED refresh and access tokens refused"), "{out}");
     assert!(
         first_draft.contains(&approved),
         "the oldest draft, the one the first run made, was approved"
