@@ -86,7 +86,11 @@ fn install_playwright(repo: &Path) {
                 assert!(status.unwrap().success(), "npm ci --prefix browser failed");
             }
             Err(_) => {
-                assert!(Instant::now() < deadline, "gave up waiting for {}", lock.display());
+                assert!(
+                    Instant::now() < deadline,
+                    "gave up waiting for {}",
+                    lock.display()
+                );
                 std::thread::sleep(Duration::from_millis(500));
             }
         }
@@ -208,15 +212,23 @@ fn the_console_signs_in_reviews_audits_and_administers_in_chromium() {
     let init = phigate(&dir, &config, &["init"]);
     let admin_password = value_after(&init, "one-time password");
     let admin_totp = value_after(&init, "TOTP enrolment URI");
-    let clinician = phigate(&dir, &config, &["users", "add", "dr.lee", "--role", "clinician"]);
+    let clinician = phigate(
+        &dir,
+        &config,
+        &["users", "add", "dr.lee", "--role", "clinician"],
+    );
     let clinician_password = value_after(&clinician, "one-time password");
-    let auditor = phigate(&dir, &config, &["users", "add", "pat.audit", "--role", "auditor"]);
+    let auditor = phigate(
+        &dir,
+        &config,
+        &["users", "add", "pat.audit", "--role", "auditor"],
+    );
     let auditor_password = value_after(&auditor, "one-time password");
     let auditor_totp = value_after(&auditor, "TOTP enrolment URI");
 
     // Two drafts awaiting review, made by the task run beforehand.
-    let bundle = repo
-        .join("examples/synthea/Marcos_Delagarza_4acb6705-25a7-430a-b799-a4ad8d7fbb38.json");
+    let bundle =
+        repo.join("examples/synthea/Marcos_Delagarza_4acb6705-25a7-430a-b799-a4ad8d7fbb38.json");
     let dialogue = repo.join("examples/aci-bench/D2N028.json");
     let patient = common::patient_of(&bundle);
     let patient_id = patient["id"].as_str().unwrap().to_owned();
@@ -226,7 +238,14 @@ fn the_console_signs_in_reviews_audits_and_administers_in_chromium() {
     let first = phigate(
         &dir,
         &config,
-        &["run", "clinical-note", "--bundle", bundle, "--input", dialogue],
+        &[
+            "run",
+            "clinical-note",
+            "--bundle",
+            bundle,
+            "--input",
+            dialogue,
+        ],
     );
     let first_draft = value_after(
         first.lines().find(|l| l.starts_with("draft ")).unwrap(),
@@ -236,7 +255,14 @@ fn the_console_signs_in_reviews_audits_and_administers_in_chromium() {
     phigate(
         &dir,
         &config,
-        &["run", "clinical-note", "--patient", &patient_id, "--input", dialogue],
+        &[
+            "run",
+            "clinical-note",
+            "--patient",
+            &patient_id,
+            "--input",
+            dialogue,
+        ],
     );
 
     let server = serve(&dir, &config, port);
@@ -257,7 +283,10 @@ fn the_console_signs_in_reviews_audits_and_administers_in_chromium() {
     );
     let approved = value_after(&out, "APPROVED");
     assert!(out.contains("REFRESHED"), "{out}");
-    assert!(out.contains("REVOKED refresh and access tokens refused"), "{out}");
+    assert!(
+        out.contains("REVOKED refresh and access tokens refused"),
+        "{out}"
+    );
     assert!(
         first_draft.contains(&approved),
         "the oldest draft, the one the first run made, was approved"
@@ -276,8 +305,14 @@ fn the_console_signs_in_reviews_audits_and_administers_in_chromium() {
         ],
         &protected,
     );
-    assert!(out.contains(&format!("FOUND approval of {approved}")), "{out}");
-    assert!(!out.contains("DISCLOSURES 0"), "the task run's disclosure is reported");
+    assert!(
+        out.contains(&format!("FOUND approval of {approved}")),
+        "{out}"
+    );
+    assert!(
+        !out.contains("DISCLOSURES 0"),
+        "the task run's disclosure is reported"
+    );
 
     let out = scenario(
         &repo,
@@ -320,7 +355,11 @@ fn the_console_signs_in_reviews_audits_and_administers_in_chromium() {
     let verified = phigate(&dir, &config, &["audit", "verify"]);
     assert!(verified.contains("audit log OK"), "{verified}");
     drop(server);
-    for name in ["clinician-3-draft", "auditor-2-approval-found", "admin-2-user-created"] {
+    for name in [
+        "clinician-3-draft",
+        "auditor-2-approval-found",
+        "admin-2-user-created",
+    ] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }
 }
