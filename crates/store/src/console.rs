@@ -1,6 +1,6 @@
 //! What the web console's registration needs from the client table.
 
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, params};
 
 impl Store {
     /// Replaces the redirect URIs of a client of `tenant`.
@@ -10,10 +10,9 @@ impl Store {
         id: &str,
         redirect_uris: &[String],
     ) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        let changed = conn.execute(
-            "UPDATE oauth_clients SET redirect_uris = ?3 WHERE tenant = ?1 AND id = ?2",
-            rusqlite::params![tenant, id, redirect_uris.join(" ")],
+        let changed = self.db.execute(
+            "UPDATE oauth_clients SET redirect_uris = $3 WHERE tenant = $1 AND id = $2",
+            params![tenant, id, redirect_uris.join(" ")],
         )?;
         if changed == 0 {
             return Err(StoreError::NotFound("client"));
