@@ -106,6 +106,31 @@ mod tests {
     }
 
     #[test]
+    fn the_console_client_follows_the_issuer_and_a_revoked_one_stays_revoked() {
+        use std::sync::Arc;
+
+        use phigate_crypto::{KeyMaterial, LocalKms};
+
+        let dir = tempfile::tempdir().unwrap();
+        let kms = LocalKms::from_key(KeyMaterial::from_bytes(&[3u8; 32]).unwrap());
+        let store = Store::open(&dir.path().join("app.db"), Arc::new(kms)).unwrap();
+        let ensure = |issuer| ensure_console_client(&store, "t1", issuer).unwrap();
+        assert_eq!(ensure("http://127.0.0.1:8080"), ConsoleClient::Registered);
+        assert_eq!(ensure("http://127.0.0.1:8080"), ConsoleClient::Unchanged);
+        assert_eq!(ensure("https://phigate.example"), ConsoleClient::Updated);
+        let client = store.client(CONSOLE_CLIENT_ID).unwrap().unwrap();
+        assert_eq!(
+            client.redirect_uris,
+            ["https://phigate.example/console/callback"]
+        );
+        assert_eq!(client.auth_method, "none");
+        assert!(client.secret_hash.is_none());
+        store.revoke_client("t1", CONSOLE_CLIENT_ID).unwrap();
+        assert_eq!(ensure("https://other.example"), ConsoleClient::Revoked);
+        assert!(store.client(CONSOLE_CLIENT_ID).unwrap().unwrap().revoked);
+    }
+
+    #[test]
     fn the_callback_sits_on_the_issuer() {
         assert_eq!(
             console_redirect_uri("https://phigate.example/"),

@@ -1,5 +1,6 @@
 //! What the web console's registration needs from the client table.
 
+use crate::db::Sql;
 use crate::{Store, StoreError, params};
 
 impl Store {

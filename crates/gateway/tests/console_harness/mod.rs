@@ -1,0 +1,197 @@
+//! A gateway with tasks, review and administration over an encrypted store with one patient,
+//! in front of the mock upstream, for the console's route tests.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test on error"
+)]
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use phigate_agent::{Catalog, Pipeline, import_bundle};
+use phigate_audit::{Action, AuditLog, CheckpointSigner};
+use phigate_auth::{MAX_ACCESS_TOKEN_TTL, Principal, Role, TokenSigner, scopes};
+use phigate_crypto::{KeyMaterial, LocalKms};
+use phigate_deid::{Detector, DetectorConfig};
+use phigate_gateway::{Gateway, GatewayConfig, serve};
+use phigate_llm::mock::{MockResponse, MockUpstream};
+use phigate_llm::types::{ContentBlock, MessagesResponse, Role as MsgRole, StopReason, Usage};
+use phigate_llm::{AnthropicConfig, AnthropicProvider, ApiKey, Provider};
+use phigate_store::Store;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+pub const TENANT: &str = "t1";
+pub const PATIENT: &str = "pat-1";
+pub const FAMILY: &str = "Okonkwo-Vance";
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+                   img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub struct Harness {
+    pub url: String,
+    pub mock: MockUpstream,
+    pub audit: Arc<AuditLog>,
+    pub store: Store,
+    signer: TokenSigner,
+    _server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn start() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = MockUpstream::start().await.unwrap();
+    let mut settings = AnthropicConfig::new(ApiKey::new("sk-test"));
+    settings.base_url = mock.base_url();
+    settings.max_retries = 0;
+    settings.timeout = Duration::from_secs(10);
+    let provider: Arc<dyn Provider> = Arc::new(AnthropicProvider::new(settings).unwrap());
+    let kms = LocalKms::from_key(KeyMaterial::from_bytes(&[7u8; 32]).unwrap());
+    let store = Store::open(&dir.path().join("app.db"), Arc::new(kms)).unwrap();
+    let checkpoint = CheckpointSigner::load_or_create(&dir.path().join("audit.pk8")).unwrap();
+    let audit =
+        Arc::new(AuditLog::open(&dir.path().join("audit.db"), checkpoint, "test/audit").unwrap());
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": PATIENT, "gender": "female",
+            "birthDate": "1961-03-09", "name": [{"given": ["Rosalind"], "family": FAMILY}]}}
+    ]});
+    let admin = Principal::with_role("admin-1", TENANT, Role::Admin);
+    import_bundle(
+        &store,
+        &audit,
+        &admin,
+        TENANT,
+        bundle.to_string().as_bytes(),
+    )
+    .unwrap();
+    let detector = Arc::new(Detector::new(DetectorConfig::default()).unwrap());
+    let pipeline = Pipeline {
+        tenant: TENANT.into(),
+        store: store.clone(),
+        audit: audit.clone(),
+        detector: detector.clone(),
+        provider: provider.clone(),
+        provider_baa: true,
+        model: "claude-test".into(),
+        catalog: Arc::new(Catalog::builtin().unwrap()),
+    };
+    let pkcs8 = TokenSigner::generate_pkcs8().unwrap();
+    let signer = TokenSigner::from_pkcs8(&pkcs8, "phigate").unwrap();
+    let refs = store.clone();
+    let gateway = Gateway::new(
+        GatewayConfig::new(TENANT),
+        audit.clone(),
+        detector,
+        provider,
+        signer.verifier("phigate"),
+    )
+    .with_tasks(Arc::new(pipeline))
+    .with_admin(store.clone())
+    .with_patient_refs(Arc::new(move |tenant: &str, id: &str| {
+        refs.patient_ref(tenant, id).as_str().to_owned()
+    }));
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = serve(listener, Arc::new(gateway), std::future::pending()).await;
+    });
+    Harness {
+        url,
+        mock,
+        audit,
+        store,
+        signer,
+        _server: server,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    pub fn token_for(&self, user: &str, role: Role) -> String {
+        let principal = Principal {
+            user_id: user.into(),
+            tenant: TENANT.into(),
+            role,
+            scopes: scopes(role).iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.signer
+            .issue(&principal, "phigate", MAX_ACCESS_TOKEN_TTL, now)
+            .unwrap()
+    }
+
+    pub async fn send(&self, method: Method, path: &str, role: Role, body: Option<Value>) -> Value {
+        let (status, body) = self.call(method, path, role, body).await;
+        assert_eq!(status, 200, "{path} as {role:?}: {body}");
+        body
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        role: Role,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(self.token_for(&format!("{}-1", role.as_str()), role));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub fn details(&self, action: Action) -> Vec<String> {
+        self.audit
+            .entries(0, 10_000)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| e.event)
+            .filter(|e| e.action == action)
+            .map(|e| e.detail.unwrap_or_default())
+            .collect()
+    }
+
+    pub fn everything_logged(&self) -> String {
+        self.audit
+            .entries(0, 10_000)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| e.event)
+            .map(|e| serde_json::to_string(&e).unwrap())
+            .collect()
+    }
+
+    pub async fn draft(&self, answer: &str) -> String {
+        self.mock.push(MockResponse::Json(MessagesResponse {
+            id: "msg_1".into(),
+            kind: "message".into(),
+            role: MsgRole::Assistant,
+            content: vec![ContentBlock::text(answer)],
+            model: "claude-test".into(),
+            stop_reason: Some(StopReason::EndTurn),
+            stop_sequence: None,
+            usage: Usage::default(),
+            extra: serde_json::Map::new(),
+        }));
+        let body =
+            json!({"patient": PATIENT, "input": "[doctor] Any headaches, Ms Okonkwo-Vance?"});
+        let run = self
+            .send(
+                Method::POST,
+                "/v1/tasks/clinical-note",
+                Role::Clinician,
+                Some(body),
+            )
+            .await;
+        run["draft_id"].as_str().unwrap().to_owned()
+    }
+}
