@@ -13,138 +13,31 @@
     reason = "tests; the skip and the measured figures must be visible"
 )]
 
-mod common;
+mod pg;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls};
-
-const ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+use pg::{Scratch, phigate};
 
 /// The per-principal burst on `/v1/*`, with a refill too slow to matter during the test.
 const PRINCIPAL_BURST: usize = 30;
 
-/// This test's schemas and audit role on the server, dropped when it ends.
-struct Scratch {
-    store_schema: String,
-    audit_schema: String,
-    audit_role: String,
-}
-
-impl Scratch {
-    fn new() -> Option<Self> {
-        let Ok(mut admin) = Client::connect(ADMIN, NoTls) else {
-            assert!(
-                std::env::var_os("POSTGRES_TESTS_REQUIRED").is_none(),
-                "POSTGRES_TESTS_REQUIRED is set but no PostgreSQL answers at 127.0.0.1:5432"
-            );
-            eprintln!("\n*** SKIPPED: no PostgreSQL at 127.0.0.1:5432 ***\n");
-            return None;
-        };
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let unique = format!("{}_{nanos}", std::process::id());
-        let scratch = Self {
-            store_schema: format!("replicas_store_{unique}"),
-            audit_schema: format!("replicas_audit_{unique}"),
-            audit_role: format!("replicas_audit_app_{unique}"),
-        };
-        admin
-            .batch_execute(&format!("CREATE ROLE {} LOGIN", scratch.audit_role))
-            .unwrap();
-        phigate_audit::postgres::create_schema(
-            &mut admin,
-            &scratch.audit_schema,
-            &scratch.audit_role,
-        )
-        .unwrap();
-        Some(scratch)
-    }
-
-    /// Every audit entry as (sequence number, action, body), in sequence order.
-    fn audit_entries(&self) -> Vec<(i64, String, Vec<u8>)> {
-        let mut admin = Client::connect(ADMIN, NoTls).unwrap();
-        admin
-            .query(
-                &format!(
-                    "SELECT seq, action, body FROM {}.audit_log ORDER BY seq",
-                    self.audit_schema
-                ),
-                &[],
-            )
-            .unwrap()
-            .iter()
-            .map(|row| {
-                let body: Option<Vec<u8>> = row.get(2);
-                (row.get(0), row.get(1), body.unwrap_or_default())
-            })
-            .collect()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = Client::connect(ADMIN, NoTls) {
-            let _ = admin.batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {} CASCADE; DROP SCHEMA IF EXISTS {} CASCADE;
-                 DROP OWNED BY {role}; DROP ROLE IF EXISTS {role};",
-                self.store_schema,
-                self.audit_schema,
-                role = self.audit_role
-            ));
-        }
-    }
-}
-
-/// The configuration both replicas and every command share.
-fn write_config(dir: &Path, scratch: &Scratch) -> PathBuf {
-    let path = dir.join("phigate.toml");
-    let text = format!(
-        r#"data_dir = "{data}"
-
-[store]
-postgres_url = "{ADMIN}"
-postgres_schema = "{store}"
-pool_size = 4
-
-[audit]
-postgres_url = "host=127.0.0.1 port=5432 user={role} dbname=test"
-postgres_schema = "{audit}"
-
-[rate_limit]
+/// The rate limits both replicas run with.
+fn rate_limits() -> String {
+    format!(
+        "[rate_limit]
 principal_burst = {PRINCIPAL_BURST}
 principal_per_second = 0.001
 client_burst = 10000
 client_per_second = 1000.0
 tenant_burst = 10000
 tenant_per_second = 1000.0
-"#,
-        data = dir.join("data").display(),
-        store = scratch.store_schema,
-        role = scratch.audit_role,
-        audit = scratch.audit_schema,
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn phigate(config: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_phigate"));
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("PHIGATE_")) {
-        command.env_remove(name);
-    }
-    command
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
+"
+    )
 }
 
 struct Replica {
@@ -262,11 +155,11 @@ fn message(addr: &str, token: &str, n: usize) -> (u16, String, String) {
 
 #[test]
 fn two_replicas_on_one_postgres_share_tokens_revocations_limits_and_one_audit_order() {
-    let Some(scratch) = Scratch::new() else {
+    let Some(scratch) = Scratch::new("replicas") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &scratch);
+    let config = scratch.write_config(dir.path(), &rate_limits());
     let init = phigate(&config, &["init"]);
     assert!(init.status.success(), "{init:?}");
     let load = add_client(&config, "load");
