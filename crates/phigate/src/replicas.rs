@@ -94,7 +94,7 @@ pub fn follow(store: Store, list: Arc<RevocationList>) -> std::io::Result<()> {
                     Err(err) => tracing::warn!(error = %err, "cannot reload revocations"),
                 }
                 rounds += 1;
-                if rounds % 60 == 0
+                if rounds.is_multiple_of(60)
                     && let Err(err) = store.purge_rate_buckets(now_ms() - BUCKET_IDLE_MS)
                 {
                     tracing::warn!(error = %err, "cannot forget idle rate-limit buckets");

@@ -3,7 +3,11 @@
 //! dropped afterwards. Where no server answers, the PostgreSQL half says so loudly and is
 //! skipped, unless `POSTGRES_TESTS_REQUIRED` is set (as `.ci/run` does), when it fails.
 
-#![allow(dead_code, reason = "each test file uses a part")]
+#![allow(
+    dead_code,
+    clippy::print_stderr,
+    reason = "each test file uses a part; the backend and a skip must be visible"
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
