@@ -29,7 +29,7 @@ pub use lockout::{FailureState, LockoutPolicy};
 pub use password::{PasswordHash, hash_password, verify_password};
 pub use permission::{PERMISSIONS, Permission, Target, permission};
 pub use principal::Principal;
-pub use ratelimit::{RateLimit, RateLimiter};
+pub use ratelimit::{RateLimit, RateLimiter, SharedBuckets};
 pub use refresh::{RefreshPolicy, RefreshToken, hash_refresh_token, random_token};
 pub use revocation::RevocationList;
 pub use role::{Role, scopes};

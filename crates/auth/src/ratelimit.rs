@@ -1,12 +1,21 @@
 //! Token-bucket rate limits, keyed by principal, client, tenant or address.
 //!
 //! Each key has a bucket of `burst` tokens refilled at `per_second`; a request takes one token
-//! or is refused with the time until one is available. Buckets live in this process: with
-//! several replicas each enforces its own share (see the README's known limits).
+//! or is refused with the time until one is available. Buckets live in this process, unless the
+//! limiter is made with [`RateLimiter::shared`]: then they live wherever [`SharedBuckets`] keeps
+//! them (a database several replicas share), and the replicas enforce one limit together.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Buckets kept outside this process. `take` takes one token from `bucket` under `limit` at
+/// the present time, or says how long to wait; an implementation that cannot reach its
+/// storage must refuse (fail closed).
+pub trait SharedBuckets: Send + Sync {
+    /// Takes a token, or returns how long until one is available.
+    fn take(&self, bucket: &str, limit: RateLimit) -> Result<(), Duration>;
+}
 
 /// The size and refill rate of every bucket of one limiter.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -31,6 +40,21 @@ const MAX_BUCKETS: usize = 100_000;
 pub struct RateLimiter {
     limit: RateLimit,
     buckets: Mutex<HashMap<String, Bucket>>,
+    shared: Option<Shared>,
+}
+
+/// Where a shared limiter's buckets are, and the prefix naming them.
+struct Shared {
+    name: String,
+    buckets: Arc<dyn SharedBuckets>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RateLimiter {
@@ -39,12 +63,30 @@ impl RateLimiter {
         Self {
             limit,
             buckets: Mutex::new(HashMap::new()),
+            shared: None,
+        }
+    }
+
+    /// A limiter whose buckets live in `buckets`, each named `name/key`, so that every
+    /// process using the same `buckets` and `name` draws from the same bucket per key.
+    pub fn shared(limit: RateLimit, name: &str, buckets: Arc<dyn SharedBuckets>) -> Self {
+        Self {
+            shared: Some(Shared {
+                name: name.to_owned(),
+                buckets,
+            }),
+            ..Self::new(limit)
         }
     }
 
     /// Takes a token from `key`'s bucket at `now`, or says how long to wait for one. A
     /// poisoned lock refuses (fail closed) with a one-second wait.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        if let Some(shared) = &self.shared {
+            return shared
+                .buckets
+                .take(&format!("{}/{key}", shared.name), self.limit);
+        }
         let Ok(mut buckets) = self.buckets.lock() else {
             return Err(Duration::from_secs(1));
         };
@@ -100,5 +142,43 @@ mod tests {
             assert!(limiter.check("p1", later).is_ok());
         }
         assert!(limiter.check("p1", later).is_err());
+    }
+
+    /// Buckets in a map the test can look into, standing for a shared database.
+    #[derive(Default)]
+    struct Counted(Mutex<HashMap<String, u32>>);
+
+    impl SharedBuckets for Counted {
+        fn take(&self, bucket: &str, limit: RateLimit) -> Result<(), Duration> {
+            let mut taken = self.0.lock().unwrap();
+            let n = taken.entry(bucket.to_owned()).or_default();
+            if *n < limit.burst {
+                *n += 1;
+                Ok(())
+            } else {
+                Err(Duration::from_secs(1))
+            }
+        }
+    }
+
+    #[test]
+    fn limiters_sharing_buckets_draw_from_one_bucket_per_key() {
+        let limit = RateLimit {
+            burst: 2,
+            per_second: 1.0,
+        };
+        let buckets = Arc::new(Counted::default());
+        let a = RateLimiter::shared(limit, "principal", buckets.clone());
+        let b = RateLimiter::shared(limit, "principal", buckets.clone());
+        let now = Instant::now();
+        assert!(a.check("p1", now).is_ok());
+        assert!(b.check("p1", now).is_ok());
+        assert!(
+            a.check("p1", now).is_err(),
+            "the other limiter spent the bucket"
+        );
+        assert!(b.check("p2", now).is_ok());
+        let keys: Vec<String> = buckets.0.lock().unwrap().keys().cloned().collect();
+        assert!(keys.iter().all(|k| k.starts_with("principal/")), "{keys:?}");
     }
 }

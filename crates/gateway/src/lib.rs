@@ -112,6 +112,13 @@ impl Gateway {
         self
     }
 
+    /// Replaces the per-process limiters (principal, client, tenant, in that order), for
+    /// instance with limiters whose buckets the replicas share.
+    pub fn with_rate_limiters(mut self, limiters: [RateLimiter; 3]) -> Self {
+        self.limiters = limiters;
+        self
+    }
+
     /// Serves agent tasks (`POST /v1/tasks/{task}`) and draft review (`/v1/drafts`) with
     /// `pipeline`; without it those routes answer 404.
     pub fn with_tasks(mut self, pipeline: Arc<phigate_agent::Pipeline>) -> Self {

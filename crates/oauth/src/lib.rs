@@ -127,6 +127,13 @@ impl OAuthServer {
         }
     }
 
+    /// Replaces the per-process limiter of the token endpoint, for instance with one whose
+    /// buckets the replicas share.
+    pub fn with_token_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.limiter = limiter;
+        self
+    }
+
     /// The settings.
     pub fn config(&self) -> &OAuthConfig {
         &self.config

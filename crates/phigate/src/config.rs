@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+mod store;
+
+pub use store::StoreConfig;
+
 /// Phigate's configuration.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -30,6 +34,8 @@ pub struct Config {
     pub rate_limit: RateLimitSettings,
     /// Where the root key lives.
     pub keys: KeysConfig,
+    /// Where the application store lives (`[store]`).
+    pub store: StoreConfig,
 }
 
 /// The OAuth 2.0 authorization server.
@@ -275,6 +281,7 @@ impl Default for Config {
             oauth: OAuthSettings::default(),
             rate_limit: RateLimitSettings::default(),
             keys: KeysConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -312,6 +319,17 @@ impl Default for LogConfig {
     fn default() -> Self {
         Config::default().log
     }
+}
+
+/// Whether `schema` is a plain PostgreSQL identifier: lowercase letters, digits and `_`, not
+/// starting with a digit, at most 63 bytes.
+fn is_schema_name(schema: &str) -> bool {
+    !schema.is_empty()
+        && schema.len() <= 63
+        && !schema.starts_with(|c: char| c.is_ascii_digit())
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// A configuration problem, naming the key (or file) and the reason.
@@ -426,6 +444,17 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
         "audit.checkpoint_secs",
         Kind::Int,
     ),
+    (
+        "PHIGATE_STORE_POSTGRES_URL",
+        "store.postgres_url",
+        Kind::Str,
+    ),
+    (
+        "PHIGATE_STORE_POSTGRES_SCHEMA",
+        "store.postgres_schema",
+        Kind::Str,
+    ),
+    ("PHIGATE_STORE_POOL_SIZE", "store.pool_size", Kind::Int),
     ("PHIGATE_LOG_LEVEL", "log.level", Kind::Str),
     ("PHIGATE_LOG_FORMAT", "log.format", Kind::Str),
     ("PHIGATE_SERVER_LISTEN", "server.listen", Kind::Str),
@@ -560,14 +589,10 @@ impl Config {
         {
             return Err(invalid("audit.witness_file", "must not be empty".into()));
         }
-        let schema = &self.audit.postgres_schema;
-        let schema_ok = !schema.is_empty()
-            && schema.len() <= 63
-            && !schema.starts_with(|c: char| c.is_ascii_digit())
-            && schema
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !schema_ok {
+        if let Some((key, reason)) = self.store.problem() {
+            return Err(invalid(key, reason));
+        }
+        if !is_schema_name(&self.audit.postgres_schema) {
             return Err(invalid(
                 "audit.postgres_schema",
                 "use lowercase letters, digits and '_' (not starting with a digit)".into(),

@@ -11,7 +11,7 @@ use phigate_auth::TokenSigner;
 use phigate_crypto::devcert::DevCa;
 use phigate_crypto::secret_file::{create_secret_file, read_secret_file};
 use phigate_crypto::{AwsKms, AwsKmsConfig, Kms, LocalKms};
-use phigate_store::Store;
+use phigate_store::{PostgresConfig, Store};
 
 use crate::config::Config;
 
@@ -141,12 +141,17 @@ pub fn open(config: &Config) -> Result<Opened> {
         .postgres_url
         .is_none()
         .then(|| (layout.audit(), "the audit log"));
+    let store_file = config
+        .store
+        .postgres_url
+        .is_none()
+        .then(|| (layout.store(), "the store"));
     for (path, what) in [
-        (layout.store(), "the store"),
         (layout.audit_key(), "the audit signing key"),
         (layout.token_key(), "the token signing key"),
     ]
     .into_iter()
+    .chain(store_file)
     .chain(audit_file)
     {
         if !path.is_file() {
@@ -166,8 +171,7 @@ pub fn open_new(config: &Config) -> Result<Opened> {
 
 fn open_components(config: &Config, layout: &Layout) -> Result<Opened> {
     layout.check_permissions()?;
-    let store =
-        Store::open(&layout.store(), root_kms(config, layout)?).context("cannot open the store")?;
+    let store = open_store(config, layout)?;
     let signer = CheckpointSigner::load_or_create(&layout.audit_key())
         .context("cannot load the audit key")?;
     let options = log_options(config);
@@ -182,7 +186,8 @@ fn open_components(config: &Config, layout: &Layout) -> Result<Opened> {
             .context("cannot open the audit log")?,
     };
     let audit_file = config.audit.postgres_url.is_none().then(|| layout.audit());
-    for db in std::iter::once(layout.store()).chain(audit_file) {
+    let store_file = config.store.postgres_url.is_none().then(|| layout.store());
+    for db in store_file.into_iter().chain(audit_file) {
         fs::set_permissions(&db, fs::Permissions::from_mode(0o600))
             .with_context(|| format!("cannot restrict {}", db.display()))?;
     }
@@ -193,6 +198,19 @@ fn open_components(config: &Config, layout: &Layout) -> Result<Opened> {
         audit: Arc::new(audit),
         tokens,
     })
+}
+
+/// The application store `[store]` names: a schema on PostgreSQL, or `phigate.db` here.
+fn open_store(config: &Config, layout: &Layout) -> Result<Store> {
+    let kms = root_kms(config, layout)?;
+    match &config.store.postgres_url {
+        Some(url) => {
+            let mut settings = PostgresConfig::new(url, &config.store.postgres_schema);
+            settings.pool_size = usize::try_from(config.store.pool_size).unwrap_or(usize::MAX);
+            Store::open_postgres(settings, kms).context("cannot open the store in PostgreSQL")
+        }
+        None => Store::open(&layout.store(), kms).context("cannot open the store"),
+    }
 }
 
 /// How the audit log runs, from the configuration.

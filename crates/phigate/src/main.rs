@@ -7,6 +7,7 @@ mod compliance;
 mod config;
 mod datadir;
 mod output;
+mod replicas;
 
 use std::process::ExitCode;
 

@@ -18,6 +18,7 @@ mod error;
 mod keys;
 mod oauth_state;
 mod patients;
+mod rate_limits;
 mod refresh;
 mod rotation;
 mod security;

@@ -1,5 +1,5 @@
-//! Rotation, the rewrap job and crypto-shredding over a real SQLite store, including rotation
-//! while other threads keep reading and writing.
+//! Rotation, the rewrap job and crypto-shredding over a real store (SQLite and PostgreSQL),
+//! including rotation while other threads keep reading and writing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use phigate_crypto::{CryptoError, KeyMaterial, KeyState, LocalKms, inspect};
 use phigate_store::{Draft, DraftStatus, PatientRef, Store, StoreError};
+
+mod common;
+use common::{each_backend, each_backend_stored};
 
 const ROOT: [u8; 32] = [3u8; 32];
 
@@ -49,184 +52,184 @@ fn draft(store: &Store, patient: &PatientRef, id: &str) {
 
 #[test]
 fn rotate_then_rewrap_moves_every_value_and_retires_the_old_versions() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
-    let (a, b) = (store.patient_ref("t", "a"), store.patient_ref("t", "b"));
-    put(&store, &a, 5);
-    put(&store, &b, 3);
-    draft(&store, &a, "d1");
-    store.save_vault("t", &b, "conv", b"[NAME_1]=x").unwrap();
+    each_backend_stored(&ROOT, |store, stored| {
+        let (a, b) = (store.patient_ref("t", "a"), store.patient_ref("t", "b"));
+        put(&store, &a, 5);
+        put(&store, &b, 3);
+        draft(&store, &a, "d1");
+        store.save_vault("t", &b, "conv", b"[NAME_1]=x").unwrap();
 
-    let rotated = store.rotate_tenant("t", false).unwrap();
-    assert_eq!(rotated.tenant_version, 2);
-    assert_eq!(rotated.patient_keys_rotated, 2);
-    let before = store.key_status("t").unwrap();
-    assert_eq!(before.ciphertexts.get(&("patient", 1)), Some(&10));
-    assert_eq!(before.patient.get(&(1, KeyState::DecryptOnly)), Some(&2));
-    assert_eq!(before.patient.get(&(2, KeyState::Active)), Some(&2));
+        let rotated = store.rotate_tenant("t", false).unwrap();
+        assert_eq!(rotated.tenant_version, 2);
+        assert_eq!(rotated.patient_keys_rotated, 2);
+        let before = store.key_status("t").unwrap();
+        assert_eq!(before.ciphertexts.get(&("patient", 1)), Some(&10));
+        assert_eq!(before.patient.get(&(1, KeyState::DecryptOnly)), Some(&2));
+        assert_eq!(before.patient.get(&(2, KeyState::Active)), Some(&2));
 
-    let report = store.rewrap("t", Duration::ZERO).unwrap();
-    assert_eq!(report.values_rewrapped, 10);
-    // The patient keys' new versions were made under the new tenant version already.
-    assert_eq!(report.patient_keys_rewrapped, 2);
-    assert_eq!(report.values_failed, 0);
-    assert_eq!(report.retired, [("patient", 1, 2), ("tenant", 1, 1)]);
+        let report = store.rewrap("t", Duration::ZERO).unwrap();
+        assert_eq!(report.values_rewrapped, 10);
+        // The patient keys' new versions were made under the new tenant version already.
+        assert_eq!(report.patient_keys_rewrapped, 2);
+        assert_eq!(report.values_failed, 0);
+        assert_eq!(report.retired, [("patient", 1, 2), ("tenant", 1, 1)]);
 
-    let after = store.key_status("t").unwrap();
-    assert_eq!(after.ciphertexts.get(&("patient", 1)), None);
-    assert_eq!(after.ciphertexts.get(&("patient", 2)), Some(&10));
-    assert_eq!(after.formats.get(&2), Some(&10));
-    assert_eq!(
-        after.tenant,
-        [(1, KeyState::Retired, 0), (2, KeyState::Active, 4)]
-    );
-    assert_eq!(after.patient.get(&(1, KeyState::Retired)), Some(&2));
+        let after = store.key_status("t").unwrap();
+        assert_eq!(after.ciphertexts.get(&("patient", 1)), None);
+        assert_eq!(after.ciphertexts.get(&("patient", 2)), Some(&10));
+        assert_eq!(after.formats.get(&2), Some(&10));
+        assert_eq!(
+            after.tenant,
+            [(1, KeyState::Retired, 0), (2, KeyState::Active, 4)]
+        );
+        assert_eq!(after.patient.get(&(1, KeyState::Retired)), Some(&2));
 
-    // A second run finds nothing to do.
-    let again = store.rewrap("t", Duration::ZERO).unwrap();
-    assert_eq!((again.values_rewrapped, again.values_current), (0, 10));
+        // A second run finds nothing to do.
+        let again = store.rewrap("t", Duration::ZERO).unwrap();
+        assert_eq!((again.values_rewrapped, again.values_current), (0, 10));
 
-    // A fresh process (nothing cached) reads everything through the new versions only.
-    drop(store);
-    let store = open(&dir);
-    assert_eq!(store.load_patient("t", &a).unwrap().len(), 5);
-    assert_eq!(store.load_patient("t", &b).unwrap().len(), 3);
-    assert_eq!(
-        store.draft("t", "d1").unwrap().1.as_slice(),
-        b"S: cough. O: afebrile."
-    );
-    assert!(store.load_vault("t", &b, "conv").unwrap().is_some());
+        // A fresh process (nothing cached) reads everything through the new versions only.
+        drop(store);
+        let store = stored.reopen(&ROOT);
+        assert_eq!(store.load_patient("t", &a).unwrap().len(), 5);
+        assert_eq!(store.load_patient("t", &b).unwrap().len(), 3);
+        assert_eq!(
+            store.draft("t", "d1").unwrap().1.as_slice(),
+            b"S: cough. O: afebrile."
+        );
+        assert!(store.load_vault("t", &b, "conv").unwrap().is_some());
+    });
 }
 
 #[test]
 fn a_recently_superseded_version_is_kept_until_its_grace_period_ends() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
-    let a = store.patient_ref("t", "a");
-    put(&store, &a, 2);
-    store.rotate_tenant("t", false).unwrap();
-    let report = store.rewrap("t", Duration::from_secs(3600)).unwrap();
-    assert_eq!(report.values_rewrapped, 2);
-    assert!(report.retired.is_empty());
+    each_backend(&ROOT, |store| {
+        let a = store.patient_ref("t", "a");
+        put(&store, &a, 2);
+        store.rotate_tenant("t", false).unwrap();
+        let report = store.rewrap("t", Duration::from_secs(3600)).unwrap();
+        assert_eq!(report.values_rewrapped, 2);
+        assert!(report.retired.is_empty());
+    });
 }
 
 #[test]
 fn rotation_and_rewrap_while_other_threads_read_and_write_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
-    let patients: Vec<PatientRef> = (0..4)
-        .map(|i| store.patient_ref("t", &format!("p{i}")))
-        .collect();
-    for patient in &patients {
-        put(&store, patient, 8);
-    }
+    each_backend(&ROOT, |store| {
+        let patients: Vec<PatientRef> = (0..4)
+            .map(|i| store.patient_ref("t", &format!("p{i}")))
+            .collect();
+        for patient in &patients {
+            put(&store, patient, 8);
+        }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = patients
-        .iter()
-        .cloned()
-        .enumerate()
-        .map(|(i, patient)| {
-            let store = store.clone();
-            let stop = Arc::clone(&stop);
-            thread::spawn(move || -> Result<u64, StoreError> {
-                let mut operations = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    // Eight resources, plus the extra one once it has been written.
-                    let rows = store.load_patient("t", &patient)?;
-                    assert!(matches!(rows.len(), 8 | 9), "worker {i} lost a resource");
-                    store.put_patient("t", &patient, &[resource("extra", &format!("{i}"))])?;
-                    operations += 1;
-                }
-                Ok(operations)
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = patients
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, patient)| {
+                let store = store.clone();
+                let stop = Arc::clone(&stop);
+                thread::spawn(move || -> Result<u64, StoreError> {
+                    let mut operations = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        // Eight resources, plus the extra one once it has been written.
+                        let rows = store.load_patient("t", &patient)?;
+                        assert!(matches!(rows.len(), 8 | 9), "worker {i} lost a resource");
+                        store.put_patient("t", &patient, &[resource("extra", &format!("{i}"))])?;
+                        operations += 1;
+                    }
+                    Ok(operations)
+                })
             })
-        })
-        .collect();
+            .collect();
 
-    let mut retired_while_running = 0;
-    for round in 0..3 {
-        store.rotate_tenant("t", false).unwrap();
-        // A grace period longer than any write keeps a just-superseded version readable;
-        // after it, the next round's rewrap retires the version while the workers run on.
-        let report = store.rewrap("t", Duration::from_secs(1)).unwrap();
-        assert_eq!(report.values_failed, 0, "round {round}");
-        retired_while_running += report.retired.len();
-        thread::sleep(Duration::from_millis(2100));
-    }
-    assert!(
-        retired_while_running > 0,
-        "nothing retired while requests ran"
-    );
-    stop.store(true, Ordering::Relaxed);
-    let mut total = 0;
-    for worker in workers {
-        total += worker.join().expect("a worker panicked").unwrap();
-    }
-    assert!(total > 0, "the workers did nothing while keys rotated");
+        let mut retired_while_running = 0;
+        for round in 0..3 {
+            store.rotate_tenant("t", false).unwrap();
+            // A grace period longer than any write keeps a just-superseded version readable;
+            // after it, the next round's rewrap retires the version while the workers run on.
+            let report = store.rewrap("t", Duration::from_secs(1)).unwrap();
+            assert_eq!(report.values_failed, 0, "round {round}");
+            retired_while_running += report.retired.len();
+            thread::sleep(Duration::from_millis(2100));
+        }
+        assert!(
+            retired_while_running > 0,
+            "nothing retired while requests ran"
+        );
+        stop.store(true, Ordering::Relaxed);
+        let mut total = 0;
+        for worker in workers {
+            total += worker.join().expect("a worker panicked").unwrap();
+        }
+        assert!(total > 0, "the workers did nothing while keys rotated");
 
-    let report = store.rewrap("t", Duration::ZERO).unwrap();
-    assert_eq!(report.values_failed, 0);
-    let status = store.key_status("t").unwrap();
-    assert_eq!(
-        status.tenant.last().map(|t| (t.0, t.1)),
-        Some((4, KeyState::Active))
-    );
-    assert!(status.ciphertexts.keys().all(|(_, version)| *version == 4));
-    for patient in &patients {
-        assert!(store.load_patient("t", patient).unwrap().len() >= 8);
-    }
+        let report = store.rewrap("t", Duration::ZERO).unwrap();
+        assert_eq!(report.values_failed, 0);
+        let status = store.key_status("t").unwrap();
+        assert_eq!(
+            status.tenant.last().map(|t| (t.0, t.1)),
+            Some((4, KeyState::Active))
+        );
+        assert!(status.ciphertexts.keys().all(|(_, version)| *version == 4));
+        for patient in &patients {
+            assert!(store.load_patient("t", patient).unwrap().len() >= 8);
+        }
+    });
 }
 
 #[test]
 fn a_forgotten_patient_keeps_rows_that_no_longer_open_while_others_still_do() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
-    let (a, b) = (store.patient_ref("t", "a"), store.patient_ref("t", "b"));
-    put(&store, &a, 4);
-    put(&store, &b, 4);
-    draft(&store, &a, "da");
-    store
-        .save_vault("t", &a, "conv-a", b"[NAME_1]=Ann")
-        .unwrap();
-    store.rotate_tenant("t", false).unwrap();
-    put(&store, &a, 4);
-
-    let report = store.forget_patient("t", &a).unwrap();
-    assert_eq!(report.key_versions_destroyed, 2);
-    assert_eq!(report.vaults_deleted, 1);
-    assert_eq!(report.rows_kept, 5);
-
-    let err = store.load_patient("t", &a).err();
-    assert!(matches!(
-        err,
-        Some(StoreError::Crypto(CryptoError::KeyDestroyed {
-            kind: "patient"
-        }))
-    ));
-    assert!(store.draft("t", "da").is_err());
-    assert!(store.load_vault("t", &a, "conv-a").unwrap().is_none());
-    assert_eq!(store.load_patient("t", &b).unwrap().len(), 4);
-
-    // The rows are still there, every one of them still a well-formed ciphertext.
-    let status = store.key_status("t").unwrap();
-    let sealed: u64 = status.ciphertexts.values().sum();
-    assert_eq!(sealed, 4 + 4 + 1);
-    assert_eq!(status.unreadable, 0);
-    // Forgetting again destroys nothing more; an unknown patient is refused.
-    assert_eq!(
+    each_backend(&ROOT, |store| {
+        let (a, b) = (store.patient_ref("t", "a"), store.patient_ref("t", "b"));
+        put(&store, &a, 4);
+        put(&store, &b, 4);
+        draft(&store, &a, "da");
         store
-            .forget_patient("t", &a)
-            .unwrap()
-            .key_versions_destroyed,
-        0
-    );
-    let stranger = store.patient_ref("t", "nobody");
-    assert!(matches!(
-        store.forget_patient("t", &stranger),
-        Err(StoreError::NotFound("patient"))
-    ));
-    // Nothing can be sealed for them again.
-    assert!(store.put_patient("t", &a, &[resource("n", "x")]).is_err());
+            .save_vault("t", &a, "conv-a", b"[NAME_1]=Ann")
+            .unwrap();
+        store.rotate_tenant("t", false).unwrap();
+        put(&store, &a, 4);
+
+        let report = store.forget_patient("t", &a).unwrap();
+        assert_eq!(report.key_versions_destroyed, 2);
+        assert_eq!(report.vaults_deleted, 1);
+        assert_eq!(report.rows_kept, 5);
+
+        let err = store.load_patient("t", &a).err();
+        assert!(matches!(
+            err,
+            Some(StoreError::Crypto(CryptoError::KeyDestroyed {
+                kind: "patient"
+            }))
+        ));
+        assert!(store.draft("t", "da").is_err());
+        assert!(store.load_vault("t", &a, "conv-a").unwrap().is_none());
+        assert_eq!(store.load_patient("t", &b).unwrap().len(), 4);
+
+        // The rows are still there, every one of them still a well-formed ciphertext.
+        let status = store.key_status("t").unwrap();
+        let sealed: u64 = status.ciphertexts.values().sum();
+        assert_eq!(sealed, 4 + 4 + 1);
+        assert_eq!(status.unreadable, 0);
+        // Forgetting again destroys nothing more; an unknown patient is refused.
+        assert_eq!(
+            store
+                .forget_patient("t", &a)
+                .unwrap()
+                .key_versions_destroyed,
+            0
+        );
+        let stranger = store.patient_ref("t", "nobody");
+        assert!(matches!(
+            store.forget_patient("t", &stranger),
+            Err(StoreError::NotFound("patient"))
+        ));
+        // Nothing can be sealed for them again.
+        assert!(store.put_patient("t", &a, &[resource("n", "x")]).is_err());
+    });
 }
 
 #[test]

@@ -35,11 +35,18 @@ pub fn run(config: &Config, args: &InitArgs) -> Result<ExitCode> {
         _ => format!("{} (0600)", layout.root_key().display()),
     };
     out.line(format!("  root key        {root}"));
+    let store = match &config.store.postgres_url {
+        Some(_) => format!("PostgreSQL schema {}", config.store.postgres_schema),
+        None => layout.store().display().to_string(),
+    };
     out.line(format!(
-        "  store           {} (encrypted with AES-256-GCM)",
-        layout.store().display()
+        "  store           {store} (encrypted with AES-256-GCM)"
     ));
-    out.line(format!("  audit log       {}", layout.audit().display()));
+    let audit = match &config.audit.postgres_url {
+        Some(_) => format!("PostgreSQL schema {}", config.audit.postgres_schema),
+        None => layout.audit().display().to_string(),
+    };
+    out.line(format!("  audit log       {audit}"));
     out.line(format!(
         "  TLS             {} (development CA {}; keys 0600)",
         layout.tls_cert().display(),

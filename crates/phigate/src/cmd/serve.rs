@@ -20,6 +20,7 @@ use crate::cmd::demo;
 use crate::config::Config;
 use crate::datadir::{self, Layout, TOKEN_AUDIENCE};
 use crate::output::Out;
+use crate::replicas;
 
 /// Runs `phigate serve` until interrupted.
 pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
@@ -66,6 +67,12 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     )
     .with_tasks(tasks)
     .with_admin(store.clone());
+    let gateway = if replicas::is_shared(&store) {
+        let buckets = replicas::StoreBuckets::new(store.clone());
+        gateway.with_rate_limiters(replicas::gateway_limiters(&buckets, rate_limits(config)))
+    } else {
+        gateway
+    };
     let gateway = gateway.with_patient_refs(Arc::new(move |tenant: &str, id: &str| {
         store.patient_ref(tenant, id).as_str().to_owned()
     }));
@@ -137,13 +144,25 @@ fn oauth_server(config: &Config, opened: datadir::Opened) -> Result<OAuthServer>
     for (jti, expires_at) in opened.store.revoked_access_tokens(now)? {
         revocations.revoke(&jti, expires_at);
     }
-    Ok(OAuthServer::new(
+    let shared = replicas::is_shared(&opened.store);
+    if shared {
+        replicas::follow(opened.store.clone(), revocations.clone())
+            .context("cannot start following other replicas' revocations")?;
+    }
+    let token_rate = settings.token_rate;
+    let buckets = replicas::StoreBuckets::new(opened.store.clone());
+    let server = OAuthServer::new(
         settings,
         opened.store,
         opened.audit,
         TokenKeys::new(opened.tokens),
         revocations,
-    ))
+    );
+    Ok(if shared {
+        server.with_token_limiter(replicas::token_limiter(&buckets, token_rate))
+    } else {
+        server
+    })
 }
 
 fn rate_limits(config: &Config) -> RateLimits {

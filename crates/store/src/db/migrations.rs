@@ -98,6 +98,13 @@ CREATE TABLE slots (
 );
 CREATE INDEX slots_by_start ON slots (tenant, status, start);
 "#,
+    r#"
+CREATE TABLE rate_buckets (
+    bucket TEXT PRIMARY KEY, milli INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+    allowed INTEGER NOT NULL
+);
+CREATE INDEX rate_buckets_by_age ON rate_buckets (updated_ms);
+"#,
 ];
 
 /// The backend a migration is adapted to.

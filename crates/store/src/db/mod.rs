@@ -113,6 +113,14 @@ impl Database {
         })
     }
 
+    /// Opens an existing SQLite database read-only and without migrating it, for reports that
+    /// must not write. A database written by a newer build is refused.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            backend: Backend::Sqlite(sqlite::Sqlite::open_read_only(path)?),
+        })
+    }
+
     /// Connects to a PostgreSQL server with a pool of connections, creates the schema if
     /// needed and migrates it, refusing a schema written by a newer build.
     pub fn open_postgres(config: PostgresConfig) -> Result<Self, StoreError> {

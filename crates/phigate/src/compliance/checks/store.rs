@@ -1,10 +1,10 @@
-//! Checks that read the application store. They open its SQLite file read-only and query
-//! columns that are stored in clear (roles, flags, times, counts), so they need no key: a root
-//! key that cannot be opened fails the encryption control, not these.
+//! Checks that read the application store: the SQLite file, opened read-only, or the
+//! PostgreSQL schema `[store]` names. They query columns that are stored in clear (roles, flags,
+//! times, counts), so they need no key: a root key that cannot be opened fails the encryption
+//! control, not these.
 
-use std::time::Duration;
-
-use rusqlite::{Connection, OpenFlags, params};
+use phigate_store::db::Sql;
+use phigate_store::{Database, PostgresConfig, StoreError, params};
 use time::OffsetDateTime;
 
 use super::{Finding, Status};
@@ -17,13 +17,41 @@ pub const KEY_MAX_AGE_DAYS: i64 = 365;
 /// The period whose break-glass accesses the report lists.
 pub const BREAK_GLASS_PERIOD_DAYS: i64 = 30;
 
-fn open(layout: &Layout) -> Result<Connection, String> {
-    let path = layout.store();
-    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| format!("the store {} cannot be opened: {e}", path.display()))?;
-    conn.busy_timeout(Duration::from_secs(5))
-        .map_err(|e| format!("the store cannot be read: {e}"))?;
-    Ok(conn)
+/// The error and its causes, for the operator (connection and file errors carry no values).
+fn chain(err: &StoreError) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+fn open(config: &Config, layout: &Layout) -> Result<Database, String> {
+    match &config.store.postgres_url {
+        Some(url) => {
+            let mut settings = PostgresConfig::new(url, &config.store.postgres_schema);
+            settings.pool_size = 1;
+            Database::open_postgres(settings).map_err(|e| {
+                format!(
+                    "the store in PostgreSQL schema {} cannot be opened: {}",
+                    config.store.postgres_schema,
+                    chain(&e)
+                )
+            })
+        }
+        None => {
+            let path = layout.store();
+            Database::open_read_only(&path).map_err(|e| {
+                format!(
+                    "the store {} cannot be opened: {}",
+                    path.display(),
+                    chain(&e)
+                )
+            })
+        }
+    }
 }
 
 fn now() -> i64 {
@@ -33,24 +61,32 @@ fn now() -> i64 {
 /// Runs `query` against the store, turning any failure into a failing finding.
 fn with_store<T>(
     name: &str,
+    config: &Config,
     layout: &Layout,
-    query: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    query: impl FnOnce(&Database) -> Result<T, StoreError>,
 ) -> Result<T, Finding> {
-    let conn = open(layout).map_err(|problem| Finding::new(name, Status::Fail, problem))?;
-    query(&conn)
-        .map_err(|e| Finding::new(name, Status::Fail, format!("cannot read the store: {e}")))
+    let db = open(config, layout).map_err(|problem| Finding::new(name, Status::Fail, problem))?;
+    query(&db).map_err(|e| {
+        Finding::new(
+            name,
+            Status::Fail,
+            format!("cannot read the store: {}", chain(&e)),
+        )
+    })
 }
 
 /// Every enabled administrator and auditor has a second factor enrolled.
 pub fn mfa_enforced(name: &str, config: &Config, layout: &Layout) -> Finding {
-    let counts = with_store(name, layout, |conn| {
-        conn.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(s.totp_secret IS NULL), 0)
+    let counts = with_store(name, config, layout, |db| {
+        // COUNT of a column counts its non-null values: the accounts with a secret.
+        let row = db.query_one(
+            "SELECT COUNT(*), COUNT(s.totp_secret)
              FROM users u LEFT JOIN user_security s ON s.user_id = u.id
-             WHERE u.tenant = ?1 AND u.disabled = 0 AND u.role IN ('admin', 'auditor')",
+             WHERE u.tenant = $1 AND u.disabled = 0 AND u.role IN ('admin', 'auditor')",
             params![config.tenant],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-        )
+        )?;
+        let total: i64 = row.get(0)?;
+        Ok((total, total - row.get::<i64>(1)?))
     });
     match counts {
         Err(finding) => finding,
@@ -71,13 +107,13 @@ pub fn mfa_enforced(name: &str, config: &Config, layout: &Layout) -> Finding {
 
 /// The active tenant key is younger than [`KEY_MAX_AGE_DAYS`].
 pub fn key_rotation_age(name: &str, config: &Config, layout: &Layout) -> Finding {
-    let created = with_store(name, layout, |conn| {
-        conn.query_row(
+    let created = with_store(name, config, layout, |db| {
+        db.query_one(
             "SELECT MAX(created_at) FROM keys
-             WHERE kind = 'tenant' AND tenant = ?1 AND state = 'active'",
+             WHERE kind = 'tenant' AND tenant = $1 AND state = 'active'",
             params![config.tenant],
-            |r| r.get::<_, Option<i64>>(0),
-        )
+        )?
+        .get::<Option<i64>>(0)
     });
     match created {
         Err(finding) => finding,
@@ -103,13 +139,13 @@ pub fn key_rotation_age(name: &str, config: &Config, layout: &Layout) -> Finding
 /// How often the glass was broken in the period, for the privacy officer to review.
 pub fn break_glass_use(name: &str, config: &Config, layout: &Layout) -> Finding {
     let since = now() - BREAK_GLASS_PERIOD_DAYS * 86_400;
-    let counts = with_store(name, layout, |conn| {
-        conn.query_row(
+    let counts = with_store(name, config, layout, |db| {
+        let row = db.query_one(
             "SELECT COUNT(*), COUNT(DISTINCT user_id) FROM break_glass
-             WHERE tenant = ?1 AND created_at >= ?2",
+             WHERE tenant = $1 AND created_at >= $2",
             params![config.tenant, since],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-        )
+        )?;
+        Ok((row.get::<i64>(0)?, row.get::<i64>(1)?))
     });
     match counts {
         Err(finding) => finding,
