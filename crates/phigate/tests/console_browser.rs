@@ -235,35 +235,40 @@ fn the_console_signs_in_reviews_audits_and_administers_in_chromium() {
     let given = patient["name"][0]["given"][0].as_str().unwrap().to_owned();
     let family = patient["name"][0]["family"].as_str().unwrap().to_owned();
     let (bundle, dialogue) = (bundle.to_str().unwrap(), dialogue.to_str().unwrap());
-    let first = phigate(
-        &dir,
-        &config,
-        &[
-            "run",
-            "clinical-note",
-            "--bundle",
-            bundle,
-            "--input",
-            dialogue,
-        ],
-    );
-    let first_draft = value_after(
-        first.lines().find(|l| l.starts_with("draft ")).unwrap(),
-        "draft",
-    );
-    let first_draft = first_draft.trim_end_matches(')').to_owned();
-    phigate(
-        &dir,
-        &config,
-        &[
-            "run",
-            "clinical-note",
-            "--patient",
-            &patient_id,
-            "--input",
-            dialogue,
-        ],
-    );
+    let draft_of = |out: String| {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("draft "))
+            .unwrap()
+            .to_owned();
+        value_after(&line, "draft").trim_end_matches(')').to_owned()
+    };
+    let drafts = [
+        draft_of(phigate(
+            &dir,
+            &config,
+            &[
+                "run",
+                "clinical-note",
+                "--bundle",
+                bundle,
+                "--input",
+                dialogue,
+            ],
+        )),
+        draft_of(phigate(
+            &dir,
+            &config,
+            &[
+                "run",
+                "clinical-note",
+                "--patient",
+                &patient_id,
+                "--input",
+                dialogue,
+            ],
+        )),
+    ];
 
     let server = serve(&dir, &config, port);
     let forbidden = json!([given, family]).to_string();
@@ -288,8 +293,8 @@ fn the_console_signs_in_reviews_audits_and_administers_in_chromium() {
         "{out}"
     );
     assert!(
-        first_draft.contains(&approved),
-        "the oldest draft, the one the first run made, was approved"
+        drafts.contains(&approved),
+        "the approved draft is one the task runs made"
     );
 
     let out = scenario(
