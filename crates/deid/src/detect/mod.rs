@@ -10,9 +10,11 @@ pub(crate) mod lexicon;
 mod names;
 mod patterns;
 mod places;
+mod prefilter;
 mod resolve;
 mod rules;
 mod tokens;
+mod trigger;
 
 use std::collections::HashSet;
 use std::fmt;
