@@ -88,7 +88,7 @@ impl Detector {
         Ok(Detector {
             restricted_zip3: config.restricted_zip3.iter().cloned().collect(),
             config,
-            lexicon: Lexicon::new(),
+            lexicon: Lexicon::new(names::ROLES),
             rules: RuleTable::new("detection rules", &specs)?,
         })
     }

@@ -6,7 +6,8 @@ use crate::entity::EntityKind;
 use crate::entity::EntityKind::{Account, Email, Id, Ip, Mrn, Phone, Ssn, Url};
 
 /// Optional words between a label and its value: `number`, `no.`, `#`, `is`, `:`.
-const LABEL_TAIL: &str = r"(?:\s*(?:number|num|no\.?|nbr|#|id|is|was|:|ending\s+in))*\s*[:#]?\s*";
+const LABEL_TAIL: &str =
+    r"(?:\s*(?:number|num|no\.?|nbr|#|id|is|was|:|ending\s+in)){0,4}\s*[:#]?\s*";
 
 /// The contact and identifier rules.
 pub(crate) fn specs() -> Vec<RuleSpec> {

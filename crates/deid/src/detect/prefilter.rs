@@ -2,9 +2,10 @@
 //! windows instead of each scanning the whole text.
 //!
 //! Each rule has a trigger (see `trigger`): strings or bytes of which every match holds one.
-//! One Aho-Corasick automaton finds every occurrence of every trigger in a single pass. Around
-//! each occurrence, a rule's window is the stretch of bytes its matches may hold (its reach),
-//! no longer than its longest match on either side; overlapping windows merge.
+//! One Aho-Corasick automaton finds every occurrence of every trigger word, and a table lookup
+//! per byte every trigger byte. Around each occurrence, a rule's window is the stretch of bytes
+//! its matches may hold (its reach), on each side no longer than its longest match and holding
+//! no more printable bytes than a match can; overlapping windows merge.
 //!
 //! Why a window search finds exactly what a whole-text search finds: every match of the
 //! whole-text search holds a trigger occurrence and only bytes of the rule's reach, so it lies
@@ -16,7 +17,7 @@
 //! therefore yields the whole-text matches that lie in it, in order. The detector's tests check
 //! this on every shipped corpus and on generated text.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::Hir;
 
 use super::trigger::{self, ByteSet, FOLD_ESCAPES, Words};
@@ -41,6 +42,8 @@ struct Reach {
     min_len: usize,
     /// The longest a match can be, in bytes, when bounded.
     max_len: Option<usize>,
+    /// The most printable ASCII bytes a match can hold, when bounded (see `trigger::costs`).
+    max_cost: Option<usize>,
 }
 
 /// Where each rule must be searched in one text.
@@ -51,11 +54,14 @@ pub(crate) enum Plan {
     Windows(Vec<(usize, usize)>),
 }
 
-/// The automaton over every rule's triggers, and each rule's reach.
+/// The automaton over every rule's trigger words, the table of trigger bytes, and each rule's
+/// reach.
 pub(crate) struct Prefilter {
     automaton: AhoCorasick,
     /// For each automaton pattern, the triggers it stands for (empty for a fold escape).
     pattern_triggers: Vec<Vec<usize>>,
+    /// For each byte, the byte triggers (one bit each) it belongs to.
+    byte_triggers: [u32; 256],
     triggers: Vec<Trigger>,
     rules: Vec<Reach>,
 }
@@ -116,6 +122,7 @@ impl Prefilter {
                 allowed: trigger::allowed(&hir),
                 min_len: props.minimum_len().unwrap_or(0),
                 max_len: props.maximum_len(),
+                max_cost: trigger::max_cost(&hir),
             });
         }
 
@@ -134,10 +141,16 @@ impl Prefilter {
                 pattern_triggers[at].push(t);
             }
         };
+        let mut byte_triggers = [0u32; 256];
         for (index, t) in triggers.iter().enumerate() {
             match t {
                 Trigger::Words(words) => words.iter().for_each(|w| add(w.clone(), Some(index))),
-                Trigger::Bytes(set) => set.bytes().for_each(|b| add(vec![b], Some(index))),
+                Trigger::Bytes(set) => {
+                    let bit = 1u32.checked_shl(u32::try_from(index).map_err(|_| error())?);
+                    let bit = bit.ok_or_else(error)?;
+                    set.bytes()
+                        .for_each(|b| byte_triggers[usize::from(b)] |= bit);
+                }
             }
         }
         for escape in FOLD_ESCAPES {
@@ -146,11 +159,13 @@ impl Prefilter {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .map_err(|_| error())?;
         Ok(Prefilter {
             automaton,
             pattern_triggers,
+            byte_triggers,
             triggers,
             rules,
         })
@@ -162,10 +177,23 @@ impl Prefilter {
         self.rules.iter().filter(|r| r.trigger.is_none()).count()
     }
 
-    /// Finds every trigger occurrence in `text` (one pass) and plans each rule's search.
+    /// Finds every trigger occurrence in `text` and plans each rule's search.
     pub(crate) fn plan(&self, text: &str) -> Vec<Plan> {
         let bytes = text.as_bytes();
         let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.triggers.len()];
+        // Trigger bytes, a run of neighbours at a time.
+        for (at, &byte) in bytes.iter().enumerate() {
+            let mut mask = self.byte_triggers[usize::from(byte)];
+            while mask != 0 {
+                let t = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                match hits[t].last_mut() {
+                    Some(last) if last.1 == at => last.1 = at + 1,
+                    _ => hits[t].push((at, at + 1)),
+                }
+            }
+        }
+        // Trigger words, every occurrence, overlapping ones included.
         let mut escaped = false;
         for found in self.automaton.find_overlapping_iter(bytes) {
             let triggers = &self.pattern_triggers[found.pattern().as_usize()];
@@ -174,32 +202,66 @@ impl Prefilter {
                 hits[t].push((found.start(), found.end()));
             }
         }
-        // Overlapping search reports occurrences by where they end.
-        hits.iter_mut().for_each(|h| h.sort_unstable());
         self.rules
             .iter()
-            .map(|rule| match rule.trigger {
-                None => Plan::Whole,
-                Some(t) if escaped && matches!(self.triggers[t], Trigger::Words(_)) => Plan::Whole,
-                Some(t) => Plan::Windows(windows(text, rule, &hits[t])),
+            .map(|rule| {
+                let Some(t) = rule.trigger else {
+                    return Plan::Whole;
+                };
+                match &self.triggers[t] {
+                    Trigger::Words(_) if escaped => Plan::Whole,
+                    Trigger::Words(_) => {
+                        // Overlapping search reports occurrences by where they end.
+                        let mut words = hits[t].clone();
+                        words.sort_unstable();
+                        Plan::Windows(windows(text, rule, &words))
+                    }
+                    Trigger::Bytes(_) => {
+                        let runs = allowed_runs(bytes, rule, &hits[t]);
+                        Plan::Windows(windows(text, rule, &runs))
+                    }
+                }
             })
             .collect()
     }
 }
 
+/// Runs of trigger bytes cut to the bytes `rule` allows: a trigger byte a rule's matches never
+/// hold is in none of its matches, and neighbouring trigger bytes it does allow are one group.
+fn allowed_runs(bytes: &[u8], rule: &Reach, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(runs.len());
+    for &(start, end) in runs {
+        let mut from = None;
+        for at in start..end {
+            match (rule.allowed.contains(bytes[at]), from) {
+                (true, None) => from = Some(at),
+                (false, Some(f)) => {
+                    out.push((f, at));
+                    from = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(f) = from {
+            out.push((f, end));
+        }
+    }
+    out
+}
+
 /// The merged windows of one rule around the sorted occurrences `hits` of its trigger.
 ///
-/// Occurrences that touch or overlap form one group (every byte of it may be in a match); a
-/// group's window reaches from it over allowed bytes, at most the longest match's length past
-/// the group's first end and last start. Scans resume where the previous window's stopped, so
-/// each rule reads each byte at most a few times.
+/// Occurrences that touch or overlap form one group (every byte of it may be in a match). A
+/// group's window reaches from it, on each side, over bytes the rule allows, for no more
+/// printable bytes than a match can hold and no more bytes than the longest match.
 fn windows(text: &str, rule: &Reach, hits: &[(usize, usize)]) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
     let allowed = |i: usize| rule.allowed.contains(bytes[i]);
     let fits = |&(start, end): &(usize, usize)| (start..end).all(allowed);
+    let budget = rule.max_cost.unwrap_or(usize::MAX);
     let mut out: Vec<(usize, usize)> = Vec::new();
-    // Where the last window's scan to the right stopped: every byte before it, from the last
-    // group on, is allowed.
+    // Where the last window's scan to the right stopped: when nothing but the rule's bytes
+    // bounds a window, every byte from the last group up to there is allowed.
     let mut scanned_to = 0;
     let mut i = 0;
     while i < hits.len() {
@@ -222,19 +284,31 @@ fn windows(text: &str, rule: &Reach, hits: &[(usize, usize)]) -> Vec<(usize, usi
             .max_len
             .map_or(bytes.len(), |len| (max_start + len).min(bytes.len()));
         let last_end = out.last().map_or(0, |w| w.1);
-        let mut from = start;
+
+        let (mut from, mut spent) = (start, 0);
         while from > low.max(last_end) && allowed(from - 1) {
+            let cost = usize::from(trigger::costs(bytes[from - 1]));
+            if spent + cost > budget {
+                break;
+            }
+            spent += cost;
             from -= 1;
         }
-        let mut to = if start < scanned_to {
-            end.max(scanned_to.min(high))
-        } else {
-            end
+        let unbounded = rule.max_len.is_none() && rule.max_cost.is_none();
+        let (mut to, mut spent) = match unbounded && start < scanned_to {
+            true => (end.max(scanned_to), 0),
+            false => (end, 0),
         };
         while to < high && allowed(to) {
+            let cost = usize::from(trigger::costs(bytes[to]));
+            if spent + cost > budget {
+                break;
+            }
+            spent += cost;
             to += 1;
         }
         scanned_to = to;
+
         while !text.is_char_boundary(from) {
             from -= 1;
         }

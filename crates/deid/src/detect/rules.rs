@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use regex_automata::meta::Regex;
+use regex_automata::util::captures::Captures;
 use regex_automata::{Input, PatternID};
 
 use super::prefilter::{Plan, Prefilter};
@@ -153,13 +154,16 @@ impl RuleTable {
     /// Runs every rule inside the windows where it can match and appends what they find.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<Entity>) {
         for (rule, plan) in self.rules.iter().zip(self.prefilter.plan(text)) {
-            match plan {
-                Plan::Whole => rule.search(text, (0, text.len()), out),
-                Plan::Windows(windows) => {
-                    for window in windows {
-                        rule.search(text, window, out);
-                    }
-                }
+            let windows = match plan {
+                Plan::Whole => vec![(0, text.len())],
+                Plan::Windows(windows) => windows,
+            };
+            if windows.is_empty() {
+                continue;
+            }
+            let mut caps = rule.regex.create_captures();
+            for window in windows {
+                rule.search(text, window, &mut caps, out);
             }
         }
     }
@@ -168,7 +172,8 @@ impl RuleTable {
     #[cfg(test)]
     pub(crate) fn find_whole(&self, text: &str, out: &mut Vec<Entity>) {
         for rule in &self.rules {
-            rule.search(text, (0, text.len()), out);
+            let mut caps = rule.regex.create_captures();
+            rule.search(text, (0, text.len()), &mut caps, out);
         }
     }
 
@@ -182,12 +187,17 @@ impl RuleTable {
 impl Compiled {
     /// Appends this rule's matches inside `window`, one after another from its start, as a
     /// search of the whole text would find them.
-    fn search(&self, text: &str, window: (usize, usize), out: &mut Vec<Entity>) {
-        let mut caps = self.regex.create_captures();
+    fn search(
+        &self,
+        text: &str,
+        window: (usize, usize),
+        caps: &mut Captures,
+        out: &mut Vec<Entity>,
+    ) {
         let mut at = window.0;
         while at < window.1 {
             let input = Input::new(text).span(at..window.1);
-            self.regex.search_captures(&input, &mut caps);
+            self.regex.search_captures(&input, caps);
             let Some(whole) = caps.get_match() else {
                 break;
             };

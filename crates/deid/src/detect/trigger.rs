@@ -110,6 +110,38 @@ fn class_bytes(class: &Class) -> ByteSet {
     set
 }
 
+/// Whether a byte counts towards a window's budget: printable ASCII. Whitespace and the bytes of
+/// characters beyond ASCII are free, so a budget never runs out inside a run of spaces.
+pub(crate) fn costs(byte: u8) -> bool {
+    byte.is_ascii() && !matches!(byte, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
+}
+
+/// The most bytes that [`costs`] counts in any match of `hir`, when bounded: unlike the length
+/// in bytes, a rule like `label\s*value` has one.
+pub(crate) fn max_cost(hir: &Hir) -> Option<usize> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(literal) => Some(literal.0.iter().filter(|&&b| costs(b)).count()),
+        HirKind::Class(class) => {
+            let set = class_bytes(class);
+            Some(usize::from(
+                (0..=0x7Fu8).any(|b| costs(b) && set.contains(b)),
+            ))
+        }
+        HirKind::Repetition(rep) => match max_cost(&rep.sub)? {
+            0 => Some(0),
+            each => each.checked_mul(usize::try_from(rep.max?).ok()?),
+        },
+        HirKind::Capture(cap) => max_cost(&cap.sub),
+        HirKind::Concat(subs) => subs
+            .iter()
+            .try_fold(0usize, |sum, sub| sum.checked_add(max_cost(sub)?)),
+        HirKind::Alternation(subs) => subs
+            .iter()
+            .try_fold(0usize, |most, sub| Some(most.max(max_cost(sub)?))),
+    }
+}
+
 /// Whether every match of `hir` holds at least one byte of `set`.
 pub(crate) fn requires(hir: &Hir, set: &ByteSet) -> bool {
     match hir.kind() {
@@ -319,6 +351,13 @@ mod tests {
         assert!(!requires(&hir(r"[0-9]+|[a-z]+"), &digits));
         // `\d` is Unicode: a match may hold only digits beyond ASCII.
         assert!(!requires(&hir(r"\d"), &digits));
+    }
+
+    #[test]
+    fn whitespace_runs_cost_nothing() {
+        assert_eq!(max_cost(&hir(r"(?i)mrn\s*:?\s*\d{4,8}")), Some(12));
+        assert_eq!(max_cost(&hir(r"a[ \t]+b")), Some(2));
+        assert_eq!(max_cost(&hir(r"a\w+")), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@ use super::*;
 use crate::detect::tokens::tokenize;
 
 fn names(text: &str) -> Vec<(EntityKind, String)> {
-    let lexicon = Lexicon::new();
+    let lexicon = Lexicon::new(crate::detect::names::ROLES);
     let mut out = Vec::new();
     find_names(text, &tokenize(text), &lexicon, true, &mut out);
     out.iter()
