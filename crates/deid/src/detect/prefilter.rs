@@ -194,6 +194,7 @@ impl Prefilter {
             }
         }
         // Trigger words, every occurrence, overlapping ones included.
+        let prefix = cost_prefix(bytes);
         let mut escaped = false;
         for found in self.automaton.find_overlapping_iter(bytes) {
             let triggers = &self.pattern_triggers[found.pattern().as_usize()];
@@ -214,11 +215,11 @@ impl Prefilter {
                         // Overlapping search reports occurrences by where they end.
                         let mut words = hits[t].clone();
                         words.sort_unstable();
-                        Plan::Windows(windows(text, rule, &words))
+                        Plan::Windows(windows(text, rule, &words, &prefix))
                     }
                     Trigger::Bytes(_) => {
                         let runs = allowed_runs(bytes, rule, &hits[t]);
-                        Plan::Windows(windows(text, rule, &runs))
+                        Plan::Windows(windows(text, rule, &runs, &prefix))
                     }
                 }
             })
@@ -249,20 +250,38 @@ fn allowed_runs(bytes: &[u8], rule: &Reach, runs: &[(usize, usize)]) -> Vec<(usi
     out
 }
 
+/// For each byte offset, how many bytes before it count towards a budget (`trigger::costs`).
+fn cost_prefix(bytes: &[u8]) -> Vec<u32> {
+    let mut prefix = Vec::with_capacity(bytes.len() + 1);
+    let mut sum = 0u32;
+    prefix.push(0);
+    for &byte in bytes {
+        sum = sum.saturating_add(u32::from(trigger::costs(byte)));
+        prefix.push(sum);
+    }
+    prefix
+}
+
 /// The merged windows of one rule around the sorted occurrences `hits` of its trigger.
 ///
 /// Occurrences that touch or overlap form one group (every byte of it may be in a match). A
 /// group's window reaches from it, on each side, over bytes the rule allows, for no more
-/// printable bytes than a match can hold and no more bytes than the longest match.
-fn windows(text: &str, rule: &Reach, hits: &[(usize, usize)]) -> Vec<(usize, usize)> {
+/// printable bytes than a match can hold and no more bytes than the longest match. Each byte is
+/// read at most about once per rule: a scan to the left stops at the previous window, and one
+/// to the right resumes where the previous one stopped.
+fn windows(
+    text: &str,
+    rule: &Reach,
+    hits: &[(usize, usize)],
+    prefix: &[u32],
+) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
     let allowed = |i: usize| rule.allowed.contains(bytes[i]);
     let fits = |&(start, end): &(usize, usize)| (start..end).all(allowed);
-    let budget = rule.max_cost.unwrap_or(usize::MAX);
     let mut out: Vec<(usize, usize)> = Vec::new();
-    // Where the last window's scan to the right stopped: when nothing but the rule's bytes
-    // bounds a window, every byte from the last group up to there is allowed.
-    let mut scanned_to = 0;
+    // Every byte from the current group up to `frontier` is allowed; when `at_run_end`, the
+    // byte at `frontier` is not (or the text ends there).
+    let (mut frontier, mut at_run_end) = (0, false);
     let mut i = 0;
     while i < hits.len() {
         // An occurrence holding a byte no match may hold is in no match.
@@ -279,35 +298,38 @@ fn windows(text: &str, rule: &Reach, hits: &[(usize, usize)]) -> Vec<(usize, usi
             end = end.max(hits[i].1);
             i += 1;
         }
-        let low = rule.max_len.map_or(0, |len| min_end.saturating_sub(len));
-        let high = rule
+        let mut low = rule.max_len.map_or(0, |len| min_end.saturating_sub(len));
+        let mut high = rule
             .max_len
             .map_or(bytes.len(), |len| (max_start + len).min(bytes.len()));
-        let last_end = out.last().map_or(0, |w| w.1);
+        if let Some(budget) = rule.max_cost.and_then(|b| u32::try_from(b).ok()) {
+            let floor = prefix[start].saturating_sub(budget);
+            low = low.max(prefix[..=start].partition_point(|&c| c < floor));
+            let ceiling = prefix[end].saturating_add(budget);
+            high = high.min(end + prefix[end..].partition_point(|&c| c <= ceiling) - 1);
+        }
 
-        let (mut from, mut spent) = (start, 0);
+        let last_end = out.last().map_or(0, |w| w.1);
+        let mut from = start;
         while from > low.max(last_end) && allowed(from - 1) {
-            let cost = usize::from(trigger::costs(bytes[from - 1]));
-            if spent + cost > budget {
-                break;
-            }
-            spent += cost;
             from -= 1;
         }
-        let unbounded = rule.max_len.is_none() && rule.max_cost.is_none();
-        let (mut to, mut spent) = match unbounded && start < scanned_to {
-            true => (end.max(scanned_to), 0),
-            false => (end, 0),
+        let known = start < frontier;
+        let mut to = if known {
+            frontier.min(high).max(end)
+        } else {
+            end
         };
-        while to < high && allowed(to) {
-            let cost = usize::from(trigger::costs(bytes[to]));
-            if spent + cost > budget {
-                break;
+        if !(known && at_run_end) {
+            while to < high && allowed(to) {
+                to += 1;
             }
-            spent += cost;
-            to += 1;
+            if to < high || to == bytes.len() {
+                (frontier, at_run_end) = (to, true);
+            } else if !known || to > frontier {
+                (frontier, at_run_end) = (to, false);
+            }
         }
-        scanned_to = to;
 
         while !text.is_char_boundary(from) {
             from -= 1;
