@@ -228,8 +228,21 @@ impl<'a> NameFinder<'a> {
         self.info[i].is(Role::Institution)
     }
 
+    /// `mira- miralax`: in speech, a word broken off at a hyphen and started again as the next
+    /// word is a false start of that word, not a name.
+    fn false_start(&self, i: usize) -> bool {
+        let (this, Some(next)) = (&self.tokens[i], self.tokens.get(i + 1)) else {
+            return false;
+        };
+        let between = &self.text[this.end..next.start];
+        let broken_off = between.starts_with('-')
+            && between.len() > 1
+            && between[1..].chars().all(char::is_whitespace);
+        broken_off && next.lower.len() > this.lower.len() && next.lower.starts_with(&*this.lower)
+    }
+
     fn mark(&mut self, i: usize, kind: EntityKind, source: Source, score: f32) {
-        if self.marks[i].is_none() {
+        if self.marks[i].is_none() && !self.false_start(i) {
             let mark = if kind == EntityKind::Provider && !self.clinician_names {
                 Mark::Reserved
             } else {

@@ -125,7 +125,7 @@ pub(crate) const CLINICIAN_CUES: &[&str] = &[
 pub(crate) const CUE_ENDS: &[&str] = &["is", "you", "me", "as", "him", "her", "am"];
 
 /// Two-word cues: the second word, given the first.
-const CUE_PAIRS: &[(&str, &str)] = &[
+pub(super) const CUE_PAIRS: &[(&str, &str)] = &[
     ("name", "is"),
     ("this", "is"),
     ("i", "am"),
