@@ -233,8 +233,8 @@ fn allowed_runs(bytes: &[u8], rule: &Reach, runs: &[(usize, usize)]) -> Vec<(usi
     let mut out = Vec::with_capacity(runs.len());
     for &(start, end) in runs {
         let mut from = None;
-        for at in start..end {
-            match (rule.allowed.contains(bytes[at]), from) {
+        for (at, &byte) in bytes.iter().enumerate().take(end).skip(start) {
+            match (rule.allowed.contains(byte), from) {
                 (true, None) => from = Some(at),
                 (false, Some(f)) => {
                     out.push((f, at));
