@@ -140,7 +140,7 @@ mod tests {
     use super::*;
 
     fn spans(known: &KnownPhi, text: &str) -> Vec<(EntityKind, String)> {
-        let matcher = KnownMatcher::new(known, &Lexicon::new());
+        let matcher = KnownMatcher::new(known, &Lexicon::new(crate::detect::names::ROLES));
         let mut out = Vec::new();
         matcher.find(text, &mut out);
         out.sort_by_key(|e| e.start);

@@ -160,6 +160,56 @@ pub(crate) struct WordInfo {
     /// A word of ICD-10-CM descriptions.
     pub(crate) medical: bool,
     pub(crate) eponym: Eponym,
+    /// The parts the name rules give this word (titles, cues…): bits of [`Role`].
+    pub(crate) roles: u16,
+}
+
+impl Default for WordInfo {
+    fn default() -> Self {
+        WordInfo {
+            first_rank: None,
+            last_rank: None,
+            function: false,
+            ambiguous: false,
+            medical: false,
+            eponym: Eponym::No,
+            roles: 0,
+        }
+    }
+}
+
+/// The parts a word can play for the name rules, one bit each, so that each word of a text is
+/// looked up once instead of being compared with every list.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u16)]
+pub(crate) enum Role {
+    /// `Mr.`, `Mrs.`: announces a person.
+    Title = 1,
+    /// `Dr.`, `Professor`: announces a clinician.
+    ClinicianTitle = 1 << 1,
+    /// A word after which a name is likely (`wife`, `hi`, `named`).
+    Cue = 1 << 2,
+    /// A cue that announces a clinician (`attending`, `pcp`).
+    ClinicianCue = 1 << 3,
+    /// The second word of a two-word cue (`name is`, `call me`).
+    CueEnd = 1 << 4,
+    /// A verb that takes a person as subject (`said`, `lives`).
+    PersonVerb = 1 << 5,
+    /// A verb that attributes a quotation (`says`, `replied`).
+    SayingVerb = 1 << 6,
+    /// A particle inside a name (`van`, `de`).
+    Particle = 1 << 7,
+    /// A word that makes a capitalised run an organisation or a place.
+    Institution = 1 << 8,
+    /// A word before `name` that makes it a strong cue (`last`, `maiden`).
+    NameQualifier = 1 << 9,
+}
+
+impl WordInfo {
+    /// Whether the word plays `role`.
+    pub(crate) fn is(&self, role: Role) -> bool {
+        self.roles & role as u16 != 0
+    }
 }
 
 impl WordInfo {
@@ -184,10 +234,12 @@ pub(crate) struct Lexicon {
     medical: FastSet<&'static str>,
     function: FastSet<&'static str>,
     ambiguous: FastSet<&'static str>,
-    eponym_always: FastSet<String>,
-    eponym_usage: FastSet<String>,
+    eponym_always: FastSet<&'static str>,
+    eponym_usage: FastSet<&'static str>,
     heads: FastSet<&'static str>,
     nicknames: FastMap<&'static str, Vec<&'static str>>,
+    /// Every word of every list with all the lists say about it: one lookup per word of a text.
+    words: FastMap<&'static str, WordInfo>,
 }
 
 fn ranked(list: &'static str) -> FastMap<&'static str, u32> {
@@ -211,7 +263,8 @@ fn words(list: &'static str) -> impl Iterator<Item = &'static str> {
 }
 
 impl Lexicon {
-    pub(crate) fn new() -> Self {
+    /// Parses the lists; `roles` are the name rules' own word lists, each with its role.
+    pub(crate) fn new(roles: &[(Role, &[&'static str])]) -> Self {
         let mut eponym_always = FastSet::default();
         let mut eponym_usage = FastSet::default();
         for line in EPONYMS.lines() {
@@ -225,13 +278,13 @@ impl Lexicon {
             for word in rest.split_whitespace() {
                 // A possessive entry ("bell's") marks the bare name as an eponym by usage.
                 match word.strip_suffix("'s") {
-                    Some(bare) => eponym_usage.insert(bare.to_owned()),
-                    None if always => eponym_always.insert(word.to_owned()),
-                    None => eponym_usage.insert(word.to_owned()),
+                    Some(bare) => eponym_usage.insert(bare),
+                    None if always => eponym_always.insert(word),
+                    None => eponym_usage.insert(word),
                 };
             }
         }
-        Lexicon {
+        let mut lexicon = Lexicon {
             first: ranked(FIRST_NAMES),
             last: ranked(LAST_NAMES),
             medical: words(MEDICAL_WORDS).chain(words(DOSE_FORMS)).collect(),
@@ -246,11 +299,44 @@ impl Lexicon {
                 .filter_map(|line| line.split_once(':'))
                 .map(|(full, short)| (full.trim(), short.split_whitespace().collect()))
                 .collect(),
+            words: FastMap::default(),
+        };
+        let listed: Vec<&'static str> = (lexicon.first.keys())
+            .chain(lexicon.last.keys())
+            .chain(&lexicon.medical)
+            .chain(&lexicon.function)
+            .chain(&lexicon.ambiguous)
+            .chain(&lexicon.eponym_always)
+            .chain(&lexicon.eponym_usage)
+            .copied()
+            .collect();
+        let mut words = FastMap::default();
+        for word in listed {
+            words.insert(word, lexicon.look_up(word));
+        }
+        for (role, list) in roles {
+            for &word in *list {
+                let info = words.entry(word).or_insert_with(|| lexicon.look_up(word));
+                info.roles |= *role as u16;
+            }
+        }
+        lexicon.words = words;
+        lexicon
+    }
+
+    /// What the lists say about a lowercase word (or each part of a hyphenated one).
+    pub(crate) fn info(&self, lower: &str) -> WordInfo {
+        match self.words.get(lower) {
+            Some(info) => *info,
+            // Only hyphenated words are judged by their parts; any other unlisted word is
+            // nothing the lists know.
+            None if lower.contains('-') => self.look_up(lower),
+            None => WordInfo::default(),
         }
     }
 
-    /// Looks up a lowercase word (or each part of a hyphenated one, for eponyms).
-    pub(crate) fn info(&self, lower: &str) -> WordInfo {
+    /// Asks every list about `lower` (the roles are added by [`Lexicon::new`]).
+    fn look_up(&self, lower: &str) -> WordInfo {
         let eponym = if self.eponym_always.contains(lower)
             || lower
                 .split('-')
@@ -269,6 +355,7 @@ impl Lexicon {
             ambiguous: self.ambiguous.contains(lower),
             medical: self.medical.contains(lower),
             eponym,
+            roles: 0,
         }
     }
 
@@ -307,7 +394,7 @@ mod tests {
 
     #[test]
     fn census_names_are_ranked_by_frequency() {
-        let lexicon = Lexicon::new();
+        let lexicon = Lexicon::new(&[]);
         let james = lexicon.info("james");
         assert!(james.first_rank.is_some_and(|rank| rank < 5));
         assert!(
@@ -321,7 +408,7 @@ mod tests {
 
     #[test]
     fn everyday_words_that_are_names_are_marked_ambiguous() {
-        let lexicon = Lexicon::new();
+        let lexicon = Lexicon::new(&[]);
         for word in ["will", "may", "mark", "bill", "rose", "hope", "grace"] {
             let info = lexicon.info(word);
             assert!(info.first_rank.is_some(), "{word}");
@@ -331,7 +418,7 @@ mod tests {
 
     #[test]
     fn eponyms_are_classified() {
-        let lexicon = Lexicon::new();
+        let lexicon = Lexicon::new(&[]);
         assert_eq!(lexicon.info("parkinson").eponym, Eponym::Always);
         assert_eq!(lexicon.info("creutzfeldt-jakob").eponym, Eponym::Always);
         assert_eq!(lexicon.info("graves").eponym, Eponym::Usage);

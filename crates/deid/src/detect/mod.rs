@@ -10,9 +10,11 @@ pub(crate) mod lexicon;
 mod names;
 mod patterns;
 mod places;
+mod prefilter;
 mod resolve;
 mod rules;
 mod tokens;
+mod trigger;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -86,7 +88,7 @@ impl Detector {
         Ok(Detector {
             restricted_zip3: config.restricted_zip3.iter().cloned().collect(),
             config,
-            lexicon: Lexicon::new(),
+            lexicon: Lexicon::new(names::ROLES),
             rules: RuleTable::new("detection rules", &specs)?,
         })
     }

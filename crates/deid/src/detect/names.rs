@@ -17,7 +17,7 @@ mod cues;
 mod dictionary;
 mod speakers;
 
-use crate::detect::lexicon::{Eponym, Lexicon, WordInfo};
+use crate::detect::lexicon::{Eponym, Lexicon, Role, WordInfo};
 use crate::detect::tokens::{Shape, Token, gap, starts_sentence};
 use crate::entity::{Entity, EntityKind, Source};
 
@@ -35,13 +35,13 @@ enum Mark {
 }
 
 /// Lowercase particles that may sit inside a name (`Ludwig van Beethoven`).
-const PARTICLES: &[&str] = &[
+pub(crate) const PARTICLES: &[&str] = &[
     "van", "von", "de", "der", "den", "del", "della", "da", "di", "du", "la", "le", "st", "bin",
     "ibn", "dos", "das",
 ];
 
 /// Words that make a capitalised run an organisation or a place rather than a person.
-const INSTITUTION_WORDS: &[&str] = &[
+pub(crate) const INSTITUTION_WORDS: &[&str] = &[
     "hospital",
     "clinic",
     "center",
@@ -82,10 +82,24 @@ const INSTITUTION_WORDS: &[&str] = &[
     "disease",
 ];
 
+/// The name rules' own word lists with the role each gives its words, for the lexicon.
+pub(crate) const ROLES: &[(Role, &[&str])] = &[
+    (Role::Title, cues::TITLES),
+    (Role::ClinicianTitle, cues::CLINICIAN_TITLES),
+    (Role::Cue, cues::CUES),
+    (Role::ClinicianCue, cues::CLINICIAN_CUES),
+    (Role::CueEnd, cues::CUE_ENDS),
+    (Role::PersonVerb, cues::PERSON_VERBS),
+    (Role::SayingVerb, speakers::SAYING_VERBS),
+    (Role::Particle, PARTICLES),
+    (Role::Institution, INSTITUTION_WORDS),
+    (Role::NameQualifier, cues::NAME_QUALIFIERS),
+];
+
 /// Finds names in `text` and appends them to `out`.
 pub(crate) fn find_names(
     text: &str,
-    tokens: &[Token],
+    tokens: &[Token<'_>],
     lexicon: &Lexicon,
     clinician_names: bool,
     out: &mut Vec<Entity>,
@@ -112,7 +126,7 @@ pub(crate) fn find_names(
 
 struct NameFinder<'a> {
     text: &'a str,
-    tokens: &'a [Token],
+    tokens: &'a [Token<'a>],
     info: Vec<WordInfo>,
     lexicon: &'a Lexicon,
     /// The text is (almost) all lower case, like the ACI-Bench transcripts.
@@ -126,7 +140,7 @@ struct NameFinder<'a> {
 impl<'a> NameFinder<'a> {
     fn new(
         text: &'a str,
-        tokens: &'a [Token],
+        tokens: &'a [Token<'a>],
         lexicon: &'a Lexicon,
         clinician_names: bool,
     ) -> Self {
@@ -207,15 +221,28 @@ impl<'a> NameFinder<'a> {
     }
 
     fn is_particle(&self, i: usize) -> bool {
-        self.tokens[i].shape == Shape::Lower && PARTICLES.contains(&self.tokens[i].lower.as_str())
+        self.tokens[i].shape == Shape::Lower && self.info[i].is(Role::Particle)
     }
 
     fn is_institution(&self, i: usize) -> bool {
-        INSTITUTION_WORDS.contains(&self.tokens[i].lower.as_str())
+        self.info[i].is(Role::Institution)
+    }
+
+    /// `mira- miralax`: in speech, a word broken off at a hyphen and started again as the next
+    /// word is a false start of that word, not a name.
+    fn false_start(&self, i: usize) -> bool {
+        let (this, Some(next)) = (&self.tokens[i], self.tokens.get(i + 1)) else {
+            return false;
+        };
+        let between = &self.text[this.end..next.start];
+        let broken_off = between.starts_with('-')
+            && between.len() > 1
+            && between[1..].chars().all(char::is_whitespace);
+        broken_off && next.lower.len() > this.lower.len() && next.lower.starts_with(&*this.lower)
     }
 
     fn mark(&mut self, i: usize, kind: EntityKind, source: Source, score: f32) {
-        if self.marks[i].is_none() {
+        if self.marks[i].is_none() && !self.false_start(i) {
             let mark = if kind == EntityKind::Provider && !self.clinician_names {
                 Mark::Reserved
             } else {

@@ -6,7 +6,8 @@ use crate::entity::EntityKind;
 use crate::entity::EntityKind::{Account, Email, Id, Ip, Mrn, Phone, Ssn, Url};
 
 /// Optional words between a label and its value: `number`, `no.`, `#`, `is`, `:`.
-const LABEL_TAIL: &str = r"(?:\s*(?:number|num|no\.?|nbr|#|id|is|was|:|ending\s+in))*\s*[:#]?\s*";
+const LABEL_TAIL: &str =
+    r"(?:\s*(?:number|num|no\.?|nbr|#|id|is|was|:|ending\s+in)){0,4}\s*[:#]?\s*";
 
 /// The contact and identifier rules.
 pub(crate) fn specs() -> Vec<RuleSpec> {
@@ -132,8 +133,14 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             Account,
             0.75,
         ),
-        // A vehicle identification number.
-        checked(r"\b[A-HJ-NPR-Z0-9]{17}\b", Id, 0.7, letters_and_digits),
+        // A vehicle identification number: seventeen letters (no I, O or Q) and digits, with at
+        // least one digit, written so that the prefilter can wait for that digit.
+        checked(
+            r"\b[A-HJ-NPR-Z0-9]*[0-9][A-HJ-NPR-Z0-9]*\b",
+            Id,
+            0.7,
+            vehicle_number,
+        ),
         // Any other long number is some identifier.
         checked(r"\b\d{8,}\b", Id, 0.4, not_a_decimal_part),
         checked(r"\b[A-Z]{1,3}\d{6,}\b", Id, 0.5, not_a_product_number),
@@ -152,6 +159,14 @@ fn letters_and_digits(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
     let digits = value.bytes().any(|b| b.is_ascii_digit());
     let letters = value.bytes().any(|b| b.is_ascii_alphabetic());
     (digits && letters).then_some(kind)
+}
+
+/// A vehicle identification number is seventeen characters long and holds letters too.
+fn vehicle_number(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    if hit.value_str().len() != 17 {
+        return None;
+    }
+    letters_and_digits(hit, kind)
 }
 
 /// The digits of `183.58946037` after the point are a measurement's precision, not an id.

@@ -1,4 +1,5 @@
-//! A table of regular-expression rules, compiled once and run one after another.
+//! A table of regular-expression rules, compiled once and run inside the windows the prefilter
+//! finds for each.
 //!
 //! Each rule names the kind it finds, a score, and optionally a capture group `v` that holds the
 //! identifying part (so `MRN: 1234` redacts only `1234`) and a check that can refuse a match or
@@ -6,7 +7,11 @@
 
 use std::borrow::Cow;
 
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex_automata::meta::Regex;
+use regex_automata::util::captures::Captures;
+use regex_automata::{Input, PatternID};
+
+use super::prefilter::{Plan, Prefilter};
 
 use crate::entity::{Entity, EntityKind, Source};
 use crate::error::DeidError;
@@ -114,41 +119,23 @@ fn ascii_word_boundaries(pattern: &str) -> Cow<'_, str> {
     Cow::Owned(pattern.replace("\\b", "(?-u:\\b)"))
 }
 
-/// Compiled rules, each run on its own after one prefilter pass.
-///
-/// A `RegexSet` over the rules without Unicode classes (their word boundaries made ASCII) says
-/// in one pass which of them match anywhere in a text; only those run, to find where. Rules
-/// with Unicode classes always run: in the set they would push its automaton off the lazy DFA
-/// onto the slow engine, which cost more than the whole set saved.
+/// Compiled rules, each searched only inside the windows the prefilter plans for it.
 pub(crate) struct RuleTable {
     rules: Vec<Compiled>,
-    /// The rules without Unicode classes at once, asked only which match somewhere in a text.
-    set: RegexSet,
-    /// `gated[k]`: the rule that pattern `k` of `set` stands for.
-    gated: Vec<usize>,
-    /// Rules outside the set, always run.
-    ungated: Vec<usize>,
+    pub(super) prefilter: Prefilter,
 }
 
 impl RuleTable {
     pub(crate) fn new(what: &'static str, specs: &[RuleSpec]) -> Result<Self, DeidError> {
         let error = |_| DeidError::Build { what };
-        let mut rules = Vec::with_capacity(specs.len());
         let patterns: Vec<Cow<'_, str>> = specs
             .iter()
             .map(|spec| ascii_word_boundaries(&spec.pattern))
             .collect();
-        // Rules with Unicode classes stay out of the set: they would push it off the fast DFA.
-        let gated: Vec<usize> = (0..patterns.len())
-            .filter(|&i| !patterns[i].contains("\\p{"))
-            .collect();
-        let set = RegexSetBuilder::new(gated.iter().map(|&i| &*patterns[i]))
-            .dfa_size_limit(64 << 20)
-            .build()
-            .map_err(error)?;
+        let mut rules = Vec::with_capacity(specs.len());
         for (spec, pattern) in specs.iter().zip(&patterns) {
             let regex = Regex::new(pattern).map_err(error)?;
-            let value_group = regex.capture_names().position(|name| name == Some("v"));
+            let value_group = regex.group_info().to_index(PatternID::ZERO, "v");
             rules.push(Compiled {
                 regex,
                 value_group,
@@ -157,50 +144,101 @@ impl RuleTable {
                 check: spec.check,
             });
         }
-        let ungated = (0..rules.len()).filter(|i| !gated.contains(i)).collect();
+        let patterns: Vec<&str> = patterns.iter().map(|p| &**p).collect();
         Ok(RuleTable {
             rules,
-            set,
-            gated,
-            ungated,
+            prefilter: Prefilter::new(what, &patterns)?,
         })
     }
 
-    /// Runs every rule that can match `text` and appends what they find.
+    /// Runs every rule inside the windows where it can match and appends what they find.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<Entity>) {
-        let matched = self.set.matches(text);
-        let mut run: Vec<usize> = matched.iter().map(|k| self.gated[k]).collect();
-        run.extend(&self.ungated);
-        run.sort_unstable();
-        for index in run {
-            let rule = &self.rules[index];
-            for caps in rule.regex.captures_iter(text) {
-                let Some(whole) = caps.get(0) else { continue };
-                let value = rule
-                    .value_group
-                    .and_then(|g| caps.get(g))
-                    .map_or((whole.start(), whole.end()), |m| (m.start(), m.end()));
-                let hit = Hit {
-                    text,
-                    whole: (whole.start(), whole.end()),
-                    value,
-                };
-                let kind = match rule.check {
-                    Some(check) => check(&hit, rule.kind),
-                    None => Some(rule.kind),
-                };
-                if let Some(kind) = kind
-                    && value.1 > value.0
-                {
-                    out.push(Entity {
-                        kind,
-                        start: value.0,
-                        end: value.1,
-                        source: Source::Pattern,
-                        score: rule.score,
-                    });
-                }
+        for (rule, plan) in self.rules.iter().zip(self.prefilter.plan(text)) {
+            let windows = match plan {
+                Plan::Whole => vec![(0, text.len())],
+                Plan::Windows(windows) => windows,
+            };
+            if windows.is_empty() {
+                continue;
+            }
+            let mut caps = rule.regex.create_captures();
+            for window in windows {
+                rule.search(text, window, &mut caps, out);
             }
         }
     }
+
+    /// Runs every rule on the whole text: what [`RuleTable::find`] must give, for tests.
+    #[cfg(test)]
+    pub(crate) fn find_whole(&self, text: &str, out: &mut Vec<Entity>) {
+        for rule in &self.rules {
+            let mut caps = rule.regex.create_captures();
+            rule.search(text, (0, text.len()), &mut caps, out);
+        }
+    }
+
+    /// How many rules have no trigger and always read the whole text.
+    #[cfg(test)]
+    pub(crate) fn untriggered(&self) -> usize {
+        self.prefilter.untriggered()
+    }
+}
+
+impl Compiled {
+    /// Appends this rule's matches inside `window`, one after another from its start, as a
+    /// search of the whole text would find them.
+    fn search(
+        &self,
+        text: &str,
+        window: (usize, usize),
+        caps: &mut Captures,
+        out: &mut Vec<Entity>,
+    ) {
+        let mut at = window.0;
+        while at < window.1 {
+            let input = Input::new(text).span(at..window.1);
+            self.regex.search_captures(&input, caps);
+            let Some(whole) = caps.get_match() else {
+                break;
+            };
+            // Rules never match the empty string (the prefilter checks), but stay safe.
+            at = if whole.is_empty() {
+                next_char(text, whole.end())
+            } else {
+                whole.end()
+            };
+            let value = self
+                .value_group
+                .and_then(|g| caps.get_group(g))
+                .map_or((whole.start(), whole.end()), |m| (m.start, m.end));
+            let hit = Hit {
+                text,
+                whole: (whole.start(), whole.end()),
+                value,
+            };
+            let kind = match self.check {
+                Some(check) => check(&hit, self.kind),
+                None => Some(self.kind),
+            };
+            if let Some(kind) = kind
+                && value.1 > value.0
+            {
+                out.push(Entity {
+                    kind,
+                    start: value.0,
+                    end: value.1,
+                    source: Source::Pattern,
+                    score: self.score,
+                });
+            }
+        }
+    }
+}
+
+/// The byte offset after the character at `at`.
+fn next_char(text: &str, at: usize) -> usize {
+    text[at..]
+        .chars()
+        .next()
+        .map_or(text.len() + 1, |c| at + c.len_utf8())
 }

@@ -1,5 +1,7 @@
 //! Splitting text into words for the dictionary and context rules.
 
+use std::borrow::Cow;
+
 /// The letter case pattern of a word.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Shape {
@@ -15,16 +17,17 @@ pub(crate) enum Shape {
 
 /// One word: letters with inner apostrophes or hyphens, possessive `'s` split off.
 #[derive(Clone, Debug)]
-pub(crate) struct Token {
+pub(crate) struct Token<'t> {
     pub(crate) start: usize,
     pub(crate) end: usize,
-    pub(crate) lower: String,
+    /// The word in lower case, borrowed from the text when it already is.
+    pub(crate) lower: Cow<'t, str>,
     pub(crate) shape: Shape,
     /// The word was followed by `'s` or a bare `'` (`Parkinson's`, `Graves'`).
     pub(crate) possessive: bool,
 }
 
-impl Token {
+impl Token<'_> {
     /// A single capital letter, e.g. the `M` of `Jane M Roe`.
     pub(crate) fn is_initial(&self) -> bool {
         self.shape == Shape::Upper && self.end - self.start == 1
@@ -40,9 +43,11 @@ fn shape_of(word: &str) -> Shape {
     let Some(first) = chars.next() else {
         return Shape::Mixed;
     };
-    let rest: Vec<char> = chars.collect();
-    let rest_upper = rest.iter().all(|c| c.is_uppercase());
-    let rest_lower = rest.iter().all(|c| c.is_lowercase());
+    let (mut rest_upper, mut rest_lower) = (true, true);
+    for c in chars {
+        rest_upper &= c.is_uppercase();
+        rest_lower &= c.is_lowercase();
+    }
     match (first.is_uppercase(), first.is_lowercase()) {
         (true, _) if rest_upper => Shape::Upper,
         (true, _) => Shape::Capitalized,
@@ -51,8 +56,22 @@ fn shape_of(word: &str) -> Shape {
     }
 }
 
+/// `word` in lower case, without copying it when it already is.
+fn lower_case(word: &str) -> Cow<'_, str> {
+    let already = if word.is_ascii() {
+        !word.bytes().any(|b| b.is_ascii_uppercase())
+    } else {
+        word.to_lowercase() == word
+    };
+    if already {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(word.to_lowercase())
+    }
+}
+
 /// Splits `text` into word tokens.
-pub(crate) fn tokenize(text: &str) -> Vec<Token> {
+pub(crate) fn tokenize(text: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::new();
     let mut chars = text.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
@@ -80,7 +99,7 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
     tokens
 }
 
-fn make_token(text: &str, start: usize, end: usize) -> Token {
+fn make_token(text: &str, start: usize, end: usize) -> Token<'_> {
     let word = &text[start..end];
     let mut word_end = end;
     let mut possessive = false;
@@ -98,21 +117,21 @@ fn make_token(text: &str, start: usize, end: usize) -> Token {
     Token {
         start,
         end: word_end,
-        lower: word.to_lowercase(),
+        lower: lower_case(word),
         shape: shape_of(word),
         possessive,
     }
 }
 
 /// The text between two tokens (or from the start of text), used to read punctuation.
-pub(crate) fn gap<'t>(text: &'t str, tokens: &[Token], index: usize) -> &'t str {
+pub(crate) fn gap<'t>(text: &'t str, tokens: &[Token<'_>], index: usize) -> &'t str {
     let from = index.checked_sub(1).map_or(0, |prev| tokens[prev].end);
     let to = tokens.get(index).map_or(text.len(), |t| t.start);
     text.get(from..to).unwrap_or("")
 }
 
 /// Whether the token at `index` starts a sentence, a line or the text.
-pub(crate) fn starts_sentence(text: &str, tokens: &[Token], index: usize) -> bool {
+pub(crate) fn starts_sentence(text: &str, tokens: &[Token<'_>], index: usize) -> bool {
     if index == 0 {
         return true;
     }

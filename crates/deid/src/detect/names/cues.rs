@@ -1,24 +1,20 @@
 //! Evidence from the words around a name: titles, cues, verbs of people, and repeats.
 
 use super::{Mark, NameFinder};
+use std::collections::HashMap;
+
+use crate::detect::lexicon::Role;
 use crate::detect::tokens::Shape;
 use crate::entity::{EntityKind, Source};
 
-/// Titles before a name, with the kind of person they announce.
-const TITLES: &[(&str, EntityKind)] = &[
-    ("mr", EntityKind::Name),
-    ("mrs", EntityKind::Name),
-    ("ms", EntityKind::Name),
-    ("mx", EntityKind::Name),
-    ("miss", EntityKind::Name),
-    ("dr", EntityKind::Provider),
-    ("doctor", EntityKind::Provider),
-    ("prof", EntityKind::Provider),
-    ("professor", EntityKind::Provider),
-];
+/// Titles before a name of a patient or relative.
+pub(crate) const TITLES: &[&str] = &["mr", "mrs", "ms", "mx", "miss"];
+
+/// Titles before a clinician's name.
+pub(crate) const CLINICIAN_TITLES: &[&str] = &["dr", "doctor", "prof", "professor"];
 
 /// Words after which a name is likely: greetings, relatives, labels.
-const CUES: &[&str] = &[
+pub(crate) const CUES: &[&str] = &[
     "named",
     "hi",
     "hello",
@@ -83,7 +79,7 @@ const CUES: &[&str] = &[
 ];
 
 /// Verbs that take a person as subject: a capitalised word right before one is likely a name.
-const PERSON_VERBS: &[&str] = &[
+pub(crate) const PERSON_VERBS: &[&str] = &[
     "lives",
     "lived",
     "said",
@@ -114,7 +110,7 @@ const PERSON_VERBS: &[&str] = &[
 ];
 
 /// Cues that announce a clinician rather than a patient or relative.
-const CLINICIAN_CUES: &[&str] = &[
+pub(crate) const CLINICIAN_CUES: &[&str] = &[
     "attending",
     "resident",
     "intern",
@@ -125,8 +121,11 @@ const CLINICIAN_CUES: &[&str] = &[
     "referred",
 ];
 
+/// The second words of [`CUE_PAIRS`].
+pub(crate) const CUE_ENDS: &[&str] = &["is", "you", "me", "as", "him", "her", "am"];
+
 /// Two-word cues: the second word, given the first.
-const CUE_PAIRS: &[(&str, &str)] = &[
+pub(super) const CUE_PAIRS: &[(&str, &str)] = &[
     ("name", "is"),
     ("this", "is"),
     ("i", "am"),
@@ -139,7 +138,7 @@ const CUE_PAIRS: &[(&str, &str)] = &[
 ];
 
 /// Words before `name` that make it a strong cue (`last name: Roe`, `first name? Jo`).
-const NAME_QUALIFIERS: &[&str] = &[
+pub(crate) const NAME_QUALIFIERS: &[&str] = &[
     "last", "first", "full", "middle", "maiden", "given", "family",
 ];
 
@@ -147,8 +146,12 @@ impl NameFinder<'_> {
     /// Rule 1: `Mr. Roe`, `Dr. Jane Roe`, `mrs. hernandez`.
     pub(super) fn titles(&mut self) {
         for i in 0..self.tokens.len() {
-            let lower = self.tokens[i].lower.as_str();
-            let Some(&(_, kind)) = TITLES.iter().find(|(title, _)| *title == lower) else {
+            let lower = &*self.tokens[i].lower;
+            let kind = if self.info[i].is(Role::Title) {
+                EntityKind::Name
+            } else if self.info[i].is(Role::ClinicianTitle) {
+                EntityKind::Provider
+            } else {
                 continue;
             };
             // `ms. Quinzia`: a title typed in lower case still announces a capitalised name.
@@ -213,9 +216,10 @@ impl NameFinder<'_> {
     /// Rule 2: a name right after a cue word (`my wife Mary`, `hi , martha`, `Name: Jo Roe`).
     pub(super) fn cues(&mut self) {
         for i in 0..self.tokens.len().saturating_sub(1) {
-            let lower = self.tokens[i].lower.as_str();
-            let single = CUES.contains(&lower);
+            let lower = &*self.tokens[i].lower;
+            let single = self.info[i].is(Role::Cue);
             let pair = i > 0
+                && self.info[i].is(Role::CueEnd)
                 && CUE_PAIRS
                     .iter()
                     .any(|(a, b)| *b == lower && self.tokens[i - 1].lower == *a);
@@ -238,9 +242,7 @@ impl NameFinder<'_> {
                 continue;
             }
             // "by" and "patient" are everyday words: only a clear name may follow them.
-            let qualified = lower == "name"
-                && i > 0
-                && NAME_QUALIFIERS.contains(&self.tokens[i - 1].lower.as_str());
+            let qualified = lower == "name" && i > 0 && self.info[i - 1].is(Role::NameQualifier);
             let weak_cue =
                 !qualified && matches!(lower, "by" | "patient" | "name" | "contact" | "signed");
             if weak_cue
@@ -253,7 +255,7 @@ impl NameFinder<'_> {
             if self.lowercase && (info.ambiguous || !listed) {
                 continue;
             }
-            let kind = if CLINICIAN_CUES.contains(&lower) {
+            let kind = if self.info[i].is(Role::ClinicianCue) {
                 EntityKind::Provider
             } else {
                 EntityKind::Name
@@ -283,7 +285,7 @@ impl NameFinder<'_> {
     /// `Enrico shouted`, `Tomomi Nishiyama lives at`: capitalised words before a verb of people.
     pub(super) fn before_person_verbs(&mut self) {
         for verb in 1..self.tokens.len() {
-            let is_verb = PERSON_VERBS.contains(&self.tokens[verb].lower.as_str());
+            let is_verb = self.info[verb].is(Role::PersonVerb);
             if !is_verb || !self.adjacent(verb - 1) {
                 continue;
             }
@@ -305,7 +307,7 @@ impl NameFinder<'_> {
 
     /// Rule 6: later occurrences of a word already marked as part of a name.
     pub(super) fn propagate(&mut self) {
-        let mut found: Vec<(String, Mark)> = Vec::new();
+        let mut found: HashMap<&str, Mark> = HashMap::new();
         for (i, mark) in self.marks.iter().enumerate() {
             let (Some(mark), token) = (mark, &self.tokens[i]) else {
                 continue;
@@ -314,15 +316,18 @@ impl NameFinder<'_> {
             let weak = token.lower.chars().count() < 3
                 || info.function
                 || info.eponym == crate::detect::lexicon::Eponym::Always;
-            if !weak && !found.iter().any(|(w, _)| *w == token.lower) {
-                found.push((token.lower.clone(), *mark));
+            if !weak {
+                found.entry(&*token.lower).or_insert(*mark);
             }
+        }
+        if found.is_empty() {
+            return;
         }
         for i in 0..self.tokens.len() {
             if self.marks[i].is_some() {
                 continue;
             }
-            let Some((_, mark)) = found.iter().find(|(w, _)| *w == self.tokens[i].lower) else {
+            let Some(&mark) = found.get(&*self.tokens[i].lower) else {
                 continue;
             };
             let token = &self.tokens[i];
@@ -335,7 +340,7 @@ impl NameFinder<'_> {
             if !case_ok || self.eponym_use(i) {
                 continue;
             }
-            self.marks[i] = Some(match *mark {
+            self.marks[i] = Some(match mark {
                 Mark::Person { kind, .. } => Mark::Person {
                     kind,
                     source: Source::Context,

@@ -2,12 +2,13 @@
 //! quotation, and a name given outright in lower-cased speech.
 
 use super::NameFinder;
+use crate::detect::lexicon::Role;
 use crate::detect::tokens::Shape;
 use crate::entity::{EntityKind, Source};
 
 /// Verbs that attribute a quotation: after a closing quote or `!`/`?`, the capitalised words
 /// that follow them are the speaker (`," says Okafor.`, `! said Maslin to`).
-const SAYING_VERBS: &[&str] = &[
+pub(crate) const SAYING_VERBS: &[&str] = &[
     "said",
     "says",
     "asked",
@@ -34,10 +35,7 @@ impl NameFinder<'_> {
             return;
         }
         for i in 2..self.tokens.len().saturating_sub(1) {
-            let (a, b) = (
-                self.tokens[i - 1].lower.as_str(),
-                self.tokens[i].lower.as_str(),
-            );
+            let (a, b) = (&*self.tokens[i - 1].lower, &*self.tokens[i].lower);
             let naming = matches!((a, b), ("name", "is") | ("calls", "me"));
             let between = self.gap_before(i + 1);
             if !naming || between.contains('\n') || !between.trim().is_empty() {
@@ -69,7 +67,7 @@ impl NameFinder<'_> {
     /// or an exclamation are the speaker.
     pub(super) fn quotation_speakers(&mut self) {
         for i in 0..self.tokens.len().saturating_sub(1) {
-            if !SAYING_VERBS.contains(&self.tokens[i].lower.as_str()) {
+            if !self.info[i].is(Role::SayingVerb) {
                 continue;
             }
             let before = self.gap_before(i);

@@ -2,7 +2,7 @@ use super::*;
 use crate::detect::tokens::tokenize;
 
 fn names(text: &str) -> Vec<(EntityKind, String)> {
-    let lexicon = Lexicon::new();
+    let lexicon = Lexicon::new(crate::detect::names::ROLES);
     let mut out = Vec::new();
     find_names(text, &tokenize(text), &lexicon, true, &mut out);
     out.iter()
@@ -107,4 +107,22 @@ fn a_name_given_outright_in_lower_case_speech_is_found_even_if_unlisted() {
 #[test]
 fn a_last_name_asked_for_is_a_name() {
     assert_eq!(texts("What's your last name? Matthiasson"), ["Matthiasson"]);
+}
+
+#[test]
+fn a_word_broken_off_and_started_again_is_a_false_start_not_a_name() {
+    // `mira` is a census first name; here it is the start of `miralax`, said twice.
+    assert!(texts("[doctor] all right . mira- miralax will help with that .").is_empty());
+    assert_eq!(
+        texts("[doctor] all right . mira , miralax will help ."),
+        ["mira"]
+    );
+}
+
+#[test]
+fn every_second_word_of_a_two_word_cue_carries_the_cue_end_role() {
+    let lexicon = Lexicon::new(crate::detect::names::ROLES);
+    for (_, second) in super::cues::CUE_PAIRS {
+        assert!(lexicon.info(second).is(Role::CueEnd), "{second}");
+    }
 }

@@ -1,0 +1,351 @@
+//! One pass over a text that says where each rule could match, so that rules run only on small
+//! windows instead of each scanning the whole text.
+//!
+//! Each rule has a trigger (see `trigger`): strings or bytes of which every match holds one.
+//! One Aho-Corasick automaton finds every occurrence of every trigger word, and a table lookup
+//! per byte every trigger byte. Around each occurrence, a rule's window is the stretch of bytes
+//! its matches may hold (its reach), on each side no longer than its longest match and holding
+//! no more printable bytes than a match can; overlapping windows merge.
+//!
+//! Why a window search finds exactly what a whole-text search finds: every match of the
+//! whole-text search holds a trigger occurrence and only bytes of the rule's reach, so it lies
+//! inside the window built around that occurrence; windows are disjoint once merged. A search
+//! bounded to a window still reads the text around it for `\b`, `^` and `$` (the engine is
+//! given the whole text and a span), so a match inside a window is a match of the whole text,
+//! and the leftmost-first match at any position, when it fits in the window, is the one the
+//! bounded search prefers too. Searching each window from its start, one match after another,
+//! therefore yields the whole-text matches that lie in it, in order. The detector's tests check
+//! this on every shipped corpus and on generated text.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex_syntax::hir::Hir;
+
+use super::trigger::{self, ByteSet, FOLD_ESCAPES, Words};
+use crate::error::DeidError;
+
+/// What occurrences of a trigger look like.
+#[derive(Clone, PartialEq, Eq, Debug)]
+enum Trigger {
+    /// One of these strings, ignoring ASCII case.
+    Words(Words),
+    /// One of these bytes.
+    Bytes(ByteSet),
+}
+
+/// What the prefilter knows about one rule.
+struct Reach {
+    /// Index into `Prefilter::triggers`, or `None` when the rule runs on the whole text.
+    trigger: Option<usize>,
+    /// The bytes a match may hold.
+    allowed: ByteSet,
+    /// The shortest a match can be, in bytes.
+    min_len: usize,
+    /// The longest a match can be, in bytes, when bounded.
+    max_len: Option<usize>,
+    /// The most printable ASCII bytes a match can hold, when bounded (see `trigger::costs`).
+    max_cost: Option<usize>,
+}
+
+/// Where each rule must be searched in one text.
+pub(crate) enum Plan {
+    /// The whole text.
+    Whole,
+    /// Only these disjoint byte ranges, in order (possibly none).
+    Windows(Vec<(usize, usize)>),
+}
+
+/// The automaton over every rule's trigger words, the table of trigger bytes, and each rule's
+/// reach.
+pub(crate) struct Prefilter {
+    automaton: AhoCorasick,
+    /// For each automaton pattern, the triggers it stands for (empty for a fold escape).
+    pattern_triggers: Vec<Vec<usize>>,
+    /// For each byte, the byte triggers (one bit each) it belongs to.
+    byte_triggers: [u32; 256],
+    triggers: Vec<Trigger>,
+    rules: Vec<Reach>,
+}
+
+/// The bytes every digit rule relies on: ASCII digits and, since `\d` is Unicode, every byte
+/// of a character beyond ASCII.
+fn digits_and_non_ascii() -> ByteSet {
+    let mut set = ByteSet::of(b"0123456789");
+    set.insert_non_ascii();
+    set
+}
+
+/// Picks the trigger that narrows a rule's search the most, from the ones it provably has.
+fn choose(hir: &Hir) -> Option<Trigger> {
+    let words = trigger::required_words(hir);
+    let strength = words.as_ref().map_or(0, trigger::strength);
+    let bytes = |set: ByteSet| trigger::requires(hir, &set).then_some(Trigger::Bytes(set));
+    bytes(ByteSet::of(b"@"))
+        .or_else(|| words.clone().filter(|_| strength >= 3).map(Trigger::Words))
+        .or_else(|| bytes(digits_and_non_ascii()))
+        .or_else(|| {
+            // Two-letter words occur everywhere inside longer words: only a few of them beat a
+            // punctuation mark.
+            let few = words.as_ref().is_some_and(|w| w.len() <= 8);
+            words
+                .clone()
+                .filter(|_| strength >= 2 && few)
+                .map(Trigger::Words)
+        })
+        .or_else(|| bytes(ByteSet::of(b":")))
+        .or_else(|| bytes(ByteSet::of(b",")))
+        .or_else(|| words.map(Trigger::Words))
+}
+
+impl Prefilter {
+    /// Reads every rule's trigger and reach from its pattern and builds the automaton.
+    pub(crate) fn new(what: &'static str, patterns: &[&str]) -> Result<Self, DeidError> {
+        let error = || DeidError::Build { what };
+        let mut triggers: Vec<Trigger> = Vec::new();
+        let mut rules = Vec::with_capacity(patterns.len());
+        for pattern in patterns {
+            let hir = regex_syntax::parse(pattern).map_err(|_| error())?;
+            let props = hir.properties();
+            // A rule that can match nothing at all is searched the ordinary way.
+            let chosen = match props.minimum_len() {
+                Some(0) | None => None,
+                Some(_) => choose(&hir),
+            };
+            let trigger = chosen.map(|t| match triggers.iter().position(|known| *known == t) {
+                Some(at) => at,
+                None => {
+                    triggers.push(t);
+                    triggers.len() - 1
+                }
+            });
+            rules.push(Reach {
+                trigger,
+                allowed: trigger::allowed(&hir),
+                min_len: props.minimum_len().unwrap_or(0),
+                max_len: props.maximum_len(),
+                max_cost: trigger::max_cost(&hir),
+            });
+        }
+
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut pattern_triggers: Vec<Vec<usize>> = Vec::new();
+        let mut add = |pattern: Vec<u8>, trigger: Option<usize>| {
+            let at = match patterns.iter().position(|p| *p == pattern) {
+                Some(at) => at,
+                None => {
+                    patterns.push(pattern);
+                    pattern_triggers.push(Vec::new());
+                    patterns.len() - 1
+                }
+            };
+            if let Some(t) = trigger {
+                pattern_triggers[at].push(t);
+            }
+        };
+        let mut byte_triggers = [0u32; 256];
+        for (index, t) in triggers.iter().enumerate() {
+            match t {
+                Trigger::Words(words) => words.iter().for_each(|w| add(w.clone(), Some(index))),
+                Trigger::Bytes(set) => {
+                    let bit = 1u32.checked_shl(u32::try_from(index).map_err(|_| error())?);
+                    let bit = bit.ok_or_else(error)?;
+                    set.bytes()
+                        .for_each(|b| byte_triggers[usize::from(b)] |= bit);
+                }
+            }
+        }
+        for escape in FOLD_ESCAPES {
+            add(escape.to_string().into_bytes(), None);
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .map_err(|_| error())?;
+        Ok(Prefilter {
+            automaton,
+            pattern_triggers,
+            byte_triggers,
+            triggers,
+            rules,
+        })
+    }
+
+    /// How many rules run on the whole text whatever it holds (for tests).
+    #[cfg(test)]
+    pub(crate) fn untriggered(&self) -> usize {
+        self.rules.iter().filter(|r| r.trigger.is_none()).count()
+    }
+
+    /// Finds every trigger occurrence in `text` and plans each rule's search.
+    pub(crate) fn plan(&self, text: &str) -> Vec<Plan> {
+        let bytes = text.as_bytes();
+        let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.triggers.len()];
+        // Trigger bytes, a run of neighbours at a time.
+        for (at, &byte) in bytes.iter().enumerate() {
+            let mut mask = self.byte_triggers[usize::from(byte)];
+            while mask != 0 {
+                let t = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                match hits[t].last_mut() {
+                    Some(last) if last.1 == at => last.1 = at + 1,
+                    _ => hits[t].push((at, at + 1)),
+                }
+            }
+        }
+        // Trigger words, every occurrence, overlapping ones included.
+        let prefix = cost_prefix(bytes);
+        let mut escaped = false;
+        for found in self.automaton.find_overlapping_iter(bytes) {
+            let triggers = &self.pattern_triggers[found.pattern().as_usize()];
+            escaped |= triggers.is_empty();
+            for &t in triggers {
+                hits[t].push((found.start(), found.end()));
+            }
+        }
+        self.rules
+            .iter()
+            .map(|rule| {
+                let Some(t) = rule.trigger else {
+                    return Plan::Whole;
+                };
+                match &self.triggers[t] {
+                    Trigger::Words(_) if escaped => Plan::Whole,
+                    Trigger::Words(_) => {
+                        // Overlapping search reports occurrences by where they end.
+                        let mut words = hits[t].clone();
+                        words.sort_unstable();
+                        Plan::Windows(windows(text, rule, &words, &prefix))
+                    }
+                    Trigger::Bytes(_) => {
+                        let runs = allowed_runs(bytes, rule, &hits[t]);
+                        Plan::Windows(windows(text, rule, &runs, &prefix))
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+/// Runs of trigger bytes cut to the bytes `rule` allows: a trigger byte a rule's matches never
+/// hold is in none of its matches, and neighbouring trigger bytes it does allow are one group.
+fn allowed_runs(bytes: &[u8], rule: &Reach, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(runs.len());
+    for &(start, end) in runs {
+        let mut from = None;
+        for (at, &byte) in bytes.iter().enumerate().take(end).skip(start) {
+            match (rule.allowed.contains(byte), from) {
+                (true, None) => from = Some(at),
+                (false, Some(f)) => {
+                    out.push((f, at));
+                    from = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(f) = from {
+            out.push((f, end));
+        }
+    }
+    out
+}
+
+/// For each byte offset, how many bytes before it count towards a budget (`trigger::costs`).
+fn cost_prefix(bytes: &[u8]) -> Vec<u32> {
+    let mut prefix = Vec::with_capacity(bytes.len() + 1);
+    let mut sum = 0u32;
+    prefix.push(0);
+    for &byte in bytes {
+        sum = sum.saturating_add(u32::from(trigger::costs(byte)));
+        prefix.push(sum);
+    }
+    prefix
+}
+
+/// The merged windows of one rule around the sorted occurrences `hits` of its trigger.
+///
+/// Occurrences that touch or overlap form one group (every byte of it may be in a match). A
+/// group's window reaches from it, on each side, over bytes the rule allows, for no more
+/// printable bytes than a match can hold and no more bytes than the longest match. Each byte is
+/// read at most about once per rule: a scan to the left stops at the previous window, and one
+/// to the right resumes where the previous one stopped.
+fn windows(
+    text: &str,
+    rule: &Reach,
+    hits: &[(usize, usize)],
+    prefix: &[u32],
+) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let allowed = |i: usize| rule.allowed.contains(bytes[i]);
+    let fits = |&(start, end): &(usize, usize)| (start..end).all(allowed);
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    // Every byte from the current group up to `frontier` is allowed; when `at_run_end`, the
+    // byte at `frontier` is not (or the text ends there).
+    let (mut frontier, mut at_run_end) = (0, false);
+    let mut i = 0;
+    while i < hits.len() {
+        // An occurrence holding a byte no match may hold is in no match.
+        if !fits(&hits[i]) {
+            i += 1;
+            continue;
+        }
+        let (start, mut end) = hits[i];
+        let (mut min_end, mut max_start) = (end, start);
+        i += 1;
+        while i < hits.len() && hits[i].0 <= end && fits(&hits[i]) {
+            min_end = min_end.min(hits[i].1);
+            max_start = hits[i].0;
+            end = end.max(hits[i].1);
+            i += 1;
+        }
+        let mut low = rule.max_len.map_or(0, |len| min_end.saturating_sub(len));
+        let mut high = rule
+            .max_len
+            .map_or(bytes.len(), |len| (max_start + len).min(bytes.len()));
+        if let Some(budget) = rule.max_cost.and_then(|b| u32::try_from(b).ok()) {
+            let floor = prefix[start].saturating_sub(budget);
+            low = low.max(prefix[..=start].partition_point(|&c| c < floor));
+            let ceiling = prefix[end].saturating_add(budget);
+            high = high.min(end + prefix[end..].partition_point(|&c| c <= ceiling) - 1);
+        }
+
+        let last_end = out.last().map_or(0, |w| w.1);
+        let mut from = start;
+        while from > low.max(last_end) && allowed(from - 1) {
+            from -= 1;
+        }
+        let known = start < frontier;
+        let mut to = if known {
+            frontier.min(high).max(end)
+        } else {
+            end
+        };
+        if !(known && at_run_end) {
+            while to < high && allowed(to) {
+                to += 1;
+            }
+            if to < high || to == bytes.len() {
+                (frontier, at_run_end) = (to, true);
+            } else if !known || to > frontier {
+                (frontier, at_run_end) = (to, false);
+            }
+        }
+
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        while !text.is_char_boundary(to) {
+            to += 1;
+        }
+        match out.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => out.push((from, to)),
+        }
+    }
+    // A window shorter than the shortest match holds none.
+    out.retain(|w| w.1 - w.0 >= rule.min_len);
+    out
+}
+
+#[cfg(test)]
+mod tests;
