@@ -94,6 +94,20 @@ CREATE TABLE slots (
 );
 CREATE INDEX slots_by_start ON slots (tenant, status, start);
 "#,
+    r#"
+CREATE INDEX resources_by_ref ON resources (tenant, resource_type, resource_ref);
+CREATE INDEX vaults_by_age ON vaults (tenant, updated_at);
+CREATE TABLE legal_holds (
+    tenant TEXT NOT NULL, patient_ref TEXT NOT NULL, reason BLOB NOT NULL,
+    held_by TEXT NOT NULL, held_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, patient_ref)
+);
+CREATE TABLE tombstones (
+    tenant TEXT NOT NULL, patient_ref TEXT NOT NULL, request_id TEXT NOT NULL,
+    requested_by TEXT NOT NULL, forgotten_at INTEGER NOT NULL, reimported_at INTEGER,
+    PRIMARY KEY (tenant, patient_ref)
+);
+"#,
 ];
 
 /// A shared SQLite connection. SQLite serialises writers anyway; one connection behind a mutex

@@ -8,15 +8,20 @@
 //! it nor what their record says. The store holds no business rules: who may read or write is
 //! decided before a call reaches it. The audit log is not here; it has a store of its own.
 
+mod backup;
 mod break_glass;
 mod clients;
 mod db;
 mod drafts;
+mod erase;
 mod error;
+mod holds;
+mod import;
 mod keys;
 mod oauth_state;
 mod patients;
 mod refresh;
+mod retention;
 mod rotation;
 mod security;
 mod slots;
@@ -32,11 +37,15 @@ pub use break_glass::{BreakGlassRecord, NewBreakGlass};
 pub use clients::ClientRecord;
 pub use db::Database;
 pub use drafts::{Draft, DraftStatus};
+pub use erase::{ErasureReport, Tombstone};
 pub use error::StoreError;
+pub use holds::LegalHold;
+pub use import::{ImportCounts, PreparedPatient};
 pub use keys::SqliteKeyRepository;
 pub use oauth_state::CodeUse;
 pub use patients::{ForgetReport, PatientRef, StoredResource};
 pub use refresh::{RefreshFamily, RefreshLimits, RefreshRefusal};
+pub use retention::{RetentionCounts, RetentionCutoffs};
 pub use rotation::{KeyStatus, RewrapReport, RotationReport};
 pub use security::UserSecurity;
 pub use slots::{Slot, SlotStatus};
