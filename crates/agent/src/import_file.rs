@@ -63,7 +63,10 @@ pub struct FileReport {
 }
 
 /// Imports one file. `progress` is told how many resources each step sealed.
-#[expect(clippy::too_many_arguments, reason = "one call site per transport, all named")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site per transport, all named"
+)]
 pub fn import_file(
     store: &Store,
     audit: &AuditLog,

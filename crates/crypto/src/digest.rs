@@ -61,10 +61,7 @@ mod tests {
     #[test]
     fn the_streamed_digest_matches_the_one_shot_digest() {
         let data = vec![7u8; 200_000];
-        assert_eq!(
-            sha256_hex_reader(&data[..]).unwrap(),
-            sha256_hex(&data)
-        );
+        assert_eq!(sha256_hex_reader(&data[..]).unwrap(), sha256_hex(&data));
     }
 
     #[test]

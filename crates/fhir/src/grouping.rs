@@ -114,7 +114,11 @@ fn rows(members: &[&Located]) -> Vec<(String, String, Vec<u8>)> {
     for located in sorted {
         let (rtype, id) = located.type_and_id();
         let key = (rtype.to_owned(), id.to_owned());
-        let row = (key.0.clone(), key.1.clone(), located.resource.to_string().into_bytes());
+        let row = (
+            key.0.clone(),
+            key.1.clone(),
+            located.resource.to_string().into_bytes(),
+        );
         match seen.get(&key) {
             Some(&at) => rows[at] = row,
             None => {

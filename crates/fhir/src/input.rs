@@ -201,7 +201,8 @@ mod tests {
         let text = b"{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n\n{\"resourceType\":";
         let err = ImportSet::from_ndjson(text).err().unwrap();
         assert!(matches!(err, FhirError::Line { line: 3, .. }), "{err}");
-        let text = b"{\"resourceType\":\"Patient\",\"id\":\"p1\"}\r\n{\"resourceType\":\"Observation\"}\n";
+        let text =
+            b"{\"resourceType\":\"Patient\",\"id\":\"p1\"}\r\n{\"resourceType\":\"Observation\"}\n";
         let err = ImportSet::from_ndjson(text).err().unwrap();
         assert_eq!(
             err.to_string(),
@@ -214,7 +215,10 @@ mod tests {
         for kind in ["searchset", "document", "history"] {
             let text = format!(r#"{{"resourceType":"Bundle","type":"{kind}","entry":[]}}"#);
             let err = ImportSet::from_bundle(text.as_bytes()).err().unwrap();
-            assert!(err.to_string().contains("only transaction, batch and collection"));
+            assert!(
+                err.to_string()
+                    .contains("only transaction, batch and collection")
+            );
         }
     }
 

@@ -177,7 +177,9 @@ pub(crate) fn type_and_id(value: &str) -> Option<(&str, &str)> {
     let history_ok = rest.is_empty() || (rest.len() == 2 && rest[0] == "_history");
     let id_ok = !id.is_empty()
         && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
     (is_type(rtype) && id_ok && history_ok).then_some((rtype, id))
 }
 
@@ -215,7 +217,9 @@ mod tests {
     use super::*;
 
     fn ndjson(lines: &[&str]) -> ImportSet {
-        ImportSet::from_ndjson(lines.join("\n").as_bytes()).unwrap()
+        // Each resource is written over several lines here for reading; NDJSON has one each.
+        let one_per_line: Vec<String> = lines.iter().map(|l| l.replace('\n', " ")).collect();
+        ImportSet::from_ndjson(one_per_line.join("\n").as_bytes()).unwrap()
     }
 
     #[test]
@@ -257,16 +261,23 @@ mod tests {
                "medicationReference":{"reference":"#med"}}"##,
         ]);
         assert_eq!(set.references().unwrap().summary.internal, 1);
-        let set = ndjson(&[r##"{"resourceType":"Observation","id":"o1","subject":{"reference":"#gone"}}"##]);
+        let set = ndjson(&[
+            r##"{"resourceType":"Observation","id":"o1","subject":{"reference":"#gone"}}"##,
+        ]);
         assert!(set.references().is_err());
-        let set = ndjson(&[r#"{"resourceType":"Observation","id":"o1","subject":{"reference":"not a ref"}}"#]);
+        let set = ndjson(&[
+            r#"{"resourceType":"Observation","id":"o1","subject":{"reference":"not a ref"}}"#,
+        ]);
         assert!(set.references().is_err());
     }
 
     #[test]
     fn type_and_id_accepts_versions_only_in_history_form() {
         assert_eq!(type_and_id("Patient/p1"), Some(("Patient", "p1")));
-        assert_eq!(type_and_id("Patient/p1/_history/2"), Some(("Patient", "p1")));
+        assert_eq!(
+            type_and_id("Patient/p1/_history/2"),
+            Some(("Patient", "p1"))
+        );
         assert_eq!(type_and_id("Patient/p1/x"), None);
         assert_eq!(type_and_id("patient/p1"), None);
     }

@@ -53,11 +53,19 @@ mod tests {
             Err(StoreError::Conflict(_))
         ));
         let restored = Store::open(&copy, kms).unwrap();
-        assert_eq!(restored.schema_version().unwrap(), store.schema_version().unwrap());
-        let loaded = restored.load_patient("t", &restored.patient_ref("t", "p1")).unwrap();
+        assert_eq!(
+            restored.schema_version().unwrap(),
+            store.schema_version().unwrap()
+        );
+        let loaded = restored
+            .load_patient("t", &restored.patient_ref("t", "p1"))
+            .unwrap();
         assert_eq!(loaded[0].json.as_slice(), b"{\"a\":1}");
 
         let other = Arc::new(LocalKms::create(&dir.path().join("other.key")).unwrap());
-        assert!(Store::open(&copy, other).is_err(), "another root key opens nothing");
+        assert!(
+            Store::open(&copy, other).is_err(),
+            "another root key opens nothing"
+        );
     }
 }

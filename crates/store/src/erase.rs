@@ -54,11 +54,18 @@ impl Store {
         let mut conn = self.db.lock()?;
         let tx = conn.transaction()?;
         let p = params![tenant, patient.as_str()];
-        let drafts_deleted =
-            tx.execute("DELETE FROM drafts WHERE tenant = ?1 AND patient_ref = ?2", p)? as u64;
-        let resources_deleted =
-            tx.execute("DELETE FROM resources WHERE tenant = ?1 AND patient_ref = ?2", p)? as u64;
-        tx.execute("DELETE FROM patients WHERE tenant = ?1 AND patient_ref = ?2", p)?;
+        let drafts_deleted = tx.execute(
+            "DELETE FROM drafts WHERE tenant = ?1 AND patient_ref = ?2",
+            p,
+        )? as u64;
+        let resources_deleted = tx.execute(
+            "DELETE FROM resources WHERE tenant = ?1 AND patient_ref = ?2",
+            p,
+        )? as u64;
+        tx.execute(
+            "DELETE FROM patients WHERE tenant = ?1 AND patient_ref = ?2",
+            p,
+        )?;
         tx.execute(
             "INSERT INTO tombstones (tenant, patient_ref, request_id, requested_by, forgotten_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
@@ -178,10 +185,16 @@ mod tests {
     #[test]
     fn a_deletion_request_shreds_deletes_every_row_and_leaves_a_tombstone() {
         let (_dir, store, patient) = store_with_patient();
-        let report = store.erase_patient("t", &patient, "req-1", "admin").unwrap();
+        let report = store
+            .erase_patient("t", &patient, "req-1", "admin")
+            .unwrap();
         assert!(report.key_versions_destroyed >= 1);
         assert_eq!(
-            (report.vaults_deleted, report.drafts_deleted, report.resources_deleted),
+            (
+                report.vaults_deleted,
+                report.drafts_deleted,
+                report.resources_deleted
+            ),
             (1, 1, 2)
         );
         assert!(store.drafts("t").unwrap().is_empty());
@@ -192,7 +205,9 @@ mod tests {
         let tombstone = store.tombstone("t", &patient).unwrap().unwrap();
         assert_eq!(tombstone.request_id, "req-1");
         assert_eq!(tombstone.reimported_at, None);
-        let again = store.erase_patient("t", &patient, "req-2", "admin").unwrap_err();
+        let again = store
+            .erase_patient("t", &patient, "req-2", "admin")
+            .unwrap_err();
         assert!(matches!(again, StoreError::NotFound(_)));
     }
 
@@ -200,7 +215,9 @@ mod tests {
     fn a_held_patient_is_not_deleted() {
         let (_dir, store, patient) = store_with_patient();
         store.place_hold("t", &patient, "case", "admin").unwrap();
-        let err = store.erase_patient("t", &patient, "req-1", "admin").unwrap_err();
+        let err = store
+            .erase_patient("t", &patient, "req-1", "admin")
+            .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)));
         assert_eq!(store.load_patient("t", &patient).unwrap().len(), 2);
     }
@@ -208,7 +225,9 @@ mod tests {
     #[test]
     fn a_deleted_patient_can_be_imported_again_only_once_allowed() {
         let (_dir, store, patient) = store_with_patient();
-        store.erase_patient("t", &patient, "req-1", "admin").unwrap();
+        store
+            .erase_patient("t", &patient, "req-1", "admin")
+            .unwrap();
         let rows = vec![("Patient".into(), "p1".into(), b"{\"new\":1}".to_vec())];
         assert!(store.prepare_import("t", &patient, &rows).is_err());
         store.allow_reimport("t", &patient).unwrap();

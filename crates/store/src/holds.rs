@@ -20,7 +20,11 @@ pub struct LegalHold {
 }
 
 fn context(tenant: &str, patient: &PatientRef) -> AadContext {
-    AadContext::tenant(tenant, &format!("legal-hold/{}", patient.as_str()), "reason")
+    AadContext::tenant(
+        tenant,
+        &format!("legal-hold/{}", patient.as_str()),
+        "reason",
+    )
 }
 
 impl Store {
@@ -46,7 +50,9 @@ impl Store {
             params![tenant, patient.as_str(), sealed, held_by, now()],
         )?;
         if inserted == 0 {
-            return Err(StoreError::Conflict("the patient is already under legal hold"));
+            return Err(StoreError::Conflict(
+                "the patient is already under legal hold",
+            ));
         }
         Ok(())
     }
@@ -148,9 +154,13 @@ mod tests {
     #[test]
     fn a_hold_is_placed_once_listed_and_released() {
         let (_dir, store, patient) = store_with_patient();
-        store.place_hold("t", &patient, "litigation 7", "admin").unwrap();
+        store
+            .place_hold("t", &patient, "litigation 7", "admin")
+            .unwrap();
         assert!(store.is_held("t", &patient).unwrap());
-        let again = store.place_hold("t", &patient, "again", "admin").unwrap_err();
+        let again = store
+            .place_hold("t", &patient, "again", "admin")
+            .unwrap_err();
         assert!(matches!(again, StoreError::Conflict(_)));
         assert_eq!(store.hold_reason("t", &patient).unwrap(), "litigation 7");
         assert_eq!(store.legal_holds("t").unwrap().len(), 1);

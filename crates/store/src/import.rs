@@ -138,7 +138,14 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (tenant, patient_ref, resource_type, resource_ref)
                      DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-                    params![tenant, patient.patient.as_str(), resource_type, rref, body, at],
+                    params![
+                        tenant,
+                        patient.patient.as_str(),
+                        resource_type,
+                        rref,
+                        body,
+                        at
+                    ],
                 )?;
             }
             counts.add(patient.counts);
@@ -203,12 +210,16 @@ mod tests {
     fn importing_the_same_resources_twice_leaves_the_sealed_rows_untouched() {
         let (_dir, store) = store();
         let patient = store.patient_ref("t", "p1");
-        let first = store.prepare_import("t", &patient, &rows("{\"v\":1}")).unwrap();
+        let first = store
+            .prepare_import("t", &patient, &rows("{\"v\":1}"))
+            .unwrap();
         assert_eq!(first.counts().created, 2);
         store.commit_import("t", &[first]).unwrap();
         let before = bodies(&store);
 
-        let again = store.prepare_import("t", &patient, &rows("{\"v\":1}")).unwrap();
+        let again = store
+            .prepare_import("t", &patient, &rows("{\"v\":1}"))
+            .unwrap();
         assert_eq!(again.counts().unchanged, 2);
         assert_eq!(again.counts().created + again.counts().updated, 0);
         store.commit_import("t", &[again]).unwrap();
@@ -219,10 +230,17 @@ mod tests {
     fn a_changed_resource_replaces_the_stored_one() {
         let (_dir, store) = store();
         let patient = store.patient_ref("t", "p1");
-        let first = store.prepare_import("t", &patient, &rows("{\"v\":1}")).unwrap();
+        let first = store
+            .prepare_import("t", &patient, &rows("{\"v\":1}"))
+            .unwrap();
         store.commit_import("t", &[first]).unwrap();
-        let changed = store.prepare_import("t", &patient, &rows("{\"v\":2}")).unwrap();
-        assert_eq!((changed.counts().updated, changed.counts().unchanged), (1, 1));
+        let changed = store
+            .prepare_import("t", &patient, &rows("{\"v\":2}"))
+            .unwrap();
+        assert_eq!(
+            (changed.counts().updated, changed.counts().unchanged),
+            (1, 1)
+        );
         store.commit_import("t", &[changed]).unwrap();
         let loaded = store.load_patient("t", &patient).unwrap();
         assert_eq!(loaded.len(), 2);

@@ -98,7 +98,8 @@ impl Store {
         let mut held = 0;
         for (i, (table, condition, cutoff)) in classes(cutoffs).into_iter().enumerate() {
             held += count(&tx, tenant, table, condition, HELD, cutoff)?;
-            let sql = format!("DELETE FROM {table} WHERE tenant = ?1 AND {condition} AND {NOT_HELD}");
+            let sql =
+                format!("DELETE FROM {table} WHERE tenant = ?1 AND {condition} AND {NOT_HELD}");
             counts[i] = tx.execute(&sql, params![tenant, cutoff])? as u64;
         }
         tx.commit()?;
@@ -136,7 +137,8 @@ mod tests {
 
     fn set_vault_age(store: &Store, at: i64) {
         let conn = store.db.lock().unwrap();
-        conn.execute("UPDATE vaults SET updated_at = ?1", [at]).unwrap();
+        conn.execute("UPDATE vaults SET updated_at = ?1", [at])
+            .unwrap();
     }
 
     #[test]
@@ -148,12 +150,18 @@ mod tests {
         for p in [&a, &b] {
             let rows = vec![("Patient".into(), "x".into(), b"{}".to_vec())];
             store.put_patient("t", p, &rows).unwrap();
-            store.save_vault("t", p, &format!("c-{}", p.as_str()), b"m").unwrap();
+            store
+                .save_vault("t", p, &format!("c-{}", p.as_str()), b"m")
+                .unwrap();
         }
         store.create_draft(&draft("old-a", &a, 100), b"x").unwrap();
         store.create_draft(&draft("old-b", &b, 100), b"x").unwrap();
-        store.create_draft(&draft("new-a", &a, 10_000), b"x").unwrap();
-        store.review_draft("t", "new-a", DraftStatus::Signed, "dr").unwrap();
+        store
+            .create_draft(&draft("new-a", &a, 10_000), b"x")
+            .unwrap();
+        store
+            .review_draft("t", "new-a", DraftStatus::Signed, "dr")
+            .unwrap();
         set_vault_age(&store, 100);
         store.place_hold("t", &b, "case", "admin").unwrap();
 
@@ -171,10 +179,25 @@ mod tests {
         };
         assert_eq!(report, expected);
         assert_eq!(store.retention_purge("t", &cutoffs).unwrap(), expected);
-        let left: Vec<String> = store.drafts("t").unwrap().into_iter().map(|d| d.id).collect();
+        let left: Vec<String> = store
+            .drafts("t")
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
         assert_eq!(left, ["old-b", "new-a"]);
-        assert!(store.load_vault("t", &b, &format!("c-{}", b.as_str())).unwrap().is_some());
-        assert!(store.load_vault("t", &a, &format!("c-{}", a.as_str())).unwrap().is_none());
+        assert!(
+            store
+                .load_vault("t", &b, &format!("c-{}", b.as_str()))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .load_vault("t", &a, &format!("c-{}", a.as_str()))
+                .unwrap()
+                .is_none()
+        );
         let nothing = store.retention_report("t", &cutoffs).unwrap();
         assert_eq!((nothing.drafts_awaiting, nothing.vaults), (0, 0));
     }

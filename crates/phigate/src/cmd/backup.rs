@@ -120,9 +120,8 @@ pub fn run(config: &Config, args: &BackupArgs) -> Result<ExitCode> {
     }
     match audit_entries {
         Some(n) => out.line(format!("audit log: {n} entries copied")),
-        None => out.line(
-            "audit log: in PostgreSQL, not copied; back it up with the database's own tools",
-        ),
+        None => out
+            .line("audit log: in PostgreSQL, not copied; back it up with the database's own tools"),
     }
     out.line(format!(
         "backup written to {}; keys are not in it: back up {} (or your KMS key) separately",
@@ -136,7 +135,8 @@ pub fn run(config: &Config, args: &BackupArgs) -> Result<ExitCode> {
 /// Creates `dir` owner-only, or accepts it if it exists and is empty.
 fn create_empty_dir(dir: &Path) -> Result<()> {
     if dir.exists() {
-        let mut entries = fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        let mut entries =
+            fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
         if entries.next().is_some() {
             bail!("{} is not empty; give a new directory", dir.display());
         }

@@ -30,9 +30,10 @@ pub fn run(config: &Config, command: &PatientCommand) -> Result<ExitCode> {
                 bail!("a hold needs a reason of 1 to {MAX_REASON_CHARS} characters");
             }
             let patient = resolve(config, &opened, patient, *by_ref)?;
-            let result = opened
-                .store
-                .place_hold(&config.tenant, &patient, reason, "local-operator");
+            let result =
+                opened
+                    .store
+                    .place_hold(&config.tenant, &patient, reason, "local-operator");
             record(&opened, &patient, "hold placed", result.is_ok())?;
             result?;
             out.line(format!(

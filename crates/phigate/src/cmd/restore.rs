@@ -79,8 +79,7 @@ fn restore_into(
         );
     }
     let patients = opened.store.patient_count(&config.tenant)?;
-    let manifest_digest =
-        phigate_crypto::sha256_hex_reader(fs::File::open(manifest_path)?)?;
+    let manifest_digest = phigate_crypto::sha256_hex_reader(fs::File::open(manifest_path)?)?;
     let mut event = AuditEvent::new(operator(), Action::Restore, Outcome::Success);
     event.detail = Some(format!(
         "restored the backup taken {} (manifest sha256 {}); {} entries verified",

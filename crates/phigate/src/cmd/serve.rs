@@ -110,7 +110,11 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
 
 /// Purges what is past retention every `retention.purge_interval_secs` (first after one
 /// interval), off the request threads. Failures are logged and retried at the next tick.
-fn retention_job(config: &Config, store: phigate_store::Store, audit: Arc<phigate_audit::AuditLog>) {
+fn retention_job(
+    config: &Config,
+    store: phigate_store::Store,
+    audit: Arc<phigate_audit::AuditLog>,
+) {
     let secs = config.retention.purge_interval_secs;
     if secs == 0 {
         return;
