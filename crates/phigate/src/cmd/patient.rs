@@ -25,10 +25,11 @@ pub fn run(config: &Config, command: &PatientCommand) -> Result<ExitCode> {
             let opened = datadir::open(config)?;
             let patient = resolve(config, &opened, id, *by_ref)?;
             let request_id = match request_id {
-                Some(id) => checked_request_id(id)?,
+                Some(id) => checked_id("request id", id)?,
                 None => phigate_agent::random_id()?,
             };
-            forget(config, &opened, &patient, &request_id, requested_by)
+            let requested_by = checked_id("requester", requested_by)?;
+            forget(config, &opened, &patient, &request_id, &requested_by)
         }
         other => hold::run(config, other),
     }
@@ -61,14 +62,15 @@ pub(crate) fn operator() -> Actor {
     }
 }
 
-fn checked_request_id(id: &str) -> Result<String> {
+/// Request ids and requesters are ids (no spaces), so they cannot carry a patient's name.
+fn checked_id(what: &str, id: &str) -> Result<String> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@'));
     if !ok {
-        bail!("a request id is 1 to 64 letters, digits, '-', '_', '.' or ':'");
+        bail!("a {what} is 1 to 64 letters, digits, '-', '_', '.', ':' or '@'");
     }
     Ok(id.to_owned())
 }

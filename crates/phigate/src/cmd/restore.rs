@@ -150,7 +150,7 @@ fn check_target(root: &Path, keys_given: bool) -> Result<()> {
     for entry in fs::read_dir(root).with_context(|| format!("cannot read {}", root.display()))? {
         let entry = entry?;
         let is_keys = entry.file_name() == "keys" && entry.file_type()?.is_dir();
-        if !(is_keys && !keys_given) {
+        if !is_keys || keys_given {
             bail!(
                 "{} is not empty; restore into a new data directory (it may hold only `keys/` \
                  when --keys is not given)",
