@@ -2,9 +2,8 @@
 //! leaving a tombstone (the keyed reference, when, who, the request id; no PHI) so that the
 //! deletion stays on record and a later import of the same patient is noticed.
 
-use rusqlite::{OptionalExtension, params};
-
-use crate::db::now;
+use crate::db::{Row, Sql, now};
+use crate::params;
 use crate::{PatientRef, Store, StoreError};
 
 /// The record a deletion request leaves behind.
@@ -51,33 +50,35 @@ impl Store {
             return Err(StoreError::Conflict("the patient is under legal hold"));
         }
         let forgotten = self.forget_patient(tenant, patient)?;
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction()?;
-        let p = params![tenant, patient.as_str()];
-        let drafts_deleted = tx.execute(
-            "DELETE FROM drafts WHERE tenant = ?1 AND patient_ref = ?2",
-            p,
-        )? as u64;
-        let resources_deleted = tx.execute(
-            "DELETE FROM resources WHERE tenant = ?1 AND patient_ref = ?2",
-            p,
-        )? as u64;
-        tx.execute(
-            "DELETE FROM patients WHERE tenant = ?1 AND patient_ref = ?2",
-            p,
-        )?;
-        tx.execute(
-            "INSERT INTO tombstones (tenant, patient_ref, request_id, requested_by, forgotten_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (tenant, patient_ref) DO UPDATE SET request_id = excluded.request_id,
-               requested_by = excluded.requested_by, forgotten_at = excluded.forgotten_at,
-               reimported_at = NULL",
-            params![tenant, patient.as_str(), request_id, requested_by, now()],
-        )?;
-        tx.commit()?;
-        // secure_delete zeroed the deleted rows in their pages; move those pages home and
-        // empty the log that still holds the old ones.
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let at = now();
+        let (drafts_deleted, resources_deleted) = self.db.transaction(|tx| {
+            let p = params![tenant, patient.as_str()];
+            let drafts = tx.execute(
+                "DELETE FROM drafts WHERE tenant = $1 AND patient_ref = $2",
+                p,
+            )?;
+            let resources = tx.execute(
+                "DELETE FROM resources WHERE tenant = $1 AND patient_ref = $2",
+                p,
+            )?;
+            tx.execute(
+                "DELETE FROM patients WHERE tenant = $1 AND patient_ref = $2",
+                p,
+            )?;
+            tx.execute(
+                "INSERT INTO tombstones
+                 (tenant, patient_ref, request_id, requested_by, forgotten_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (tenant, patient_ref) DO UPDATE SET
+                   request_id = excluded.request_id, requested_by = excluded.requested_by,
+                   forgotten_at = excluded.forgotten_at, reimported_at = NULL",
+                params![tenant, patient.as_str(), request_id, requested_by, at],
+            )?;
+            Ok((drafts, resources))
+        })?;
+        // With SQLite's secure_delete the deleted rows are zeroed in their pages; this moves
+        // those pages home and empties the log that still holds the old ones.
+        self.db.flush_deleted()?;
         Ok(ErasureReport {
             key_versions_destroyed: forgotten.key_versions_destroyed,
             vaults_deleted: forgotten.vaults_deleted,
@@ -92,58 +93,59 @@ impl Store {
         tenant: &str,
         patient: &PatientRef,
     ) -> Result<Option<Tombstone>, StoreError> {
-        let conn = self.db.lock()?;
-        Ok(conn
-            .query_row(
+        self.db
+            .query_opt(
                 "SELECT patient_ref, request_id, requested_by, forgotten_at, reimported_at
-                 FROM tombstones WHERE tenant = ?1 AND patient_ref = ?2",
+                 FROM tombstones WHERE tenant = $1 AND patient_ref = $2",
                 params![tenant, patient.as_str()],
-                tombstone_from_row,
-            )
-            .optional()?)
+            )?
+            .map(tombstone_from_row)
+            .transpose()
     }
 
     /// Every tombstone of the tenant, oldest first.
     pub fn tombstones(&self, tenant: &str) -> Result<Vec<Tombstone>, StoreError> {
-        let conn = self.db.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT patient_ref, request_id, requested_by, forgotten_at, reimported_at
-             FROM tombstones WHERE tenant = ?1 ORDER BY forgotten_at, patient_ref",
-        )?;
-        let rows = stmt.query_map(params![tenant], tombstone_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db
+            .query_all(
+                "SELECT patient_ref, request_id, requested_by, forgotten_at, reimported_at
+                 FROM tombstones WHERE tenant = $1 ORDER BY forgotten_at, patient_ref",
+                params![tenant],
+            )?
+            .into_iter()
+            .map(tombstone_from_row)
+            .collect()
     }
 
     /// Lets a deleted patient be imported again: clears the destroyed key versions (so a new
     /// key is made on the next write) and marks the tombstone, which stays on record.
     pub fn allow_reimport(&self, tenant: &str, patient: &PatientRef) -> Result<(), StoreError> {
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction()?;
-        let marked = tx.execute(
-            "UPDATE tombstones SET reimported_at = ?3
-             WHERE tenant = ?1 AND patient_ref = ?2 AND reimported_at IS NULL",
-            params![tenant, patient.as_str(), now()],
-        )?;
-        if marked == 0 {
-            return Err(StoreError::NotFound("tombstone"));
-        }
-        tx.execute(
-            "DELETE FROM keys WHERE kind = 'patient' AND tenant = ?1 AND patient = ?2
-             AND state = 'destroyed'",
-            params![tenant, patient.as_str()],
-        )?;
-        tx.commit()?;
-        Ok(())
+        let at = now();
+        self.db.transaction(|tx| {
+            let marked = tx.execute(
+                "UPDATE tombstones SET reimported_at = $3
+                 WHERE tenant = $1 AND patient_ref = $2 AND reimported_at IS NULL",
+                params![tenant, patient.as_str(), at],
+            )?;
+            if marked == 0 {
+                return Err(StoreError::NotFound("tombstone"));
+            }
+            tx.execute(
+                "DELETE FROM keys WHERE kind = 'patient' AND tenant = $1 AND patient = $2
+                 AND state = 'destroyed'",
+                params![tenant, patient.as_str()],
+            )?;
+            Ok(())
+        })
     }
 }
 
-fn tombstone_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tombstone> {
+fn tombstone_from_row(mut r: Row) -> Result<Tombstone, StoreError> {
     Ok(Tombstone {
-        patient: PatientRef::from_stored(r.get(0)?),
-        request_id: r.get(1)?,
-        requested_by: r.get(2)?,
-        forgotten_at: r.get(3)?,
-        reimported_at: r.get(4)?,
+        patient: PatientRef::from_stored(r.take(0)?),
+        request_id: r.take(1)?,
+        requested_by: r.take(2)?,
+        forgotten_at: r.take(3)?,
+        reimported_at: r.take(4)?,
     })
 }
 

@@ -3,9 +3,9 @@
 //! key (it must outlive anything done to the patient's own key).
 
 use phigate_crypto::AadContext;
-use rusqlite::{OptionalExtension, params};
 
-use crate::db::now;
+use crate::db::{Sql, now};
+use crate::params;
 use crate::{PatientRef, Store, StoreError};
 
 /// One hold, without its reason.
@@ -43,10 +43,9 @@ impl Store {
         let sealed = self
             .keyring
             .seal(&context(tenant, patient), reason.as_bytes())?;
-        let conn = self.db.lock()?;
-        let inserted = conn.execute(
+        let inserted = self.db.execute(
             "INSERT INTO legal_holds (tenant, patient_ref, reason, held_by, held_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant, patient_ref) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, patient_ref) DO NOTHING",
             params![tenant, patient.as_str(), sealed, held_by, now()],
         )?;
         if inserted == 0 {
@@ -59,9 +58,8 @@ impl Store {
 
     /// Releases a patient's hold; [`StoreError::NotFound`] if there is none.
     pub fn release_hold(&self, tenant: &str, patient: &PatientRef) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        let deleted = conn.execute(
-            "DELETE FROM legal_holds WHERE tenant = ?1 AND patient_ref = ?2",
+        let deleted = self.db.execute(
+            "DELETE FROM legal_holds WHERE tenant = $1 AND patient_ref = $2",
             params![tenant, patient.as_str()],
         )?;
         if deleted == 0 {
@@ -72,46 +70,41 @@ impl Store {
 
     /// Whether the patient is under legal hold.
     pub fn is_held(&self, tenant: &str, patient: &PatientRef) -> Result<bool, StoreError> {
-        let conn = self.db.lock()?;
-        let found: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM legal_holds WHERE tenant = ?1 AND patient_ref = ?2",
-                params![tenant, patient.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let found = self.db.query_opt(
+            "SELECT 1 FROM legal_holds WHERE tenant = $1 AND patient_ref = $2",
+            params![tenant, patient.as_str()],
+        )?;
         Ok(found.is_some())
     }
 
     /// Every hold of the tenant, oldest first.
     pub fn legal_holds(&self, tenant: &str) -> Result<Vec<LegalHold>, StoreError> {
-        let conn = self.db.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT patient_ref, held_by, held_at FROM legal_holds WHERE tenant = ?1
+        let rows = self.db.query_all(
+            "SELECT patient_ref, held_by, held_at FROM legal_holds WHERE tenant = $1
              ORDER BY held_at, patient_ref",
+            params![tenant],
         )?;
-        let rows = stmt.query_map(params![tenant], |r| {
-            Ok(LegalHold {
-                patient: PatientRef::from_stored(r.get(0)?),
-                held_by: r.get(1)?,
-                held_at: r.get(2)?,
+        rows.into_iter()
+            .map(|mut r| {
+                Ok(LegalHold {
+                    patient: PatientRef::from_stored(r.take(0)?),
+                    held_by: r.take(1)?,
+                    held_at: r.take(2)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .collect()
     }
 
     /// The stated reason of a patient's hold, opened.
     pub fn hold_reason(&self, tenant: &str, patient: &PatientRef) -> Result<String, StoreError> {
-        let sealed: Option<Vec<u8>> = {
-            let conn = self.db.lock()?;
-            conn.query_row(
-                "SELECT reason FROM legal_holds WHERE tenant = ?1 AND patient_ref = ?2",
+        let sealed: Vec<u8> = self
+            .db
+            .query_opt(
+                "SELECT reason FROM legal_holds WHERE tenant = $1 AND patient_ref = $2",
                 params![tenant, patient.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?
-        };
-        let sealed = sealed.ok_or(StoreError::NotFound("legal hold"))?;
+            )?
+            .ok_or(StoreError::NotFound("legal hold"))?
+            .take(0)?;
         let reason = self.keyring.open(&context(tenant, patient), &sealed)?;
         String::from_utf8(reason.to_vec()).map_err(|_| StoreError::Corrupt("legal hold reason"))
     }
@@ -121,14 +114,10 @@ impl Store {
         tenant: &str,
         patient: &PatientRef,
     ) -> Result<bool, StoreError> {
-        let conn = self.db.lock()?;
-        let found: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM patients WHERE tenant = ?1 AND patient_ref = ?2",
-                params![tenant, patient.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let found = self.db.query_opt(
+            "SELECT 1 FROM patients WHERE tenant = $1 AND patient_ref = $2",
+            params![tenant, patient.as_str()],
+        )?;
         Ok(found.is_some())
     }
 }

@@ -6,9 +6,9 @@
 //! replaces the stored one, as a FHIR update would.
 
 use phigate_crypto::AadContext;
-use rusqlite::{OptionalExtension, params};
 
-use crate::db::now;
+use crate::db::{Sql, now};
+use crate::params;
 use crate::{PatientRef, Store, StoreError};
 
 /// What an import did, or would do, to the stored resources.
@@ -67,15 +67,11 @@ impl Store {
         id: &str,
     ) -> Result<bool, StoreError> {
         let rref = self.resource_ref(tenant, resource_type, id);
-        let conn = self.db.lock()?;
-        let found: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM resources
-                 WHERE tenant = ?1 AND resource_type = ?2 AND resource_ref = ?3 LIMIT 1",
-                params![tenant, resource_type, rref],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let found = self.db.query_opt(
+            "SELECT 1 FROM resources
+             WHERE tenant = $1 AND resource_type = $2 AND resource_ref = $3 LIMIT 1",
+            params![tenant, resource_type, rref],
+        )?;
         Ok(found.is_some())
     }
 
@@ -121,36 +117,32 @@ impl Store {
         tenant: &str,
         prepared: &[PreparedPatient],
     ) -> Result<ImportCounts, StoreError> {
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction()?;
         let at = now();
+        self.db.transaction(|tx| {
+            for patient in prepared {
+                let patient_ref = patient.patient.as_str();
+                tx.execute(
+                    "INSERT INTO patients (tenant, patient_ref, created_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (tenant, patient_ref) DO NOTHING",
+                    params![tenant, patient_ref, at],
+                )?;
+                for (resource_type, rref, body) in &patient.writes {
+                    tx.execute(
+                        "INSERT INTO resources
+                         (tenant, patient_ref, resource_type, resource_ref, body, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT (tenant, patient_ref, resource_type, resource_ref)
+                         DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                        params![tenant, patient_ref, resource_type, rref, body, at],
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
         let mut counts = ImportCounts::default();
         for patient in prepared {
-            tx.execute(
-                "INSERT INTO patients (tenant, patient_ref, created_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (tenant, patient_ref) DO NOTHING",
-                params![tenant, patient.patient.as_str(), at],
-            )?;
-            for (resource_type, rref, body) in &patient.writes {
-                tx.execute(
-                    "INSERT INTO resources
-                     (tenant, patient_ref, resource_type, resource_ref, body, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (tenant, patient_ref, resource_type, resource_ref)
-                     DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-                    params![
-                        tenant,
-                        patient.patient.as_str(),
-                        resource_type,
-                        rref,
-                        body,
-                        at
-                    ],
-                )?;
-            }
             counts.add(patient.counts);
         }
-        tx.commit()?;
         Ok(counts)
     }
 
@@ -161,15 +153,14 @@ impl Store {
         resource_type: &str,
         rref: &str,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let conn = self.db.lock()?;
-        Ok(conn
-            .query_row(
-                "SELECT body FROM resources WHERE tenant = ?1 AND patient_ref = ?2
-                 AND resource_type = ?3 AND resource_ref = ?4",
+        self.db
+            .query_opt(
+                "SELECT body FROM resources WHERE tenant = $1 AND patient_ref = $2
+                 AND resource_type = $3 AND resource_ref = $4",
                 params![tenant, patient.as_str(), resource_type, rref],
-                |r| r.get(0),
-            )
-            .optional()?)
+            )?
+            .map(|mut row| row.take(0))
+            .transpose()
     }
 }
 
@@ -196,13 +187,15 @@ mod tests {
     }
 
     fn bodies(store: &Store) -> Vec<(String, Vec<u8>, i64)> {
-        let conn = store.db.lock().unwrap();
-        let mut stmt = conn
-            .prepare("SELECT resource_ref, body, updated_at FROM resources ORDER BY resource_ref")
+        let rows = store
+            .db
+            .query_all(
+                "SELECT resource_ref, body, updated_at FROM resources ORDER BY resource_ref",
+                params![],
+            )
             .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(Result::unwrap)
+        rows.into_iter()
+            .map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()))
             .collect()
     }
 

@@ -3,8 +3,8 @@
 //! The report and the purge count the same rows, so a report says exactly what a purge would
 //! delete at that moment. Only counts leave this module, never content.
 
-use rusqlite::{Connection, params};
-
+use crate::db::Sql;
+use crate::params;
 use crate::{Store, StoreError};
 
 /// The cutoffs of one purge (Unix seconds): rows older than these go.
@@ -31,36 +31,34 @@ pub struct RetentionCounts {
     pub held: u64,
 }
 
-const NOT_HELD: &str = "patient_ref NOT IN (SELECT patient_ref FROM legal_holds WHERE tenant = ?1)";
-const HELD: &str = "patient_ref IN (SELECT patient_ref FROM legal_holds WHERE tenant = ?1)";
+const NOT_HELD: &str = "patient_ref NOT IN (SELECT patient_ref FROM legal_holds WHERE tenant = $1)";
+const HELD: &str = "patient_ref IN (SELECT patient_ref FROM legal_holds WHERE tenant = $1)";
 
-/// Each class: its table and the condition (with `?2` the cutoff) selecting rows past retention.
+/// Each class: its table and the condition (with `$2` the cutoff) selecting rows past retention.
 fn classes(c: &RetentionCutoffs) -> [(&'static str, &'static str, i64); 3] {
     [
         (
             "drafts",
-            "status IN ('signed', 'rejected') AND reviewed_at < ?2",
+            "status IN ('signed', 'rejected') AND reviewed_at < $2",
             c.drafts_decided_before,
         ),
         (
             "drafts",
-            "status = 'awaiting_review' AND created_at < ?2",
+            "status = 'awaiting_review' AND created_at < $2",
             c.drafts_awaiting_before,
         ),
-        ("vaults", "updated_at < ?2", c.vaults_before),
+        ("vaults", "updated_at < $2", c.vaults_before),
     ]
 }
 
 fn count(
-    conn: &Connection,
+    db: &dyn Sql,
     tenant: &str,
-    table: &str,
-    condition: &str,
+    (table, condition, cutoff): (&str, &str, i64),
     hold: &str,
-    cutoff: i64,
 ) -> Result<u64, StoreError> {
-    let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant = ?1 AND {condition} AND {hold}");
-    Ok(conn.query_row(&sql, params![tenant, cutoff], |r| r.get(0))?)
+    let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant = $1 AND {condition} AND {hold}");
+    db.query_one(&sql, params![tenant, cutoff])?.get(0)
 }
 
 impl Store {
@@ -70,12 +68,11 @@ impl Store {
         tenant: &str,
         cutoffs: &RetentionCutoffs,
     ) -> Result<RetentionCounts, StoreError> {
-        let conn = self.db.lock()?;
         let mut counts = [0u64; 3];
         let mut held = 0;
-        for (i, (table, condition, cutoff)) in classes(cutoffs).into_iter().enumerate() {
-            counts[i] = count(&conn, tenant, table, condition, NOT_HELD, cutoff)?;
-            held += count(&conn, tenant, table, condition, HELD, cutoff)?;
+        for (i, class) in classes(cutoffs).into_iter().enumerate() {
+            counts[i] = count(&self.db, tenant, class, NOT_HELD)?;
+            held += count(&self.db, tenant, class, HELD)?;
         }
         Ok(RetentionCounts {
             drafts_decided: counts[0],
@@ -92,17 +89,18 @@ impl Store {
         tenant: &str,
         cutoffs: &RetentionCutoffs,
     ) -> Result<RetentionCounts, StoreError> {
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction()?;
-        let mut counts = [0u64; 3];
-        let mut held = 0;
-        for (i, (table, condition, cutoff)) in classes(cutoffs).into_iter().enumerate() {
-            held += count(&tx, tenant, table, condition, HELD, cutoff)?;
-            let sql =
-                format!("DELETE FROM {table} WHERE tenant = ?1 AND {condition} AND {NOT_HELD}");
-            counts[i] = tx.execute(&sql, params![tenant, cutoff])? as u64;
-        }
-        tx.commit()?;
+        let (counts, held) = self.db.transaction(|tx| {
+            let mut counts = [0u64; 3];
+            let mut held = 0;
+            for (i, class) in classes(cutoffs).into_iter().enumerate() {
+                held += count(tx, tenant, class, HELD)?;
+                let (table, condition, cutoff) = class;
+                let sql =
+                    format!("DELETE FROM {table} WHERE tenant = $1 AND {condition} AND {NOT_HELD}");
+                counts[i] = tx.execute(&sql, params![tenant, cutoff])?;
+            }
+            Ok((counts, held))
+        })?;
         Ok(RetentionCounts {
             drafts_decided: counts[0],
             drafts_awaiting: counts[1],
@@ -136,8 +134,9 @@ mod tests {
     }
 
     fn set_vault_age(store: &Store, at: i64) {
-        let conn = store.db.lock().unwrap();
-        conn.execute("UPDATE vaults SET updated_at = ?1", [at])
+        store
+            .db
+            .execute("UPDATE vaults SET updated_at = $1", params![at])
             .unwrap();
     }
 
