@@ -148,6 +148,17 @@ fn classify<'v>(value: &'v str, index: &Index<'_>, contained: &HashSet<&str>) ->
             Kind::Dangling("bundle entry")
         };
     }
+    // A conditional reference's query may hold URLs (`Practitioner?identifier=http://...|1`),
+    // so it is recognised by its leading type before anything else.
+    if let Some((rtype, query)) = value.split_once('?')
+        && is_type(rtype)
+    {
+        return if query.is_empty() {
+            Kind::Malformed
+        } else {
+            Kind::Conditional
+        };
+    }
     if value.contains("://") {
         return if index.full_urls.contains_key(value) {
             Kind::Internal
@@ -155,12 +166,8 @@ fn classify<'v>(value: &'v str, index: &Index<'_>, contained: &HashSet<&str>) ->
             Kind::External
         };
     }
-    if let Some((rtype, query)) = value.split_once('?') {
-        return if is_type(rtype) && !query.is_empty() {
-            Kind::Conditional
-        } else {
-            Kind::Malformed
-        };
+    if value.contains('?') {
+        return Kind::Malformed;
     }
     match type_and_id(value) {
         Some(key) if index.defined.contains(&key) => Kind::Internal,
@@ -227,12 +234,14 @@ mod tests {
         let set = ndjson(&[
             r#"{"resourceType":"Patient","id":"p1"}"#,
             r#"{"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/p1"},
-               "performer":[{"reference":"Practitioner?identifier=x|1"}],
+               "performer":[{"reference":"Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|1"}],
+               "basedOn":[{"reference":"https://other.example/fhir/ServiceRequest/s1"}],
                "encounter":{"reference":"Encounter/e9"}}"#,
         ]);
         let refs = set.references().unwrap();
         assert_eq!(refs.summary.internal, 1);
         assert_eq!(refs.summary.conditional, 1);
+        assert_eq!(refs.summary.external, 1);
         assert_eq!(refs.unresolved.len(), 1);
         let err = refs.unresolved[0].dangling().to_string();
         assert_eq!(

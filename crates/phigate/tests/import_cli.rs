@@ -111,6 +111,12 @@ fn importing_all_38_bundles_twice_leaves_the_same_data_as_once() {
     ok(once.path(), &["init"]);
     let first = ok(once.path(), &args);
     assert_eq!(first.lines().count(), 38, "one summary line per file");
+    assert!(
+        first
+            .lines()
+            .any(|l| l.contains(" conditional and ") && !l.contains("; 0 conditional")),
+        "Synthea's provider references are counted as conditional: {first}"
+    );
     let rows_once = raw_rows(once.path());
     let data_once = decrypted(once.path(), &ids);
 

@@ -96,7 +96,7 @@ fn restore_into(
         manifest.created_at,
         layout.root.display()
     ));
-    out.line(format!("audit log OK: {verified}"));
+    out.line(verified.to_string());
     out.flush();
     Ok(ExitCode::SUCCESS)
 }
