@@ -19,6 +19,7 @@ mod converse;
 mod error;
 mod finish;
 mod import;
+mod import_file;
 pub mod output_check;
 mod pipeline;
 mod policy;
@@ -40,6 +41,7 @@ pub use catalog::{BUILTIN_POLICY, Catalog, DATA_CLASSES, ProviderPolicy, ToolPol
 pub use error::AgentError;
 pub use finish::AI_LABEL;
 pub use import::{ImportReport, import_bundle};
+pub use import_file::{FileReport, ImportError, ImportOptions, import_file};
 pub use pipeline::{MAX_INPUT_BYTES, Pipeline};
 pub use policy::{DisclosureMode, defuse_placeholders, unlink_placeholders};
 pub use review::{DraftView, ReviewDecision};

@@ -19,6 +19,20 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha256(bytes))
 }
 
+/// The SHA-256 digest of everything `reader` yields, as lowercase hex, read in blocks so a
+/// large file need not fit in memory.
+pub fn sha256_hex_reader(mut reader: impl std::io::Read) -> std::io::Result<String> {
+    let mut context = digest::Context::new(&digest::SHA256);
+    let mut block = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut block)? {
+            0 => break,
+            n => context.update(&block[..n]),
+        }
+    }
+    Ok(hex::encode(context.finish().as_ref()))
+}
+
 /// HMAC-SHA-256 of `msg` under `key`.
 pub fn hmac_sha256(key: &KeyMaterial, msg: &[u8]) -> [u8; 32] {
     let key = hmac::Key::new(hmac::HMAC_SHA256, key.expose_secret());
@@ -42,6 +56,12 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn the_streamed_digest_matches_the_one_shot_digest() {
+        let data = vec![7u8; 200_000];
+        assert_eq!(sha256_hex_reader(&data[..]).unwrap(), sha256_hex(&data));
     }
 
     #[test]

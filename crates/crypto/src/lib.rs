@@ -42,7 +42,7 @@ mod repository;
 pub mod secret_file;
 
 pub use aad::AadContext;
-pub use digest::{hmac_sha256, hmac_sha256_hex, sha256, sha256_hex};
+pub use digest::{hmac_sha256, hmac_sha256_hex, sha256, sha256_hex, sha256_hex_reader};
 pub use envelope::{CiphertextInfo, KEY_ID_LEN, inspect};
 pub use error::CryptoError;
 pub use key::{KEY_LEN, KeyMaterial};

@@ -172,7 +172,7 @@ pub(crate) fn resource_type(resource: &Value) -> Option<&str> {
     resource.get("resourceType").and_then(Value::as_str)
 }
 
-fn check_resource(resource: &Value, path: &str) -> Result<(), FhirError> {
+pub(crate) fn check_resource(resource: &Value, path: &str) -> Result<(), FhirError> {
     let rtype = resource_type(resource)
         .ok_or_else(|| FhirError::invalid(format!("{path}.resourceType"), "missing"))?;
     if rtype.is_empty() || !rtype.chars().all(|c| c.is_ascii_alphabetic()) {

@@ -20,6 +20,24 @@ pub enum FhirError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A line of an NDJSON file is not one FHIR resource.
+    #[error("line {line}: {reason}")]
+    Line {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it (never its content).
+        reason: String,
+    },
+    /// A reference names a resource that is neither in the input nor already stored.
+    #[error("{at}: {path} refers to a {target} that is neither in the input nor stored")]
+    DanglingReference {
+        /// Where the referring resource is (`line 3`, `entry[4]`).
+        at: String,
+        /// The JSON path of the reference inside the resource.
+        path: String,
+        /// What kind of target it names (a resource type, or `bundle entry`), never its id.
+        target: String,
+    },
     /// The bundle holds no Patient resource, or more than one.
     #[error("the bundle must hold exactly one Patient resource, found {found}")]
     PatientCount {

@@ -9,13 +9,19 @@
 mod bundle;
 mod deidentify;
 mod error;
+mod grouping;
 mod identifiers;
+mod input;
 mod path;
 mod projection;
+mod references;
 
 pub use bundle::{Bundle, BundleKind, PatientRecord};
 pub use deidentify::FhirDeidentifier;
 pub use error::FhirError;
+pub use grouping::{Grouped, PatientGroup};
 pub use identifiers::known_phi;
+pub use input::{ImportSet, InputFormat, Location};
 pub use path::{first_string, strings_at};
 pub use projection::{FieldRule, Projection, ResourceRule, Transform};
+pub use references::{ReferenceSummary, References, Unresolved};

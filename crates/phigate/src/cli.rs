@@ -38,8 +38,11 @@ pub enum Command {
     /// known identifier of the patient is in the outbound request. Initialises the data directory
     /// first if needed.
     Demo(DemoArgs),
-    /// Load FHIR R4 bundles (one patient each) into the encrypted patient store. A malformed
-    /// bundle is refused whole, with the position of the problem.
+    /// Load FHIR R4 bundles (transaction, batch, collection) and bulk NDJSON (`.ndjson`, one
+    /// resource per line) into the encrypted patient store. Each file is checked whole first
+    /// (JSON, resources, references) and written in one transaction, so a malformed file is
+    /// refused with its path and the line of the problem and leaves nothing behind. Importing
+    /// the same data again changes nothing; a changed resource replaces the stored one.
     Import(ImportArgs),
     /// De-identify text from standard input and write it to standard output. With `--fhir` the
     /// input is FHIR JSON (a bundle's own Patient identifiers are then always found).
@@ -88,6 +91,49 @@ pub enum Command {
     /// Manage the appointment slots the `admin` task's scheduling tools find and book.
     #[command(subcommand)]
     Slots(SlotsCommand),
+    /// Retention of the store's data classes (`[retention]`) and of the audit log's bodies
+    /// (`audit.retention_days`, never under six years): report what is due, or purge it.
+    /// Patients under legal hold are skipped.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+    /// Write a consistent copy of the encrypted store and the audit log, with a manifest of
+    /// SHA-256 digests, while `phigate serve` may be running. Keys are NOT included: back up
+    /// the `keys/` folder (or the KMS key) separately.
+    Backup(BackupArgs),
+    /// Restore a backup into a new, empty data directory (`--data-dir`), after checking the
+    /// manifest's digests, with keys from `--keys`; then verify the audit log.
+    Restore(RestoreArgs),
+}
+
+/// `phigate retention` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Count what a purge would delete now, per data class (counts only, no content).
+    Report,
+    /// Delete what is past retention, except held patients', and audit the counts.
+    Purge,
+}
+
+/// Options of `phigate backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// A new (or empty) directory for the backup.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Options of `phigate restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup directory (holding `manifest.json`).
+    #[arg(long = "from", value_name = "DIR")]
+    pub from: PathBuf,
+    /// A directory holding the key files (`root.key`, `token-signing.pk8`,
+    /// `audit-signing.pk8`, ...), such as the old data directory's `keys/`, copied into the new
+    /// data directory. Without it the new data directory must already hold `keys/` and nothing
+    /// else.
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
 }
 
 /// `phigate users` subcommands.
@@ -189,8 +235,11 @@ pub enum KeysCommand {
 /// `phigate patient` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum PatientCommand {
-    /// Crypto-shred one patient: destroy every version of their key, delete their vault maps and
-    /// write an audit tombstone. Their rows stay, unreadable. This cannot be undone.
+    /// Run a deletion request: crypto-shred the patient (destroy every version of their key),
+    /// delete their vault maps, drafts and resources, and write a tombstone (keyed reference,
+    /// time, who, request id) to the store and the audit log. A patient under legal hold is
+    /// refused. A later import of the same patient is refused unless `--allow-reimport`. This
+    /// cannot be undone.
     Forget {
         /// The patient's id as imported (the FHIR Patient id).
         id: String,
@@ -198,7 +247,39 @@ pub enum PatientCommand {
         /// `phigate import` and written in the audit log) rather than an id.
         #[arg(long = "ref")]
         by_ref: bool,
+        /// The deletion request's id, from your request tracking (default: a random id).
+        #[arg(long, value_name = "ID")]
+        request_id: Option<String>,
+        /// Who asked for the deletion (a staff or system id, not the patient's name).
+        #[arg(long, value_name = "WHO", default_value = "local-operator")]
+        requested_by: String,
     },
+    /// Place a legal hold: retention skips the patient and deletion requests are refused
+    /// until the hold is released.
+    Hold {
+        /// The patient's id (or reference with `--ref`).
+        #[arg(long, value_name = "ID")]
+        patient: String,
+        /// `--patient` is a patient reference (64 hex characters).
+        #[arg(long = "ref")]
+        by_ref: bool,
+        /// Why (stored sealed; say which matter, not who the patient is).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Release a legal hold.
+    Release {
+        /// The patient's id (or reference with `--ref`).
+        #[arg(long, value_name = "ID")]
+        patient: String,
+        /// `--patient` is a patient reference (64 hex characters).
+        #[arg(long = "ref")]
+        by_ref: bool,
+    },
+    /// List the patients under legal hold (references, who, when).
+    Holds,
+    /// List the tombstones deletion requests left (references, request ids, who, when).
+    Tombstones,
 }
 
 /// `phigate slots` subcommands.
@@ -355,9 +436,13 @@ pub struct DemoArgs {
 /// Options of `phigate import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Bundle files to import.
+    /// Files to import: JSON bundles, or NDJSON (`.ndjson`, `.jsonl`). With bulk exports,
+    /// give the Patient file first: other files' references must resolve to stored resources.
     #[arg(required = true, value_name = "PATH")]
     pub files: Vec<PathBuf>,
+    /// Import patients that a deletion request removed (their tombstones stay on record).
+    #[arg(long)]
+    pub allow_reimport: bool,
 }
 
 /// Options of `phigate deid`.

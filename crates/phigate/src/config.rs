@@ -36,6 +36,8 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Where the application store lives (`[store]`).
     pub store: StoreConfig,
+    /// How long the store keeps each data class (`[retention]`).
+    pub retention: RetentionConfig,
 }
 
 /// The OAuth 2.0 authorization server.
@@ -282,6 +284,7 @@ impl Default for Config {
             rate_limit: RateLimitSettings::default(),
             keys: KeysConfig::default(),
             store: StoreConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -461,6 +464,26 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     (
         "PHIGATE_SERVER_MAX_BODY_BYTES",
         "server.max_body_bytes",
+        Kind::Int,
+    ),
+    (
+        "PHIGATE_RETENTION_DRAFTS_DECIDED_DAYS",
+        "retention.drafts_decided_days",
+        Kind::Int,
+    ),
+    (
+        "PHIGATE_RETENTION_DRAFTS_AWAITING_DAYS",
+        "retention.drafts_awaiting_days",
+        Kind::Int,
+    ),
+    (
+        "PHIGATE_RETENTION_VAULT_DAYS",
+        "retention.vault_days",
+        Kind::Int,
+    ),
+    (
+        "PHIGATE_RETENTION_PURGE_INTERVAL_SECS",
+        "retention.purge_interval_secs",
         Kind::Int,
     ),
     ("PHIGATE_KEYS_KMS", "keys.kms", Kind::Str),
@@ -699,6 +722,7 @@ impl Config {
             ));
         }
         self.validate_identity(&invalid)?;
+        self.retention.validate(&invalid)?;
         let bad_beta =
             |b: &String| b.is_empty() || !b.bytes().all(|c| c.is_ascii_graphic() && c != b',');
         if self.server.allowed_betas.iter().any(bad_beta) {
@@ -813,6 +837,58 @@ impl KeysConfig {
             return Err(invalid(
                 "keys.root_key_env",
                 "an environment variable name: capital letters, digits and '_'".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Retention of the application store's data classes. The audit log keeps its own,
+/// `audit.retention_days`, which pruning never lets fall under six years.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Days a signed or rejected draft is kept after its review.
+    pub drafts_decided_days: u64,
+    /// Days a draft nobody reviewed is kept after it was written.
+    pub drafts_awaiting_days: u64,
+    /// Days a conversation's vault map is kept after it was last written.
+    pub vault_days: u64,
+    /// How often `phigate serve` purges, seconds; 0 turns the periodic purge off.
+    pub purge_interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            drafts_decided_days: 365,
+            drafts_awaiting_days: 90,
+            vault_days: 30,
+            purge_interval_secs: 3600,
+        }
+    }
+}
+
+impl RetentionConfig {
+    fn validate(
+        &self,
+        invalid: &dyn Fn(&'static str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let days = [
+            ("retention.drafts_decided_days", self.drafts_decided_days),
+            ("retention.drafts_awaiting_days", self.drafts_awaiting_days),
+            ("retention.vault_days", self.vault_days),
+        ];
+        for (key, value) in days {
+            if !(1..=36_500).contains(&value) {
+                return Err(invalid(key, "must be between 1 and 36500 days".into()));
+            }
+        }
+        let interval = self.purge_interval_secs;
+        if interval != 0 && !(10..=7 * 86_400).contains(&interval) {
+            return Err(invalid(
+                "retention.purge_interval_secs",
+                "must be 0 (off) or between 10 and 604800".into(),
             ));
         }
         Ok(())
@@ -1012,6 +1088,24 @@ mod tests {
         let config = Config::load(Some(file.path()), env(&[])).unwrap();
         assert_eq!(config.audit.retention_days, 30);
         assert!(config.audit.witness_file.is_some());
+    }
+
+    #[test]
+    fn retention_settings_are_checked_by_name() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.retention.vault_days, 30);
+        let file = write("[retention]\nvault_days = 7\npurge_interval_secs = 0\n");
+        let config = Config::load(Some(file.path()), env(&[])).unwrap();
+        assert_eq!(config.retention.vault_days, 7);
+        assert_eq!(config.retention.purge_interval_secs, 0);
+        let err = Config::load(None, env(&[("PHIGATE_RETENTION_VAULT_DAYS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("retention.vault_days"), "{err}");
+        let file = write("[retention]\npurge_interval_secs = 5\n");
+        let err = Config::load(Some(file.path()), env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("retention.purge_interval_secs"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -56,6 +56,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => cmd::run::run(&config, &args),
         Command::Drafts(args) => cmd::drafts::run(&config, &args),
         Command::Slots(cli::SlotsCommand::Import { file }) => cmd::slots::import(&config, &file),
+        Command::Retention(command) => cmd::retention::run(&config, &command),
+        Command::Backup(args) => cmd::backup::run(&config, &args),
+        Command::Restore(args) => cmd::restore::run(&config, &args),
     }
 }
 

@@ -91,28 +91,50 @@ fn rotate_then_rewrap_moves_every_value_to_the_new_versions_and_retires_the_old(
 }
 
 #[test]
-fn a_forgotten_patient_keeps_unreadable_rows_others_stay_readable_and_the_log_verifies() {
+fn a_forgotten_patient_loses_their_keys_and_rows_others_stay_readable_and_the_log_verifies() {
     let dir = tempfile::tempdir().unwrap();
     stdout_of(dir.path(), &["init"]);
     let ids = import(dir.path(), 3);
 
-    let forgot = stdout_of(dir.path(), &["patient", "forget", &ids[1]]);
+    let forgot = stdout_of(
+        dir.path(),
+        &["patient", "forget", &ids[1], "--request-id", "DSR-17"],
+    );
     assert!(forgot.contains("1 key versions destroyed"), "{forgot}");
+    assert!(forgot.contains("tombstone written for request DSR-17"));
 
     let store = open_store(dir.path());
     let gone = store.patient_ref("default", &ids[1]);
     let conn = rusqlite::Connection::open(dir.path().join("phigate.db")).unwrap();
     let rows: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM resources WHERE patient_ref = ?1",
+            "SELECT (SELECT COUNT(*) FROM resources WHERE patient_ref = ?1)
+                  + (SELECT COUNT(*) FROM patients WHERE patient_ref = ?1)",
             [gone.as_str()],
             |r| r.get(0),
         )
         .unwrap();
-    assert!(rows > 10, "the forgotten patient's rows are still there");
+    assert_eq!(rows, 0, "the forgotten patient's rows are deleted");
+    let destroyed: Vec<Vec<u8>> = conn
+        .prepare("SELECT wrapped FROM keys WHERE patient = ?1")
+        .unwrap()
+        .query_map([gone.as_str()], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!destroyed.is_empty() && destroyed.iter().all(Vec::is_empty));
     assert!(matches!(
         store.load_patient("default", &gone),
-        Err(StoreError::Crypto(CryptoError::KeyDestroyed { .. }))
+        Err(StoreError::NotFound(_))
+    ));
+    let sealed_again = store.prepare_import(
+        "default",
+        &gone,
+        &[("Patient".into(), ids[1].clone(), b"{}".to_vec())],
+    );
+    assert!(matches!(
+        sealed_again.err(),
+        Some(StoreError::Crypto(CryptoError::KeyDestroyed { .. }))
     ));
     for id in [&ids[0], &ids[2]] {
         let kept = store.patient_ref("default", id);
@@ -130,16 +152,24 @@ fn a_forgotten_patient_keeps_unreadable_rows_others_stay_readable_and_the_log_ve
         !tombstone.contains(&ids[1]),
         "the tombstone names the patient only by ref"
     );
+    let listed = stdout_of(dir.path(), &["patient", "tombstones"]);
+    assert!(listed.contains(gone.as_str()) && listed.contains("request DSR-17"));
+    assert!(!listed.contains(&ids[1]));
     assert!(stdout_of(dir.path(), &["audit", "verify"]).contains("OK"));
 
-    // A second forget destroys nothing more; an unknown patient is refused and audited.
-    let again = stdout_of(dir.path(), &["patient", "forget", &ids[1]]);
-    assert!(again.contains("0 key versions destroyed"));
+    // A second request is refused as already done; an unknown patient is refused; both audited.
+    let again = phigate(dir.path(), &["patient", "forget", &ids[1]]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already deleted on request DSR-17"));
     let unknown = phigate(dir.path(), &["patient", "forget", "no-such-patient"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("patient not found"));
-    let tail = stdout_of(dir.path(), &["audit", "tail", "-n", "1"]);
-    assert!(tail.contains("patient_forget") && tail.contains("failed"));
+    let tail = stdout_of(dir.path(), &["audit", "tail", "-n", "2"]);
+    let failed = tail
+        .lines()
+        .filter(|l| l.contains("patient_forget") && l.contains("failed"))
+        .count();
+    assert_eq!(failed, 2, "{tail}");
 }
 
 #[test]

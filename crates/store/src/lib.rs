@@ -9,17 +9,22 @@
 //! it nor what their record says. The store holds no business rules: who may read or write is
 //! decided before a call reaches it. The audit log is not here; it has a store of its own.
 
+mod backup;
 mod break_glass;
 mod clients;
 mod console;
 pub mod db;
 mod drafts;
+mod erase;
 mod error;
+mod holds;
+mod import;
 mod keys;
 mod oauth_state;
 mod patients;
 mod rate_limits;
 mod refresh;
+mod retention;
 mod rotation;
 mod security;
 mod slots;
@@ -35,11 +40,15 @@ pub use break_glass::{BreakGlassRecord, NewBreakGlass};
 pub use clients::ClientRecord;
 pub use db::{BackendKind, Database, PostgresConfig};
 pub use drafts::{Draft, DraftStatus};
+pub use erase::{ErasureReport, Tombstone};
 pub use error::StoreError;
+pub use holds::LegalHold;
+pub use import::{ImportCounts, PreparedPatient};
 pub use keys::DbKeyRepository;
 pub use oauth_state::CodeUse;
 pub use patients::{ForgetReport, PatientRef, StoredResource};
 pub use refresh::{RefreshFamily, RefreshLimits, RefreshRefusal};
+pub use retention::{RetentionCounts, RetentionCutoffs};
 pub use rotation::{KeyStatus, RewrapReport, RotationReport};
 pub use security::UserSecurity;
 pub use slots::{Slot, SlotStatus};

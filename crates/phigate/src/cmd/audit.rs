@@ -90,6 +90,7 @@ pub fn run(config: &Config, command: &AuditCommand) -> Result<ExitCode> {
             ExitCode::SUCCESS
         }
         AuditCommand::Prune => {
+            crate::cmd::retention::check_audit_days(config)?;
             let cutoff = OffsetDateTime::now_utc()
                 - time::Duration::days(i64::try_from(config.audit.retention_days)?);
             let cleared = opened.audit.prune(cutoff, operator())?;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod backup;
 pub mod clients;
 pub mod compliance;
 pub mod deid;
@@ -8,11 +9,14 @@ pub mod demo;
 mod demo_report;
 pub mod drafts;
 pub mod eval;
+pub mod hold;
 pub mod import;
 pub mod init;
 pub mod keys;
 pub(crate) mod local;
 pub mod patient;
+pub mod restore;
+pub mod retention;
 pub mod run;
 pub mod serve;
 pub mod slots;

@@ -1,66 +1,151 @@
-//! `phigate patient forget`: crypto-shredding one patient.
+//! `phigate patient forget`: a deletion request (crypto-shredding, rows deleted, tombstone).
+//! Legal holds and the tombstone list are in [`crate::cmd::hold`].
 
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use phigate_audit::{Action, Actor, AuditEvent, Outcome};
-use phigate_store::Store;
+use phigate_store::{PatientRef, Store, StoreError};
 
 use crate::cli::PatientCommand;
+use crate::cmd::hold;
 use crate::config::Config;
-use crate::datadir;
+use crate::datadir::{self, Opened};
 use crate::output::Out;
 
 /// Runs `phigate patient …`.
 pub fn run(config: &Config, command: &PatientCommand) -> Result<ExitCode> {
-    let PatientCommand::Forget { id, by_ref } = command;
-    let opened = datadir::open(config)?;
-    let patient = if *by_ref {
+    match command {
+        PatientCommand::Forget {
+            id,
+            by_ref,
+            request_id,
+            requested_by,
+        } => {
+            let opened = datadir::open(config)?;
+            let patient = resolve(config, &opened, id, *by_ref)?;
+            let request_id = match request_id {
+                Some(id) => checked_id("request id", id)?,
+                None => phigate_agent::random_id()?,
+            };
+            let requested_by = checked_id("requester", requested_by)?;
+            forget(config, &opened, &patient, &request_id, &requested_by)
+        }
+        other => hold::run(config, other),
+    }
+}
+
+/// The patient an argument names: an id, or with `by_ref` its stored reference.
+pub(crate) fn resolve(
+    config: &Config,
+    opened: &Opened,
+    id: &str,
+    by_ref: bool,
+) -> Result<PatientRef> {
+    if by_ref {
         match Store::parse_patient_ref(id) {
-            Some(patient) => patient,
+            Some(patient) => Ok(patient),
             None => bail!("a patient reference is 64 lowercase hexadecimal characters"),
         }
     } else {
-        opened.store.patient_ref(&config.tenant, id)
-    };
+        Ok(opened.store.patient_ref(&config.tenant, id))
+    }
+}
 
-    let actor = Actor {
+/// The local operator, as the audit log records command-line administration.
+pub(crate) fn operator() -> Actor {
+    Actor {
         user_id: "local-operator".into(),
         role: "admin".into(),
         client_id: None,
         address: None,
-    };
-    let mut event = AuditEvent::new(actor, Action::PatientForget, Outcome::Success);
+    }
+}
+
+/// Request ids and requesters are ids (no spaces), so they cannot carry a patient's name.
+fn checked_id(what: &str, id: &str) -> Result<String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@'));
+    if !ok {
+        bail!("a {what} is 1 to 64 letters, digits, '-', '_', '.', ':' or '@'");
+    }
+    Ok(id.to_owned())
+}
+
+fn forget(
+    config: &Config,
+    opened: &Opened,
+    patient: &PatientRef,
+    request_id: &str,
+    requested_by: &str,
+) -> Result<ExitCode> {
+    let mut event = AuditEvent::new(operator(), Action::PatientForget, Outcome::Success);
     event.patient_ref = Some(patient.as_str().to_owned());
-    let result = opened.store.forget_patient(&config.tenant, &patient);
-    match &result {
-        Ok(report) => {
-            event.detail = Some(format!(
-                "tombstone: {} key versions destroyed, {} vault maps deleted, {} rows left sealed",
-                report.key_versions_destroyed, report.vaults_deleted, report.rows_kept
-            ));
-        }
+    let tenant = &config.tenant;
+    let deleted = opened
+        .store
+        .tombstone(tenant, patient)?
+        .filter(|t| t.reimported_at.is_none());
+    let result = match deleted {
+        Some(t) => Err(Refusal::AlreadyDeleted(t.request_id)),
+        None if opened.store.is_held(tenant, patient)? => Err(Refusal::Held),
+        None => opened
+            .store
+            .erase_patient(tenant, patient, request_id, requested_by)
+            .map_err(Refusal::Store),
+    };
+    event.detail = Some(match &result {
+        Ok(report) => format!(
+            "tombstone for request {request_id} by {requested_by}: {} key versions destroyed, \
+             {} vault maps, {} drafts and {} resources deleted",
+            report.key_versions_destroyed,
+            report.vaults_deleted,
+            report.drafts_deleted,
+            report.resources_deleted
+        ),
         Err(err) => {
             event.outcome = Outcome::Failed;
-            event.detail = Some(format!("forget failed: {err}"));
+            format!("deletion request {request_id} by {requested_by} failed: {err}")
         }
-    }
-    // The tombstone is written whatever happened, so the attempt is on record.
+    });
+    // The attempt is on record whatever happened.
     opened.audit.append(event)?;
     opened.audit.checkpoint()?;
     let report = result?;
 
     let mut out = Out::new();
     out.line(format!(
-        "patient ref {}: {} key versions destroyed, {} vault maps deleted",
-        patient.as_str().get(..16).unwrap_or_default(),
+        "patient ref {}: {} key versions destroyed; {} vault maps, {} drafts and {} resources \
+         deleted",
+        short(patient),
         report.key_versions_destroyed,
-        report.vaults_deleted
+        report.vaults_deleted,
+        report.drafts_deleted,
+        report.resources_deleted
     ));
     out.line(format!(
-        "{} resource and draft rows remain, sealed under keys that no longer exist",
-        report.rows_kept
+        "tombstone written for request {request_id}; importing this patient again needs \
+         --allow-reimport"
     ));
     out.flush();
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why a deletion request was not carried out. Names keyed references and request ids only.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("the patient was already deleted on request {0}")]
+    AlreadyDeleted(String),
+    #[error("the patient is under legal hold; release the hold first (`phigate patient release`)")]
+    Held,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// The first 16 characters of a patient reference, as command output shows it.
+pub(crate) fn short(patient: &PatientRef) -> &str {
+    patient.as_str().get(..16).unwrap_or_default()
 }

@@ -55,6 +55,7 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     let audit = opened.audit.clone();
     let store = opened.store.clone();
     console_client(config, &opened)?;
+    let purge_store = opened.store.clone();
     let tasks = Arc::new(crate::cmd::local::pipeline(config, &opened, None)?);
     let oauth = Arc::new(oauth_server(config, opened)?);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -80,7 +81,9 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let purge_audit = audit.clone();
     runtime.block_on(async move {
+        retention_job(config, purge_store, purge_audit);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
@@ -126,6 +129,42 @@ fn console_client(config: &Config, opened: &datadir::Opened) -> Result<()> {
         ConsoleClient::Unchanged | ConsoleClient::Revoked => return Ok(()),
     };
     crate::cmd::init::record_operator_change(&opened.audit, detail)
+}
+
+/// Purges what is past retention every `retention.purge_interval_secs` (first after one
+/// interval), off the request threads. Failures are logged and retried at the next tick.
+fn retention_job(
+    config: &Config,
+    store: phigate_store::Store,
+    audit: Arc<phigate_audit::AuditLog>,
+) {
+    let secs = config.retention.purge_interval_secs;
+    if secs == 0 {
+        return;
+    }
+    let config = config.clone();
+    tokio::spawn(async move {
+        let period = Duration::from_secs(secs);
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            ticks.tick().await;
+            let (config, store, audit) = (config.clone(), store.clone(), audit.clone());
+            let done = tokio::task::spawn_blocking(move || {
+                crate::cmd::retention::purge(&config, &store, &audit)
+            })
+            .await;
+            match done {
+                Ok(Ok(report)) => {
+                    tracing::info!(
+                        retention.summary = %crate::cmd::retention::describe(&report),
+                        "retention purge"
+                    );
+                }
+                Ok(Err(err)) => tracing::warn!(error = %err, "retention purge failed"),
+                Err(_) => tracing::warn!("retention purge stopped unexpectedly"),
+            }
+        }
+    });
 }
 
 /// The authorization server over the data directory's store, audit log and token key, with the

@@ -105,6 +105,20 @@ CREATE TABLE rate_buckets (
 );
 CREATE INDEX rate_buckets_by_age ON rate_buckets (updated_ms);
 "#,
+    r#"
+CREATE INDEX resources_by_ref ON resources (tenant, resource_type, resource_ref);
+CREATE INDEX vaults_by_age ON vaults (tenant, updated_at);
+CREATE TABLE legal_holds (
+    tenant TEXT NOT NULL, patient_ref TEXT NOT NULL, reason BLOB NOT NULL,
+    held_by TEXT NOT NULL, held_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, patient_ref)
+);
+CREATE TABLE tombstones (
+    tenant TEXT NOT NULL, patient_ref TEXT NOT NULL, request_id TEXT NOT NULL,
+    requested_by TEXT NOT NULL, forgotten_at INTEGER NOT NULL, reimported_at INTEGER,
+    PRIMARY KEY (tenant, patient_ref)
+);
+"#,
 ];
 
 /// The backend a migration is adapted to.
