@@ -53,7 +53,8 @@ impl Pipeline {
     }
 
     fn refuse(&self, trail: &mut Trail<'_>, err: AgentError) -> AgentError {
-        let mut event = trail.event(Action::Denial, Outcome::Denied);
+        let action = crate::containment::refusal_action(&err);
+        let mut event = trail.event(action, Outcome::Denied);
         event.detail = Some(format!("draft review: {err}"));
         match trail.record(event) {
             Ok(()) => err,
@@ -179,6 +180,7 @@ impl Pipeline {
     /// not the clinical notes built from medications her role may not see.
     fn may_read(&self, principal: &Principal, draft: &Draft) -> Result<(), AgentError> {
         principal.require(&[READ_SCOPE])?;
+        self.check_not_frozen(&draft.patient)?;
         let task = self.catalog.task(&draft.task)?;
         let role = principal.role.as_str();
         if !task
@@ -199,6 +201,7 @@ impl Pipeline {
     /// The signer rule: `draft/sign`, and a role the draft's task names as a signer.
     fn may_sign(&self, principal: &Principal, draft: &Draft) -> Result<(), AgentError> {
         principal.require(&[SIGN_SCOPE])?;
+        self.check_not_frozen(&draft.patient)?;
         let task = self.catalog.task(&draft.task)?;
         if !task
             .signer_roles

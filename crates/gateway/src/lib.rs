@@ -27,6 +27,7 @@ mod audit;
 mod auth;
 mod body;
 pub mod config;
+mod containment;
 mod disclosure;
 pub mod error;
 mod restore;
@@ -64,6 +65,8 @@ pub struct Gateway {
     patient_refs: Option<PatientRefs>,
     /// The agent pipeline behind `/v1/tasks` and `/v1/drafts`, when enabled.
     tasks: Option<Arc<phigate_agent::Pipeline>>,
+    /// The store holding operators' provider blocks, checked before every provider call.
+    containment: Option<phigate_store::Store>,
 }
 
 /// Computes a patient's keyed HMAC reference from a tenant and the identifier an auditor gives,
@@ -97,6 +100,7 @@ impl Gateway {
             limiters,
             patient_refs: None,
             tasks: None,
+            containment: None,
         }
     }
 

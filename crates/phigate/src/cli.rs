@@ -88,6 +88,35 @@ pub enum Command {
     /// Manage the appointment slots the `admin` task's scheduling tools find and book.
     #[command(subcommand)]
     Slots(SlotsCommand),
+    /// Incident containment for model providers: block one so that it receives nothing (every
+    /// request that would reach it is refused with 503 and audited), unblock it, list blocks.
+    /// A running `phigate serve` sees the change on its next request.
+    #[command(subcommand)]
+    Providers(ProvidersCommand),
+}
+
+/// `phigate providers` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// Block a provider: nothing more is sent to it by any route, task or command.
+    Block {
+        /// The provider's name (`anthropic`, `echo`).
+        name: String,
+        /// An incident reference and a short cause, without patient details (it is kept and
+        /// audited in clear; text that looks like PHI is refused).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a block.
+    Unblock {
+        /// The provider's name.
+        name: String,
+        /// Why the block ends (an incident reference, without patient details).
+        #[arg(long)]
+        reason: String,
+    },
+    /// List blocked providers with who blocked them, when and why.
+    List,
 }
 
 /// `phigate users` subcommands.
@@ -199,6 +228,29 @@ pub enum PatientCommand {
         #[arg(long = "ref")]
         by_ref: bool,
     },
+    /// Incident containment: freeze a patient's data. No task, tool, draft review, route or
+    /// import may read, disclose or change it until `unfreeze`; break-glass does not override
+    /// it; each refusal is audited. Running servers see it on their next request.
+    Freeze(FreezeArgs),
+    /// Lift a freeze.
+    Unfreeze(FreezeArgs),
+    /// List frozen patients (as keyed references) with who froze them, when and why.
+    Frozen,
+}
+
+/// Options of `phigate patient freeze` and `unfreeze`.
+#[derive(Debug, Args)]
+pub struct FreezeArgs {
+    /// The patient's id as imported, or with `--ref` its 64-hex-character reference.
+    #[arg(long, value_name = "ID")]
+    pub patient: String,
+    /// `--patient` is a patient reference (as the audit log writes it) rather than an id.
+    #[arg(long = "ref")]
+    pub by_ref: bool,
+    /// An incident reference and a short cause, without patient details (it is kept and
+    /// audited in clear; text that looks like PHI is refused).
+    #[arg(long)]
+    pub reason: String,
 }
 
 /// `phigate slots` subcommands.

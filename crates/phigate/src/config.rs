@@ -208,6 +208,11 @@ pub struct ProviderConfig {
     pub first_byte_timeout_secs: u64,
     /// Retries after a retryable failure.
     pub max_retries: u32,
+    /// What a provider off the premises receives: `auto` (linkable placeholders with a BAA on
+    /// record, Safe Harbor data without), `placeholder` (linkable placeholders whatever the
+    /// BAA: unsafe without one, warned at start and failed by `phigate compliance report`) or
+    /// `safe-harbor` (Safe Harbor data even with a BAA).
+    pub deid_mode: String,
 }
 
 /// De-identification options.
@@ -290,6 +295,7 @@ impl Default for ProviderConfig {
             timeout_secs: 120,
             first_byte_timeout_secs: 120,
             max_retries: 2,
+            deid_mode: "auto".into(),
         }
     }
 }
@@ -389,6 +395,11 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
         "PHIGATE_PROVIDER_MAX_RETRIES",
         "provider.max_retries",
         Kind::Int,
+    ),
+    (
+        "PHIGATE_PROVIDER_DEID_MODE",
+        "provider.deid_mode",
+        Kind::Str,
     ),
     (
         "PHIGATE_DEID_CLINICIAN_NAMES",
@@ -623,6 +634,15 @@ impl Config {
             if !(1..=3600).contains(&value) {
                 return Err(invalid(key, "must be between 1 and 3600".into()));
             }
+        }
+        if !matches!(
+            self.provider.deid_mode.as_str(),
+            "auto" | "placeholder" | "safe-harbor"
+        ) {
+            return Err(invalid(
+                "provider.deid_mode",
+                "expected \"auto\", \"placeholder\" or \"safe-harbor\"".into(),
+            ));
         }
         if self.provider.max_retries > 10 {
             return Err(invalid("provider.max_retries", "must be at most 10".into()));

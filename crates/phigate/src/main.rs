@@ -6,6 +6,7 @@ mod cmd;
 mod compliance;
 mod config;
 mod datadir;
+mod disclosure;
 mod output;
 
 use std::process::ExitCode;
@@ -55,6 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => cmd::run::run(&config, &args),
         Command::Drafts(args) => cmd::drafts::run(&config, &args),
         Command::Slots(cli::SlotsCommand::Import { file }) => cmd::slots::import(&config, &file),
+        Command::Providers(command) => cmd::providers::run(&config, &command),
     }
 }
 

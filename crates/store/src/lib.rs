@@ -10,6 +10,7 @@
 
 mod break_glass;
 mod clients;
+mod containment;
 mod db;
 mod drafts;
 mod error;
@@ -30,6 +31,7 @@ use phigate_crypto::{Keyring, Kms};
 
 pub use break_glass::{BreakGlassRecord, NewBreakGlass};
 pub use clients::ClientRecord;
+pub use containment::{PatientFreeze, ProviderBlock};
 pub use db::Database;
 pub use drafts::{Draft, DraftStatus};
 pub use error::StoreError;

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod clients;
 pub mod compliance;
+pub mod containment;
 pub mod deid;
 pub mod demo;
 mod demo_report;
@@ -13,6 +14,7 @@ pub mod init;
 pub mod keys;
 pub(crate) mod local;
 pub mod patient;
+pub mod providers;
 pub mod run;
 pub mod serve;
 pub mod slots;

@@ -45,7 +45,7 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     })
     .context("cannot build the PHI detector")?;
     let mut settings = GatewayConfig::new(config.tenant.clone());
-    settings.provider_baa = config.provider.baa_on_record;
+    settings.provider_baa = crate::disclosure::linkable(config);
     settings.max_body_bytes = usize::try_from(config.server.max_body_bytes)?;
     settings.allowed_betas = config.server.allowed_betas.clone();
     settings.header_timeout = Duration::from_secs(config.server.header_timeout_secs);
@@ -63,7 +63,8 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
         demo::provider(config, None)?,
         oauth.verifier(now),
     )
-    .with_tasks(tasks);
+    .with_tasks(tasks)
+    .with_containment(store.clone());
     let gateway = gateway.with_patient_refs(Arc::new(move |tenant: &str, id: &str| {
         store.patient_ref(tenant, id).as_str().to_owned()
     }));

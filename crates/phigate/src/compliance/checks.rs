@@ -316,12 +316,10 @@ fn provider_transport(name: &str, config: &Config) -> Finding {
 }
 
 fn provider_deid_mode(name: &str, config: &Config) -> Finding {
-    let (kind, mode) = match (config.provider.kind.as_str(), config.provider.baa_on_record) {
+    let linkable = crate::disclosure::linkable(config);
+    let (kind, mode) = match (config.provider.kind.as_str(), linkable) {
         ("echo", _) => ("echo", "placeholders; nothing leaves the host"),
-        (kind, true) => (
-            kind,
-            "typed placeholders, restored in the answer (BAA on record)",
-        ),
+        (kind, true) => (kind, "linkable typed placeholders, restored in the answer"),
         (kind, false) => (
             kind,
             "Safe Harbor: unnumbered placeholders, nothing restored",
@@ -344,11 +342,25 @@ fn provider_baa(name: &str, config: &Config) -> Finding {
             Status::NotApplicable,
             "the echo provider is on the premises and receives nothing off it",
         ),
-        (kind, true) => Finding::new(
+        (kind, true) if crate::disclosure::linkable(config) => Finding::new(
             name,
             Status::Pass,
             format!(
                 "provider {kind} has a BAA on record and receives de-identified data with linkable placeholders"
+            ),
+        ),
+        (kind, true) => Finding::new(
+            name,
+            Status::Pass,
+            format!(
+                "provider {kind} has a BAA on record and receives Safe Harbor data only (provider.deid_mode = \"safe-harbor\")"
+            ),
+        ),
+        (kind, false) if crate::disclosure::linkable(config) => Finding::new(
+            name,
+            Status::Fail,
+            format!(
+                "provider {kind} has no BAA on record, yet provider.deid_mode = \"placeholder\" sends it linkable, re-identifiable placeholders; set deid_mode = \"auto\" or record a BAA"
             ),
         ),
         (kind, false) => Finding::new(
