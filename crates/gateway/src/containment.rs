@@ -19,6 +19,28 @@ impl Gateway {
         self
     }
 
+    /// Why a verified token may no longer be used: its OAuth client was revoked (`phigate
+    /// clients revoke`) or its user disabled (`phigate users disable`) after it was issued.
+    /// Read from the store on every request, so containment does not wait for the token to
+    /// expire. A store that cannot answer refuses too.
+    pub(crate) fn withdrawn(&self, client_id: Option<&str>, user_id: &str) -> Option<&'static str> {
+        let store = self.containment.as_ref()?;
+        if let Some(client) = client_id {
+            match store.client(client) {
+                Ok(Some(record)) if record.revoked => {
+                    return Some("The client this access token was issued to has been revoked.");
+                }
+                Ok(_) => {}
+                Err(_) => return Some("The credential could not be checked; retry later."),
+            }
+        }
+        match store.user_by_id(user_id) {
+            Ok(Some(user)) if user.disabled => Some("This account has been disabled."),
+            Ok(_) => None,
+            Err(_) => Some("The credential could not be checked; retry later."),
+        }
+    }
+
     /// Refuses, and audits the refusal, when the provider is blocked.
     pub(crate) async fn check_provider(&self, trail: &Trail) -> Result<(), GatewayError> {
         let Some(store) = self.containment.clone() else {

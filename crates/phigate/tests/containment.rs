@@ -16,7 +16,7 @@ use std::process::Output;
 
 use common::phigate;
 use phigate_llm::mock::MockUpstream;
-use serve_support::{http, serve};
+use serve_support::{http, post_form, serve};
 
 fn ok(output: &Output) -> String {
     assert!(
@@ -281,4 +281,61 @@ fn a_frozen_patient_is_refused_to_tasks_drafts_run_import_and_forget_until_unfro
     let shown = ok(&phigate(dir, &["drafts", "show", &draft]));
     assert!(shown.contains("AI-generated draft"));
     ok(&phigate(dir, &["audit", "verify"]));
+}
+
+#[test]
+fn revoking_a_client_or_disabling_a_user_cuts_their_unexpired_access_tokens_at_once() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    ok(&phigate(dir, &["init"]));
+    let added = ok(&phigate(
+        dir,
+        &["clients", "add", "bridge", "--method", "client_secret_post"],
+    ));
+    let field = |name: &str| {
+        added
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (id, secret) = (field("client_id"), field("client_secret"));
+    ok(&phigate(
+        dir,
+        &["users", "add", "bob", "--role", "clinician"],
+    ));
+    let conn = rusqlite::Connection::open(dir.join("phigate.db")).unwrap();
+    let bob: String = conn
+        .query_row("SELECT id FROM users WHERE username = 'bob'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    drop(conn);
+    let person = ok(&phigate(
+        dir,
+        &["token", "--role", "clinician", "--subject", &bob],
+    ));
+    let server = serve(dir, &[]);
+
+    let form = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
+    let (status, body) = post_form(&server.addr, "/oauth/token", &form);
+    assert_eq!(status, 200, "{body}");
+    let issued: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let service = issued["access_token"].as_str().unwrap().to_owned();
+
+    for token in [&service, person.trim()] {
+        let (status, body) = http(&server.addr, "GET", "/v1/models", token, "");
+        assert_eq!(status, 200, "{body}");
+    }
+    ok(&phigate(dir, &["clients", "revoke", &id]));
+    ok(&phigate(dir, &["users", "disable", "bob"]));
+    let (status, body) = http(&server.addr, "GET", "/v1/models", &service, "");
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("revoked"), "{body}");
+    let (status, body) = http(&server.addr, "GET", "/v1/models", person.trim(), "");
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("disabled"), "{body}");
 }

@@ -69,3 +69,19 @@ pub fn http(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u
     let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
     (status, body)
 }
+
+/// One form POST (`application/x-www-form-urlencoded`); the status and the body.
+pub fn post_form(addr: &str, path: &str, form: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: \
+         application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
