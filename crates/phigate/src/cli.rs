@@ -508,7 +508,24 @@ pub enum AuditCommand {
     Prove(ProveCommand),
     /// Retention: clear the bodies of entries older than `audit.retention_days`, keeping their
     /// hashes and every checkpoint so the log still verifies. The prune is itself audited.
-    Prune,
+    Prune {
+        /// With the log in PostgreSQL: a connection string for a role that may update the log
+        /// (the schema's owner). The application role of `audit.postgres_url` may only select
+        /// and insert, so it cannot prune.
+        #[arg(long, value_name = "URL")]
+        owner_url: Option<String>,
+    },
+    /// Create the audit log's PostgreSQL schema (`audit.postgres_schema`) and its tables as
+    /// the role of `--owner-url`, which owns them, and let `--app-role` (the role of
+    /// `audit.postgres_url`, created beforehand) select and insert only. Safe to run again.
+    InitPostgres {
+        /// A connection string for the role that creates and owns the schema.
+        #[arg(long, value_name = "URL")]
+        owner_url: String,
+        /// The application role the gateway connects as.
+        #[arg(long, value_name = "ROLE")]
+        app_role: String,
+    },
 }
 
 /// What to prove.

@@ -231,6 +231,9 @@ pub struct AuditConfig {
     pub origin: String,
     /// A file every signed checkpoint is also appended to, checked by `audit verify`.
     pub witness_file: Option<PathBuf>,
+    /// A receiver every signed checkpoint is also POSTed to (https, or http on loopback),
+    /// without holding up appends; `phigate compliance report` checks that it keeps up.
+    pub witness_url: Option<String>,
     /// How long entry bodies are kept, in days (hashes and checkpoints are kept for ever).
     pub retention_days: u64,
     /// A checkpoint is signed once this many entries are not covered by one.
@@ -266,6 +269,7 @@ impl Default for Config {
             audit: AuditConfig {
                 origin: "phigate/audit".into(),
                 witness_file: None,
+                witness_url: None,
                 retention_days: u64::from(phigate_audit::RETENTION_DAYS),
                 checkpoint_every: phigate_audit::CHECKPOINT_INTERVAL,
                 checkpoint_secs: phigate_audit::CHECKPOINT_AFTER.as_secs(),
@@ -412,6 +416,7 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
         "audit.witness_file",
         Kind::Str,
     ),
+    ("PHIGATE_AUDIT_WITNESS_URL", "audit.witness_url", Kind::Str),
     (
         "PHIGATE_AUDIT_POSTGRES_URL",
         "audit.postgres_url",
@@ -570,6 +575,9 @@ impl Config {
             .is_some_and(|p| p.as_os_str().is_empty())
         {
             return Err(invalid("audit.witness_file", "must not be empty".into()));
+        }
+        if let Some(url) = &self.audit.witness_url {
+            check_base_url(url).map_err(|r| invalid("audit.witness_url", r.into()))?;
         }
         let schema = &self.audit.postgres_schema;
         let schema_ok = !schema.is_empty()

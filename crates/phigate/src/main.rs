@@ -44,6 +44,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => cmd::import::run(&config, &args),
         Command::Deid(args) => cmd::deid::run(&config, &args),
         Command::Eval(args) => cmd::eval::run(&config, &args),
+        Command::Audit(cli::AuditCommand::InitPostgres {
+            owner_url,
+            app_role,
+        }) => cmd::audit::init_postgres(&config, &owner_url, &app_role),
         Command::Audit(command) => cmd::audit::run(&config, &command),
         Command::Serve(args) => cmd::serve::run(&config, &args),
         Command::Compliance(command) => cmd::compliance::run(&config, &command),

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::datadir::Layout;
 
 mod store;
+mod witness;
 
 /// The longest entries may wait for a checkpoint before the control counts as failing.
 pub const CHECKPOINT_MAX_AGE_SECS: i64 = 3600;
@@ -67,6 +68,7 @@ pub fn run(name: &str, config: &Config) -> Finding {
         "data-dir-permissions" => data_dir_permissions(name, &layout),
         "audit-verifies" => audit_verifies(name, config, &layout),
         "audit-checkpoint-age" => checkpoint_age(name, config, &layout),
+        "audit-witness" => witness::witness_url(name, config, &layout),
         "listen-transport" => listen_transport(name, config),
         "provider-transport" => provider_transport(name, config),
         "provider-deid-mode" => provider_deid_mode(name, config),
@@ -201,7 +203,7 @@ fn data_dir_permissions(name: &str, layout: &Layout) -> Finding {
 }
 
 /// Opens the audit log read for checking, without creating anything.
-fn open_audit(config: &Config, layout: &Layout) -> Result<AuditLog, String> {
+pub(crate) fn open_audit(config: &Config, layout: &Layout) -> Result<AuditLog, String> {
     for path in [layout.audit(), layout.audit_key()] {
         if !path.is_file() {
             return Err(format!("{} does not exist", path.display()));
