@@ -93,8 +93,17 @@ impl Pipeline {
             }
         };
 
-        // Read the record and project the minimum necessary.
-        let record = self.load_record(&ctx.patient)?;
+        // Read the record and project the minimum necessary; an unknown patient is a refusal.
+        let record = match self.load_record(&ctx.patient) {
+            Ok(record) => record,
+            Err(err) => {
+                let action = crate::containment::refusal_action(&err);
+                let mut event = ctx.trail.event(action, Outcome::Denied);
+                event.detail = Some(err.to_string());
+                ctx.trail.record(event)?;
+                return Err(err);
+            }
+        };
         let mut read = ctx.trail.event(Action::Read, Outcome::Success);
         read.purpose = Some(task.purpose.clone());
         read.detail = Some(format!(

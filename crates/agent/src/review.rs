@@ -93,7 +93,7 @@ impl Pipeline {
         if let Err(err) = principal.require(&[READ_SCOPE]) {
             return Err(self.refuse(&mut trail, err.into()));
         }
-        let view = self.load_draft(id)?;
+        let view = self.load_or_refuse(principal, &request_id, id)?;
         let mut trail =
             self.review_trail(principal, &request_id, &view.draft.task, Some(&view.draft));
         if let Err(err) = self.may_read(principal, &view.draft) {
@@ -113,7 +113,7 @@ impl Pipeline {
         content: Value,
     ) -> Result<DraftView, AgentError> {
         let request_id = random_id()?;
-        let mut view = self.load_draft(id)?;
+        let mut view = self.load_or_refuse(principal, &request_id, id)?;
         let mut trail =
             self.review_trail(principal, &request_id, &view.draft.task, Some(&view.draft));
         if let Err(err) = self.may_sign(principal, &view.draft) {
@@ -153,7 +153,7 @@ impl Pipeline {
         decision: ReviewDecision,
     ) -> Result<DraftView, AgentError> {
         let request_id = random_id()?;
-        let view = self.load_draft(id)?;
+        let view = self.load_or_refuse(principal, &request_id, id)?;
         let mut trail =
             self.review_trail(principal, &request_id, &view.draft.task, Some(&view.draft));
         if let Err(err) = self.may_sign(principal, &view.draft) {
@@ -214,6 +214,19 @@ impl Pipeline {
             });
         }
         Ok(())
+    }
+
+    /// [`Self::load_draft`], auditing a refusal (an unknown or malformed id) as a denial.
+    fn load_or_refuse(
+        &self,
+        principal: &Principal,
+        request_id: &str,
+        id: &str,
+    ) -> Result<DraftView, AgentError> {
+        self.load_draft(id).map_err(|err| {
+            let mut trail = self.review_trail(principal, request_id, "review", None);
+            self.refuse(&mut trail, err)
+        })
     }
 
     fn load_draft(&self, id: &str) -> Result<DraftView, AgentError> {

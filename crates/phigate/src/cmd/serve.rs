@@ -113,6 +113,7 @@ fn oauth_server(config: &Config, opened: datadir::Opened) -> Result<OAuthServer>
     settings.access_ttl = Duration::from_secs(config.oauth.access_ttl_secs);
     settings.refresh.idle = Duration::from_secs(config.oauth.refresh_idle_secs);
     settings.refresh.absolute = Duration::from_secs(config.oauth.refresh_absolute_secs);
+    settings.secure_cookies |= config.server.tls.enabled;
     settings.token_rate = RateLimit {
         burst: config.oauth.token_burst,
         per_second: config.oauth.token_per_second,
