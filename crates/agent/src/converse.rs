@@ -83,6 +83,19 @@ impl Pipeline {
         ctx: &mut Ctx<'_>,
         request: &MessagesRequest,
     ) -> Result<MessagesResponse, AgentError> {
+        // An operator may block the provider or freeze the patient while the loop runs.
+        let contained = self
+            .check_provider_open()
+            .and_then(|()| self.check_not_frozen(&ctx.patient));
+        if let Err(err) = contained {
+            let mut event = ctx
+                .trail
+                .event(crate::containment::refusal_action(&err), Outcome::Denied);
+            event.provider = Some(self.provider.name().to_owned());
+            event.detail = Some(err.to_string());
+            ctx.trail.record(event)?;
+            return Err(err);
+        }
         let outbound = self.outbound(request, ctx.mode)?;
         self.gate(ctx, &outbound)?;
 

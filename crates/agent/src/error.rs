@@ -68,6 +68,14 @@ pub enum AgentError {
     /// Something that should not happen did.
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// An operator blocked the provider (incident containment); nothing was sent to it.
+    #[error(
+        "the model provider {0} is blocked by this deployment's operators (incident containment); nothing was sent"
+    )]
+    ProviderBlocked(String),
+    /// An operator froze the patient's data (incident containment): nothing may read or change it.
+    #[error("this patient's data is frozen by this deployment's operators (incident containment)")]
+    PatientFrozen,
 }
 
 impl AgentError {
@@ -89,6 +97,13 @@ impl AgentError {
             Self::InjectionRefused(_) => 422,
             Self::LoopBound(_) | Self::InvalidOutput(_) => 502,
             Self::Store(_) | Self::Deid | Self::Internal(_) | Self::Policy(_) => 500,
+            Self::ProviderBlocked(_) => 503,
+            Self::PatientFrozen => 403,
         }
+    }
+
+    /// Whether an operator's containment (a blocked provider, a frozen patient) caused this.
+    pub fn is_containment(&self) -> bool {
+        matches!(self, Self::ProviderBlocked(_) | Self::PatientFrozen)
     }
 }

@@ -30,6 +30,10 @@ pub fn import_bundle(
     let record = Bundle::from_slice(bytes)?.into_patient_record()?;
     let patient_id = record.patient_id().to_owned();
     let patient_ref = store.patient_ref(tenant, &patient_id);
+    if let Err(err) = crate::containment::not_frozen(store, tenant, &patient_ref) {
+        crate::containment::audit_refusal(audit, principal, &patient_ref, &err)?;
+        return Err(err);
+    }
     let resources = store.put_patient(tenant, &patient_ref, &record.to_rows())?;
 
     let actor = Actor {

@@ -15,6 +15,7 @@ mod audit_trail;
 mod break_glass;
 mod catalog;
 pub mod coding;
+mod containment;
 mod converse;
 mod error;
 mod finish;
@@ -38,6 +39,7 @@ mod window;
 
 pub use break_glass::{BreakGlassGrant, BreakGlassRequest, open_break_glass};
 pub use catalog::{BUILTIN_POLICY, Catalog, DATA_CLASSES, ProviderPolicy, ToolPolicy};
+pub use containment::{not_frozen, provider_open};
 pub use error::AgentError;
 pub use finish::AI_LABEL;
 pub use import::{ImportReport, import_bundle};

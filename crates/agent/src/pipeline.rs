@@ -35,7 +35,9 @@ pub struct Pipeline {
     pub detector: Arc<Detector>,
     /// The model provider.
     pub provider: Arc<dyn Provider>,
-    /// Whether a business associate agreement with the provider is on record.
+    /// Whether a provider off the premises may receive linkable placeholders: normally whether
+    /// a business associate agreement with it is on record (the deployment decides; see
+    /// `provider.deid_mode`). Without it such a provider gets Safe Harbor data.
     pub provider_baa: bool,
     /// The model asked for.
     pub model: String,
@@ -83,15 +85,25 @@ impl Pipeline {
         let text = match self.admit(&mut ctx, input.text) {
             Ok(text) => text,
             Err(refused) => {
-                let mut event = ctx.trail.event(Action::Denial, Outcome::Denied);
+                let action = crate::containment::refusal_action(&refused);
+                let mut event = ctx.trail.event(action, Outcome::Denied);
                 event.detail = Some(refused.to_string());
                 ctx.trail.record(event)?;
                 return Err(refused);
             }
         };
 
-        // Read the record and project the minimum necessary.
-        let record = self.load_record(&ctx.patient)?;
+        // Read the record and project the minimum necessary; an unknown patient is a refusal.
+        let record = match self.load_record(&ctx.patient) {
+            Ok(record) => record,
+            Err(err) => {
+                let action = crate::containment::refusal_action(&err);
+                let mut event = ctx.trail.event(action, Outcome::Denied);
+                event.detail = Some(err.to_string());
+                ctx.trail.record(event)?;
+                return Err(err);
+            }
+        };
         let mut read = ctx.trail.event(Action::Read, Outcome::Success);
         read.purpose = Some(task.purpose.clone());
         read.detail = Some(format!(
@@ -123,6 +135,8 @@ impl Pipeline {
     fn admit(&self, ctx: &mut Ctx<'_>, text: &str) -> Result<String, AgentError> {
         let task = ctx.task;
         task.authorize(ctx.principal)?;
+        self.check_not_frozen(&ctx.patient)?;
+        self.check_provider_open()?;
         if text.len() > MAX_INPUT_BYTES {
             return Err(AgentError::InvalidInput("the input is too large"));
         }
@@ -144,6 +158,7 @@ impl Pipeline {
     }
 
     pub(crate) fn load_record(&self, patient: &PatientRef) -> Result<PatientRecord, AgentError> {
+        self.check_not_frozen(patient)?;
         let stored = match self.store.load_patient(&self.tenant, patient) {
             Err(StoreError::NotFound(_)) => return Err(AgentError::PatientNotFound),
             other => other?,

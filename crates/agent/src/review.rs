@@ -53,7 +53,8 @@ impl Pipeline {
     }
 
     pub(crate) fn refuse(&self, trail: &mut Trail<'_>, err: AgentError) -> AgentError {
-        let mut event = trail.event(Action::Denial, Outcome::Denied);
+        let action = crate::containment::refusal_action(&err);
+        let mut event = trail.event(action, Outcome::Denied);
         event.detail = Some(format!("draft review: {err}"));
         match trail.record(event) {
             Ok(()) => err,
@@ -92,7 +93,7 @@ impl Pipeline {
         if let Err(err) = principal.require(&[READ_SCOPE]) {
             return Err(self.refuse(&mut trail, err.into()));
         }
-        let view = self.load_draft(id)?;
+        let view = self.load_or_refuse(principal, &request_id, id)?;
         let mut trail =
             self.review_trail(principal, &request_id, &view.draft.task, Some(&view.draft));
         if let Err(err) = self.may_read(principal, &view.draft) {
@@ -112,7 +113,7 @@ impl Pipeline {
         content: Value,
     ) -> Result<DraftView, AgentError> {
         let request_id = random_id()?;
-        let mut view = self.load_draft(id)?;
+        let mut view = self.load_or_refuse(principal, &request_id, id)?;
         let mut trail =
             self.review_trail(principal, &request_id, &view.draft.task, Some(&view.draft));
         if let Err(err) = self.may_sign(principal, &view.draft) {
@@ -152,7 +153,7 @@ impl Pipeline {
         decision: ReviewDecision,
     ) -> Result<DraftView, AgentError> {
         let request_id = random_id()?;
-        let view = self.load_draft(id)?;
+        let view = self.load_or_refuse(principal, &request_id, id)?;
         let mut trail =
             self.review_trail(principal, &request_id, &view.draft.task, Some(&view.draft));
         if let Err(err) = self.may_sign(principal, &view.draft) {
@@ -179,6 +180,7 @@ impl Pipeline {
     /// not the clinical notes built from medications her role may not see.
     fn may_read(&self, principal: &Principal, draft: &Draft) -> Result<(), AgentError> {
         principal.require(&[READ_SCOPE])?;
+        self.check_not_frozen(&draft.patient)?;
         let task = self.catalog.task(&draft.task)?;
         let role = principal.role.as_str();
         if !task
@@ -199,6 +201,7 @@ impl Pipeline {
     /// The signer rule: `draft/sign`, and a role the draft's task names as a signer.
     pub(crate) fn may_sign(&self, principal: &Principal, draft: &Draft) -> Result<(), AgentError> {
         principal.require(&[SIGN_SCOPE])?;
+        self.check_not_frozen(&draft.patient)?;
         let task = self.catalog.task(&draft.task)?;
         if !task
             .signer_roles
@@ -211,6 +214,19 @@ impl Pipeline {
             });
         }
         Ok(())
+    }
+
+    /// [`Self::load_draft`], auditing a refusal (an unknown or malformed id) as a denial.
+    fn load_or_refuse(
+        &self,
+        principal: &Principal,
+        request_id: &str,
+        id: &str,
+    ) -> Result<DraftView, AgentError> {
+        self.load_draft(id).map_err(|err| {
+            let mut trail = self.review_trail(principal, request_id, "review", None);
+            self.refuse(&mut trail, err)
+        })
     }
 
     pub(crate) fn load_draft(&self, id: &str) -> Result<DraftView, AgentError> {

@@ -43,6 +43,9 @@ impl Pipeline {
             Ok(permitted) => permitted,
             Err(refusal) => return self.refuse_tool(ctx, call, &refusal.reason()),
         };
+        if let Err(err) = self.check_not_frozen(&ctx.patient) {
+            return self.refuse_tool(ctx, call, &err.to_string());
+        }
         let record = self.load_record(&ctx.patient)?;
         let env = ToolEnv {
             store: &self.store,

@@ -22,6 +22,7 @@ use crate::checkpoint::CheckpointSigner;
 use crate::event::Encoded;
 use crate::merkle::{self, Frontier, Hash};
 use crate::store::{NewRow, Writer};
+use crate::witness_url::CheckpointSink;
 use crate::{AppendReceipt, AuditError, Checkpoint, witness};
 
 /// Most entries written in one transaction.
@@ -36,6 +37,8 @@ pub struct CommitOptions {
     pub checkpoint_after: Duration,
     /// A file to which every signed checkpoint is also appended.
     pub witness_file: Option<PathBuf>,
+    /// Where every signed checkpoint is offered for delivery to the witness URL.
+    pub witness_sink: Option<CheckpointSink>,
 }
 
 type Reply<T> = SyncSender<Result<T, AuditError>>;
@@ -281,6 +284,9 @@ impl State {
                 // Fail closed: entries whose checkpoint the witness did not get are reported as
                 // failures, although they are durable in the log.
                 witness::append(path, &written.checkpoints)?;
+            }
+            if let Some(sink) = &self.options.witness_sink {
+                written.checkpoints.iter().for_each(|c| sink.offer(c));
             }
         }
         Ok(written)

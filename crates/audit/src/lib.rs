@@ -23,6 +23,7 @@ mod merkle;
 mod store;
 mod verify;
 pub mod witness;
+pub mod witness_url;
 
 pub use checkpoint::{Checkpoint, CheckpointSigner};
 pub use error::AuditError;

@@ -18,6 +18,7 @@ use crate::store::postgres::{self as postgres_store, PgWriter};
 use crate::store::sqlite::{self, SqliteWriter};
 use crate::store::{Query, Reader, RowRef, to_hash, to_u64};
 use crate::verify::{self, VerifyReport};
+use crate::witness_url::WitnessPoster;
 use crate::{Action, Actor, AuditError, AuditEvent, Checkpoint, Outcome, witness};
 
 /// By default a checkpoint is signed once this many entries are not covered by one.
@@ -63,6 +64,8 @@ pub struct LogOptions {
     pub checkpoint_after: Duration,
     /// A file to which every checkpoint is also appended, and which verification checks.
     pub witness_file: Option<PathBuf>,
+    /// A receiver to which every checkpoint is also POSTed, without holding up appends.
+    pub witness_url: Option<crate::witness_url::WitnessUrl>,
 }
 
 impl Default for LogOptions {
@@ -71,6 +74,7 @@ impl Default for LogOptions {
             checkpoint_every: CHECKPOINT_INTERVAL,
             checkpoint_after: CHECKPOINT_AFTER,
             witness_file: None,
+            witness_url: None,
         }
     }
 }
@@ -105,11 +109,15 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T, AuditError> + Send) -> Res
 
 /// The tamper-evident audit log.
 pub struct AuditLog {
+    // Dropped first: the committer drains its queue, then the poster delivers what it was given.
     committer: Committer,
+    _witness: Option<WitnessPoster>,
     store: Store,
     signer: Arc<CheckpointSigner>,
     origin: String,
     options: LogOptions,
+    /// The PostgreSQL schema, for the owner's operations.
+    pg_schema: Option<String>,
 }
 
 impl AuditLog {
@@ -167,7 +175,9 @@ impl AuditLog {
             Ok((reader, writer))
         })?;
         let store = Store::Postgres(Mutex::new(Some(reader)));
-        Self::start(Box::new(writer), store, signer, origin, options)
+        let mut log = Self::start(Box::new(writer), store, signer, origin, options)?;
+        log.pg_schema = Some(schema.to_owned());
+        Ok(log)
     }
 
     fn start(
@@ -178,6 +188,11 @@ impl AuditLog {
         options: LogOptions,
     ) -> Result<Self, AuditError> {
         let signer = Arc::new(signer);
+        let witness = options
+            .witness_url
+            .clone()
+            .map(WitnessPoster::start)
+            .transpose()?;
         let committer = Committer::start(
             writer,
             Arc::clone(&signer),
@@ -186,14 +201,17 @@ impl AuditLog {
                 checkpoint_every: options.checkpoint_every.max(1),
                 checkpoint_after: options.checkpoint_after,
                 witness_file: options.witness_file.clone(),
+                witness_sink: witness.as_ref().and_then(WitnessPoster::sink),
             },
         )?;
         Ok(Self {
             committer,
+            _witness: witness,
             store,
             signer,
             origin: origin.to_owned(),
             options,
+            pg_schema: None,
         })
     }
 
@@ -312,13 +330,30 @@ impl AuditLog {
     /// Only entries a signed checkpoint already covers are pruned. The prune is itself recorded
     /// as an entry by `actor`. Returns how many entries were cleared.
     pub fn prune(&self, cutoff: OffsetDateTime, actor: Actor) -> Result<u64, AuditError> {
+        self.prune_with(cutoff, actor, None)
+    }
+
+    /// [`AuditLog::prune`], with the clearing done on PostgreSQL over `owner_url`: a connection
+    /// as a role that may update the log (the schema's owner), since the application role this
+    /// log runs as may only select and insert. The retention entry is still appended by the
+    /// application role. On SQLite `owner_url` is not needed and is ignored.
+    pub fn prune_with(
+        &self,
+        cutoff: OffsetDateTime,
+        actor: Actor,
+        owner_url: Option<&str>,
+    ) -> Result<u64, AuditError> {
         let cutoff = cutoff.unix_timestamp();
         let covered = self.read(|r| r.last_checkpoint_size())?;
         let below = self.read(|r| r.first_at_or_after(cutoff))?.min(covered);
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let cleared = match &self.store {
-            Store::Sqlite(conn) => sqlite::prune(&mut lock(conn), below, now)?,
-            Store::Postgres(_) => return Err(AuditError::NeedsOwner("pruning")),
+        let cleared = match (&self.store, owner_url, &self.pg_schema) {
+            (Store::Sqlite(conn), _, _) => sqlite::prune(&mut lock(conn), below, now)?,
+            (Store::Postgres(_), Some(url), Some(schema)) => off_runtime(|| {
+                let mut owner = postgres_store::connect(url, schema)?;
+                postgres_store::prune(&mut owner, schema, below, now)
+            })?,
+            (Store::Postgres(_), _, _) => return Err(AuditError::NeedsOwner("pruning")),
         };
         let mut event = AuditEvent::new(actor, Action::Retention, Outcome::Success);
         event.detail = Some(format!(

@@ -247,3 +247,74 @@ fn the_postgres_log_works_inside_an_async_runtime() {
         drop(log);
     });
 }
+
+#[test]
+fn pruning_on_postgres_needs_the_owner_and_keeps_the_log_verifiable() {
+    let Some(scratch) = Scratch::new("prune") else {
+        return;
+    };
+    let log = scratch.open();
+    let now = time::OffsetDateTime::now_utc();
+    for n in 0..15 {
+        let mut old = event(n);
+        if n < 10 {
+            old.time = now - time::Duration::days(3000);
+        }
+        log.append(old).unwrap();
+    }
+    log.checkpoint().unwrap();
+    let cutoff = now - time::Duration::days(2192);
+    let actor = event(0).actor;
+
+    // The application role can neither prune nor record a prune point of its own.
+    assert!(matches!(
+        log.prune(cutoff, actor.clone()),
+        Err(phigate_audit::AuditError::NeedsOwner(_))
+    ));
+    assert!(
+        log.prune_with(cutoff, actor.clone(), Some(&scratch.app_url()))
+            .is_err()
+    );
+    let mut app = Client::connect(&scratch.app_url(), NoTls).unwrap();
+    let forged = app.execute(
+        &format!(
+            "INSERT INTO {}.audit_prunes (below_seq, pruned_at) VALUES (1000, 0)",
+            scratch.schema
+        ),
+        &[],
+    );
+    assert!(
+        forged.is_err(),
+        "the application role may not move the prune point"
+    );
+    assert_eq!(
+        log.entries(0, 100).unwrap()[0]
+            .event
+            .as_ref()
+            .unwrap()
+            .request_id
+            .as_deref(),
+        Some("req-0")
+    );
+
+    // The owner's connection prunes; the log still verifies and the prune is recorded.
+    let cleared = log.prune_with(cutoff, actor, Some(ADMIN)).unwrap();
+    assert_eq!(cleared, 10);
+    let entries = log.entries(0, 100).unwrap();
+    assert!(entries[..10].iter().all(|e| e.event.is_none()));
+    assert!(entries[10..15].iter().all(|e| e.event.is_some()));
+    assert_eq!(
+        entries.last().unwrap().event.as_ref().unwrap().action,
+        Action::Retention
+    );
+    let report = log.verify().unwrap();
+    assert!(report.ok, "{report}");
+    assert_eq!(report.pruned, 10);
+    let found = log
+        .search(&Query {
+            limit: 100,
+            ..Query::default()
+        })
+        .unwrap();
+    assert!(found.iter().all(|e| e.seq >= 10));
+}

@@ -91,6 +91,9 @@ impl Gateway {
         let principal = Principal::from_claims(&claims).map_err(|_| {
             Refusal::Unauthenticated("The access token is not valid for this gateway.")
         })?;
+        if let Some(reason) = self.withdrawn(claims.client_id.as_deref(), &principal.user_id) {
+            return Err(Refusal::Unauthenticated(reason));
+        }
         if principal.tenant != self.config.tenant {
             return Err(Refusal::Forbidden(
                 principal,

@@ -12,7 +12,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 pub struct GatewayConfig {
     /// The tenant this gateway serves; tokens for another tenant are refused.
     pub tenant: String,
-    /// Whether a business associate agreement with the provider is on record.
+    /// Whether a provider off the premises may receive linkable placeholders: normally whether
+    /// a business associate agreement with it is on record (the deployment decides). Without
+    /// it such a provider gets Safe Harbor data.
     pub provider_baa: bool,
     /// Largest request body accepted; larger ones get `413 request_too_large`.
     pub max_body_bytes: usize,

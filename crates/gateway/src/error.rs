@@ -196,7 +196,8 @@ impl IntoResponse for GatewayError {
             headers.insert("retry-after", HeaderValue::from(seconds));
             headers.insert("retry-after-ms", HeaderValue::from(wait.as_millis() as u64));
         }
-        if matches!(self, Self::EgressBlocked { .. } | Self::TooLarge { .. }) {
+        let contained = matches!(&self, Self::Agent(err) if err.is_containment());
+        if contained || matches!(self, Self::EgressBlocked { .. } | Self::TooLarge { .. }) {
             // The same request would be refused the same way.
             response
                 .headers_mut()

@@ -28,6 +28,7 @@ mod auth;
 mod body;
 pub mod config;
 pub mod console;
+mod containment;
 mod disclosure;
 pub mod error;
 mod restore;
@@ -68,6 +69,8 @@ pub struct Gateway {
     tasks: Option<Arc<phigate_agent::Pipeline>>,
     /// The application store behind `/v1/admin`, when enabled.
     admin: Option<phigate_store::Store>,
+    /// The store holding operators' provider blocks, checked before every provider call.
+    containment: Option<phigate_store::Store>,
 }
 
 /// Computes a patient's keyed HMAC reference from a tenant and the identifier an auditor gives,
@@ -102,6 +105,7 @@ impl Gateway {
             patient_refs: None,
             tasks: None,
             admin: None,
+            containment: None,
         }
     }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::http::HeaderValue;
 use axum::http::header::STRICT_TRANSPORT_SECURITY;
 use axum::response::Response;
@@ -98,8 +99,8 @@ async fn accept_loop(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let tcp = match accepted {
-            Ok((tcp, _)) => tcp,
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(err) => {
                 // Out of file descriptors and the like: wait rather than spin.
                 tracing::warn!(error = %err, "gateway.accept failed");
@@ -107,7 +108,8 @@ async fn accept_loop(
                 continue;
             }
         };
-        let app = app.clone();
+        // Handlers that limit per client address (the sign-in page) read it as `ConnectInfo`.
+        let app = app.clone().layer(axum::Extension(ConnectInfo(peer)));
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {

@@ -371,3 +371,38 @@ async fn drafts_are_listed_read_edited_and_signed_over_http_by_a_clinician_only(
         .collect();
     assert!(actions.contains(&Action::DraftSigned) && actions.contains(&Action::DraftReviewed));
 }
+
+/// Regression (security review, issue 5): a task on an unknown patient and a draft that does
+/// not exist were refused without an audit entry.
+#[tokio::test]
+async fn a_task_on_an_unknown_patient_and_an_unknown_draft_are_refused_and_audited() {
+    let h = start().await;
+    let before = h.audit.len().unwrap();
+    let response = h
+        .send(
+            reqwest::Method::POST,
+            "/v1/tasks/triage",
+            Role::Nurse,
+            Some(json!({"patient": "no-such-patient", "input": "chest pain"})),
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    let missing = format!("/v1/drafts/{}", "0".repeat(32));
+    let response = h
+        .send(reqwest::Method::GET, &missing, Role::Clinician, None)
+        .await;
+    assert_eq!(response.status(), 404);
+    let denials: Vec<String> = h
+        .audit
+        .entries(before, 100)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.event)
+        .filter(|e| e.action == Action::Denial)
+        .map(|e| e.detail.unwrap_or_default())
+        .collect();
+    assert_eq!(denials.len(), 2, "{denials:?}");
+    assert!(denials[0].contains("patient not found"), "{denials:?}");
+    assert!(denials[1].contains("not found"), "{denials:?}");
+    assert!(h.mock.received().is_empty(), "nothing was sent");
+}

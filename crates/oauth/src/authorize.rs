@@ -7,12 +7,15 @@
 //! `SameSite=Strict` cookie. `POST` signs the person in and redirects with a one-minute,
 //! single-use code, stored hashed.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
+use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use phigate_auth::{hash_refresh_token, random_token, scope};
@@ -29,6 +32,9 @@ const PENDING_TTL: Duration = Duration::from_secs(600);
 const CODE_TTL_SECS: i64 = 60;
 /// Most sign-in forms open at once; more are refused rather than exhausting memory.
 const MAX_PENDING: usize = 10_000;
+/// Most sign-in forms one client address may hold open; its oldest gives way to a new one, so
+/// one address cannot fill the table that every other sign-in needs.
+const MAX_PENDING_PER_ADDRESS: usize = 20;
 /// Shown for every failed sign-in, whatever the cause.
 const FAILED: &str = "Sign-in failed. Check your details and try again; after several failures \
                       you must wait before trying again.";
@@ -67,7 +73,21 @@ fn redirect(uri: &str, params: &[(&str, &str)]) -> Response {
 }
 
 /// `GET /oauth/authorize`.
-pub async fn show(State(server): State<Arc<OAuthServer>>, RawQuery(query): RawQuery) -> Response {
+pub async fn show(
+    State(server): State<Arc<OAuthServer>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    // Each form held open costs memory for ten minutes: limit them per client address first.
+    // (`phigate serve` always reports the address; a server that does not gets no such limit.)
+    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let throttled = address.is_some_and(|ip| server.throttle(&format!("authorize:{ip}")).is_err());
+    if throttled {
+        return page::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-in requests from this address; wait and try again.",
+        );
+    }
     let params = match query_map(query.as_deref()) {
         Ok(params) => params,
         Err(message) => return page::error(StatusCode::BAD_REQUEST, message),
@@ -125,12 +145,14 @@ pub async fn show(State(server): State<Arc<OAuthServer>>, RawQuery(query): RawQu
         challenge: challenge.to_owned(),
         csrf: csrf.clone(),
         expires: Instant::now() + PENDING_TTL,
+        address,
     };
     let Ok(mut map) = server.pending.lock() else {
         return page::error(StatusCode::INTERNAL_SERVER_ERROR, "Try again later.");
     };
     let now = Instant::now();
     map.retain(|_, p| p.expires > now);
+    make_room_for(&mut map, address);
     if map.len() >= MAX_PENDING {
         return page::error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -138,7 +160,25 @@ pub async fn show(State(server): State<Arc<OAuthServer>>, RawQuery(query): RawQu
         );
     }
     map.insert(id.to_string(), pending);
-    page::login(StatusCode::OK, &id, &csrf, &client.name, None)
+    let secure = server.config.secure_cookies;
+    page::login(StatusCode::OK, &id, (&csrf, secure), &client.name, None)
+}
+
+/// Drops the oldest forms of `address` while it holds [`MAX_PENDING_PER_ADDRESS`] or more.
+fn make_room_for(map: &mut HashMap<String, Pending>, address: Option<IpAddr>) {
+    let Some(address) = address else { return };
+    let mut mine: Vec<(Instant, String)> = map
+        .iter()
+        .filter(|(_, p)| p.address == Some(address))
+        .map(|(id, p)| (p.expires, id.clone()))
+        .collect();
+    if mine.len() < MAX_PENDING_PER_ADDRESS {
+        return;
+    }
+    mine.sort();
+    for (_, id) in mine.iter().take(mine.len() + 1 - MAX_PENDING_PER_ADDRESS) {
+        map.remove(id);
+    }
 }
 
 fn cookie_csrf(headers: &HeaderMap) -> Option<String> {
@@ -224,7 +264,8 @@ impl OAuthServer {
             }
             Err(_) => return page::error(StatusCode::INTERNAL_SERVER_ERROR, "Try again later."),
         }
-        page::login(status, id, &csrf, &client.name, Some(FAILED))
+        let secure = self.config.secure_cookies;
+        page::login(status, id, (&csrf, secure), &client.name, Some(FAILED))
     }
 
     fn issue_code(

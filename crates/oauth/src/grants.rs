@@ -40,24 +40,67 @@ pub async fn token(
 ) -> Response {
     match server.token(&headers, &body) {
         Ok(response) => response,
-        Err(err) => err.into_response(),
+        Err(err) => {
+            server.audit_token_refusal(&headers, &body, &err);
+            err.into_response()
+        }
+    }
+}
+
+/// The client a token request claims to be, before it is authenticated.
+fn claimed_client(headers: &HeaderMap, form: &Form) -> String {
+    let basic = crate::client_auth::basic_credentials(headers)
+        .ok()
+        .flatten();
+    match (&basic, form.get("client_id"), form.get("client_assertion")) {
+        (Some((id, _)), _, _) => id.clone(),
+        (None, Some(id), _) => id.to_owned(),
+        (None, None, Some(assertion)) => {
+            crate::assertion::claimed_client(assertion).unwrap_or_else(|_| "(malformed)".to_owned())
+        }
+        (None, None, None) => "(none)".to_owned(),
     }
 }
 
 impl OAuthServer {
+    /// Records a refused token request: the error code and the client it claimed to be (kept
+    /// only when it looks like a client id), never a secret, code or token. Throttled requests
+    /// are not recorded, so a flood cannot flood the audit log too.
+    fn audit_token_refusal(&self, headers: &HeaderMap, body: &[u8], err: &OAuthError) {
+        if err.retry_after.is_some() {
+            return;
+        }
+        let claimed = Form::parse(headers, body)
+            .map(|form| claimed_client(headers, &form))
+            .unwrap_or_else(|_| "(unparsed)".to_owned());
+        let plausible = !claimed.is_empty()
+            && claimed.len() <= 64
+            && claimed
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        let actor = Actor {
+            user_id: "unknown".into(),
+            role: String::new(),
+            client_id: Some(if plausible {
+                claimed
+            } else {
+                "(invalid)".into()
+            }),
+            address: None,
+        };
+        let mut event = AuditEvent::new(actor, Action::Denial, Outcome::Denied);
+        event.task = Some("oauth_token".into());
+        event.detail = Some(format!("token request refused: {}", err.code));
+        if self.audit.append(event).is_err() {
+            // The refusal discloses nothing, so it still goes out; the operator hears of it.
+            tracing::warn!(error.code = err.code, "oauth.audit append failed");
+        }
+    }
+
     fn token(&self, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
         let form = Form::parse(headers, body)?;
         // Throttle per claimed client before any work, against secret and code guessing.
-        let basic = crate::client_auth::basic_credentials(headers)
-            .ok()
-            .flatten();
-        let claimed = match (&basic, form.get("client_id"), form.get("client_assertion")) {
-            (Some((id, _)), _, _) => id.clone(),
-            (None, Some(id), _) => id.to_owned(),
-            (None, None, Some(assertion)) => crate::assertion::claimed_client(assertion)
-                .unwrap_or_else(|_| "(malformed)".to_owned()),
-            (None, None, None) => "(none)".to_owned(),
-        };
+        let claimed = claimed_client(headers, &form);
         self.throttle(&format!("token:{claimed}"))?;
         let now = now();
         let grant_type = form.require("grant_type", "grant_type is required.")?;

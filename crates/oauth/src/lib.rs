@@ -63,6 +63,9 @@ pub struct OAuthConfig {
     pub lockout: LockoutPolicy,
     /// Requests to `/oauth/token` and sign-in attempts, per client id and per username.
     pub token_rate: RateLimit,
+    /// Mark the sign-in page's CSRF cookie `Secure`, so a browser never sends it over plain
+    /// HTTP. On by default when the issuer is `https://`; set it too when serving TLS.
+    pub secure_cookies: bool,
 }
 
 impl OAuthConfig {
@@ -80,6 +83,7 @@ impl OAuthConfig {
                 burst: 20,
                 per_second: 1.0,
             },
+            secure_cookies: issuer.starts_with("https://"),
         }
     }
 }
@@ -93,6 +97,8 @@ struct Pending {
     challenge: String,
     csrf: zeroize::Zeroizing<String>,
     expires: Instant,
+    /// The client address that asked for it (`None` when the server does not say).
+    address: Option<std::net::IpAddr>,
 }
 
 /// The authorization server.
@@ -144,6 +150,11 @@ impl OAuthServer {
         self.keys
             .verifier(&self.config.audience, now)
             .with_revocations(self.revocations.clone())
+    }
+
+    /// How many sign-in forms are open (shown, not yet submitted or expired).
+    pub fn pending_sign_ins(&self) -> usize {
+        self.pending.lock().map_or(0, |map| map.len())
     }
 
     fn token_endpoint(&self) -> String {

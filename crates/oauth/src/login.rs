@@ -81,6 +81,11 @@ impl OAuthServer {
             locked: security.locked,
         };
         if let Err(err) = self.config.lockout.check(&state, now) {
+            // The same Argon2 work as every other refusal, so the answer's timing does not tell
+            // an account in backoff (which exists) from an unknown one.
+            if let Some(decoy) = decoy_hash() {
+                let _ = verify_password(decoy, password);
+            }
             let reason = match err {
                 AuthError::Locked => "account locked",
                 _ => "backoff after failed attempts",

@@ -22,7 +22,7 @@ pub fn escape(text: &str) -> String {
 
 /// Headers every page carries: no framing (clickjacking), no scripts, no caching, and a
 /// cookie-bound CSRF token when given.
-fn harden(mut response: Response, csrf_cookie: Option<&str>) -> Response {
+fn harden(mut response: Response, csrf_cookie: Option<(&str, bool)>) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -41,11 +41,13 @@ fn harden(mut response: Response, csrf_cookie: Option<&str>) -> Response {
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    if let Some(token) = csrf_cookie {
+    if let Some((token, secure)) = csrf_cookie {
         // The cookie is scoped to the sign-in path, invisible to scripts and never sent on
-        // cross-site requests. `Secure` is not set because plain HTTP is served on loopback
-        // until TLS serving is built.
-        let cookie = format!("phigate_csrf={token}; Path=/oauth; HttpOnly; SameSite=Strict");
+        // cross-site requests; `Secure` whenever the server is reached over HTTPS. Plain HTTP
+        // (loopback only) cannot use a `Secure` cookie, so it is left off there.
+        let secure = if secure { "; Secure" } else { "" };
+        let cookie =
+            format!("phigate_csrf={token}; Path=/oauth; HttpOnly; SameSite=Strict{secure}");
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             headers.insert(header::SET_COOKIE, value);
         }
@@ -53,11 +55,11 @@ fn harden(mut response: Response, csrf_cookie: Option<&str>) -> Response {
     response
 }
 
-/// The sign-in form for pending request `request`.
+/// The sign-in form for pending request `request`; its CSRF cookie is `Secure` when `secure`.
 pub fn login(
     status: StatusCode,
     request: &str,
-    csrf: &str,
+    (csrf, secure): (&str, bool),
     client_name: &str,
     message: Option<&str>,
 ) -> Response {
@@ -82,7 +84,7 @@ input{{width:100%;padding:.4em}}.err{{color:#a00}}</style></head>
         request = escape(request),
         csrf = escape(csrf),
     );
-    harden((status, Html(body)).into_response(), Some(csrf))
+    harden((status, Html(body)).into_response(), Some((csrf, secure)))
 }
 
 /// An error page, for requests that cannot be sent back to a redirect URI.

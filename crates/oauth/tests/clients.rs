@@ -441,3 +441,33 @@ async fn a_revoked_client_can_do_nothing() {
     .await;
     assert_eq!((status, error_code(&body)), (401, "invalid_client"));
 }
+
+/// Regression (security review, issue 5): refused token requests left no audit entry.
+#[tokio::test]
+async fn a_refused_token_request_is_audited_with_its_error_and_no_secret() {
+    let h = start(|_| {}).await;
+    let secret = h.add_client("poster", "client_secret_post", Role::Service, None);
+    let before = h.audit.len().unwrap();
+    let wrong = h
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "poster"),
+                ("client_secret", "guess-1234"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), 401);
+    let entries = h.audit.entries(before, 10).unwrap();
+    assert_eq!(entries.len(), 1);
+    let event = entries[0].event.clone().unwrap();
+    assert_eq!(event.action, phigate_audit::Action::Denial);
+    assert_eq!(event.actor.client_id.as_deref(), Some("poster"));
+    assert_eq!(
+        event.detail.as_deref(),
+        Some("token request refused: invalid_client")
+    );
+    let stored = serde_json::to_string(&event).unwrap();
+    assert!(!stored.contains("guess-1234") && !stored.contains(&secret));
+}

@@ -80,9 +80,43 @@ async fn the_sign_in_page_is_hardened_and_names_no_one() {
     );
     let cookie = headers["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP on loopback cannot keep a Secure cookie"
+    );
     let html = page.text().await.unwrap();
     assert!(html.contains("name=\"totp\"") && html.contains("name=\"csrf\""));
     assert!(!html.contains("<script"));
+}
+
+#[tokio::test]
+async fn the_csrf_cookie_is_secure_when_the_server_is_reached_over_https() {
+    let h = start(|config| config.secure_cookies = true).await;
+    h.add_client("ehr", "none", Role::Clinician, None);
+    let (_, challenge) = pkce();
+    let page = h
+        .http
+        .get(common::authorize_url(
+            &h.url,
+            &[
+                ("response_type", "code"),
+                ("client_id", "ehr"),
+                ("redirect_uri", REDIRECT),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let cookie = page.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    let https = phigate_oauth::OAuthConfig::new("https://phigate.example", "phigate", "t");
+    assert!(
+        https.secure_cookies,
+        "an https issuer means Secure cookies by default"
+    );
 }
 
 #[tokio::test]
@@ -498,4 +532,74 @@ async fn discovery_documents_and_the_jwks_describe_the_server() {
         .unwrap();
     assert_eq!(jwks["keys"][0]["kty"], "OKP");
     assert!(jwks["keys"][0].get("d").is_none());
+}
+
+/// Regression (security review, issue 5): an account in backoff or locked answered without
+/// the Argon2 work every other refusal does, so timing told which usernames exist.
+#[tokio::test]
+async fn a_locked_account_takes_as_long_to_refuse_as_an_unknown_one() {
+    let h = start(|c| {
+        c.lockout.base_delay = Duration::ZERO;
+        c.lockout.lock_after = 1;
+    })
+    .await;
+    h.add_user("dr.a", Role::Clinician, false);
+    h.add_client("ehr", "none", Role::Clinician, None);
+    let (_, challenge) = pkce();
+    let first = h.sign_in("ehr", &challenge, "dr.a", "wrong", None).await;
+    assert_eq!(first.status(), 401);
+    assert!(h.store.user_security("id-dr.a").unwrap().locked);
+
+    let fastest = |username: &'static str| {
+        let h = &h;
+        let challenge = challenge.clone();
+        async move {
+            let mut best = Duration::MAX;
+            for _ in 0..3 {
+                let started = std::time::Instant::now();
+                let r = h.sign_in("ehr", &challenge, username, "wrong", None).await;
+                assert_eq!(r.status(), 401);
+                best = best.min(started.elapsed());
+            }
+            best
+        }
+    };
+    let unknown = fastest("nobody.here").await;
+    let locked = fastest("dr.a").await;
+    // Both do one Argon2 verification; before the fix the locked account did none.
+    assert!(
+        locked * 3 >= unknown,
+        "locked {locked:?} against unknown {unknown:?}"
+    );
+}
+
+/// Regression (security review, issue 5): `GET /oauth/authorize` had no limit, so one client
+/// could open 10,000 pending sign-ins and block everyone's for ten minutes.
+#[tokio::test]
+async fn one_address_can_neither_flood_the_sign_in_page_nor_fill_the_pending_table() {
+    let h = common::start_with_addresses(|c| {
+        c.token_rate.burst = 30;
+        c.token_rate.per_second = 0.001;
+    })
+    .await;
+    h.add_client("ehr", "none", Role::Clinician, None);
+    let (_, challenge) = pkce();
+    let url = common::authorize_url(
+        &h.url,
+        &[
+            ("response_type", "code"),
+            ("client_id", "ehr"),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..31 {
+        statuses.push(h.http.get(&url).send().await.unwrap().status().as_u16());
+    }
+    assert!(statuses[..30].iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(statuses[30], 429, "the address is over its rate");
+    // The 30 forms it opened keep only the newest 20 of them alive.
+    assert_eq!(h.server.pending_sign_ins(), 20);
 }

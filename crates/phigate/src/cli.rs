@@ -91,6 +91,11 @@ pub enum Command {
     /// Manage the appointment slots the `admin` task's scheduling tools find and book.
     #[command(subcommand)]
     Slots(SlotsCommand),
+    /// Incident containment for model providers: block one so that it receives nothing (every
+    /// request that would reach it is refused with 503 and audited), unblock it, list blocks.
+    /// A running `phigate serve` sees the change on its next request.
+    #[command(subcommand)]
+    Providers(ProvidersCommand),
     /// Retention of the store's data classes (`[retention]`) and of the audit log's bodies
     /// (`audit.retention_days`, never under six years): report what is due, or purge it.
     /// Patients under legal hold are skipped.
@@ -134,6 +139,30 @@ pub struct RestoreArgs {
     /// else.
     #[arg(long, value_name = "DIR")]
     pub keys: Option<PathBuf>,
+}
+
+/// `phigate providers` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// Block a provider: nothing more is sent to it by any route, task or command.
+    Block {
+        /// The provider's name (`anthropic`, `echo`).
+        name: String,
+        /// An incident reference and a short cause, without patient details (it is kept and
+        /// audited in clear; text that looks like PHI is refused).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a block.
+    Unblock {
+        /// The provider's name.
+        name: String,
+        /// Why the block ends (an incident reference, without patient details).
+        #[arg(long)]
+        reason: String,
+    },
+    /// List blocked providers with who blocked them, when and why.
+    List,
 }
 
 /// `phigate users` subcommands.
@@ -280,6 +309,29 @@ pub enum PatientCommand {
     Holds,
     /// List the tombstones deletion requests left (references, request ids, who, when).
     Tombstones,
+    /// Incident containment: freeze a patient's data. No task, tool, draft review, route or
+    /// import may read, disclose or change it until `unfreeze`; break-glass does not override
+    /// it; each refusal is audited. Running servers see it on their next request.
+    Freeze(FreezeArgs),
+    /// Lift a freeze.
+    Unfreeze(FreezeArgs),
+    /// List frozen patients (as keyed references) with who froze them, when and why.
+    Frozen,
+}
+
+/// Options of `phigate patient freeze` and `unfreeze`.
+#[derive(Debug, Args)]
+pub struct FreezeArgs {
+    /// The patient's id as imported, or with `--ref` its 64-hex-character reference.
+    #[arg(long, value_name = "ID")]
+    pub patient: String,
+    /// `--patient` is a patient reference (as the audit log writes it) rather than an id.
+    #[arg(long = "ref")]
+    pub by_ref: bool,
+    /// An incident reference and a short cause, without patient details (it is kept and
+    /// audited in clear; text that looks like PHI is refused).
+    #[arg(long)]
+    pub reason: String,
 }
 
 /// `phigate slots` subcommands.
@@ -541,7 +593,24 @@ pub enum AuditCommand {
     Prove(ProveCommand),
     /// Retention: clear the bodies of entries older than `audit.retention_days`, keeping their
     /// hashes and every checkpoint so the log still verifies. The prune is itself audited.
-    Prune,
+    Prune {
+        /// With the log in PostgreSQL: a connection string for a role that may update the log
+        /// (the schema's owner). The application role of `audit.postgres_url` may only select
+        /// and insert, so it cannot prune.
+        #[arg(long, value_name = "URL")]
+        owner_url: Option<String>,
+    },
+    /// Create the audit log's PostgreSQL schema (`audit.postgres_schema`) and its tables as
+    /// the role of `--owner-url`, which owns them, and let `--app-role` (the role of
+    /// `audit.postgres_url`, created beforehand) select and insert only. Safe to run again.
+    InitPostgres {
+        /// A connection string for the role that creates and owns the schema.
+        #[arg(long, value_name = "URL")]
+        owner_url: String,
+        /// The application role the gateway connects as.
+        #[arg(long, value_name = "ROLE")]
+        app_role: String,
+    },
 }
 
 /// What to prove.

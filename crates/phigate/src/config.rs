@@ -216,6 +216,11 @@ pub struct ProviderConfig {
     pub first_byte_timeout_secs: u64,
     /// Retries after a retryable failure.
     pub max_retries: u32,
+    /// What a provider off the premises receives: `auto` (linkable placeholders with a BAA on
+    /// record, Safe Harbor data without), `placeholder` (linkable placeholders whatever the
+    /// BAA: unsafe without one, warned at start and failed by `phigate compliance report`) or
+    /// `safe-harbor` (Safe Harbor data even with a BAA).
+    pub deid_mode: String,
 }
 
 /// De-identification options.
@@ -234,6 +239,9 @@ pub struct AuditConfig {
     pub origin: String,
     /// A file every signed checkpoint is also appended to, checked by `audit verify`.
     pub witness_file: Option<PathBuf>,
+    /// A receiver every signed checkpoint is also POSTed to (https, or http on loopback),
+    /// without holding up appends; `phigate compliance report` checks that it keeps up.
+    pub witness_url: Option<String>,
     /// How long entry bodies are kept, in days (hashes and checkpoints are kept for ever).
     pub retention_days: u64,
     /// A checkpoint is signed once this many entries are not covered by one.
@@ -269,6 +277,7 @@ impl Default for Config {
             audit: AuditConfig {
                 origin: "phigate/audit".into(),
                 witness_file: None,
+                witness_url: None,
                 retention_days: u64::from(phigate_audit::RETENTION_DAYS),
                 checkpoint_every: phigate_audit::CHECKPOINT_INTERVAL,
                 checkpoint_secs: phigate_audit::CHECKPOINT_AFTER.as_secs(),
@@ -300,6 +309,7 @@ impl Default for ProviderConfig {
             timeout_secs: 120,
             first_byte_timeout_secs: 120,
             max_retries: 2,
+            deid_mode: "auto".into(),
         }
     }
 }
@@ -412,6 +422,11 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
         Kind::Int,
     ),
     (
+        "PHIGATE_PROVIDER_DEID_MODE",
+        "provider.deid_mode",
+        Kind::Str,
+    ),
+    (
         "PHIGATE_DEID_CLINICIAN_NAMES",
         "deid.clinician_names",
         Kind::Bool,
@@ -422,6 +437,7 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
         "audit.witness_file",
         Kind::Str,
     ),
+    ("PHIGATE_AUDIT_WITNESS_URL", "audit.witness_url", Kind::Str),
     (
         "PHIGATE_AUDIT_POSTGRES_URL",
         "audit.postgres_url",
@@ -615,6 +631,9 @@ impl Config {
         if let Some((key, reason)) = self.store.problem() {
             return Err(invalid(key, reason));
         }
+        if let Some(url) = &self.audit.witness_url {
+            check_base_url(url).map_err(|r| invalid("audit.witness_url", r.into()))?;
+        }
         if !is_schema_name(&self.audit.postgres_schema) {
             return Err(invalid(
                 "audit.postgres_schema",
@@ -671,6 +690,15 @@ impl Config {
             if !(1..=3600).contains(&value) {
                 return Err(invalid(key, "must be between 1 and 3600".into()));
             }
+        }
+        if !matches!(
+            self.provider.deid_mode.as_str(),
+            "auto" | "placeholder" | "safe-harbor"
+        ) {
+            return Err(invalid(
+                "provider.deid_mode",
+                "expected \"auto\", \"placeholder\" or \"safe-harbor\"".into(),
+            ));
         }
         if self.provider.max_retries > 10 {
             return Err(invalid("provider.max_retries", "must be at most 10".into()));

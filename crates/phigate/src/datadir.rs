@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use phigate_audit::witness_url::WitnessUrl;
 use phigate_audit::{AuditLog, CheckpointSigner, LogOptions};
 use phigate_auth::TokenSigner;
 use phigate_crypto::devcert::DevCa;
@@ -75,6 +76,11 @@ impl Layout {
     /// The audit database.
     pub fn audit(&self) -> PathBuf {
         self.root.join("audit.db")
+    }
+
+    /// Where delivery to `audit.witness_url` is recorded.
+    pub fn witness_status(&self) -> PathBuf {
+        self.root.join("audit-witness.json")
     }
 
     /// Whether `phigate init` has run here (it writes the token key whatever the KMS).
@@ -219,6 +225,11 @@ pub fn log_options(config: &Config) -> LogOptions {
         checkpoint_every: config.audit.checkpoint_every,
         checkpoint_after: std::time::Duration::from_secs(config.audit.checkpoint_secs),
         witness_file: config.audit.witness_file.clone(),
+        witness_url: config
+            .audit
+            .witness_url
+            .as_ref()
+            .map(|url| WitnessUrl::new(url, &Layout::new(&config.data_dir).witness_status())),
     }
 }
 

@@ -6,6 +6,7 @@ mod cmd;
 mod compliance;
 mod config;
 mod datadir;
+mod disclosure;
 mod output;
 mod replicas;
 
@@ -44,6 +45,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => cmd::import::run(&config, &args),
         Command::Deid(args) => cmd::deid::run(&config, &args),
         Command::Eval(args) => cmd::eval::run(&config, &args),
+        Command::Audit(cli::AuditCommand::InitPostgres {
+            owner_url,
+            app_role,
+        }) => cmd::audit::init_postgres(&config, &owner_url, &app_role),
         Command::Audit(command) => cmd::audit::run(&config, &command),
         Command::Serve(args) => cmd::serve::run(&config, &args),
         Command::Compliance(command) => cmd::compliance::run(&config, &command),
@@ -59,6 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Retention(command) => cmd::retention::run(&config, &command),
         Command::Backup(args) => cmd::backup::run(&config, &args),
         Command::Restore(args) => cmd::restore::run(&config, &args),
+        Command::Providers(command) => cmd::providers::run(&config, &command),
     }
 }
 

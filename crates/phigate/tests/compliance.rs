@@ -185,6 +185,38 @@ fn keeping_the_audit_log_under_six_years_fails_documentation_retention_only() {
 }
 
 #[test]
+fn a_provider_without_a_baa_receiving_linkable_placeholders_fails_the_business_associate_control_only()
+ {
+    let data = initialised();
+    let (report, ok) = report_with(data.path(), "[provider]\nkind = \"anthropic\"\n");
+    assert_eq!(
+        failing(&report),
+        BTreeSet::new(),
+        "without a BAA the default sends Safe Harbor data"
+    );
+    assert!(ok);
+    let (report, ok) = report_with(
+        data.path(),
+        "[provider]\nkind = \"anthropic\"\ndeid_mode = \"placeholder\"\n",
+    );
+    assert_eq!(
+        failing(&report),
+        BTreeSet::from(["business-associate-disclosure".to_owned()])
+    );
+    assert!(!ok, "disclosure to business associates is required");
+    let (report, ok) = report_with(
+        data.path(),
+        "[provider]\nkind = \"anthropic\"\nbaa_on_record = true\ndeid_mode = \"placeholder\"\n",
+    );
+    assert_eq!(
+        failing(&report),
+        BTreeSet::new(),
+        "with a BAA it is allowed"
+    );
+    assert!(ok);
+}
+
+#[test]
 fn the_tests_check_fails_when_a_named_test_did_not_pass() {
     let data = tempfile::tempdir().unwrap();
     let results = data.path().join("run.txt");

@@ -13,6 +13,7 @@ mod backup;
 mod break_glass;
 mod clients;
 mod console;
+mod containment;
 pub mod db;
 mod drafts;
 mod erase;
@@ -38,6 +39,7 @@ use phigate_crypto::{Keyring, Kms};
 
 pub use break_glass::{BreakGlassRecord, NewBreakGlass};
 pub use clients::ClientRecord;
+pub use containment::{PatientFreeze, ProviderBlock};
 pub use db::{BackendKind, Database, PostgresConfig};
 pub use drafts::{Draft, DraftStatus};
 pub use erase::{ErasureReport, Tombstone};

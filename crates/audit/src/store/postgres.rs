@@ -77,9 +77,50 @@ pub fn create_schema(client: &mut Client, schema: &str, app_role: &str) -> Resul
              REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM PUBLIC;
              GRANT USAGE ON SCHEMA {schema} TO {app_role};
              GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {schema} TO {app_role};
+             REVOKE INSERT ON {schema}.audit_prunes FROM {app_role};
              GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {app_role};"
         ))
         .map_err(db)
+}
+
+/// [`create_schema`] over a new connection to `owner_url`, as the role that will own the
+/// schema. `app_role` must exist already (the database administrator creates it, with its
+/// credentials).
+pub fn create_schema_at(owner_url: &str, schema: &str, app_role: &str) -> Result<(), AuditError> {
+    check_schema(schema)?;
+    check_schema(app_role)?;
+    let mut client = Client::connect(owner_url, NoTls).map_err(db)?;
+    create_schema(&mut client, schema, app_role)
+}
+
+/// Retention, run as a role that may update the log (the schema's owner; the application role
+/// may not): records the prune point, then clears the bodies and search columns of entries
+/// below `below_seq`, in one transaction. Returns how many entries were cleared.
+pub fn prune(
+    client: &mut Client,
+    schema: &str,
+    below_seq: u64,
+    now: i64,
+) -> Result<u64, AuditError> {
+    check_schema(schema)?;
+    let mut tx = client.transaction().map_err(db)?;
+    tx.execute(
+        &format!("INSERT INTO {schema}.audit_prunes (below_seq, pruned_at) VALUES ($1, $2)"),
+        &[&to_i64(below_seq), &now],
+    )
+    .map_err(db)?;
+    let cleared = tx
+        .execute(
+            &format!(
+                "UPDATE {schema}.audit_log
+                 SET body = NULL, user_id = NULL, action = NULL, patient_ref = NULL
+                 WHERE seq < $1 AND body IS NOT NULL"
+            ),
+            &[&to_i64(below_seq)],
+        )
+        .map_err(db)?;
+    tx.commit().map_err(db)?;
+    Ok(cleared)
 }
 
 /// Reads a metadata value, storing `default` first if the key is absent.

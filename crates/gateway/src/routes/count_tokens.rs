@@ -28,6 +28,7 @@ pub(super) async fn count(
         trail,
     } = prepare::<CountTokensRequest>(&gateway, &id, "count_tokens", &headers, body).await?;
     let mode = gateway.mode();
+    gateway.check_provider(&trail).await?;
     let outbound = Outbound::from_count_tokens(&request, &api.version, api.betas)?;
     let outbound = gateway.disclose(&trail, outbound, &scrubbed, mode).await?;
     let counted = match gateway.provider.count_tokens(&outbound).await {

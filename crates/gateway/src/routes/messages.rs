@@ -87,6 +87,7 @@ pub(super) async fn create(
         trail,
     } = prepared;
     let mode = gateway.mode();
+    gateway.check_provider(&trail).await?;
     let outbound = Outbound::from_request(&request, &api.version, api.betas)?;
     let outbound = gateway.disclose(&trail, outbound, &scrubbed, mode).await?;
     if outbound.stream {

@@ -10,6 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::RequestId;
+use crate::audit::Trail;
 use crate::auth::MESSAGES_SCOPE;
 use crate::{Gateway, GatewayError};
 
@@ -18,7 +19,9 @@ pub(super) async fn list(
     Extension(RequestId(id)): Extension<RequestId>,
     headers: HeaderMap,
 ) -> Result<Response, GatewayError> {
-    gateway.authenticate(&headers, &id, MESSAGES_SCOPE).await?;
+    let principal = gateway.authenticate(&headers, &id, MESSAGES_SCOPE).await?;
+    let trail = Trail::new(&gateway, Some(&principal), &id, "models");
+    gateway.check_provider(&trail).await?;
     let models = gateway.provider.list_models().await?;
     Ok(Json(models).into_response())
 }
@@ -29,7 +32,9 @@ pub(super) async fn get_one(
     Path(model): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, GatewayError> {
-    gateway.authenticate(&headers, &id, MESSAGES_SCOPE).await?;
+    let principal = gateway.authenticate(&headers, &id, MESSAGES_SCOPE).await?;
+    let trail = Trail::new(&gateway, Some(&principal), &id, "models");
+    gateway.check_provider(&trail).await?;
     let models = gateway.provider.list_models().await?;
     models
         .data

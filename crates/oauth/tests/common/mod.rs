@@ -32,6 +32,15 @@ pub struct Harness {
 }
 
 pub async fn start(tune: impl FnOnce(&mut OAuthConfig)) -> Harness {
+    start_serving(tune, false).await
+}
+
+/// [`start`], with the server telling handlers each client's address, as `phigate serve` does.
+pub async fn start_with_addresses(tune: impl FnOnce(&mut OAuthConfig)) -> Harness {
+    start_serving(tune, true).await
+}
+
+async fn start_serving(tune: impl FnOnce(&mut OAuthConfig), addresses: bool) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(
         &dir.path().join("app.db"),
@@ -60,7 +69,15 @@ pub async fn start(tune: impl FnOnce(&mut OAuthConfig)) -> Harness {
     ));
     let app = router(server.clone());
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = if addresses {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        } else {
+            axum::serve(listener, app).await
+        };
     });
     let http = reqwest::Client::builder()
         .redirect(Policy::none())

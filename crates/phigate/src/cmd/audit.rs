@@ -89,11 +89,26 @@ pub fn run(config: &Config, command: &AuditCommand) -> Result<ExitCode> {
             out.line(serde_json::to_string_pretty(&proof(&opened, prove)?)?);
             ExitCode::SUCCESS
         }
-        AuditCommand::Prune => {
+        AuditCommand::InitPostgres {
+            owner_url,
+            app_role,
+        } => return init_postgres(config, owner_url, app_role),
+        AuditCommand::Prune { owner_url } => {
             crate::cmd::retention::check_audit_days(config)?;
+            if owner_url.is_some() && config.audit.postgres_url.is_none() {
+                bail!("--owner-url is for a log in PostgreSQL; this log is in SQLite");
+            }
+            if owner_url.is_none() && config.audit.postgres_url.is_some() {
+                bail!(
+                    "the log is in PostgreSQL, where the application role may not prune; give \
+                     --owner-url, a connection as the schema's owner"
+                );
+            }
             let cutoff = OffsetDateTime::now_utc()
                 - time::Duration::days(i64::try_from(config.audit.retention_days)?);
-            let cleared = opened.audit.prune(cutoff, operator())?;
+            let cleared = opened
+                .audit
+                .prune_with(cutoff, operator(), owner_url.as_deref())?;
             out.line(format!(
                 "pruned the bodies of {cleared} entries older than {} days; hashes and \
                  checkpoints are kept",
@@ -104,6 +119,20 @@ pub fn run(config: &Config, command: &AuditCommand) -> Result<ExitCode> {
     };
     out.flush();
     Ok(code)
+}
+
+/// `phigate audit init-postgres`: needs no data directory, since the log's schema must exist
+/// before `phigate init` writes its first entry there.
+pub fn init_postgres(config: &Config, owner_url: &str, app_role: &str) -> Result<ExitCode> {
+    let schema = &config.audit.postgres_schema;
+    phigate_audit::postgres::create_schema_at(owner_url, schema, app_role)
+        .context("cannot create the audit schema")?;
+    let mut out = Out::new();
+    out.line(format!(
+        "audit schema {schema} ready; role {app_role} may select and insert only"
+    ));
+    out.flush();
+    Ok(ExitCode::SUCCESS)
 }
 
 fn operator() -> Actor {

@@ -109,13 +109,14 @@ pub fn run(config: &Config, args: &DemoArgs) -> Result<ExitCode> {
     let dialogue = load_dialogue(args.dialogue.as_deref())?;
     let provider = provider(config, args.provider)?;
     let provider_name = provider.name().to_owned();
+    crate::disclosure::warn_if_unsafe(config);
     let pipeline = Pipeline {
         tenant: config.tenant.clone(),
         store: opened.store.clone(),
         audit: opened.audit.clone(),
         detector: Arc::new(deid::detector(config)?),
         provider,
-        provider_baa: config.provider.baa_on_record,
+        provider_baa: crate::disclosure::linkable(config),
         model: config.provider.model.clone(),
         catalog: Arc::new(Catalog::builtin()?),
     };

@@ -81,7 +81,10 @@ pub fn run(config: &Config, command: &PatientCommand) -> Result<ExitCode> {
                 ));
             }
         }
-        PatientCommand::Forget { .. } => bail!("forget is not a hold command"),
+        PatientCommand::Forget { .. }
+        | PatientCommand::Freeze(_)
+        | PatientCommand::Unfreeze(_)
+        | PatientCommand::Frozen => bail!("not a hold command"),
     }
     out.flush();
     Ok(ExitCode::SUCCESS)

@@ -43,13 +43,14 @@ pub fn pipeline(
     opened: &Opened,
     provider: Option<ProviderChoice>,
 ) -> Result<Pipeline> {
+    crate::disclosure::warn_if_unsafe(config);
     Ok(Pipeline {
         tenant: config.tenant.clone(),
         store: opened.store.clone(),
         audit: opened.audit.clone(),
         detector: Arc::new(deid::detector(config)?),
         provider: demo::provider(config, provider)?,
-        provider_baa: config.provider.baa_on_record,
+        provider_baa: crate::disclosure::linkable(config),
         model: config.provider.model.clone(),
         catalog: Arc::new(Catalog::builtin()?),
     })

@@ -1,5 +1,6 @@
 //! `phigate patient forget`: a deletion request (crypto-shredding, rows deleted, tombstone).
-//! Legal holds and the tombstone list are in [`crate::cmd::hold`].
+//! Legal holds and the tombstone list are in [`crate::cmd::hold`]; incident containment
+//! (freeze, unfreeze, frozen) in [`crate::cmd::freeze`].
 
 use std::process::ExitCode;
 
@@ -8,7 +9,7 @@ use phigate_audit::{Action, Actor, AuditEvent, Outcome};
 use phigate_store::{PatientRef, Store, StoreError};
 
 use crate::cli::PatientCommand;
-use crate::cmd::hold;
+use crate::cmd::{freeze, hold};
 use crate::config::Config;
 use crate::datadir::{self, Opened};
 use crate::output::Out;
@@ -31,6 +32,11 @@ pub fn run(config: &Config, command: &PatientCommand) -> Result<ExitCode> {
             let requested_by = checked_id("requester", requested_by)?;
             forget(config, &opened, &patient, &request_id, &requested_by)
         }
+        PatientCommand::Freeze(args) => freeze::freeze(config, &datadir::open(config)?, args, true),
+        PatientCommand::Unfreeze(args) => {
+            freeze::freeze(config, &datadir::open(config)?, args, false)
+        }
+        PatientCommand::Frozen => freeze::list(config, &datadir::open(config)?),
         other => hold::run(config, other),
     }
 }
@@ -91,6 +97,8 @@ fn forget(
         .filter(|t| t.reimported_at.is_none());
     let result = match deleted {
         Some(t) => Err(Refusal::AlreadyDeleted(t.request_id)),
+        // A freeze preserves the data for an investigation; shredding it would destroy that.
+        None if opened.store.is_patient_frozen(tenant, patient)? => Err(Refusal::Frozen),
         None if opened.store.is_held(tenant, patient)? => Err(Refusal::Held),
         None => opened
             .store
@@ -141,6 +149,8 @@ enum Refusal {
     AlreadyDeleted(String),
     #[error("the patient is under legal hold; release the hold first (`phigate patient release`)")]
     Held,
+    #[error("that patient's data is frozen (incident containment); unfreeze it first")]
+    Frozen,
     #[error(transparent)]
     Store(StoreError),
 }

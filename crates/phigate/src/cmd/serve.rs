@@ -46,7 +46,7 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     })
     .context("cannot build the PHI detector")?;
     let mut settings = GatewayConfig::new(config.tenant.clone());
-    settings.provider_baa = config.provider.baa_on_record;
+    settings.provider_baa = crate::disclosure::linkable(config);
     settings.max_body_bytes = usize::try_from(config.server.max_body_bytes)?;
     settings.allowed_betas = config.server.allowed_betas.clone();
     settings.header_timeout = Duration::from_secs(config.server.header_timeout_secs);
@@ -67,7 +67,8 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
         oauth.verifier(now),
     )
     .with_tasks(tasks)
-    .with_admin(store.clone());
+    .with_admin(store.clone())
+    .with_containment(store.clone());
     let gateway = if replicas::is_shared(&store) {
         let buckets = replicas::StoreBuckets::new(store.clone());
         gateway.with_rate_limiters(replicas::gateway_limiters(&buckets, rate_limits(config)))
@@ -174,6 +175,7 @@ fn oauth_server(config: &Config, opened: datadir::Opened) -> Result<OAuthServer>
     settings.access_ttl = Duration::from_secs(config.oauth.access_ttl_secs);
     settings.refresh.idle = Duration::from_secs(config.oauth.refresh_idle_secs);
     settings.refresh.absolute = Duration::from_secs(config.oauth.refresh_absolute_secs);
+    settings.secure_cookies |= config.server.tls.enabled;
     settings.token_rate = RateLimit {
         burst: config.oauth.token_burst,
         per_second: config.oauth.token_per_second,

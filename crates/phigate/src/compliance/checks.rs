@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::datadir::Layout;
 
 mod store;
+mod witness;
 
 /// The longest entries may wait for a checkpoint before the control counts as failing.
 pub const CHECKPOINT_MAX_AGE_SECS: i64 = 3600;
@@ -67,6 +68,7 @@ pub fn run(name: &str, config: &Config) -> Finding {
         "data-dir-permissions" => data_dir_permissions(name, &layout),
         "audit-verifies" => audit_verifies(name, config, &layout),
         "audit-checkpoint-age" => checkpoint_age(name, config, &layout),
+        "audit-witness" => witness::witness_url(name, config, &layout),
         "listen-transport" => listen_transport(name, config),
         "provider-transport" => provider_transport(name, config),
         "provider-deid-mode" => provider_deid_mode(name, config),
@@ -201,7 +203,7 @@ fn data_dir_permissions(name: &str, layout: &Layout) -> Finding {
 }
 
 /// Opens the audit log read for checking, without creating anything.
-fn open_audit(config: &Config, layout: &Layout) -> Result<AuditLog, String> {
+pub(crate) fn open_audit(config: &Config, layout: &Layout) -> Result<AuditLog, String> {
     for path in [layout.audit(), layout.audit_key()] {
         if !path.is_file() {
             return Err(format!("{} does not exist", path.display()));
@@ -316,12 +318,10 @@ fn provider_transport(name: &str, config: &Config) -> Finding {
 }
 
 fn provider_deid_mode(name: &str, config: &Config) -> Finding {
-    let (kind, mode) = match (config.provider.kind.as_str(), config.provider.baa_on_record) {
+    let linkable = crate::disclosure::linkable(config);
+    let (kind, mode) = match (config.provider.kind.as_str(), linkable) {
         ("echo", _) => ("echo", "placeholders; nothing leaves the host"),
-        (kind, true) => (
-            kind,
-            "typed placeholders, restored in the answer (BAA on record)",
-        ),
+        (kind, true) => (kind, "linkable typed placeholders, restored in the answer"),
         (kind, false) => (
             kind,
             "Safe Harbor: unnumbered placeholders, nothing restored",
@@ -344,11 +344,25 @@ fn provider_baa(name: &str, config: &Config) -> Finding {
             Status::NotApplicable,
             "the echo provider is on the premises and receives nothing off it",
         ),
-        (kind, true) => Finding::new(
+        (kind, true) if crate::disclosure::linkable(config) => Finding::new(
             name,
             Status::Pass,
             format!(
                 "provider {kind} has a BAA on record and receives de-identified data with linkable placeholders"
+            ),
+        ),
+        (kind, true) => Finding::new(
+            name,
+            Status::Pass,
+            format!(
+                "provider {kind} has a BAA on record and receives Safe Harbor data only (provider.deid_mode = \"safe-harbor\")"
+            ),
+        ),
+        (kind, false) if crate::disclosure::linkable(config) => Finding::new(
+            name,
+            Status::Fail,
+            format!(
+                "provider {kind} has no BAA on record, yet provider.deid_mode = \"placeholder\" sends it linkable, re-identifiable placeholders; set deid_mode = \"auto\" or record a BAA"
             ),
         ),
         (kind, false) => Finding::new(

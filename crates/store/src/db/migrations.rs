@@ -119,6 +119,18 @@ CREATE TABLE tombstones (
     PRIMARY KEY (tenant, patient_ref)
 );
 "#,
+    r#"
+CREATE TABLE provider_blocks (
+    tenant TEXT NOT NULL, provider TEXT NOT NULL, reason TEXT NOT NULL,
+    blocked_by TEXT NOT NULL, blocked_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, provider)
+);
+CREATE TABLE patient_freezes (
+    tenant TEXT NOT NULL, patient_ref TEXT NOT NULL, reason TEXT NOT NULL,
+    frozen_by TEXT NOT NULL, frozen_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, patient_ref)
+);
+"#,
 ];
 
 /// The backend a migration is adapted to.
