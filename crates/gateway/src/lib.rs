@@ -64,6 +64,8 @@ pub struct Gateway {
     patient_refs: Option<PatientRefs>,
     /// The agent pipeline behind `/v1/tasks` and `/v1/drafts`, when enabled.
     tasks: Option<Arc<phigate_agent::Pipeline>>,
+    /// The public OAuth client the patient's page at `/patient/` signs in with, if any.
+    patient_client_id: Option<String>,
 }
 
 /// Computes a patient's keyed HMAC reference from a tenant and the identifier an auditor gives,
@@ -97,6 +99,7 @@ impl Gateway {
             limiters,
             patient_refs: None,
             tasks: None,
+            patient_client_id: None,
         }
     }
 
@@ -111,6 +114,14 @@ impl Gateway {
     /// `pipeline`; without it those routes answer 404.
     pub fn with_tasks(mut self, pipeline: Arc<phigate_agent::Pipeline>) -> Self {
         self.tasks = Some(pipeline);
+        self
+    }
+
+    /// Serves the patient's chat page at `/patient/`, signing in through the public OAuth
+    /// client `client_id` (registered with role patient, method `none` and the page's
+    /// `/patient/` address as redirect URI).
+    pub fn with_patient_portal(mut self, client_id: String) -> Self {
+        self.patient_client_id = Some(client_id);
         self
     }
 

@@ -93,7 +93,8 @@ pub enum Command {
 /// `phigate users` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
-    /// Add a person with a role: clinician, nurse, coder, scheduler, billing, auditor, admin.
+    /// Add a person with a role: clinician, nurse, coder, scheduler, billing, auditor, admin,
+    /// or patient (with --patient).
     Add {
         /// Sign-in name (letters, digits, '.', '_', '-').
         username: String,
@@ -103,6 +104,10 @@ pub enum UsersCommand {
         /// Enrol a TOTP second factor (always done for admin and auditor).
         #[arg(long)]
         totp: bool,
+        /// For the patient role: the id (as imported) of the one patient record the account is
+        /// bound to. Required for patients, refused for every other role.
+        #[arg(long, value_name = "ID")]
+        patient: Option<String>,
     },
     /// List accounts with role, state, second factor and failed attempts.
     List,

@@ -94,6 +94,12 @@ CREATE TABLE slots (
 );
 CREATE INDEX slots_by_start ON slots (tenant, status, start);
 "#,
+    r#"
+CREATE TABLE patient_accounts (
+    user_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, patient_ref TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
 ];
 
 /// A shared SQLite connection. SQLite serialises writers anyway; one connection behind a mutex

@@ -8,6 +8,7 @@
 //! it nor what their record says. The store holds no business rules: who may read or write is
 //! decided before a call reaches it. The audit log is not here; it has a store of its own.
 
+mod appointments;
 mod break_glass;
 mod clients;
 mod db;
@@ -15,6 +16,7 @@ mod drafts;
 mod error;
 mod keys;
 mod oauth_state;
+mod patient_accounts;
 mod patients;
 mod refresh;
 mod rotation;

@@ -6,6 +6,8 @@ mod drafts;
 mod health;
 mod messages;
 mod models;
+mod patient;
+mod patient_page;
 mod tasks;
 
 use std::sync::Arc;
@@ -44,6 +46,13 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/drafts/{id}", get(drafts::read).patch(drafts::edit))
         .route("/v1/drafts/{id}/approve", post(drafts::approve))
         .route("/v1/drafts/{id}/reject", post(drafts::reject))
+        .route("/v1/patient/assistant", post(patient::assistant))
+        .route("/v1/patient/appointments", get(patient::appointments))
+        .route("/patient", get(patient_page::redirect))
+        .route("/patient/", get(patient_page::index))
+        .route("/patient/app.js", get(patient_page::app))
+        .route("/patient/style.css", get(patient_page::style))
+        .route("/patient/config.json", get(patient_page::config))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
