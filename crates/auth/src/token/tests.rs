@@ -225,7 +225,7 @@ fn a_bound_token_carries_its_patient_reference_and_an_unbound_one_none() {
             NOW,
         )
         .unwrap();
-    let claims = signer.verifier("phigate").verify(&token, NOW).unwrap();
-    assert_eq!(claims.patient.as_deref(), Some(patient.as_str()));
+    let bound = signer.verifier("phigate").verify(&token, NOW).unwrap();
+    assert_eq!(bound.patient.as_deref(), Some(patient.as_str()));
     assert_eq!(claims(&signer).patient, None);
 }
