@@ -18,8 +18,13 @@ if (!base || !username || !password || !shots) {
 }
 
 const profile = mkdtempSync(join(tmpdir(), "phigate-chromium-"));
-const browser = await chromium.launch({
+// A fresh profile directory for this run (Playwright's persistent context passes it to Chromium
+// as --user-data-dir).
+const context = await chromium.launchPersistentContext(profile, {
   executablePath: "/usr/bin/chromium",
+  viewport: { width: 375, height: 740 },
+  isMobile: true,
+  hasTouch: true,
   args: [
     "--headless",
     "--no-sandbox",
@@ -29,7 +34,6 @@ const browser = await chromium.launch({
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    `--user-data-dir=${profile}`,
   ],
 });
 
@@ -37,14 +41,9 @@ const step = (name) => console.log(`step: ${name}`);
 const problems = [];
 
 try {
-  const context = await browser.newContext({
-    viewport: { width: 375, height: 740 },
-    isMobile: true,
-    hasTouch: true,
-  });
-  const page = await context.newPage();
+  const page = context.pages()[0] || (await context.newPage());
   page.on("console", (message) => {
-    if (message.type() === "error") problems.push("console error");
+    if (message.type() === "error") problems.push(`console error on ${new URL(page.url()).pathname}: ${message.text().slice(0, 160)}`);
   });
   page.on("pageerror", () => problems.push("page error"));
   // Nothing may be fetched from anywhere but the gateway itself.
@@ -105,6 +104,6 @@ try {
   console.error(`failed: ${error.message}`);
   process.exitCode = 1;
 } finally {
-  await browser.close();
+  await context.close();
   rmSync(profile, { recursive: true, force: true });
 }

@@ -52,6 +52,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/patient/", get(patient_page::index))
         .route("/patient/app.js", get(patient_page::app))
         .route("/patient/style.css", get(patient_page::style))
+        .route("/patient/icon.svg", get(patient_page::icon))
         .route("/patient/config.json", get(patient_page::config))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -1,4 +1,4 @@
-//! The patient's chat page at `/patient/`: three static files built into the binary and a small
+//! The patient's chat page at `/patient/`: four static files built into the binary and a small
 //! configuration document naming the OAuth client the page signs in with. No inline script or
 //! style, a strict content security policy, no framing, and nothing about any patient: the
 //! page talks to `/oauth/*` and `/v1/patient/*`, which do.
@@ -15,6 +15,7 @@ use crate::Gateway;
 const INDEX: &str = include_str!("../../assets/patient/index.html");
 const APP: &str = include_str!("../../assets/patient/app.js");
 const STYLE: &str = include_str!("../../assets/patient/style.css");
+const ICON: &str = include_str!("../../assets/patient/icon.svg");
 
 /// The policy every file of the page is served with.
 pub(crate) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -56,6 +57,11 @@ pub(super) async fn app() -> Response {
 /// `GET /patient/style.css`.
 pub(super) async fn style() -> Response {
     page("text/css; charset=utf-8", STYLE)
+}
+
+/// `GET /patient/icon.svg`.
+pub(super) async fn icon() -> Response {
+    page("image/svg+xml", ICON)
 }
 
 /// `GET /patient/config.json`: the public OAuth client the page signs in with, or 404 when
