@@ -140,7 +140,10 @@ impl Catalog {
             }
             let for_patients = task.roles.iter().any(|r| r == "patient");
             if for_patients && !task.checks(crate::PostCheck::PatientSafety) {
-                return bad(format!("task {} is for patients without patient-safety", task.name));
+                return bad(format!(
+                    "task {} is for patients without patient-safety",
+                    task.name
+                ));
             }
             if for_patients
                 && let Some(tool) = task

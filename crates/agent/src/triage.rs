@@ -277,7 +277,9 @@ mod tests {
     #[test]
     fn a_patients_own_words_fire_the_same_rules() {
         let fired = |text: &str| rules(text).into_iter().map(|h| h.rule).collect::<Vec<_>>();
-        assert!(fired("the pain in my chest is bad and I'm short of breath").contains(&"chest-pain"));
+        assert!(
+            fired("the pain in my chest is bad and I'm short of breath").contains(&"chest-pain")
+        );
         assert!(fired("my face is drooping and I can't lift my arm").contains(&"stroke-signs"));
         assert!(fired("I want to kill myself").contains(&"self-harm"));
         assert!(fired("I've been thinking about suicide").contains(&"self-harm"));

@@ -171,7 +171,10 @@ async fn a_patient_books_reschedules_and_cancels_and_the_slots_stay_consistent()
         .await
         .unwrap();
     assert!(reply.text.ends_with(DISCLAIMER));
-    assert!(reply.text.contains(&at(1)[..10]), "the slot's date is restored");
+    assert!(
+        reply.text.contains(&at(1)[..10]),
+        "the slot's date is restored"
+    );
     assert_eq!(free_slots(&two.fx), ["slot-2", "slot-3"]);
     let booked = appointments(&two.fx, &two.a);
     assert_eq!(booked.len(), 1);
@@ -189,7 +192,11 @@ async fn a_patient_books_reschedules_and_cancels_and_the_slots_stay_consistent()
         "Please move it to the day after.",
     ]);
     assistant.assist(&me, &two.a, &turns).await.unwrap();
-    assert_eq!(free_slots(&two.fx), ["slot-1", "slot-3"], "the old slot is free");
+    assert_eq!(
+        free_slots(&two.fx),
+        ["slot-1", "slot-3"],
+        "the old slot is free"
+    );
     assert_eq!(appointments(&two.fx, &two.a)[0]["start"], at(2));
 
     mock.push(calls(&[("list_my_appointments", json!({}))]));
@@ -237,21 +244,40 @@ async fn tool_arguments_naming_another_patients_claim_appointment_or_slot_find_n
     let me = principal(Role::Patient);
     two.fx
         .store
-        .book_slot(TENANT, "slot-2", &two.b, "b-appointment", b"{\"resourceType\":\"Appointment\",\"id\":\"b-appointment\",\"status\":\"booked\"}")
+        .book_slot(
+            TENANT,
+            "slot-2",
+            &two.b,
+            "b-appointment",
+            b"{\"resourceType\":\"Appointment\",\"id\":\"b-appointment\",\"status\":\"booked\"}",
+        )
         .unwrap();
     let b_claims = ids_of(&two.b_bundle, "Claim");
     let mock = MockUpstream::start().await.unwrap();
     mock.push(calls(&[
-        ("get_my_explanation_of_benefit", json!({"claim_id": b_claims[0]})),
-        ("cancel_appointment", json!({"appointment_id": "b-appointment"})),
-        ("reschedule_appointment", json!({"appointment_id": "b-appointment", "slot_id": "slot-3"})),
+        (
+            "get_my_explanation_of_benefit",
+            json!({"claim_id": b_claims[0]}),
+        ),
+        (
+            "cancel_appointment",
+            json!({"appointment_id": "b-appointment"}),
+        ),
+        (
+            "reschedule_appointment",
+            json!({"appointment_id": "b-appointment", "slot_id": "slot-3"}),
+        ),
         ("book_appointment", json!({"slot_id": "slot-2"})),
         ("list_my_bills", json!({"patient": two.b_id})),
         ("list_my_bills", json!({"patient": "[NAME_1]"})),
     ]));
     mock.push(says("I could not find those."));
     let reply = pipeline(&two.fx, anthropic(&mock), true)
-        .assist(&me, &two.a, &said("Show me the bill for that claim and cancel that visit."))
+        .assist(
+            &me,
+            &two.a,
+            &said("Show me the bill for that claim and cancel that visit."),
+        )
         .await
         .unwrap();
 
@@ -261,7 +287,10 @@ async fn tool_arguments_naming_another_patients_claim_appointment_or_slot_find_n
         assert_eq!(result["is_error"], true);
         let text = result["content"].as_str().unwrap();
         assert!(text.contains("not found"), "{text}");
-        assert!(!text.contains("forbidden") && !text.contains("denied"), "{text}");
+        assert!(
+            !text.contains("forbidden") && !text.contains("denied"),
+            "{text}"
+        );
     }
     // B's appointment and slot are untouched; nothing was booked for A.
     assert_eq!(appointments(&two.fx, &two.b)[0]["status"], "booked");
@@ -320,7 +349,10 @@ async fn an_injection_planted_in_the_patients_own_record_reaches_nothing_of_anot
     let received = mock.received();
     let medications = tool_results(&received[1]);
     let text = medications[0]["content"].as_str().unwrap();
-    assert!(text.contains("withheld"), "the planted note is withheld: {text}");
+    assert!(
+        text.contains("withheld"),
+        "the planted note is withheld: {text}"
+    );
     assert!(!text.contains("admin mode"));
     let eob = tool_results(&received[2]);
     assert!(eob[0]["content"].as_str().unwrap().contains("not found"));
@@ -351,20 +383,34 @@ async fn naming_another_patient_resolves_to_no_record_and_their_name_never_leave
 
     let received = mock.received();
     let first = String::from_utf8(received[0].body.to_vec()).unwrap();
-    assert!(first.contains("[NAME_1]"), "the other person's name became a placeholder");
+    assert!(
+        first.contains("[NAME_1]"),
+        "the other person's name became a placeholder"
+    );
     let refused = tool_results(&received[1]);
-    assert!(refused[0]["content"].as_str().unwrap().contains("not found"));
+    assert!(
+        refused[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("not found")
+    );
     // What the second call lists is A's own bills only.
     let listed = tool_results(&received[2]);
     let listed = listed[0]["content"].as_str().unwrap();
     assert!(listed.contains("claim_id"));
     for id in &b_claims {
-        assert!(!listed.contains(id.as_str()), "one of B's claims was listed");
+        assert!(
+            !listed.contains(id.as_str()),
+            "one of B's claims was listed"
+        );
     }
     assert_absent(&mock, "", &["Jeffry".into(), "Jenkins".into()], "name");
     assert_absent(&mock, &reply.text, &b_claims, "claim ids");
     let outcomes = tool_outcomes(&two.fx);
-    assert!(outcomes[0].contains("outcome=denied reason=not found"), "{outcomes:?}");
+    assert!(
+        outcomes[0].contains("outcome=denied reason=not found"),
+        "{outcomes:?}"
+    );
     assert!(outcomes[1].contains("outcome=ok"), "{outcomes:?}");
 }
 
@@ -374,7 +420,9 @@ async fn red_flag(message: &str, leads_with: &str, rule: &str) {
     let two = two_patients();
     let me = principal(Role::Patient);
     let mock = MockUpstream::start().await.unwrap();
-    mock.push(says("It's probably nothing. You have indigestion; wait and see."));
+    mock.push(says(
+        "It's probably nothing. You have indigestion; wait and see.",
+    ));
     let reply = pipeline(&two.fx, anthropic(&mock), true)
         .assist(&me, &two.a, &said(message))
         .await
@@ -383,7 +431,11 @@ async fn red_flag(message: &str, leads_with: &str, rule: &str) {
     assert!(reply.text.ends_with(DISCLAIMER));
     assert!(!reply.text.contains("probably nothing") && !reply.text.contains("indigestion"));
     assert!(reply.safety.emergency && reply.safety.alert_raised && !reply.safety.model_called);
-    assert!(reply.safety.rules.contains(&rule), "{:?}", reply.safety.rules);
+    assert!(
+        reply.safety.rules.contains(&rule),
+        "{:?}",
+        reply.safety.rules
+    );
     assert!(mock.received().is_empty(), "the model was not called");
 
     let alerts: Vec<_> = two
@@ -403,7 +455,9 @@ async fn red_flag(message: &str, leads_with: &str, rule: &str) {
     let detail = alert.detail.as_deref().unwrap();
     assert!(detail.split(',').any(|r| r == rule), "{detail}");
     assert!(
-        detail.split(',').all(|r| r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')),
+        detail.split(',').all(|r| r
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')),
         "the alert carries rule ids only: {detail}"
     );
 }
@@ -461,7 +515,10 @@ async fn a_red_flag_earlier_in_the_conversation_still_leads_a_reply_that_plays_i
     assert!(!reply.text.contains("probably nothing") && !reply.text.contains("reflux"));
     assert!(reply.text.contains("I can book you for next week."));
     assert_eq!(reply.safety.removed_sentences, 2);
-    assert!(!reply.safety.alert_raised, "the alert was raised when it was said");
+    assert!(
+        !reply.safety.alert_raised,
+        "the alert was raised when it was said"
+    );
     let removed = actions(&two.fx.audit)
         .into_iter()
         .any(|(a, d)| a == Action::Response && d == "patient-safety removed 2 sentences");
@@ -473,7 +530,9 @@ async fn a_diagnosis_in_an_ordinary_answer_is_removed_and_the_disclaimer_ends_it
     let two = two_patients();
     let me = principal(Role::Patient);
     let mock = MockUpstream::start().await.unwrap();
-    mock.push(says("That sounds like a sinus infection. Your next visit is on Monday."));
+    mock.push(says(
+        "That sounds like a sinus infection. Your next visit is on Monday.",
+    ));
     let reply = pipeline(&two.fx, anthropic(&mock), true)
         .assist(&me, &two.a, &said("My nose has been blocked for a week."))
         .await
@@ -513,7 +572,11 @@ async fn only_patients_use_the_assistant_and_patients_cannot_name_the_patient_of
         );
     }
     let malformed = pipe
-        .assist(&principal(Role::Patient), &two.a, &conversation(&["a", "b"]))
+        .assist(
+            &principal(Role::Patient),
+            &two.a,
+            &conversation(&["a", "b"]),
+        )
         .await;
     assert!(matches!(malformed, Err(AgentError::InvalidInput(_))));
     assert!(mock.received().is_empty());

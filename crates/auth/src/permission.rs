@@ -156,7 +156,11 @@ pub const PERMISSIONS: &[Permission] = &[
         &["patient/ExplanationOfBenefit.r"],
     ),
     row(Tool, "get_my_coverage", &["patient/Coverage.r"]),
-    row(Tool, "list_my_medications", &["patient/MedicationRequest.r"]),
+    row(
+        Tool,
+        "list_my_medications",
+        &["patient/MedicationRequest.r"],
+    ),
 ];
 
 /// The row for `name`, if the table has one.

@@ -189,7 +189,10 @@ mod tests {
     #[test]
     fn patients_hold_patient_context_scopes_only() {
         for scope in scopes(Role::Patient) {
-            assert!(!scope.starts_with("user/") && !scope.starts_with("system/"), "{scope}");
+            assert!(
+                !scope.starts_with("user/") && !scope.starts_with("system/"),
+                "{scope}"
+            );
         }
         for role in Role::ALL.into_iter().filter(|r| *r != Role::Patient) {
             assert!(

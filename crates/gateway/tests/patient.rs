@@ -193,9 +193,16 @@ fn ask(text: &str) -> Value {
 
 /// Nothing of patient B's is in `text`.
 fn none_of_b(text: &str) -> bool {
-    ![B_NAME, "Wilhelmina", B_SSN, "claim-pat-b", "b-appointment", B_NOTE]
-        .iter()
-        .any(|v| text.contains(v))
+    ![
+        B_NAME,
+        "Wilhelmina",
+        B_SSN,
+        "claim-pat-b",
+        "b-appointment",
+        B_NOTE,
+    ]
+    .iter()
+    .any(|v| text.contains(v))
 }
 
 #[tokio::test]
@@ -216,7 +223,13 @@ async fn a_patient_reaches_another_patients_appointments_bills_and_notes_by_no_r
     let b_appointment = json!({"resourceType": "Appointment", "id": "b-appointment",
         "status": "booked", "start": "2031-01-02T09:00:00Z", "serviceType": [{"text": "primary-care"}]});
     h.store
-        .book_slot(TENANT, "slot-b", &h.b, "b-appointment", b_appointment.to_string().as_bytes())
+        .book_slot(
+            TENANT,
+            "slot-b",
+            &h.b,
+            "b-appointment",
+            b_appointment.to_string().as_bytes(),
+        )
         .unwrap();
     // A clinician's note about B, stored as a draft awaiting review.
     h.mock.push(says(B_NOTE));
@@ -245,7 +258,12 @@ async fn a_patient_reaches_another_patients_appointments_bills_and_notes_by_no_r
             Some(json!({"patient": "pat-b", "messages": [{"role": "user", "content": "hi"}]})),
             400,
         ),
-        (Method::GET, "/v1/patient/appointments?patient=pat-b".into(), None, 400),
+        (
+            Method::GET,
+            "/v1/patient/appointments?patient=pat-b".into(),
+            None,
+            400,
+        ),
         // The staff task routes, which take a patient id.
         (
             Method::POST,
@@ -266,7 +284,9 @@ async fn a_patient_reaches_another_patients_appointments_bills_and_notes_by_no_r
         (
             Method::POST,
             "/v1/messages".into(),
-            Some(json!({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]})),
+            Some(
+                json!({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}),
+            ),
             403,
         ),
         (Method::GET, "/v1/audit/entries".into(), None, 403),
@@ -283,13 +303,17 @@ async fn a_patient_reaches_another_patients_appointments_bills_and_notes_by_no_r
     assert_eq!(h.mock.received().len(), before, "nothing went to the model");
 
     // A's own appointments: none, and none of B's.
-    let (status, text) = h.send(Method::GET, "/v1/patient/appointments", &a, None).await;
+    let (status, text) = h
+        .send(Method::GET, "/v1/patient/appointments", &a, None)
+        .await;
     assert_eq!(status, 200);
     let listed: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(listed["appointments"], json!([]));
     // B's own token sees B's appointment there: the route reads the token's patient.
     let b = h.token(Role::Patient, Some(&h.b));
-    let (_, text) = h.send(Method::GET, "/v1/patient/appointments", &b, None).await;
+    let (_, text) = h
+        .send(Method::GET, "/v1/patient/appointments", &b, None)
+        .await;
     assert!(text.contains("b-appointment"));
 }
 
@@ -312,7 +336,10 @@ async fn the_assistant_answers_for_the_tokens_patient_only_and_refuses_unbound_o
     assert!(reply["text"].as_str().unwrap().contains("812.5"));
     assert_eq!(reply["safety"]["model_called"], true);
     let sent = h.upstream();
-    assert!(!sent.contains("Wilhelmina") && !sent.contains("Castellanos"), "B's name left");
+    assert!(
+        !sent.contains("Wilhelmina") && !sent.contains("Castellanos"),
+        "B's name left"
+    );
     assert!(!sent.contains("Okonkwo"), "A's name left");
 
     let unbound = h.token(Role::Patient, None);
@@ -320,7 +347,12 @@ async fn the_assistant_answers_for_the_tokens_patient_only_and_refuses_unbound_o
     let forged = h.token(Role::Patient, Some(&h.b)).replace('.', ".x");
     for (token, expected) in [(&unbound, 403), (&clinician, 403), (&forged, 401)] {
         let (status, text) = h
-            .send(Method::POST, "/v1/patient/assistant", token, Some(ask("my bills")))
+            .send(
+                Method::POST,
+                "/v1/patient/assistant",
+                token,
+                Some(ask("my bills")),
+            )
             .await;
         assert_eq!(status, expected);
         assert!(none_of_b(&text));
@@ -371,7 +403,12 @@ async fn the_chat_page_is_served_with_a_strict_policy_and_no_inline_code() {
         assert_eq!(response.status(), 200, "{path}");
         let headers = response.headers().clone();
         let csp = headers["content-security-policy"].to_str().unwrap();
-        for part in ["default-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"] {
+        for part in [
+            "default-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ] {
             assert!(csp.contains(part), "{path}: {part}");
         }
         assert!(!csp.contains("unsafe-inline"));
@@ -379,7 +416,9 @@ async fn the_chat_page_is_served_with_a_strict_policy_and_no_inline_code() {
         assert_eq!(headers["x-content-type-options"], "nosniff");
         let body = response.text().await.unwrap();
         if kind == "text/html" {
-            assert!(!body.contains("<script>") && !body.contains("style=") && !body.contains("onclick"));
+            assert!(
+                !body.contains("<script>") && !body.contains("style=") && !body.contains("onclick")
+            );
             assert!(body.contains("name=\"viewport\""));
         }
     }

@@ -47,7 +47,11 @@ fn browser_ready() -> bool {
     if chromium && node {
         return true;
     }
-    let missing = if chromium { "node" } else { "/usr/bin/chromium" };
+    let missing = if chromium {
+        "node"
+    } else {
+        "/usr/bin/chromium"
+    };
     assert!(
         std::env::var_os("BROWSER_TESTS_REQUIRED").is_none(),
         "BROWSER_TESTS_REQUIRED is set but {missing} is missing"
@@ -141,7 +145,15 @@ fn a_patient_books_an_appointment_through_the_chat_page_in_a_browser() {
 
     let added = stdout_of(
         &dir,
-        &["users", "add", "pat.a", "--role", "patient", "--patient", &patient_id],
+        &[
+            "users",
+            "add",
+            "pat.a",
+            "--role",
+            "patient",
+            "--patient",
+            &patient_id,
+        ],
     );
     let password = added
         .lines()
@@ -159,8 +171,15 @@ fn a_patient_books_an_appointment_through_the_chat_page_in_a_browser() {
     let client = stdout_of(
         &dir,
         &[
-            "clients", "add", "Patient assistant", "--role", "patient", "--method", "none",
-            "--redirect-uri", &format!("{base}/patient/"),
+            "clients",
+            "add",
+            "Patient assistant",
+            "--role",
+            "patient",
+            "--method",
+            "none",
+            "--redirect-uri",
+            &format!("{base}/patient/"),
         ],
     );
     let client_id = client
@@ -172,9 +191,7 @@ fn a_patient_books_an_appointment_through_the_chat_page_in_a_browser() {
     let config = tmp.path().join("phigate.toml");
     std::fs::write(
         &config,
-        format!(
-            "[oauth]\nissuer = \"{base}\"\n[server]\npatient_client_id = \"{client_id}\"\n"
-        ),
+        format!("[oauth]\nissuer = \"{base}\"\n[server]\npatient_client_id = \"{client_id}\"\n"),
     )
     .unwrap();
 
@@ -212,7 +229,10 @@ fn a_patient_books_an_appointment_through_the_chat_page_in_a_browser() {
         .read_line(&mut line)
         .unwrap();
     let server = Server(child);
-    assert!(line.contains(&base), "serve listens where the client was registered");
+    assert!(
+        line.contains(&base),
+        "serve listens where the client was registered"
+    );
 
     let shots: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -230,7 +250,10 @@ fn a_patient_books_an_appointment_through_the_chat_page_in_a_browser() {
         output.status.success(),
         "the browser script failed:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains("ok: booked through the chat page"), "{stdout}");
+    assert!(
+        stdout.contains("ok: booked through the chat page"),
+        "{stdout}"
+    );
     drop(server);
 
     // The slot is booked in the store and the appointment is in the patient's sealed record.

@@ -202,7 +202,9 @@ mod tests {
         let (_dir, store) = store();
         let me = store.patient_ref("t1", "p1");
         let other = store.patient_ref("t1", "p2");
-        store.book_slot("t1", "s1", &other, "theirs", b"{}").unwrap();
+        store
+            .book_slot("t1", "s1", &other, "theirs", b"{}")
+            .unwrap();
         let cancel = store.cancel_appointment("t1", &me, "theirs", Some("s1"), b"{}");
         assert!(matches!(cancel, Err(StoreError::NotFound("appointment"))));
         let moved = store.reschedule_appointment("t1", &me, "theirs", Some("s1"), "s2", b"{}");

@@ -23,7 +23,9 @@ impl Store {
             params![user_id, tenant, patient.as_str(), now()],
         )?;
         if added == 0 {
-            return Err(StoreError::Conflict("the account is already bound to a patient"));
+            return Err(StoreError::Conflict(
+                "the account is already bound to a patient",
+            ));
         }
         Ok(())
     }

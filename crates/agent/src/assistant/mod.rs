@@ -234,9 +234,9 @@ impl Pipeline {
     /// injection, provider and BAA policy), the earlier ones for injection. Returns the texts
     /// with invisible characters removed.
     fn screen_turns(&self, ctx: &mut Ctx<'_>, turns: &[Turn]) -> Result<Vec<String>, AgentError> {
-        let (latest, earlier) = turns.split_last().ok_or(AgentError::InvalidInput(
-            "the conversation has no message",
-        ))?;
+        let (latest, earlier) = turns
+            .split_last()
+            .ok_or(AgentError::InvalidInput("the conversation has no message"))?;
         let mut texts = Vec::with_capacity(turns.len());
         for turn in earlier {
             let screened = screen(&turn.content);

@@ -25,8 +25,7 @@ pub const CRISIS_INSTRUCTION: &str = "If you are thinking about ending your life
     you are in danger right now or have taken an overdose, call 911.";
 
 /// Added when stroke signs fired.
-pub const STROKE_NOTE: &str =
-    "Note the time the symptoms started and tell the emergency team.";
+pub const STROKE_NOTE: &str = "Note the time the symptoms started and tell the emergency team.";
 
 /// Said whenever a red flag fired on the patient's latest message.
 pub const STAFF_ALERTED: &str = "This message has been flagged to the clinic's staff, but do \
@@ -189,7 +188,10 @@ mod tests {
             let (kept, removed) = without_diagnosis(&format!("Hello. {bad} Bye."));
             assert_eq!(removed, 1, "{bad}");
             assert!(!kept.contains(bad), "{bad}");
-            assert!(kept.starts_with("Hello.") && kept.ends_with("Bye."), "{kept}");
+            assert!(
+                kept.starts_with("Hello.") && kept.ends_with("Bye."),
+                "{kept}"
+            );
         }
         for fine in [
             "You have an appointment on Tuesday at 9:00.",

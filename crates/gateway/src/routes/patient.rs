@@ -90,7 +90,9 @@ async fn bound(
 ) -> Result<(Principal, PatientRef), GatewayError> {
     let scope = permission(Target::Endpoint, endpoint)
         .and_then(|row| row.scopes.first())
-        .ok_or(GatewayError::Internal("the patient routes have no permission row"))?;
+        .ok_or(GatewayError::Internal(
+            "the patient routes have no permission row",
+        ))?;
     let (principal, claim) = gateway
         .authenticate_bound(headers, request_id, scope)
         .await?;
