@@ -4,10 +4,9 @@
 //! another patient's appointment is "not found", exactly like one that does not exist.
 
 use phigate_crypto::AadContext;
-use rusqlite::{OptionalExtension, Transaction, params};
 
-use crate::db::now;
-use crate::{PatientRef, Slot, SlotStatus, Store, StoreError};
+use crate::db::{Sql, now};
+use crate::{PatientRef, Slot, SlotStatus, Store, StoreError, params};
 
 impl Store {
     /// Replaces the patient's appointment `appointment_id` with `cancelled` (its FHIR JSON with
@@ -21,14 +20,14 @@ impl Store {
         cancelled: &[u8],
     ) -> Result<(), StoreError> {
         let (rref, sealed) = self.seal_appointment(tenant, patient, appointment_id, cancelled)?;
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction()?;
-        replace_appointment(&tx, tenant, patient, &rref, &sealed)?;
-        if let Some(slot_id) = slot_id {
-            free_slot(&tx, tenant, patient, slot_id)?;
-        }
-        tx.commit()?;
-        Ok(())
+        let at = now();
+        self.db.transaction(|tx| {
+            replace_appointment(tx, tenant, patient, &rref, &sealed, at)?;
+            if let Some(slot_id) = slot_id {
+                free_slot(tx, tenant, patient, slot_id)?;
+            }
+            Ok(())
+        })
     }
 
     /// Moves the patient's appointment `appointment_id` from `old_slot` to the free slot
@@ -44,35 +43,31 @@ impl Store {
         updated: &[u8],
     ) -> Result<Slot, StoreError> {
         let (rref, sealed) = self.seal_appointment(tenant, patient, appointment_id, updated)?;
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction()?;
-        replace_appointment(&tx, tenant, patient, &rref, &sealed)?;
-        let slot = tx
-            .query_row(
-                "SELECT id, start, end, service FROM slots
-                 WHERE tenant = ?1 AND id = ?2 AND status = 'free'",
-                params![tenant, new_slot],
-                |row| {
-                    Ok(Slot {
-                        id: row.get(0)?,
-                        start: row.get(1)?,
-                        end: row.get(2)?,
-                        service: row.get(3)?,
-                        status: SlotStatus::Busy,
-                    })
-                },
-            )
-            .optional()?
-            .ok_or(StoreError::Conflict("slot is not free"))?;
-        tx.execute(
-            "UPDATE slots SET status = 'busy', patient_ref = ?3 WHERE tenant = ?1 AND id = ?2",
-            params![tenant, new_slot, patient.as_str()],
-        )?;
-        if let Some(old_slot) = old_slot {
-            free_slot(&tx, tenant, patient, old_slot)?;
-        }
-        tx.commit()?;
-        Ok(slot)
+        let at = now();
+        self.db.transaction(|tx| {
+            replace_appointment(tx, tenant, patient, &rref, &sealed, at)?;
+            // The guarded update is the claim, as in booking: of two racing for the slot, one
+            // changes the row and the other finds it busy.
+            let claimed = tx
+                .query_opt(
+                    "UPDATE slots SET status = 'busy', patient_ref = $3
+                     WHERE tenant = $1 AND id = $2 AND status = 'free'
+                     RETURNING id, start, \"end\", service",
+                    params![tenant, new_slot, patient.as_str()],
+                )?
+                .ok_or(StoreError::Conflict("slot is not free"))?;
+            let slot = Slot {
+                id: claimed.get(0)?,
+                start: claimed.get(1)?,
+                end: claimed.get(2)?,
+                service: claimed.get(3)?,
+                status: SlotStatus::Busy,
+            };
+            if let Some(old_slot) = old_slot {
+                free_slot(tx, tenant, patient, old_slot)?;
+            }
+            Ok(slot)
+        })
     }
 
     fn seal_appointment(
@@ -96,17 +91,18 @@ impl Store {
 
 /// Overwrites an appointment the patient already has; anything else is "not found".
 fn replace_appointment(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     tenant: &str,
     patient: &PatientRef,
     rref: &str,
     sealed: &[u8],
+    at: i64,
 ) -> Result<(), StoreError> {
     let changed = tx.execute(
-        "UPDATE resources SET body = ?4, updated_at = ?5
-         WHERE tenant = ?1 AND patient_ref = ?2 AND resource_type = 'Appointment'
-           AND resource_ref = ?3",
-        params![tenant, patient.as_str(), rref, sealed, now()],
+        "UPDATE resources SET body = $4, updated_at = $5
+         WHERE tenant = $1 AND patient_ref = $2 AND resource_type = 'Appointment'
+           AND resource_ref = $3",
+        params![tenant, patient.as_str(), rref, sealed.to_vec(), at],
     )?;
     if changed == 0 {
         return Err(StoreError::NotFound("appointment"));
@@ -116,14 +112,14 @@ fn replace_appointment(
 
 /// Frees a slot this patient holds; a slot held by someone else is left alone.
 fn free_slot(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     tenant: &str,
     patient: &PatientRef,
     slot_id: &str,
 ) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE slots SET status = 'free', patient_ref = NULL
-         WHERE tenant = ?1 AND id = ?2 AND patient_ref = ?3",
+         WHERE tenant = $1 AND id = $2 AND patient_ref = $3",
         params![tenant, slot_id, patient.as_str()],
     )?;
     Ok(())

@@ -2,10 +2,8 @@
 //! binding is the record's keyed reference, never an identifier, and it is set once, when the
 //! account is created; patient-facing routes read it from the access token, which carries it.
 
-use rusqlite::{OptionalExtension, params};
-
-use crate::db::now;
-use crate::{PatientRef, Store, StoreError};
+use crate::db::{Sql, now};
+use crate::{PatientRef, Store, StoreError, params};
 
 impl Store {
     /// Binds the account `user_id` of `tenant` to `patient`. An account is bound once: binding
@@ -16,10 +14,9 @@ impl Store {
         tenant: &str,
         patient: &PatientRef,
     ) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        let added = conn.execute(
+        let added = self.db.execute(
             "INSERT INTO patient_accounts (user_id, tenant, patient_ref, created_at)
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING",
             params![user_id, tenant, patient.as_str(), now()],
         )?;
         if added == 0 {
@@ -36,26 +33,23 @@ impl Store {
         tenant: &str,
         user_id: &str,
     ) -> Result<Option<PatientRef>, StoreError> {
-        let conn = self.db.lock()?;
-        let found: Option<String> = conn
-            .query_row(
-                "SELECT patient_ref FROM patient_accounts WHERE user_id = ?1 AND tenant = ?2",
-                params![user_id, tenant],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(found.map(PatientRef::from_stored))
+        let found = self.db.query_opt(
+            "SELECT patient_ref FROM patient_accounts WHERE user_id = $1 AND tenant = $2",
+            params![user_id, tenant],
+        )?;
+        Ok(match found {
+            Some(row) => Some(PatientRef::from_stored(row.get(0)?)),
+            None => None,
+        })
     }
 
     /// Whether the tenant has this patient on record.
     pub fn has_patient(&self, tenant: &str, patient: &PatientRef) -> Result<bool, StoreError> {
-        let conn = self.db.lock()?;
-        let count: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM patients WHERE tenant = ?1 AND patient_ref = ?2",
+        let found = self.db.query_opt(
+            "SELECT 1 FROM patients WHERE tenant = $1 AND patient_ref = $2",
             params![tenant, patient.as_str()],
-            |r| r.get(0),
         )?;
-        Ok(count > 0)
+        Ok(found.is_some())
     }
 }
 
