@@ -138,6 +138,24 @@ impl Catalog {
             if task.scopes.is_empty() || task.roles.is_empty() {
                 return bad(format!("task {} names no role or no scope", task.name));
             }
+            let for_patients = task.roles.iter().any(|r| r == "patient");
+            if for_patients && !task.checks(crate::PostCheck::PatientSafety) {
+                return bad(format!(
+                    "task {} is for patients without patient-safety",
+                    task.name
+                ));
+            }
+            if for_patients
+                && let Some(tool) = task
+                    .tools
+                    .iter()
+                    .find(|t| ToolName::parse(t).is_some_and(|n| !n.is_patients_own()))
+            {
+                return bad(format!(
+                    "task {} is for patients but names tool {tool}, which takes a patient",
+                    task.name
+                ));
+            }
             if task.needs_signature && task.signer_roles.is_empty() {
                 return bad(format!(
                     "task {} needs a signature but names no signer",
@@ -208,13 +226,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_policy_declares_the_four_tasks() {
+    fn the_shipped_policy_declares_the_five_tasks() {
         let catalog = Catalog::builtin().unwrap();
         let names: Vec<&str> = catalog.tasks().iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["clinical-note", "triage", "coding", "admin"]);
+        assert_eq!(
+            names,
+            ["clinical-note", "triage", "coding", "admin", "assistant"]
+        );
         assert!(catalog.version() >= 1);
         let coding = catalog.task("coding").unwrap();
         assert!(coding.output_schema.is_some() && coding.needs_signature);
+    }
+
+    #[test]
+    fn a_patient_task_may_name_only_the_patients_own_tools_and_must_check_safety() {
+        let staff_tool = BUILTIN_POLICY.replace(
+            "tools = [\"list_my_appointments\",",
+            "tools = [\"find_slots\", \"list_my_appointments\",",
+        );
+        let err = Catalog::from_toml(&staff_tool).unwrap_err();
+        assert!(err.to_string().contains("tool find_slots"), "{err}");
+        let unchecked = BUILTIN_POLICY.replace(
+            "post_checks = [\"output-screen\", \"patient-safety\"]",
+            "post_checks = [\"output-screen\"]",
+        );
+        let err = Catalog::from_toml(&unchecked).unwrap_err();
+        assert!(err.to_string().contains("patient-safety"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! any. It has no transport: the command line and the HTTP gateway both call [`Pipeline::run`]
 //! and the review functions.
 
+pub mod assistant;
 mod audit_trail;
 mod break_glass;
 mod catalog;
@@ -37,6 +38,7 @@ mod tools;
 pub mod triage;
 mod window;
 
+pub use assistant::{AssistantReply, SafetyReport, Speaker, Turn};
 pub use break_glass::{BreakGlassGrant, BreakGlassRequest, open_break_glass};
 pub use catalog::{BUILTIN_POLICY, Catalog, DATA_CLASSES, ProviderPolicy, ToolPolicy};
 pub use containment::{not_frozen, provider_open};

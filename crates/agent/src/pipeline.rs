@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use phigate_audit::{Action, AuditLog, Outcome};
-use phigate_auth::Principal;
+use phigate_auth::{Principal, Role};
 use phigate_deid::{Deidentifier, Detector, KnownPhi, Vault};
 use phigate_fhir::{PatientRecord, known_phi};
 use phigate_llm::Provider;
@@ -81,8 +81,18 @@ impl Pipeline {
             outbounds: Vec::new(),
         };
 
-        // Authorize, check the input and the disclosure policy: each refusal is audited.
-        let text = match self.admit(&mut ctx, input.text) {
+        // Authorize, check the input and the disclosure policy: each refusal is audited. A
+        // patient never names the patient of a run: their tasks run through
+        // [`Pipeline::assist`], on the record their account is bound to.
+        let admitted = if principal.role == Role::Patient {
+            Err(AgentError::RoleNotAllowed {
+                role: principal.role.as_str(),
+                what: "run a task for a patient named in the request",
+            })
+        } else {
+            self.admit(&mut ctx, input.text)
+        };
+        let text = match admitted {
             Ok(text) => text,
             Err(refused) => {
                 let action = crate::containment::refusal_action(&refused);
@@ -132,7 +142,7 @@ impl Pipeline {
     }
 
     /// The checks before anything is read: role and scopes, input, injection, BAA policy.
-    fn admit(&self, ctx: &mut Ctx<'_>, text: &str) -> Result<String, AgentError> {
+    pub(crate) fn admit(&self, ctx: &mut Ctx<'_>, text: &str) -> Result<String, AgentError> {
         let task = ctx.task;
         task.authorize(ctx.principal)?;
         self.check_not_frozen(&ctx.patient)?;

@@ -17,6 +17,12 @@ pub(crate) fn user_message(task: &TaskSpec, context: &Value, input: &str) -> Str
     )
 }
 
+/// One later user turn: the input alone, inside its labelled fence.
+pub(crate) fn fenced(task: &TaskSpec, input: &str) -> String {
+    let label = task.input_label.as_str();
+    format!("<{label}>\n{}\n</{label}>", defuse_fence(input, label))
+}
+
 /// Replaces the `<` of anything that reads as an opening or closing `label` tag, whatever its
 /// case or spacing (`</TRANSCRIPT >`, `< transcript>`), with `‹`.
 fn defuse_fence(input: &str, label: &str) -> String {

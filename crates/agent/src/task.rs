@@ -43,6 +43,9 @@ pub enum PostCheck {
     QuotesInInput,
     /// Deterministic triage safety rules that can only raise urgency.
     TriageSafetyRules,
+    /// For patients: no diagnosis, the emergency instruction first when the conversation
+    /// carries a red flag, and the not-a-clinician disclaimer.
+    PatientSafety,
 }
 
 impl PostCheck {
@@ -53,6 +56,7 @@ impl PostCheck {
             Self::Icd10cm => "icd10cm",
             Self::QuotesInInput => "quotes-in-input",
             Self::TriageSafetyRules => "triage-safety-rules",
+            Self::PatientSafety => "patient-safety",
         }
     }
 }

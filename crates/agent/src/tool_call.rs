@@ -20,6 +20,8 @@ enum Refusal {
     NotAllowed,
     Scope(String),
     Patient,
+    /// A patient's own tool named another patient: answered like an id that does not exist.
+    NotFound,
 }
 
 impl Refusal {
@@ -28,6 +30,7 @@ impl Refusal {
             Self::NotAllowed => "tool not allowed for this task".into(),
             Self::Scope(missing) => format!("caller lacks {missing}"),
             Self::Patient => "patient outside this run".into(),
+            Self::NotFound => "not found".into(),
         }
     }
 }
@@ -115,8 +118,15 @@ impl Pipeline {
             restore_json(&mut args, ctx);
         }
         // Each tool acts on exactly one patient: the one this run was authorized for. Whatever
-        // the model was told or talked into, another id (or a name) is refused.
-        if args.get("patient").and_then(Value::as_str) != Some(ctx.patient_id) {
+        // the model was told or talked into, another id (or a name) is refused. The patient's
+        // own tools take no patient at all; one slipped in anyway must be the run's, and any
+        // other is "not found", which says nothing about whether it exists.
+        let named = args.get("patient");
+        if name.is_patients_own() {
+            if named.is_some_and(|p| p.as_str() != Some(ctx.patient_id)) {
+                return Err(Refusal::NotFound);
+            }
+        } else if named.and_then(Value::as_str) != Some(ctx.patient_id) {
             return Err(Refusal::Patient);
         }
         if name == ToolName::GetRecord {

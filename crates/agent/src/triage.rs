@@ -92,6 +92,9 @@ fn mentions(text: &str, phrases: &[&str]) -> bool {
 
 const CHEST_PAIN: &[&str] = &[
     "chest pain",
+    "pain in my chest",
+    "chest hurts",
+    "chest is tight",
     "chest pressure",
     "chest tightness",
     "crushing chest",
@@ -99,6 +102,13 @@ const CHEST_PAIN: &[&str] = &[
 const STROKE: &[&str] = &[
     "facial droop",
     "face drooping",
+    "face is drooping",
+    "face droops",
+    "drooping face",
+    "speech is slurred",
+    "slurring my words",
+    "can't lift my arm",
+    "cannot lift my arm",
     "slurred speech",
     "trouble speaking",
     "aphasia",
@@ -123,7 +133,19 @@ const ANAPHYLAXIS: &[&str] = &[
     "anaphylaxis",
     "lips swelling",
 ];
-const SUICIDAL: &[&str] = &["suicidal", "wants to kill", "plan to kill", "overdose"];
+const SUICIDAL: &[&str] = &[
+    "suicidal",
+    "suicide",
+    "wants to kill",
+    "plan to kill",
+    "overdose",
+    "kill myself",
+    "end my life",
+    "take my own life",
+    "want to die",
+    "hurt myself",
+    "harm myself",
+];
 
 /// Every rule that fires for this complaint.
 pub fn rules(complaint: &str) -> Vec<RuleHit> {
@@ -250,6 +272,18 @@ mod tests {
         apply(&mut already, "SpO2 88%");
         assert_eq!(already["esi"], 1, "a rule never lowers urgency");
         assert_eq!(already["raised_by_rules"], false);
+    }
+
+    #[test]
+    fn a_patients_own_words_fire_the_same_rules() {
+        let fired = |text: &str| rules(text).into_iter().map(|h| h.rule).collect::<Vec<_>>();
+        assert!(
+            fired("the pain in my chest is bad and I'm short of breath").contains(&"chest-pain")
+        );
+        assert!(fired("my face is drooping and I can't lift my arm").contains(&"stroke-signs"));
+        assert!(fired("I want to kill myself").contains(&"self-harm"));
+        assert!(fired("I've been thinking about suicide").contains(&"self-harm"));
+        assert!(fired("can I book a flu shot next week?").is_empty());
     }
 
     #[test]

@@ -57,6 +57,13 @@ pub const PERMISSIONS: &[Permission] = &[
     row(Endpoint, "POST /v1/tasks/triage", &["task/triage"]),
     row(Endpoint, "POST /v1/tasks/coding", &["task/coding"]),
     row(Endpoint, "POST /v1/tasks/admin", &["task/admin"]),
+    // The patient-facing assistant: the patient comes from the token, never from the request.
+    row(Endpoint, "POST /v1/patient/assistant", &["task/assistant"]),
+    row(
+        Endpoint,
+        "GET /v1/patient/appointments",
+        &["patient/Appointment.r"],
+    ),
     row(Endpoint, "GET /v1/drafts", &["draft/read"]),
     row(Endpoint, "GET /v1/drafts/{id}", &["draft/read"]),
     row(
@@ -150,6 +157,7 @@ pub const PERMISSIONS: &[Permission] = &[
         &["task/coding", "user/Patient.r", "user/Condition.r"],
     ),
     row(Task, "admin", &["task/admin", "user/Patient.r"]),
+    row(Task, "assistant", &["task/assistant", "patient/Patient.r"]),
     // Tools the agent runs inside the gateway on a user's behalf.
     row(Tool, "get_record", &["user/Patient.r"]),
     row(Tool, "find_slots", &["user/Slot.r"]),
@@ -160,6 +168,32 @@ pub const PERMISSIONS: &[Permission] = &[
         Tool,
         "get_explanation_of_benefit",
         &["user/ExplanationOfBenefit.r"],
+    ),
+    // The patient's own tools: each acts on the token's patient only and takes no patient id.
+    row(Tool, "list_my_appointments", &["patient/Appointment.r"]),
+    row(Tool, "find_free_slots", &["patient/Slot.r"]),
+    row(
+        Tool,
+        "book_appointment",
+        &["patient/Slot.r", "patient/Appointment.c"],
+    ),
+    row(Tool, "cancel_appointment", &["patient/Appointment.u"]),
+    row(
+        Tool,
+        "reschedule_appointment",
+        &["patient/Slot.r", "patient/Appointment.u"],
+    ),
+    row(Tool, "list_my_bills", &["patient/Claim.r"]),
+    row(
+        Tool,
+        "get_my_explanation_of_benefit",
+        &["patient/ExplanationOfBenefit.r"],
+    ),
+    row(Tool, "get_my_coverage", &["patient/Coverage.r"]),
+    row(
+        Tool,
+        "list_my_medications",
+        &["patient/MedicationRequest.r"],
     ),
 ];
 

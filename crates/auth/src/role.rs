@@ -26,11 +26,14 @@ pub enum Role {
     Admin,
     /// A machine client calling the Messages API.
     Service,
+    /// A patient using the patient-facing assistant. Bound to exactly one patient record when
+    /// the account is created; every patient-facing route and tool acts on that record only.
+    Patient,
 }
 
 impl Role {
     /// Every role, in a fixed order.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Clinician,
         Role::Nurse,
         Role::Coder,
@@ -39,6 +42,7 @@ impl Role {
         Role::Auditor,
         Role::Admin,
         Role::Service,
+        Role::Patient,
     ];
 
     /// The role's stable name.
@@ -52,6 +56,7 @@ impl Role {
             Self::Auditor => "auditor",
             Self::Admin => "admin",
             Self::Service => "service",
+            Self::Patient => "patient",
         }
     }
 
@@ -65,7 +70,9 @@ impl Role {
 
     /// Whether people in this role must sign in with a second factor. Administrators can grant
     /// themselves anything and auditors can read everyone's trail, so a stolen password alone
-    /// must not be enough.
+    /// must not be enough. Patients may enrol one but are not made to: their account reaches
+    /// one record, their own, and an authenticator app must not stand between a patient and
+    /// their own appointments; backoff and lockout still apply.
     pub fn requires_mfa(self) -> bool {
         matches!(self, Self::Admin | Self::Auditor)
     }
@@ -131,6 +138,18 @@ pub fn scopes(role: Role) -> &'static [&'static str] {
         Role::Auditor => &["audit/read", "audit/export"],
         Role::Admin => &["admin/users", "admin/clients", "admin/keys", "admin/config"],
         Role::Service => &["messages/create"],
+        // SMART patient-context scopes: the patient in context is the one the account is bound
+        // to, never one named in a request.
+        Role::Patient => &[
+            "patient/Patient.r",
+            "patient/Appointment.crus",
+            "patient/Slot.rs",
+            "patient/Claim.rs",
+            "patient/ExplanationOfBenefit.rs",
+            "patient/Coverage.rs",
+            "patient/MedicationRequest.rs",
+            "task/assistant",
+        ],
     }
 }
 
@@ -144,7 +163,7 @@ mod tests {
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()).unwrap(), role);
         }
-        for name in ["root", "front-desk", "patient", "Admin", ""] {
+        for name in ["root", "front-desk", "Patient", "Admin", ""] {
             assert!(matches!(Role::parse(name), Err(AuthError::UnknownRole(_))));
         }
     }
@@ -165,6 +184,23 @@ mod tests {
     fn only_admins_and_auditors_must_use_a_second_factor() {
         let must: Vec<Role> = Role::ALL.into_iter().filter(|r| r.requires_mfa()).collect();
         assert_eq!(must, [Role::Auditor, Role::Admin]);
+    }
+
+    #[test]
+    fn patients_hold_patient_context_scopes_only() {
+        for scope in scopes(Role::Patient) {
+            assert!(
+                !scope.starts_with("user/") && !scope.starts_with("system/"),
+                "{scope}"
+            );
+        }
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::Patient) {
+            assert!(
+                scopes(role).iter().all(|s| *s != "task/assistant"),
+                "{role:?}"
+            );
+        }
+        assert!(Role::Patient.is_person() && !Role::Patient.requires_mfa());
     }
 
     #[test]

@@ -41,6 +41,11 @@ pub struct Claims {
     /// The OAuth client the token was issued to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// For a patient's token: the keyed reference of the one patient record the account is
+    /// bound to (an HMAC, not an identifier). Patient-facing routes take the patient from here
+    /// and from nowhere else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<String>,
     /// Unique token id, for revocation and audit.
     pub jti: String,
     /// Issued at (Unix seconds).
@@ -137,6 +142,20 @@ impl TokenSigner {
         ttl: Duration,
         now: i64,
     ) -> Result<String, AuthError> {
+        self.issue_bound(principal, client_id, None, audience, ttl, now)
+    }
+
+    /// Like [`issue_for_client`](Self::issue_for_client), binding the token to one patient
+    /// record by its keyed reference (for the patient role).
+    pub fn issue_bound(
+        &self,
+        principal: &Principal,
+        client_id: Option<&str>,
+        patient: Option<&str>,
+        audience: &str,
+        ttl: Duration,
+        now: i64,
+    ) -> Result<String, AuthError> {
         let ttl = ttl.min(MAX_ACCESS_TOKEN_TTL).as_secs() as i64;
         let mut jti = [0u8; 16];
         SystemRandom::new()
@@ -150,6 +169,7 @@ impl TokenSigner {
             roles: vec![principal.role.as_str().to_owned()],
             scope: principal.scopes.join(" "),
             client_id: client_id.map(str::to_owned),
+            patient: patient.map(str::to_owned),
             jti: hex::encode(jti),
             iat: now,
             nbf: now,

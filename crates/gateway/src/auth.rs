@@ -43,6 +43,17 @@ impl Gateway {
         request_id: &str,
         scope: &str,
     ) -> Result<Principal, GatewayError> {
+        Ok(self.authenticate_bound(headers, request_id, scope).await?.0)
+    }
+
+    /// Like [`authenticate`](Self::authenticate), also returning the patient record the token
+    /// is bound to (its `patient` claim), if any.
+    pub(crate) async fn authenticate_bound(
+        &self,
+        headers: &HeaderMap,
+        request_id: &str,
+        scope: &str,
+    ) -> Result<(Principal, Option<String>), GatewayError> {
         let verdict = self.verify(headers, scope);
         if let Err(Refusal::RateLimited(principal, wait)) = &verdict {
             // Not audited: a flood must not be able to flood the audit log too.
@@ -74,7 +85,11 @@ impl Gateway {
         verdict.map_err(Refusal::into_error)
     }
 
-    fn verify(&self, headers: &HeaderMap, scope: &str) -> Result<Principal, Refusal> {
+    fn verify(
+        &self,
+        headers: &HeaderMap,
+        scope: &str,
+    ) -> Result<(Principal, Option<String>), Refusal> {
         let Some(token) = credential(headers) else {
             return Err(Refusal::Unauthenticated(
                 "Missing credential: send a Phigate access token as x-api-key or \
@@ -116,7 +131,7 @@ impl Gateway {
                 return Err(Refusal::RateLimited(principal, wait));
             }
         }
-        Ok(principal)
+        Ok((principal, claims.patient))
     }
 }
 
@@ -129,6 +144,7 @@ enum RouteFamily {
     Drafts,
     Tasks,
     Admin,
+    Patient,
 }
 
 impl RouteFamily {
@@ -141,6 +157,8 @@ impl RouteFamily {
             Self::Drafts
         } else if scope.starts_with("admin/") {
             Self::Admin
+        } else if scope == "task/assistant" || scope.starts_with("patient/") {
+            Self::Patient
         } else {
             Self::Tasks
         }
@@ -154,6 +172,7 @@ impl RouteFamily {
             Self::Drafts => "drafts",
             Self::Tasks => "tasks",
             Self::Admin => "admin",
+            Self::Patient => "patient",
         }
     }
 
@@ -172,6 +191,7 @@ impl RouteFamily {
             Self::Admin => {
                 "This credential may not administer Phigate: it is for the admin role only."
             }
+            Self::Patient => "These routes are for patients signed in to their own record.",
         }
     }
 }

@@ -71,6 +71,8 @@ pub struct Gateway {
     admin: Option<phigate_store::Store>,
     /// The store holding operators' provider blocks, checked before every provider call.
     containment: Option<phigate_store::Store>,
+    /// The public OAuth client the patient's page at `/patient/` signs in with, if any.
+    patient_client_id: Option<String>,
 }
 
 /// Computes a patient's keyed HMAC reference from a tenant and the identifier an auditor gives,
@@ -106,6 +108,7 @@ impl Gateway {
             tasks: None,
             admin: None,
             containment: None,
+            patient_client_id: None,
         }
     }
 
@@ -134,6 +137,14 @@ impl Gateway {
     /// without it those routes answer 404.
     pub fn with_admin(mut self, store: phigate_store::Store) -> Self {
         self.admin = Some(store);
+        self
+    }
+
+    /// Serves the patient's chat page at `/patient/`, signing in through the public OAuth
+    /// client `client_id` (registered with role patient, method `none` and the page's
+    /// `/patient/` address as redirect URI).
+    pub fn with_patient_portal(mut self, client_id: String) -> Self {
+        self.patient_client_id = Some(client_id);
         self
     }
 

@@ -295,11 +295,26 @@ impl OAuthServer {
         refresh: Option<&RefreshToken>,
         now: i64,
     ) -> Result<Response, OAuthError> {
+        // A patient's token names the one record their account is bound to, read from the
+        // store at every issue (refreshes included), never from the request. A patient account
+        // without a binding gets no token at all.
+        let patient = if principal.role == Role::Patient {
+            let bound = self
+                .store
+                .patient_account(&principal.tenant, &principal.user_id)?
+                .ok_or(OAuthError::invalid_grant(
+                    "The account is not bound to a patient record.",
+                ))?;
+            Some(bound.as_str().to_owned())
+        } else {
+            None
+        };
         let signer = self.keys.signer();
         let access = signer
-            .issue_for_client(
+            .issue_bound(
                 principal,
                 Some(client_id),
+                patient.as_deref(),
                 &self.config.audience,
                 self.config.access_ttl,
                 now,

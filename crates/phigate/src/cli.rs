@@ -168,7 +168,8 @@ pub enum ProvidersCommand {
 /// `phigate users` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
-    /// Add a person with a role: clinician, nurse, coder, scheduler, billing, auditor, admin.
+    /// Add a person with a role: clinician, nurse, coder, scheduler, billing, auditor, admin,
+    /// or patient (with --patient).
     Add {
         /// Sign-in name (letters, digits, '.', '_', '-').
         username: String,
@@ -178,6 +179,10 @@ pub enum UsersCommand {
         /// Enrol a TOTP second factor (always done for admin and auditor).
         #[arg(long)]
         totp: bool,
+        /// For the patient role: the id (as imported) of the one patient record the account is
+        /// bound to. Required for patients, refused for every other role.
+        #[arg(long, value_name = "ID")]
+        patient: Option<String>,
     },
     /// List accounts with role, state, second factor and failed attempts.
     List,

@@ -150,6 +150,9 @@ pub struct ServerConfig {
     pub body_timeout_secs: u64,
     /// HTTPS.
     pub tls: TlsConfig,
+    /// The public OAuth client (`phigate clients add --role patient --method none`) the
+    /// patient's chat page at `/patient/` signs in with. Empty: the page says it is not set up.
+    pub patient_client_id: String,
 }
 
 impl Default for ServerConfig {
@@ -161,6 +164,7 @@ impl Default for ServerConfig {
             header_timeout_secs: 30,
             body_timeout_secs: 30,
             tls: TlsConfig::default(),
+            patient_client_id: String::new(),
         }
     }
 }
@@ -477,6 +481,11 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     ("PHIGATE_LOG_LEVEL", "log.level", Kind::Str),
     ("PHIGATE_LOG_FORMAT", "log.format", Kind::Str),
     ("PHIGATE_SERVER_LISTEN", "server.listen", Kind::Str),
+    (
+        "PHIGATE_SERVER_PATIENT_CLIENT_ID",
+        "server.patient_client_id",
+        Kind::Str,
+    ),
     (
         "PHIGATE_SERVER_MAX_BODY_BYTES",
         "server.max_body_bytes",

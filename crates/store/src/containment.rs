@@ -91,18 +91,6 @@ impl Store {
             .collect()
     }
 
-    /// Whether the store holds any record of `patient` (imported, not necessarily readable).
-    pub fn has_patient(&self, tenant: &str, patient: &PatientRef) -> Result<bool, StoreError> {
-        let count: i64 = self
-            .db
-            .query_one(
-                "SELECT COUNT(*) FROM patients WHERE tenant = $1 AND patient_ref = $2",
-                params![tenant, patient.as_str()],
-            )?
-            .get(0)?;
-        Ok(count > 0)
-    }
-
     /// Freezes `patient`; `false` if already frozen (the first reason stays).
     pub fn freeze_patient(
         &self,

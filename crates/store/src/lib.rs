@@ -9,6 +9,7 @@
 //! it nor what their record says. The store holds no business rules: who may read or write is
 //! decided before a call reaches it. The audit log is not here; it has a store of its own.
 
+mod appointments;
 mod backup;
 mod break_glass;
 mod clients;
@@ -22,6 +23,7 @@ mod holds;
 mod import;
 mod keys;
 mod oauth_state;
+mod patient_accounts;
 mod patients;
 mod rate_limits;
 mod refresh;

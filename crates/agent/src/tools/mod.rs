@@ -3,6 +3,7 @@
 //! [`run`] has already restored and checked (see `crate::agent_loop`).
 
 mod admin;
+mod patient;
 mod record;
 
 use phigate_fhir::PatientRecord;
@@ -14,6 +15,7 @@ use time::OffsetDateTime;
 
 use crate::ToolPolicy;
 
+pub(crate) use patient::own_appointments;
 pub(crate) use record::scope_for as record_scope;
 
 /// The tools Phigate implements.
@@ -31,6 +33,24 @@ pub enum ToolName {
     ListClaims,
     /// The explanation of benefit of one claim.
     GetExplanationOfBenefit,
+    /// The patient's own appointments.
+    ListMyAppointments,
+    /// Free slots, for the patient.
+    FindFreeSlots,
+    /// Book a free slot for the patient.
+    BookAppointment,
+    /// Cancel one of the patient's appointments.
+    CancelAppointment,
+    /// Move one of the patient's appointments to another free slot.
+    RescheduleAppointment,
+    /// The patient's own claims.
+    ListMyBills,
+    /// The explanation of benefit of one of the patient's claims.
+    GetMyExplanationOfBenefit,
+    /// The patient's own coverage.
+    GetMyCoverage,
+    /// The patient's own medication list.
+    ListMyMedications,
 }
 
 impl ToolName {
@@ -43,13 +63,45 @@ impl ToolName {
             "get_coverage" => Self::GetCoverage,
             "list_claims" => Self::ListClaims,
             "get_explanation_of_benefit" => Self::GetExplanationOfBenefit,
+            "list_my_appointments" => Self::ListMyAppointments,
+            "find_free_slots" => Self::FindFreeSlots,
+            "book_appointment" => Self::BookAppointment,
+            "cancel_appointment" => Self::CancelAppointment,
+            "reschedule_appointment" => Self::RescheduleAppointment,
+            "list_my_bills" => Self::ListMyBills,
+            "get_my_explanation_of_benefit" => Self::GetMyExplanationOfBenefit,
+            "get_my_coverage" => Self::GetMyCoverage,
+            "list_my_medications" => Self::ListMyMedications,
             _ => return None,
         })
     }
 
     /// Whether the tool changes the record.
     pub fn writes(self) -> bool {
-        matches!(self, Self::BookSlot)
+        matches!(
+            self,
+            Self::BookSlot
+                | Self::BookAppointment
+                | Self::CancelAppointment
+                | Self::RescheduleAppointment
+        )
+    }
+
+    /// Whether the tool is one of the patient's own: it takes no patient argument and acts on
+    /// the run's patient, the one the caller's token is bound to.
+    pub fn is_patients_own(self) -> bool {
+        matches!(
+            self,
+            Self::ListMyAppointments
+                | Self::FindFreeSlots
+                | Self::BookAppointment
+                | Self::CancelAppointment
+                | Self::RescheduleAppointment
+                | Self::ListMyBills
+                | Self::GetMyExplanationOfBenefit
+                | Self::GetMyCoverage
+                | Self::ListMyMedications
+        )
     }
 
     fn input_schema(self) -> Value {
@@ -78,6 +130,28 @@ impl ToolName {
                 json!({"patient": patient, "claim_id": {"type": "string"}}),
                 &["patient", "claim_id"],
             ),
+            Self::ListMyAppointments | Self::ListMyBills | Self::ListMyMedications => (
+                json!({"limit": {"type": "integer", "minimum": 1, "maximum": 20}}),
+                &[],
+            ),
+            Self::FindFreeSlots => (
+                json!({"service": {"type": "string"},
+                    "within_days": {"type": "integer", "minimum": 1, "maximum": 90}}),
+                &[],
+            ),
+            Self::BookAppointment => (json!({"slot_id": {"type": "string"}}), &["slot_id"]),
+            Self::CancelAppointment => (
+                json!({"appointment_id": {"type": "string"}}),
+                &["appointment_id"],
+            ),
+            Self::RescheduleAppointment => (
+                json!({"appointment_id": {"type": "string"}, "slot_id": {"type": "string"}}),
+                &["appointment_id", "slot_id"],
+            ),
+            Self::GetMyExplanationOfBenefit => {
+                (json!({"claim_id": {"type": "string"}}), &["claim_id"])
+            }
+            Self::GetMyCoverage => (json!({}), &[]),
         };
         json!({"type": "object", "properties": props, "required": required})
     }
@@ -145,7 +219,17 @@ pub(crate) fn run(name: ToolName, env: &ToolEnv<'_>, args: &Value) -> Result<Val
         ToolName::BookSlot => admin::book_slot(env, args),
         ToolName::GetCoverage => Ok(admin::coverage(env)),
         ToolName::ListClaims => admin::list_claims(env, args),
-        ToolName::GetExplanationOfBenefit => admin::explanation_of_benefit(env, args),
+        ToolName::GetExplanationOfBenefit | ToolName::GetMyExplanationOfBenefit => {
+            admin::explanation_of_benefit(env, args)
+        }
+        ToolName::ListMyAppointments => patient::list_appointments(env, args),
+        ToolName::FindFreeSlots => admin::find_slots(env, args),
+        ToolName::BookAppointment => patient::book(env, args),
+        ToolName::CancelAppointment => patient::cancel(env, args),
+        ToolName::RescheduleAppointment => patient::reschedule(env, args),
+        ToolName::ListMyBills => admin::list_claims(env, args),
+        ToolName::GetMyCoverage => Ok(admin::coverage(env)),
+        ToolName::ListMyMedications => patient::medications(env, args),
     }
 }
 

@@ -3,7 +3,9 @@
 //! widens or narrows its reach fails this test until the table below agrees.
 
 use super::*;
-use crate::Role::{self, Admin, Auditor, Billing, Clinician, Coder, Nurse, Scheduler, Service};
+use crate::Role::{
+    self, Admin, Auditor, Billing, Clinician, Coder, Nurse, Patient, Scheduler, Service,
+};
 
 const EXPECTED: &[(Target, &str, &[Role])] = &[
     (Endpoint, "POST /v1/messages", &[Clinician, Service]),
@@ -22,6 +24,8 @@ const EXPECTED: &[(Target, &str, &[Role])] = &[
         "POST /v1/tasks/admin",
         &[Clinician, Scheduler, Billing],
     ),
+    (Endpoint, "POST /v1/patient/assistant", &[Patient]),
+    (Endpoint, "GET /v1/patient/appointments", &[Patient]),
     (Endpoint, "GET /v1/drafts", &[Clinician, Nurse, Coder]),
     (Endpoint, "GET /v1/drafts/{id}", &[Clinician, Nurse, Coder]),
     (Endpoint, "PATCH /v1/drafts/{id}", &[Clinician]),
@@ -65,6 +69,7 @@ const EXPECTED: &[(Target, &str, &[Role])] = &[
     (Task, "triage", &[Clinician, Nurse]),
     (Task, "coding", &[Clinician, Coder]),
     (Task, "admin", &[Clinician, Scheduler, Billing]),
+    (Task, "assistant", &[Patient]),
     (
         Tool,
         "get_record",
@@ -75,6 +80,15 @@ const EXPECTED: &[(Target, &str, &[Role])] = &[
     (Tool, "get_coverage", &[Billing]),
     (Tool, "list_claims", &[Billing]),
     (Tool, "get_explanation_of_benefit", &[Billing]),
+    (Tool, "list_my_appointments", &[Patient]),
+    (Tool, "find_free_slots", &[Patient]),
+    (Tool, "book_appointment", &[Patient]),
+    (Tool, "cancel_appointment", &[Patient]),
+    (Tool, "reschedule_appointment", &[Patient]),
+    (Tool, "list_my_bills", &[Patient]),
+    (Tool, "get_my_explanation_of_benefit", &[Patient]),
+    (Tool, "get_my_coverage", &[Patient]),
+    (Tool, "list_my_medications", &[Patient]),
 ];
 
 #[test]

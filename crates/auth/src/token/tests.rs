@@ -210,3 +210,22 @@ fn debug_shows_no_key_material() {
     let shown = format!("{:?}", signer());
     assert!(shown.starts_with("TokenSigner { kid: ") && shown.ends_with(".. }"));
 }
+
+#[test]
+fn a_bound_token_carries_its_patient_reference_and_an_unbound_one_none() {
+    let signer = signer();
+    let patient = "ab".repeat(32);
+    let token = signer
+        .issue_bound(
+            &principal(),
+            Some("portal"),
+            Some(&patient),
+            "phigate",
+            Duration::from_secs(600),
+            NOW,
+        )
+        .unwrap();
+    let bound = signer.verifier("phigate").verify(&token, NOW).unwrap();
+    assert_eq!(bound.patient.as_deref(), Some(patient.as_str()));
+    assert_eq!(claims(&signer).patient, None);
+}

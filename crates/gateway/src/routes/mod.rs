@@ -10,6 +10,8 @@ mod drafts;
 mod health;
 mod messages;
 mod models;
+mod patient;
+mod patient_page;
 mod tasks;
 
 use std::sync::Arc;
@@ -71,6 +73,14 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/console/", get(console::index))
         .route("/console/callback", get(console::index))
         .route("/console/{file}", get(console::asset))
+        .route("/v1/patient/assistant", post(patient::assistant))
+        .route("/v1/patient/appointments", get(patient::appointments))
+        .route("/patient", get(patient_page::redirect))
+        .route("/patient/", get(patient_page::index))
+        .route("/patient/app.js", get(patient_page::app))
+        .route("/patient/style.css", get(patient_page::style))
+        .route("/patient/icon.svg", get(patient_page::icon))
+        .route("/patient/config.json", get(patient_page::config))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

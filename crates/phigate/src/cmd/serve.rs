@@ -75,6 +75,10 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     } else {
         gateway
     };
+    let gateway = match config.server.patient_client_id.trim() {
+        "" => gateway,
+        client_id => gateway.with_patient_portal(client_id.to_owned()),
+    };
     let gateway = gateway.with_patient_refs(Arc::new(move |tenant: &str, id: &str| {
         store.patient_ref(tenant, id).as_str().to_owned()
     }));

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use phigate_agent::{random_id, set_user};
 use phigate_audit::{Action, Actor, AuditEvent, AuditLog, Outcome};
 use phigate_auth::{Role, Totp};
-use phigate_store::{Store, UserRecord};
+use phigate_store::{PatientRef, Store, UserRecord};
 
 use crate::cli::UsersCommand;
 use crate::cmd::init::check_username;
@@ -28,6 +28,7 @@ pub fn run(config: &Config, command: &UsersCommand) -> Result<ExitCode> {
             username,
             role,
             totp,
+            patient,
         } => {
             check_username(username)?;
             let role = Role::parse(role).context("unknown role")?;
@@ -36,11 +37,17 @@ pub fn run(config: &Config, command: &UsersCommand) -> Result<ExitCode> {
                     "`service` is for machines: register an OAuth client with `phigate clients add`"
                 );
             }
+            let bound = patient_binding(store, tenant, role, patient.as_deref())?;
             if store.user_by_name(tenant, username)?.is_some() {
                 bail!("a user named {username} already exists");
             }
             let password = random_id()?;
             set_user(store, tenant, username, role, &password)?;
+            if let Some(bound) = &bound {
+                let account = user(store, tenant, username)?;
+                store.bind_patient_account(&account.id, tenant, bound)?;
+                record_binding(audit, bound)?;
+            }
             out.line(format!("Added {username} ({})", role.as_str()));
             out.line(format!(
                 "  one-time password (shown once, change it at first sign-in): {password}"
@@ -143,6 +150,43 @@ pub(crate) fn enrol(store: &Store, user: &UserRecord) -> Result<zeroize::Zeroizi
     let totp = Totp::generate()?;
     store.set_totp_secret(user, Some(totp.secret()))?;
     Ok(totp.provisioning_uri("Phigate", &format!("{}@{}", user.username, user.tenant)))
+}
+
+/// The patient record a new account of `role` is bound to: required for the patient role, which
+/// must name a patient the store holds, and refused for every other role.
+fn patient_binding(
+    store: &Store,
+    tenant: &str,
+    role: Role,
+    patient: Option<&str>,
+) -> Result<Option<PatientRef>> {
+    match (role, patient) {
+        (Role::Patient, None) => bail!("a patient account needs --patient ID: its one record"),
+        (Role::Patient, Some(id)) => {
+            let bound = store.patient_ref(tenant, id.trim());
+            if !store.has_patient(tenant, &bound)? {
+                bail!("no patient with that id is in the store: import their bundle first");
+            }
+            Ok(Some(bound))
+        }
+        (_, Some(_)) => bail!("--patient is only for the patient role"),
+        (_, None) => Ok(None),
+    }
+}
+
+/// Records that a new patient account was bound to a record (by its keyed reference).
+fn record_binding(audit: &AuditLog, bound: &PatientRef) -> Result<()> {
+    let actor = Actor {
+        user_id: "local-operator".into(),
+        role: Role::Admin.as_str().into(),
+        client_id: None,
+        address: None,
+    };
+    let mut event = AuditEvent::new(actor, Action::ConfigChange, Outcome::Success);
+    event.patient_ref = Some(bound.as_str().to_owned());
+    event.detail = Some("patient account bound to its record".into());
+    audit.append(event)?;
+    Ok(())
 }
 
 /// Records an account change by the local operator. The username stays out of the entry; the

@@ -131,6 +131,12 @@ CREATE TABLE patient_freezes (
     PRIMARY KEY (tenant, patient_ref)
 );
 "#,
+    r#"
+CREATE TABLE patient_accounts (
+    user_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, patient_ref TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The backend a migration is adapted to.
