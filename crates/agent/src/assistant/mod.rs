@@ -270,7 +270,7 @@ fn admit_turns<'t>(
                 Speaker::Assistant
             }
     });
-    if !alternates || turns.len() % 2 == 0 {
+    if !alternates || turns.len().is_multiple_of(2) {
         return Err(AgentError::InvalidInput(
             "messages must alternate, starting and ending with the patient's",
         ));
