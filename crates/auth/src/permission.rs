@@ -85,6 +85,13 @@ pub const PERMISSIONS: &[Permission] = &[
         "GET /v1/audit/export",
         &["audit/read", "audit/export"],
     ),
+    // Security incidents, for auditors and administrators.
+    row(Endpoint, "GET /v1/incidents", &["incident/read"]),
+    row(
+        Endpoint,
+        "POST /v1/incidents/{id}/ack",
+        &["incident/read", "incident/ack"],
+    ),
     // Tasks: the capability plus the data each one reads. `crates/agent/policies/tasks.toml`
     // declares the same scopes, and a test in the agent crate holds the two together.
     row(

@@ -125,6 +125,7 @@ enum RouteFamily {
     Audit,
     Drafts,
     Tasks,
+    Incidents,
 }
 
 impl RouteFamily {
@@ -135,6 +136,8 @@ impl RouteFamily {
             Self::Audit
         } else if scope.starts_with("draft/") {
             Self::Drafts
+        } else if scope.starts_with("incident/") {
+            Self::Incidents
         } else {
             Self::Tasks
         }
@@ -147,6 +150,7 @@ impl RouteFamily {
             Self::Audit => "audit",
             Self::Drafts => "drafts",
             Self::Tasks => "tasks",
+            Self::Incidents => "incidents",
         }
     }
 
@@ -161,6 +165,9 @@ impl RouteFamily {
             }
             Self::Drafts | Self::Tasks => {
                 "This credential lacks the scope this task or review route needs."
+            }
+            Self::Incidents => {
+                "This credential may not see incidents: they are for auditors and administrators."
             }
         }
     }

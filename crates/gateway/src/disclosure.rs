@@ -35,6 +35,7 @@ impl Gateway {
             let kind = values
                 .get(leak.value_index)
                 .map_or("UNKNOWN", |(kind, _)| kind.tag());
+            phigate_telemetry::metrics().leak_gate_block(kind);
             let mut blocked = trail.event(Action::Denial, Outcome::Denied);
             blocked.detail = Some(format!("egress gate blocked: {kind}"));
             trail.record(blocked).await?;

@@ -29,6 +29,7 @@ mod body;
 pub mod config;
 mod disclosure;
 pub mod error;
+mod metrics;
 mod restore;
 mod routes;
 pub mod scrub;
@@ -64,6 +65,26 @@ pub struct Gateway {
     patient_refs: Option<PatientRefs>,
     /// The agent pipeline behind `/v1/tasks` and `/v1/drafts`, when enabled.
     tasks: Option<Arc<phigate_agent::Pipeline>>,
+    /// The incidents behind `/v1/incidents`, when kept.
+    incidents: Option<phigate_incidents::IncidentBook>,
+    /// What `/readyz` checks besides the audit log.
+    readiness: Option<Arc<dyn Readiness>>,
+}
+
+/// One part `/readyz` checks, and whether it answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadyCheck {
+    /// The part: `database`, `audit`, `kms`.
+    pub part: &'static str,
+    /// Whether it answered.
+    pub ok: bool,
+}
+
+/// The deployment's readiness checks, run on the blocking pool for each `/readyz`. An
+/// implementation says only which part failed, never why (the reason may name a host or key).
+pub trait Readiness: Send + Sync {
+    /// Checks every part.
+    fn check(&self) -> Vec<ReadyCheck>;
 }
 
 /// Computes a patient's keyed HMAC reference from a tenant and the identifier an auditor gives,
@@ -97,6 +118,8 @@ impl Gateway {
             limiters,
             patient_refs: None,
             tasks: None,
+            incidents: None,
+            readiness: None,
         }
     }
 
@@ -111,6 +134,19 @@ impl Gateway {
     /// `pipeline`; without it those routes answer 404.
     pub fn with_tasks(mut self, pipeline: Arc<phigate_agent::Pipeline>) -> Self {
         self.tasks = Some(pipeline);
+        self
+    }
+
+    /// Serves `/v1/incidents` from `book`; without it those routes answer 404.
+    pub fn with_incidents(mut self, book: phigate_incidents::IncidentBook) -> Self {
+        self.incidents = Some(book);
+        self
+    }
+
+    /// Makes `/readyz` run `readiness` (the store database, the audit store, the KMS) instead
+    /// of only reading the audit log.
+    pub fn with_readiness(mut self, readiness: Arc<dyn Readiness>) -> Self {
+        self.readiness = Some(readiness);
         self
     }
 

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+mod ops;
+
+pub use ops::{IncidentsConfig, MetricsConfig};
+
 /// Phigate's configuration.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -30,6 +34,10 @@ pub struct Config {
     pub rate_limit: RateLimitSettings,
     /// Where the root key lives.
     pub keys: KeysConfig,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsConfig,
+    /// Incident rules and alerts.
+    pub incidents: IncidentsConfig,
 }
 
 /// The OAuth 2.0 authorization server.
@@ -142,6 +150,9 @@ pub struct ServerConfig {
     pub body_timeout_secs: u64,
     /// HTTPS.
     pub tls: TlsConfig,
+    /// On SIGTERM or Ctrl-C, how long open requests (streams included) may take to finish
+    /// before they are cut off, seconds.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -153,6 +164,7 @@ impl Default for ServerConfig {
             header_timeout_secs: 30,
             body_timeout_secs: 30,
             tls: TlsConfig::default(),
+            shutdown_grace_secs: 30,
         }
     }
 }
@@ -275,6 +287,8 @@ impl Default for Config {
             oauth: OAuthSettings::default(),
             rate_limit: RateLimitSettings::default(),
             keys: KeysConfig::default(),
+            metrics: MetricsConfig::default(),
+            incidents: IncidentsConfig::default(),
         }
     }
 }
@@ -473,6 +487,17 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
         "server.tls.min_version",
         Kind::Str,
     ),
+    (
+        "PHIGATE_SERVER_SHUTDOWN_GRACE_SECS",
+        "server.shutdown_grace_secs",
+        Kind::Int,
+    ),
+    ("PHIGATE_METRICS_LISTEN", "metrics.listen", Kind::Str),
+    (
+        "PHIGATE_INCIDENTS_WEBHOOK_URL",
+        "incidents.webhook_url",
+        Kind::Str,
+    ),
 ];
 
 /// Environment variables that configure how configuration is found, not configuration keys.
@@ -618,6 +643,10 @@ impl Config {
                 self.server.header_timeout_secs,
             ),
             ("server.body_timeout_secs", self.server.body_timeout_secs),
+            (
+                "server.shutdown_grace_secs",
+                self.server.shutdown_grace_secs,
+            ),
         ];
         for (key, value) in seconds {
             if !(1..=3600).contains(&value) {
@@ -674,6 +703,8 @@ impl Config {
             ));
         }
         self.validate_identity(&invalid)?;
+        self.metrics.validate(&invalid)?;
+        self.incidents.validate(&invalid)?;
         let bad_beta =
             |b: &String| b.is_empty() || !b.bytes().all(|c| c.is_ascii_graphic() && c != b',');
         if self.server.allowed_betas.iter().any(bad_beta) {

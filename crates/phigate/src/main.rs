@@ -55,6 +55,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => cmd::run::run(&config, &args),
         Command::Drafts(args) => cmd::drafts::run(&config, &args),
         Command::Slots(cli::SlotsCommand::Import { file }) => cmd::slots::import(&config, &file),
+        Command::Incidents(command) => cmd::incidents::run(&config, &command),
+        Command::Doctor(args) => cmd::doctor::run(&config, &args),
     }
 }
 

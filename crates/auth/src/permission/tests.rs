@@ -33,6 +33,8 @@ const EXPECTED: &[(Target, &str, &[Role])] = &[
     (Endpoint, "GET /v1/audit/proof/inclusion", &[Auditor]),
     (Endpoint, "GET /v1/audit/proof/consistency", &[Auditor]),
     (Endpoint, "GET /v1/audit/export", &[Auditor]),
+    (Endpoint, "GET /v1/incidents", &[Auditor, Admin]),
+    (Endpoint, "POST /v1/incidents/{id}/ack", &[Auditor, Admin]),
     (Task, "clinical-note", &[Clinician]),
     (Task, "triage", &[Clinician, Nurse]),
     (Task, "coding", &[Clinician, Coder]),

@@ -1,6 +1,11 @@
 //! `phigate serve`: the Anthropic-compatible gateway and the OAuth 2.0 authorization server,
 //! over HTTPS when `server.tls.enabled` is set (TLS 1.3 unless 1.2 is allowed, the certificate
 //! re-read when its files change, HSTS), otherwise over plain HTTP on a loopback address only.
+//! Beside them: `/metrics` on its own loopback listener, the incident monitor, and readiness
+//! checks. On SIGTERM or Ctrl-C it stops accepting, lets open requests finish within the grace
+//! period, stops the monitor, and checkpoints the audit log.
+
+mod ops;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -51,8 +56,14 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     settings.header_timeout = Duration::from_secs(config.server.header_timeout_secs);
     settings.body_timeout = Duration::from_secs(config.server.body_timeout_secs);
     settings.rate_limits = rate_limits(config);
+    settings.shutdown_grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let audit = opened.audit.clone();
     let store = opened.store.clone();
+    audit.observe(Arc::new(ops::AuditMetrics));
+    let monitor = ops::monitor(config, &store, &audit)?;
+    let incidents = phigate_incidents::IncidentBook::new(store.clone(), config.tenant.clone());
+    let readiness =
+        ops::DeploymentReadiness::new(store.clone(), config.tenant.clone(), audit.clone());
     let tasks = Arc::new(crate::cmd::local::pipeline(config, &opened, None)?);
     let oauth = Arc::new(oauth_server(config, opened)?);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -63,7 +74,9 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
         demo::provider(config, None)?,
         oauth.verifier(now),
     )
-    .with_tasks(tasks);
+    .with_tasks(tasks)
+    .with_incidents(incidents)
+    .with_readiness(Arc::new(readiness));
     let gateway = gateway.with_patient_refs(Arc::new(move |tenant: &str, id: &str| {
         store.patient_ref(tenant, id).as_str().to_owned()
     }));
@@ -71,37 +84,69 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let metrics_audit = audit.clone();
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
+        let metrics = ops::bind_metrics(config).await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("serve.shutdown requested");
+            let _ = stop.send(true);
+        });
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        };
         let mut out = Out::new();
+        out.line(match &tls {
+            Some(_) => format!(
+                "phigate listening on https://{bound} (TLS {}+)",
+                config.server.tls.min_version
+            ),
+            None => format!("phigate listening on http://{bound} (plain HTTP, loopback only)"),
+        });
+        if let Some(metrics) = &metrics {
+            out.line(format!("metrics on http://{}/metrics", metrics.local_addr()?));
+        }
+        out.flush();
+        if let Some(metrics) = metrics {
+            let stop = until_stopped();
+            tokio::spawn(async move {
+                if let Err(err) = ops::serve_metrics(metrics, metrics_audit, stop).await {
+                    tracing::error!(error = %err, "serve.metrics stopped");
+                }
+            });
+        }
         let gateway = Arc::new(gateway);
         let extra = phigate_oauth::router(oauth);
-        match tls {
+        let served = match tls {
             Some(tls) => {
-                out.line(format!(
-                    "phigate listening on https://{bound} (TLS {}+)",
-                    config.server.tls.min_version
-                ));
-                out.flush();
-                phigate_gateway::serve_tls_with(listener, gateway, extra, tls, shutdown_signal())
+                phigate_gateway::serve_tls_with(listener, gateway, extra, tls, until_stopped())
                     .await
-                    .context("the server stopped")
             }
-            None => {
-                out.line(format!(
-                    "phigate listening on http://{bound} (plain HTTP, loopback only)"
-                ));
-                out.flush();
-                phigate_gateway::serve_with(listener, gateway, extra, shutdown_signal())
-                    .await
-                    .context("the server stopped")
-            }
-        }
+            None => phigate_gateway::serve_with(listener, gateway, extra, until_stopped()).await,
+        };
+        served.context("the server stopped")
     })?;
-    audit.checkpoint()?;
+    // Requests still running past the grace period are cut off here.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Some(monitor) = monitor {
+        monitor.stop();
+    }
+    // Every acknowledged append is already durable; the checkpoint signs the final tree.
+    let checkpoint = audit.checkpoint()?;
+    let mut out = Out::new();
+    out.line(format!(
+        "phigate stopped; audit log checkpointed at {} entries",
+        checkpoint.size
+    ));
+    out.flush();
     Ok(ExitCode::SUCCESS)
 }
 
