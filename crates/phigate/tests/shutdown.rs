@@ -87,7 +87,12 @@ fn sigterm_lets_in_flight_requests_and_streams_finish_and_the_audit_log_verifies
         })
     };
     let started = Instant::now();
+    // One after the other, so that each takes its own scripted answer.
     let answer = send(false);
+    let first = ops::eventually(Duration::from_secs(10), || {
+        (mock.received().len() == 1).then_some(())
+    });
+    assert!(first.is_some(), "the first request reaches the upstream");
     let stream = send(true);
     // Both requests are at the upstream, waiting for its answer, when the signal comes.
     let arrived = ops::eventually(Duration::from_secs(10), || {
