@@ -18,9 +18,7 @@ use crate::store::postgres::{self as postgres_store, PgWriter};
 use crate::store::sqlite::{self, SqliteWriter};
 use crate::store::{Query, Reader, RowRef, to_hash, to_u64};
 use crate::verify::{self, VerifyReport};
-use crate::{
-    Action, Actor, AuditError, AuditEvent, AuditObserver, Checkpoint, Outcome, witness,
-};
+use crate::{Action, Actor, AuditError, AuditEvent, AuditObserver, Checkpoint, Outcome, witness};
 
 /// By default a checkpoint is signed once this many entries are not covered by one.
 pub const CHECKPOINT_INTERVAL: u64 = 100;

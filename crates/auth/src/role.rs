@@ -128,7 +128,12 @@ pub fn scopes(role: Role) -> &'static [&'static str] {
             "user/ExplanationOfBenefit.rs",
             "task/admin",
         ],
-        Role::Auditor => &["audit/read", "audit/export", "incident/read", "incident/ack"],
+        Role::Auditor => &[
+            "audit/read",
+            "audit/export",
+            "incident/read",
+            "incident/ack",
+        ],
         Role::Admin => &[
             "admin/users",
             "admin/clients",

@@ -129,7 +129,10 @@ async fn accept_loop(
     // Stop accepting, let every open request (streams included) finish, for at most the grace
     // period; requests still running then are cut off when the runtime stops.
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!(
             grace_secs = grace.as_secs(),
             "gateway.shutdown grace period over; open requests are cut off"

@@ -37,9 +37,9 @@ impl IncidentBook {
 
     /// Incidents newest first, optionally in one status.
     pub fn list(&self, status: Option<Status>) -> Result<Vec<IncidentView>, IncidentError> {
-        let records =
-            self.store
-                .incidents(&self.tenant, status.map(Status::as_str), LIST_LIMIT)?;
+        let records = self
+            .store
+            .incidents(&self.tenant, status.map(Status::as_str), LIST_LIMIT)?;
         Ok(records.iter().map(IncidentView::from).collect())
     }
 

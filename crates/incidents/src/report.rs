@@ -87,7 +87,10 @@ impl BreachReport {
         line(String::new());
         line("## What happened".into());
         line(String::new());
-        line(format!("- Rule: `{}` (severity {})", self.rule, self.severity));
+        line(format!(
+            "- Rule: `{}` (severity {})",
+            self.rule, self.severity
+        ));
         line(format!("- Summary: {}", self.summary));
         line(format!(
             "- Occurrences: {}, last at {}",

@@ -66,8 +66,11 @@ impl AuditObserver for Feed {
             Ok(()) | Err(TrySendError::Disconnected(_)) => {}
             Err(TrySendError::Full(_)) => {
                 let dropped = self.dropped.fetch_add(1, Ordering::Relaxed);
-                if dropped % 1000 == 0 {
-                    tracing::warn!(dropped = dropped + 1, "incidents.queue full; events skipped");
+                if dropped.is_multiple_of(1000) {
+                    tracing::warn!(
+                        dropped = dropped + 1,
+                        "incidents.queue full; events skipped"
+                    );
                 }
             }
         }

@@ -78,7 +78,10 @@ impl Webhook {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 metrics().webhook_delivery("dropped");
-                tracing::warn!(incident.id = incident.id.as_str(), "incidents.webhook queue full");
+                tracing::warn!(
+                    incident.id = incident.id.as_str(),
+                    "incidents.webhook queue full"
+                );
             }
         }
     }

@@ -42,7 +42,10 @@ fn doctor(dir: &Path, config: &Path) -> (bool, HashMap<String, (String, String)>
 }
 
 fn verdict<'a>(checks: &'a HashMap<String, (String, String)>, name: &str) -> &'a str {
-    &checks.get(name).unwrap_or_else(|| panic!("no check {name}")).0
+    &checks
+        .get(name)
+        .unwrap_or_else(|| panic!("no check {name}"))
+        .0
 }
 
 #[test]
@@ -78,7 +81,10 @@ fn a_fresh_deployment_passes() {
     // The text form says the same, one line per check and a count.
     let output = common::phigate(dir, &["--config", config.to_str().unwrap(), "doctor"]);
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.lines().any(|l| l.starts_with("pass") && l.contains("kms")));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("pass") && l.contains("kms"))
+    );
     assert!(text.contains("0 failed"));
 }
 
@@ -145,10 +151,19 @@ fn a_broken_deployment_fails_and_names_each_problem() {
         "provider-api-key",
         "clock-vs-upstream",
     ] {
-        assert_eq!(verdict(&checks, name), "fail", "{name}: {:?}", checks.get(name));
+        assert_eq!(
+            verdict(&checks, name),
+            "fail",
+            "{name}: {:?}",
+            checks.get(name)
+        );
     }
     assert!(checks["tls-certificate"].1.contains("2021-01-01"));
-    assert!(checks["provider-api-key"].1.contains("OPS_DOCTOR_UNSET_KEY"));
+    assert!(
+        checks["provider-api-key"]
+            .1
+            .contains("OPS_DOCTOR_UNSET_KEY")
+    );
     // The local KMS refuses a readable root key, so nothing behind it opens.
     assert_eq!(verdict(&checks, "data-directory"), "fail");
     // What still holds is still said to hold.

@@ -60,7 +60,8 @@ fn fail_sign_in(addr: &str, client_id: &str, username: &str) -> u16 {
 }
 
 fn incidents(dir: &Path) -> Vec<Value> {
-    let listed: Value = serde_json::from_str(&run_ok(dir, &["incidents", "list", "--json"])).unwrap();
+    let listed: Value =
+        serde_json::from_str(&run_ok(dir, &["incidents", "list", "--json"])).unwrap();
     listed["incidents"].as_array().unwrap().clone()
 }
 
@@ -127,20 +128,30 @@ fn failed_sign_ins_and_a_bulk_patient_read_open_incidents_and_call_the_webhook()
     let clinician = token(dir, "clinician", "dr-bulk");
     let bearer = format!("Bearer {clinician}");
     for bundle in &bundles {
-        let id = common::patient_of(bundle)["id"].as_str().unwrap().to_owned();
+        let id = common::patient_of(bundle)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let input = "[doctor] How is the cough?\n[patient] Better since last week.";
         let body = serde_json::json!({"patient": id, "input": input}).to_string();
         let answer = ops::http(
             &server.addr,
             "POST",
             "/v1/tasks/clinical-note",
-            &[("Authorization", &bearer), ("Content-Type", "application/json")],
+            &[
+                ("Authorization", &bearer),
+                ("Content-Type", "application/json"),
+            ],
             &body,
         );
         assert_eq!(answer.status, 200, "{}", answer.body);
     }
 
-    let rules = ["failed_sign_ins", "failed_sign_ins_overall", "bulk_patient_read"];
+    let rules = [
+        "failed_sign_ins",
+        "failed_sign_ins_overall",
+        "bulk_patient_read",
+    ];
     let opened = ops::eventually(Duration::from_secs(15), || {
         let found = incidents(dir);
         rules
@@ -149,8 +160,14 @@ fn failed_sign_ins_and_a_bulk_patient_read_open_incidents_and_call_the_webhook()
             .then_some(found)
     })
     .unwrap_or_else(|| panic!("incidents: {:#?}", incidents(dir)));
-    assert_eq!(find(&opened, "failed_sign_ins").unwrap()["severity"], "medium");
-    assert_eq!(find(&opened, "failed_sign_ins_overall").unwrap()["severity"], "high");
+    assert_eq!(
+        find(&opened, "failed_sign_ins").unwrap()["severity"],
+        "medium"
+    );
+    assert_eq!(
+        find(&opened, "failed_sign_ins_overall").unwrap()["severity"],
+        "high"
+    );
     let bulk = find(&opened, "bulk_patient_read").unwrap();
     assert_eq!(bulk["severity"], "high");
     assert_eq!(bulk["status"], "open");
@@ -177,19 +194,36 @@ fn failed_sign_ins_and_a_bulk_patient_read_open_incidents_and_call_the_webhook()
     let everything = alerts.join("\n").to_lowercase();
     for bundle in &bundles {
         let patient = common::patient_of(bundle);
-        let family = patient["name"][0]["family"].as_str().unwrap().to_lowercase();
+        let family = patient["name"][0]["family"]
+            .as_str()
+            .unwrap()
+            .to_lowercase();
         let id = patient["id"].as_str().unwrap().to_lowercase();
-        assert!(!everything.contains(&family), "a patient's name is in an alert");
+        assert!(
+            !everything.contains(&family),
+            "a patient's name is in an alert"
+        );
         assert!(!everything.contains(&id), "a patient's id is in an alert");
     }
 
     // Auditors and administrators see them over HTTP in the console's shape; others do not.
     let auditor = format!("Bearer {}", token(dir, "auditor", "aud-1"));
-    let listed = ops::http(&server.addr, "GET", "/v1/incidents", &[("Authorization", &auditor)], "");
+    let listed = ops::http(
+        &server.addr,
+        "GET",
+        "/v1/incidents",
+        &[("Authorization", &auditor)],
+        "",
+    );
     assert_eq!(listed.status, 200, "{}", listed.body);
     let listed = listed.json();
     let first = &listed["incidents"][0];
-    let mut keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     assert_eq!(
         keys,
@@ -205,12 +239,20 @@ fn failed_sign_ins_and_a_bulk_patient_read_open_incidents_and_call_the_webhook()
             "summary"
         ]
     );
-    assert!(time::OffsetDateTime::parse(
-        first["opened_at"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339
-    )
-    .is_ok());
-    let denied = ops::http(&server.addr, "GET", "/v1/incidents", &[("Authorization", &bearer)], "");
+    assert!(
+        time::OffsetDateTime::parse(
+            first["opened_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok()
+    );
+    let denied = ops::http(
+        &server.addr,
+        "GET",
+        "/v1/incidents",
+        &[("Authorization", &bearer)],
+        "",
+    );
     assert_eq!(denied.status, 403);
 
     let admin = format!("Bearer {}", token(dir, "admin", "admin-1"));
@@ -256,6 +298,6 @@ fn failed_sign_ins_and_a_bulk_patient_read_open_incidents_and_call_the_webhook()
 
     // Opening and acknowledging were audited, and the log verifies.
     let audited = run_ok(dir, &["audit", "search", "--action", "incident"]);
-    assert!(audited.lines().count() >= rules.len() + 1, "{audited}");
+    assert!(audited.lines().count() > rules.len(), "{audited}");
     run_ok(dir, &["audit", "verify"]);
 }

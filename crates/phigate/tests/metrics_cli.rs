@@ -28,7 +28,8 @@ fn contains_token(text: &str, value: &str) -> bool {
     let (text, value) = (text.to_lowercase(), value.to_lowercase());
     let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
     text.match_indices(&value).any(|(at, _)| {
-        boundary(text[..at].chars().next_back()) && boundary(text[at + value.len()..].chars().next())
+        boundary(text[..at].chars().next_back())
+            && boundary(text[at + value.len()..].chars().next())
     })
 }
 
@@ -92,7 +93,11 @@ fn metrics_and_debug_logs_after_a_run_over_synthea_patients_hold_no_phi() {
             &server.addr,
             "POST",
             "/v1/messages",
-            &[("Authorization", &service), ("anthropic-version", "2023-06-01"), json],
+            &[
+                ("Authorization", &service),
+                ("anthropic-version", "2023-06-01"),
+                json,
+            ],
             &message,
         );
         assert_eq!(answer.status, 200, "{}", answer.body);
@@ -111,7 +116,12 @@ fn metrics_and_debug_logs_after_a_run_over_synthea_patients_hold_no_phi() {
 
     let scraped = ops::http(server.metrics.as_ref().unwrap(), "GET", "/metrics", &[], "");
     assert_eq!(scraped.status, 200);
-    assert!(scraped.header("content-type").unwrap().contains("openmetrics"));
+    assert!(
+        scraped
+            .header("content-type")
+            .unwrap()
+            .contains("openmetrics")
+    );
     let metrics = scraped.body;
     for expected in [
         r#"phigate_http_requests_total{route="/v1/tasks/{task}",method="POST",status="200"} 5"#,
@@ -131,7 +141,10 @@ fn metrics_and_debug_logs_after_a_run_over_synthea_patients_hold_no_phi() {
     assert!(clean, "phigate serve exits cleanly on SIGTERM");
     let logs = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = logs.lines().collect();
-    assert!(lines.len() > 20, "debug logging wrote too little to mean anything");
+    assert!(
+        lines.len() > 20,
+        "debug logging wrote too little to mean anything"
+    );
     for line in &lines {
         assert!(
             serde_json::from_str::<serde_json::Value>(line).is_ok(),
@@ -157,7 +170,10 @@ fn metrics_and_debug_logs_after_a_run_over_synthea_patients_hold_no_phi() {
             );
         }
     }
-    assert!(checked > 5 * 5, "too few identifiers were checked ({checked})");
+    assert!(
+        checked > 5 * 5,
+        "too few identifiers were checked ({checked})"
+    );
 }
 
 #[test]

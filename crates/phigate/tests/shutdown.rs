@@ -109,16 +109,29 @@ fn sigterm_lets_in_flight_requests_and_streams_finish_and_the_audit_log_verifies
 
     let answer = answer.join().unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(answer.json()["content"][0]["text"], "The answer took its time.");
+    assert_eq!(
+        answer.json()["content"][0]["text"],
+        "The answer took its time."
+    );
     let stream = stream.join().unwrap();
     assert_eq!(stream.status, 200);
-    assert!(stream.body.contains("event: message_stop"), "the stream ran to its end");
+    assert!(
+        stream.body.contains("event: message_stop"),
+        "the stream ran to its end"
+    );
     assert!(started.elapsed() >= slow);
 
     let (clean, said) = server.wait_exit(Duration::from_secs(30));
-    assert!(clean, "phigate serve exits with success after a graceful stop");
+    assert!(
+        clean,
+        "phigate serve exits with success after a graceful stop"
+    );
     assert!(said.contains("audit log checkpointed"), "{said}");
     run_ok(dir, &["audit", "verify"]);
     let responses = run_ok(dir, &["audit", "search", "--action", "response"]);
-    assert_eq!(responses.lines().filter(|l| l.contains("ehr-1")).count(), 2, "{responses}");
+    assert_eq!(
+        responses.lines().filter(|l| l.contains("ehr-1")).count(),
+        2,
+        "{responses}"
+    );
 }

@@ -14,7 +14,11 @@ use phigate_store::{NewIncident, Store};
 
 fn open(dir: &tempfile::TempDir) -> Store {
     let root = KeyMaterial::from_bytes(&[7u8; 32]).unwrap();
-    Store::open(&dir.path().join("app.db"), Arc::new(LocalKms::from_key(root))).unwrap()
+    Store::open(
+        &dir.path().join("app.db"),
+        Arc::new(LocalKms::from_key(root)),
+    )
+    .unwrap()
 }
 
 fn firing<'a>(id: &'a str, subject: &'a str, at: i64, patients: &'a [String]) -> NewIncident<'a> {
@@ -83,14 +87,22 @@ fn acknowledging_moves_an_open_incident_once_and_stops_merging_into_it() {
         .unwrap()
         .unwrap();
     assert_eq!(again.acknowledged_by.as_deref(), Some("auditor-1"));
-    assert!(store
-        .acknowledge_incident("t2", "inc-1", "auditor-1", 1200)
-        .unwrap()
-        .is_none());
+    assert!(
+        store
+            .acknowledge_incident("t2", "inc-1", "auditor-1", 1200)
+            .unwrap()
+            .is_none()
+    );
     let (next, new) = store
         .record_incident(&firing("inc-2", "u-1", 1150, &[]), 600)
         .unwrap();
     assert!(new && next.id == "inc-2");
     assert_eq!(store.incidents("t1", Some("open"), 10).unwrap().len(), 1);
-    assert_eq!(store.incidents("t1", Some("acknowledged"), 10).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .incidents("t1", Some("acknowledged"), 10)
+            .unwrap()
+            .len(),
+        1
+    );
 }

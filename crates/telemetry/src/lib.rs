@@ -38,9 +38,7 @@ const LATENCY_BUCKETS: [f64; 14] = [
 ];
 
 /// Audit append buckets in seconds: a group commit is one fsync, usually milliseconds.
-const APPEND_BUCKETS: [f64; 10] = [
-    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 2.0,
-];
+const APPEND_BUCKETS: [f64; 10] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 2.0];
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
@@ -227,7 +225,9 @@ impl Metrics {
     /// A lookup in the unwrapped key cache.
     pub fn key_cache(&self, hit: bool) {
         let outcome = if hit { "hit" } else { "miss" };
-        self.key_cache.get_or_create(&OutcomeLabel { outcome }).inc();
+        self.key_cache
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     /// An incident was opened by `rule` with `severity`.

@@ -2,7 +2,10 @@ use super::*;
 
 #[test]
 fn route_labels_take_templates_and_refuse_raw_paths() {
-    assert_eq!(RouteLabel::new(Some("/v1/drafts/{id}")).as_str(), "/v1/drafts/{id}");
+    assert_eq!(
+        RouteLabel::new(Some("/v1/drafts/{id}")).as_str(),
+        "/v1/drafts/{id}"
+    );
     assert_eq!(
         RouteLabel::new(Some("/.well-known/openid-configuration")).as_str(),
         "/.well-known/openid-configuration"

@@ -22,10 +22,9 @@ pub(super) struct ListQuery {
 }
 
 fn book(gateway: &Gateway) -> Result<IncidentBook, GatewayError> {
-    gateway
-        .incidents
-        .clone()
-        .ok_or(GatewayError::NotFound("Incidents are not kept by this gateway."))
+    gateway.incidents.clone().ok_or(GatewayError::NotFound(
+        "Incidents are not kept by this gateway.",
+    ))
 }
 
 /// Runs a store call on the blocking pool.

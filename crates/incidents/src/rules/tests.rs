@@ -75,7 +75,10 @@ fn failed_sign_ins_fire_per_account_and_across_the_tenant() {
     for n in 0..2 {
         fired.extend(engine.observe(&event("unknown", Action::SignIn, Outcome::Denied, n)));
     }
-    assert_eq!(rules(&fired), [Rule::FailedSignIns, Rule::FailedSignInsOverall]);
+    assert_eq!(
+        rules(&fired),
+        [Rule::FailedSignIns, Rule::FailedSignInsOverall]
+    );
     // Successful sign-ins count for nothing.
     let ok = engine.observe(&event("u-9", Action::SignIn, Outcome::Success, 9));
     assert!(ok.is_empty());

@@ -24,8 +24,7 @@ pub fn run(config: &Config, command: &IncidentsCommand) -> Result<ExitCode> {
             let status = match status.as_deref() {
                 None => None,
                 Some(name) => Some(
-                    Status::parse(name)
-                        .context("--status must be open, acknowledged or closed")?,
+                    Status::parse(name).context("--status must be open, acknowledged or closed")?,
                 ),
             };
             let incidents = book.list(status)?;

@@ -112,7 +112,10 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
             None => format!("phigate listening on http://{bound} (plain HTTP, loopback only)"),
         });
         if let Some(metrics) = &metrics {
-            out.line(format!("metrics on http://{}/metrics", metrics.local_addr()?));
+            out.line(format!(
+                "metrics on http://{}/metrics",
+                metrics.local_addr()?
+            ));
         }
         out.flush();
         if let Some(metrics) = metrics {

@@ -88,7 +88,12 @@ impl IncidentsConfig {
                 2,
                 1_000_000,
             ),
-            ("incidents.denial_burst", self.denial_burst.into(), 1, 1_000_000),
+            (
+                "incidents.denial_burst",
+                self.denial_burst.into(),
+                1,
+                1_000_000,
+            ),
             (
                 "incidents.failed_sign_ins_per_user",
                 self.failed_sign_ins_per_user.into(),
@@ -108,7 +113,12 @@ impl IncidentsConfig {
                 1,
                 300,
             ),
-            ("incidents.webhook_retries", self.webhook_retries.into(), 0, 10),
+            (
+                "incidents.webhook_retries",
+                self.webhook_retries.into(),
+                0,
+                10,
+            ),
         ];
         for (key, value, min, max) in ranges {
             if !(min..=max).contains(&value) {
@@ -116,7 +126,10 @@ impl IncidentsConfig {
             }
         }
         if self.work_start_hour > 23 {
-            return Err(invalid("incidents.work_start_hour", "must be 0 to 23".into()));
+            return Err(invalid(
+                "incidents.work_start_hour",
+                "must be 0 to 23".into(),
+            ));
         }
         if !(self.work_start_hour + 1..=24).contains(&self.work_end_hour) {
             return Err(invalid(
@@ -131,7 +144,8 @@ impl IncidentsConfig {
             ));
         }
         let url = &self.webhook_url;
-        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        if !url.is_empty() && !scheme_ok {
             return Err(invalid(
                 "incidents.webhook_url",
                 "expected an http:// or https:// URL".into(),

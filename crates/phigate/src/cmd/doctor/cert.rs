@@ -93,7 +93,9 @@ mod tests {
         let ca = phigate_crypto::devcert::DevCa::generate("test CA").unwrap_or_else(|e| {
             panic!("{e}");
         });
-        let server = ca.issue_server(&["localhost"]).unwrap_or_else(|e| panic!("{e}"));
+        let server = ca
+            .issue_server(&["localhost"])
+            .unwrap_or_else(|e| panic!("{e}"));
         let der = CertificateDer::from_pem_slice(server.cert_pem.as_bytes())
             .unwrap_or_else(|e| panic!("{e}"));
         let expiry = not_after(&der).unwrap_or_else(|| panic!("no expiry"));
@@ -102,7 +104,12 @@ mod tests {
 
     #[test]
     fn truncated_or_random_bytes_are_refused_without_panicking() {
-        for bytes in [&b""[..], &[0x30], &[0x30, 0x85, 1, 2, 3, 4, 5], &[0x30, 0x03, 0x30, 0x01]] {
+        for bytes in [
+            &b""[..],
+            &[0x30],
+            &[0x30, 0x85, 1, 2, 3, 4, 5],
+            &[0x30, 0x03, 0x30, 0x01],
+        ] {
             assert!(not_after(bytes).is_none());
         }
     }

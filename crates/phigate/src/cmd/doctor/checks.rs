@@ -162,11 +162,7 @@ fn certificate_expiry(path: &Path, warn_days: u32) -> Check {
         );
     };
     let days = (expiry - OffsetDateTime::now_utc()).whole_days();
-    let evidence = format!(
-        "{} expires {} ({days} days)",
-        path.display(),
-        expiry.date()
-    );
+    let evidence = format!("{} expires {} ({days} days)", path.display(), expiry.date());
     let verdict = if days < 0 {
         Verdict::Fail
     } else if days < i64::from(warn_days) {
@@ -227,7 +223,11 @@ pub fn components(config: &Config, max_skew_secs: u64) -> Vec<Check> {
             "the audit log's committer runs and its store answers",
         )
     } else {
-        Check::new("audit-store", Verdict::Fail, "the audit log cannot take appends")
+        Check::new(
+            "audit-store",
+            Verdict::Fail,
+            "the audit log cannot take appends",
+        )
     });
     found.push(match opened.store.keyring().probe_kms() {
         Ok(()) => Check::new(

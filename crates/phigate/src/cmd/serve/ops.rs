@@ -12,7 +12,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use phigate_audit::{AppendReceipt, AuditError, AuditEvent, AuditLog, AuditObserver};
-use phigate_gateway::{ReadyCheck, Readiness};
+use phigate_gateway::{Readiness, ReadyCheck};
 use phigate_incidents::{IncidentBook, Monitor, MonitorConfig, RuleConfig, WebhookConfig};
 use phigate_store::Store;
 use phigate_telemetry::{CONTENT_TYPE as METRICS_CONTENT_TYPE, metrics};
