@@ -37,6 +37,7 @@ fn credential(headers: &HeaderMap) -> Option<&str> {
 
 impl Gateway {
     /// Verifies the caller and checks `scope`; a refusal is audited, then returned.
+    #[tracing::instrument(name = "gateway.authenticate", level = "debug", skip_all, fields(scope = %scope))]
     pub(crate) async fn authenticate(
         &self,
         headers: &HeaderMap,

@@ -19,6 +19,7 @@ impl Gateway {
     }
 
     /// Shapes, gates and audits `outbound`; returns the exact bytes that may now be sent.
+    #[tracing::instrument(name = "gateway.egress", level = "debug", skip_all)]
     pub(crate) async fn disclose(
         &self,
         trail: &Trail,

@@ -136,6 +136,7 @@ pub struct Scrubbed {
 }
 
 /// De-identifies every string leaf of `request` in place.
+#[tracing::instrument(name = "gateway.deidentify", level = "debug", skip_all)]
 pub fn scrub<R: Scrubbable>(
     request: &mut R,
     detector: &Detector,

@@ -21,7 +21,8 @@ pub struct RuleConfig {
     pub failed_sign_ins_per_user: usize,
     /// Failed sign-ins across the tenant within the window that open an incident.
     pub failed_sign_ins_overall: usize,
-    /// Whether reads outside working hours open incidents.
+    /// Whether reads outside working hours open incidents (off unless configured: the hours
+    /// are local).
     pub unusual_hours: bool,
     /// The first working hour, local time (0–23).
     pub work_start_hour: u8,
@@ -39,7 +40,7 @@ impl Default for RuleConfig {
             denial_burst: 10,
             failed_sign_ins_per_user: 5,
             failed_sign_ins_overall: 20,
-            unusual_hours: true,
+            unusual_hours: false,
             work_start_hour: 7,
             work_end_hour: 19,
             utc_offset: UtcOffset::UTC,

@@ -108,7 +108,7 @@ fn failed_sign_ins_and_a_bulk_patient_read_open_incidents_and_call_the_webhook()
         dir,
         &format!(
             "[incidents]\nfailed_sign_ins_per_user = 3\nfailed_sign_ins_overall = 6\n\
-             bulk_read_patients = 5\nunusual_hours = false\nwebhook_url = \"{}\"\n\
+             bulk_read_patients = 5\nwebhook_url = \"{}\"\n\
              webhook_timeout_secs = 2\nwebhook_retries = 1\n",
             receiver.url
         ),
@@ -300,4 +300,68 @@ fn failed_sign_ins_and_a_bulk_patient_read_open_incidents_and_call_the_webhook()
     let audited = run_ok(dir, &["audit", "search", "--action", "incident"]);
     assert!(audited.lines().count() > rules.len(), "{audited}");
     run_ok(dir, &["audit", "verify"]);
+}
+
+#[test]
+fn an_audit_store_failure_opens_a_critical_incident_and_readyz_names_the_part() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    run_ok(dir, &["init"]);
+    let receiver = ops::Receiver::start();
+    let config = ops::write_config(
+        dir,
+        &format!("[incidents]\nwebhook_url = \"{}\"\n", receiver.url),
+    );
+    let server = ops::serve(dir, &config, &dir.join("serve.log"), &[]);
+    // Tokens first: every command opens the audit log, which would recreate its table.
+    let auditor = format!("Bearer {}", token(dir, "auditor", "aud-1"));
+
+    let ready = ops::http(&server.addr, "GET", "/readyz", &[], "");
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    let checks = &ready.json()["checks"];
+    for part in ["database", "audit", "kms"] {
+        assert_eq!(checks[part], "ok", "{part}");
+    }
+
+    // Someone with the file removes the log's table under the running server.
+    rusqlite::Connection::open(dir.join("audit.db"))
+        .unwrap()
+        .execute_batch("DROP TABLE audit_log;")
+        .unwrap();
+    let ready = ops::http(&server.addr, "GET", "/readyz", &[], "");
+    assert_eq!(ready.status, 503);
+    let ready = ready.json();
+    assert_eq!(ready["reason"], "audit unavailable");
+    assert_eq!(ready["checks"]["database"], "ok");
+
+    // A refused request must be audited; the append fails, and the rules hear of it.
+    let refused = ops::http(
+        &server.addr,
+        "GET",
+        "/v1/models",
+        &[("Authorization", "Bearer forged.token.value")],
+        "",
+    );
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    let listed = ops::eventually(Duration::from_secs(10), || {
+        let listed = ops::http(
+            &server.addr,
+            "GET",
+            "/v1/incidents?status=open",
+            &[("Authorization", &auditor)],
+            "",
+        );
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        let incidents = listed.json()["incidents"].as_array().unwrap().clone();
+        find(&incidents, "audit_store_failure").cloned()
+    })
+    .expect("an audit store failure opens an incident");
+    assert_eq!(listed["severity"], "critical");
+    let alerted = ops::eventually(Duration::from_secs(10), || {
+        receiver
+            .bodies()
+            .into_iter()
+            .find(|b| b.contains("audit_store_failure"))
+    });
+    assert!(alerted.is_some(), "the webhook hears of it");
 }

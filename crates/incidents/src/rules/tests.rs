@@ -134,6 +134,7 @@ fn a_burst_of_denials_fires_once_per_burst() {
 #[test]
 fn access_outside_local_working_hours_fires_for_people_not_services() {
     let mut engine = Engine::new(RuleConfig {
+        unusual_hours: true,
         work_start_hour: 8,
         work_end_hour: 18,
         utc_offset: offset!(-5),

@@ -84,59 +84,14 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let metrics_audit = audit.clone();
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        let bound = listener.local_addr()?;
-        let metrics = ops::bind_metrics(config).await?;
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            tracing::info!("serve.shutdown requested");
-            let _ = stop.send(true);
-        });
-        let until_stopped = move || {
-            let mut stopped = stopped.clone();
-            async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            }
-        };
-        let mut out = Out::new();
-        out.line(match &tls {
-            Some(_) => format!(
-                "phigate listening on https://{bound} (TLS {}+)",
-                config.server.tls.min_version
-            ),
-            None => format!("phigate listening on http://{bound} (plain HTTP, loopback only)"),
-        });
-        if let Some(metrics) = &metrics {
-            out.line(format!(
-                "metrics on http://{}/metrics",
-                metrics.local_addr()?
-            ));
-        }
-        out.flush();
-        if let Some(metrics) = metrics {
-            let stop = until_stopped();
-            tokio::spawn(async move {
-                if let Err(err) = ops::serve_metrics(metrics, metrics_audit, stop).await {
-                    tracing::error!(error = %err, "serve.metrics stopped");
-                }
-            });
-        }
-        let gateway = Arc::new(gateway);
-        let extra = phigate_oauth::router(oauth);
-        let served = match tls {
-            Some(tls) => {
-                phigate_gateway::serve_tls_with(listener, gateway, extra, tls, until_stopped())
-                    .await
-            }
-            None => phigate_gateway::serve_with(listener, gateway, extra, until_stopped()).await,
-        };
-        served.context("the server stopped")
-    })?;
+    runtime.block_on(serve_until_stopped(Serving {
+        config,
+        addr,
+        tls,
+        gateway,
+        oauth,
+        audit: audit.clone(),
+    }))?;
     // Requests still running past the grace period are cut off here.
     runtime.shutdown_timeout(Duration::from_secs(1));
     if let Some(monitor) = monitor {
@@ -151,6 +106,75 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     ));
     out.flush();
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the serving loop runs.
+struct Serving<'a> {
+    config: &'a Config,
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    gateway: Gateway,
+    oauth: Arc<OAuthServer>,
+    audit: Arc<phigate_audit::AuditLog>,
+}
+
+/// Binds the listeners, says where they are, and serves until SIGTERM or Ctrl-C, then until
+/// open requests finish or the grace period ends.
+async fn serve_until_stopped(serving: Serving<'_>) -> Result<()> {
+    let Serving {
+        config,
+        addr,
+        tls,
+        gateway,
+        oauth,
+        audit,
+    } = serving;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    let metrics = ops::bind_metrics(config).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("serve.shutdown requested");
+        let _ = stop.send(true);
+    });
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let mut out = Out::new();
+    out.line(match &tls {
+        Some(_) => format!(
+            "phigate listening on https://{bound} (TLS {}+)",
+            config.server.tls.min_version
+        ),
+        None => format!("phigate listening on http://{bound} (plain HTTP, loopback only)"),
+    });
+    if let Some(metrics) = &metrics {
+        out.line(format!("metrics on http://{}/metrics", metrics.local_addr()?));
+    }
+    out.flush();
+    if let Some(metrics) = metrics {
+        let stop = until_stopped();
+        tokio::spawn(async move {
+            if let Err(err) = ops::serve_metrics(metrics, audit, stop).await {
+                tracing::error!(error = %err, "serve.metrics stopped");
+            }
+        });
+    }
+    let gateway = Arc::new(gateway);
+    let extra = phigate_oauth::router(oauth);
+    let served = match tls {
+        Some(tls) => {
+            phigate_gateway::serve_tls_with(listener, gateway, extra, tls, until_stopped()).await
+        }
+        None => phigate_gateway::serve_with(listener, gateway, extra, until_stopped()).await,
+    };
+    served.context("the server stopped")
 }
 
 /// The authorization server over the data directory's store, audit log and token key, with the

@@ -29,7 +29,8 @@ pub struct IncidentsConfig {
     pub failed_sign_ins_per_user: u32,
     /// Failed sign-ins across the tenant within the window that open an incident.
     pub failed_sign_ins_overall: u32,
-    /// Whether access to patient data outside working hours opens an incident.
+    /// Whether access to patient data outside working hours opens an incident. Off by default:
+    /// working hours are local, so set them (and `utc_offset`) first.
     pub unusual_hours: bool,
     /// The first working hour, local time (0-23).
     pub work_start_hour: u8,
@@ -57,7 +58,7 @@ impl Default for IncidentsConfig {
             denial_burst: 10,
             failed_sign_ins_per_user: 5,
             failed_sign_ins_overall: 20,
-            unusual_hours: true,
+            unusual_hours: false,
             work_start_hour: 7,
             work_end_hour: 19,
             utc_offset: "+00:00".into(),
