@@ -1,10 +1,9 @@
 //! Break-glass grants. The stated reason is free text that may well mention the patient, so it
 //! is sealed under the patient's key: forgetting the patient shreds it too.
 
+use crate::db::Sql;
+use crate::{PatientRef, Store, StoreError, params};
 use phigate_crypto::AadContext;
-use rusqlite::params;
-
-use crate::{PatientRef, Store, StoreError};
 
 /// One grant, as the auditor report shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -67,10 +66,9 @@ impl Store {
             &context(grant.tenant, patient, grant.id),
             grant.reason.as_bytes(),
         )?;
-        let conn = self.db.lock()?;
-        conn.execute(
+        self.db.execute(
             "INSERT INTO break_glass (id, tenant, user_id, role, patient_ref, reason, created_at,
-               expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+               expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             params![
                 grant.id,
                 grant.tenant,
@@ -93,13 +91,14 @@ impl Store {
         patient: &PatientRef,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let conn = self.db.lock()?;
-        let count: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM break_glass WHERE tenant = ?1 AND user_id = ?2
-             AND patient_ref = ?3 AND created_at <= ?4 AND expires_at > ?4",
-            params![tenant, user_id, patient.as_str(), now],
-            |r| r.get(0),
-        )?;
+        let count: i64 = self
+            .db
+            .query_one(
+                "SELECT COUNT(*) FROM break_glass WHERE tenant = $1 AND user_id = $2
+                 AND patient_ref = $3 AND created_at <= $4 AND expires_at > $4",
+                params![tenant, user_id, patient.as_str(), now],
+            )?
+            .get(0)?;
         Ok(count > 0)
     }
 
@@ -110,47 +109,32 @@ impl Store {
         tenant: &str,
         since: i64,
     ) -> Result<Vec<BreakGlassRecord>, StoreError> {
-        type Row = (String, String, String, String, Vec<u8>, i64, i64);
-        let rows: Vec<Row> = {
-            let conn = self.db.lock()?;
-            let mut stmt = conn.prepare(
-                "SELECT id, user_id, role, patient_ref, reason, created_at, expires_at
-                 FROM break_glass WHERE tenant = ?1 AND created_at >= ?2 ORDER BY created_at, id",
-            )?;
-            let mapped = stmt.query_map(params![tenant, since], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })?;
-            mapped.collect::<Result<_, _>>()?
-        };
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, user_id, role, patient_ref, sealed, created_at, expires_at)| {
-                    let reason = self
-                        .keyring
-                        .open(&context(tenant, &patient_ref, &id), &sealed)
-                        .ok()
-                        .and_then(|plain| String::from_utf8(plain.to_vec()).ok())
-                        .unwrap_or_else(|| "(shredded)".to_owned());
-                    BreakGlassRecord {
-                        id,
-                        user_id,
-                        role,
-                        patient_ref,
-                        reason,
-                        created_at,
-                        expires_at,
-                    }
-                },
-            )
-            .collect())
+        let rows = self.db.query_all(
+            "SELECT id, user_id, role, patient_ref, reason, created_at, expires_at
+             FROM break_glass WHERE tenant = $1 AND created_at >= $2 ORDER BY created_at, id",
+            params![tenant, since],
+        )?;
+        rows.into_iter()
+            .map(|mut row| {
+                let id: String = row.take(0)?;
+                let patient_ref: String = row.take(3)?;
+                let sealed: Vec<u8> = row.take(4)?;
+                let reason = self
+                    .keyring
+                    .open(&context(tenant, &patient_ref, &id), &sealed)
+                    .ok()
+                    .and_then(|plain| String::from_utf8(plain.to_vec()).ok())
+                    .unwrap_or_else(|| "(shredded)".to_owned());
+                Ok(BreakGlassRecord {
+                    id,
+                    user_id: row.take(1)?,
+                    role: row.take(2)?,
+                    patient_ref,
+                    reason,
+                    created_at: row.get(5)?,
+                    expires_at: row.get(6)?,
+                })
+            })
+            .collect()
     }
 }

@@ -2,10 +2,8 @@
 //! random bits, so a slow hash adds nothing); a `private_key_jwt` client's public keys as a
 //! JWKS document. Nothing here is PHI.
 
-use rusqlite::{OptionalExtension, Row, params};
-
-use crate::db::now;
-use crate::{Store, StoreError};
+use crate::db::{Row, Sql, now};
+use crate::{Store, StoreError, params};
 
 /// One registered client.
 #[derive(Clone, PartialEq, Eq)]
@@ -46,7 +44,7 @@ impl std::fmt::Debug for ClientRecord {
 const COLUMNS: &str =
     "id, tenant, name, role, auth_method, secret_hash, jwks, redirect_uris, scopes, revoked";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<ClientRecord> {
+fn from_row(row: &Row) -> Result<ClientRecord, StoreError> {
     let uris: String = row.get(7)?;
     let scopes: String = row.get(8)?;
     Ok(ClientRecord {
@@ -66,12 +64,12 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ClientRecord> {
 impl Store {
     /// Registers a client; its id must be new.
     pub fn insert_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        let inserted = conn.execute(
-            "INSERT OR IGNORE INTO oauth_clients
+        let inserted = self.db.execute(
+            "INSERT INTO oauth_clients
              (id, tenant, name, role, auth_method, secret_hash, jwks, redirect_uris, scopes,
               revoked, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (id) DO NOTHING",
             params![
                 client.id,
                 client.tenant,
@@ -94,43 +92,45 @@ impl Store {
 
     /// Looks a client up by id.
     pub fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
-        let conn = self.db.lock()?;
-        Ok(conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM oauth_clients WHERE id = ?1"),
+        self.db
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM oauth_clients WHERE id = $1"),
                 params![id],
-                from_row,
-            )
-            .optional()?)
+            )?
+            .as_ref()
+            .map(from_row)
+            .transpose()
     }
 
     /// Every client of a tenant.
     pub fn list_clients(&self, tenant: &str) -> Result<Vec<ClientRecord>, StoreError> {
-        let conn = self.db.lock()?;
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM oauth_clients WHERE tenant = ?1 ORDER BY name, id"
-        ))?;
-        let rows = stmt.query_map(params![tenant], from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db
+            .query_all(
+                &format!("SELECT {COLUMNS} FROM oauth_clients WHERE tenant = $1 ORDER BY name, id"),
+                params![tenant],
+            )?
+            .iter()
+            .map(from_row)
+            .collect()
     }
 
     /// Revokes a client and every refresh-token family issued through it.
     pub fn revoke_client(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction()?;
-        let changed = tx.execute(
-            "UPDATE oauth_clients SET revoked = 1 WHERE tenant = ?1 AND id = ?2",
-            params![tenant, id],
-        )?;
-        if changed == 0 {
-            return Err(StoreError::NotFound("client"));
-        }
-        tx.execute(
-            "UPDATE refresh_families SET revoked_at = ?3, revoked_reason = 'client revoked'
-             WHERE tenant = ?1 AND client_id = ?2 AND revoked_at IS NULL",
-            params![tenant, id, now()],
-        )?;
-        tx.commit()?;
-        Ok(())
+        let at = now();
+        self.db.transaction(|tx| {
+            let changed = tx.execute(
+                "UPDATE oauth_clients SET revoked = 1 WHERE tenant = $1 AND id = $2",
+                params![tenant, id],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound("client"));
+            }
+            tx.execute(
+                "UPDATE refresh_families SET revoked_at = $3, revoked_reason = 'client revoked'
+                 WHERE tenant = $1 AND client_id = $2 AND revoked_at IS NULL",
+                params![tenant, id, at],
+            )?;
+            Ok(())
+        })
     }
 }

@@ -2,10 +2,10 @@
 //! not PHI and stay queryable.
 
 use phigate_crypto::AadContext;
-use rusqlite::{OptionalExtension, Row, params};
 use zeroize::Zeroizing;
 
-use crate::db::now;
+use crate::db::{Row, Sql, now};
+use crate::params;
 use crate::{PatientRef, Store, StoreError};
 
 /// Where a draft is in its review.
@@ -75,10 +75,9 @@ impl Store {
     /// Stores a new draft with its sealed body.
     pub fn create_draft(&self, draft: &Draft, body: &[u8]) -> Result<(), StoreError> {
         let sealed = self.keyring.seal(&context(draft), body)?;
-        let conn = self.db.lock()?;
-        conn.execute(
+        self.db.execute(
             "INSERT INTO drafts (id, tenant, patient_ref, task, status, body, created_by, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             params![
                 draft.id,
                 draft.tenant,
@@ -95,19 +94,17 @@ impl Store {
 
     /// A draft and its decrypted body.
     pub fn draft(&self, tenant: &str, id: &str) -> Result<(Draft, Zeroizing<Vec<u8>>), StoreError> {
-        let row = {
-            let conn = self.db.lock()?;
-            conn.query_row(
+        let mut row = self
+            .db
+            .query_opt(
                 "SELECT id, tenant, patient_ref, task, status, created_by, created_at, reviewed_by,
                         reviewed_at, body
-                 FROM drafts WHERE tenant = ?1 AND id = ?2",
+                 FROM drafts WHERE tenant = $1 AND id = $2",
                 params![tenant, id],
-                |row| Ok((draft_from_row(row)?, row.get::<_, Vec<u8>>(9)?)),
-            )
-            .optional()?
-        };
-        let (draft, sealed) = row.ok_or(StoreError::NotFound("draft"))?;
-        let draft = draft?;
+            )?
+            .ok_or(StoreError::NotFound("draft"))?;
+        let draft = draft_from_row(&row)?;
+        let sealed: Vec<u8> = row.take(9)?;
         let body = self.keyring.open(&context(&draft), &sealed)?;
         Ok((draft, body))
     }
@@ -118,14 +115,16 @@ impl Store {
         tenant: &str,
         status: DraftStatus,
     ) -> Result<Vec<Draft>, StoreError> {
-        let conn = self.db.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT id, tenant, patient_ref, task, status, created_by, created_at, reviewed_by,
-                    reviewed_at
-             FROM drafts WHERE tenant = ?1 AND status = ?2 ORDER BY created_at, id",
-        )?;
-        let rows = stmt.query_map(params![tenant, status.as_str()], draft_from_row)?;
-        rows.map(|r| r?).collect()
+        self.db
+            .query_all(
+                "SELECT id, tenant, patient_ref, task, status, created_by, created_at,
+                        reviewed_by, reviewed_at
+                 FROM drafts WHERE tenant = $1 AND status = $2 ORDER BY created_at, id",
+                params![tenant, status.as_str()],
+            )?
+            .iter()
+            .map(draft_from_row)
+            .collect()
     }
 
     /// Records a review decision; only drafts awaiting review can be decided.
@@ -136,10 +135,9 @@ impl Store {
         status: DraftStatus,
         reviewer: &str,
     ) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        let changed = conn.execute(
-            "UPDATE drafts SET status = ?3, reviewed_by = ?4, reviewed_at = ?5
-             WHERE tenant = ?1 AND id = ?2 AND status = 'awaiting_review'",
+        let changed = self.db.execute(
+            "UPDATE drafts SET status = $3, reviewed_by = $4, reviewed_at = $5
+             WHERE tenant = $1 AND id = $2 AND status = 'awaiting_review'",
             params![tenant, id, status.as_str(), reviewer, now()],
         )?;
         if changed == 0 {
@@ -152,24 +150,25 @@ impl Store {
 impl Store {
     /// Every draft of a tenant, oldest first.
     pub fn drafts(&self, tenant: &str) -> Result<Vec<Draft>, StoreError> {
-        let conn = self.db.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT id, tenant, patient_ref, task, status, created_by, created_at, reviewed_by,
-                    reviewed_at
-             FROM drafts WHERE tenant = ?1 ORDER BY created_at, id",
-        )?;
-        let rows = stmt.query_map(params![tenant], draft_from_row)?;
-        rows.map(|r| r?).collect()
+        self.db
+            .query_all(
+                "SELECT id, tenant, patient_ref, task, status, created_by, created_at,
+                        reviewed_by, reviewed_at
+                 FROM drafts WHERE tenant = $1 ORDER BY created_at, id",
+                params![tenant],
+            )?
+            .iter()
+            .map(draft_from_row)
+            .collect()
     }
 
     /// Replaces the sealed body of a draft that is still awaiting review; a reviewed draft is
     /// never rewritten.
     pub fn update_draft_body(&self, draft: &Draft, body: &[u8]) -> Result<(), StoreError> {
         let sealed = self.keyring.seal(&context(draft), body)?;
-        let conn = self.db.lock()?;
-        let changed = conn.execute(
-            "UPDATE drafts SET body = ?3
-             WHERE tenant = ?1 AND id = ?2 AND status = 'awaiting_review'",
+        let changed = self.db.execute(
+            "UPDATE drafts SET body = $3
+             WHERE tenant = $1 AND id = $2 AND status = 'awaiting_review'",
             params![draft.tenant, draft.id, sealed],
         )?;
         if changed == 0 {
@@ -179,12 +178,10 @@ impl Store {
     }
 }
 
-fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Draft, StoreError>> {
+fn draft_from_row(row: &Row) -> Result<Draft, StoreError> {
     let status: String = row.get(4)?;
-    let Some(status) = DraftStatus::parse(&status) else {
-        return Ok(Err(StoreError::Corrupt("draft status")));
-    };
-    Ok(Ok(Draft {
+    let status = DraftStatus::parse(&status).ok_or(StoreError::Corrupt("draft status"))?;
+    Ok(Draft {
         id: row.get(0)?,
         tenant: row.get(1)?,
         patient: PatientRef::from_stored(row.get(2)?),
@@ -194,5 +191,5 @@ fn draft_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Draft, StoreError>> 
         created_at: row.get(6)?,
         reviewed_by: row.get(7)?,
         reviewed_at: row.get(8)?,
-    }))
+    })
 }

@@ -5,9 +5,18 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The database refused or failed the operation.
+    /// The SQLite database refused or failed the operation.
     #[error("database error")]
     Database(#[from] rusqlite::Error),
+    /// The PostgreSQL server refused or failed the operation.
+    #[error("database error")]
+    Postgres(#[from] postgres::Error),
+    /// The configured PostgreSQL schema is not a plain lowercase identifier.
+    #[error("the store's PostgreSQL schema must be a lowercase identifier (a-z, 0-9, _)")]
+    InvalidSchema,
+    /// No pooled connection came free in time.
+    #[error("no database connection came free in time")]
+    PoolExhausted,
     /// A value could not be sealed or opened.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
@@ -31,4 +40,15 @@ pub enum StoreError {
     /// A lock was poisoned by a panic in another thread.
     #[error("store lock poisoned")]
     Poisoned,
+    /// A query that always returns a row returned none.
+    #[error("database returned no row")]
+    NoRow,
+    /// A column held another kind of value than the code reads.
+    #[error("column {index} is not {expected}")]
+    Column {
+        /// Column index, from 0.
+        index: usize,
+        /// What the code expected.
+        expected: &'static str,
+    },
 }

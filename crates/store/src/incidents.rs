@@ -1,9 +1,8 @@
 //! Security incidents opened by the rule engine: what fired, how bad, how often, and which
 //! patients it touched (as keyed references only). Nothing here is PHI, so nothing is sealed.
 
-use rusqlite::{OptionalExtension, Row, params};
-
-use crate::{Store, StoreError};
+use crate::db::{Row, Sql};
+use crate::{Store, StoreError, params};
 
 /// One stored incident.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,13 +69,11 @@ impl Store {
         new: &NewIncident<'_>,
         merge_within: i64,
     ) -> Result<(IncidentRecord, bool), StoreError> {
-        let conn = self.db.lock()?;
-        let tx = conn.unchecked_transaction()?;
-        let open: Option<String> = tx
-            .query_row(
+        let (id, opened) = self.db.transaction(|tx| {
+            let open = tx.query_opt(
                 "SELECT id FROM incidents
-                 WHERE tenant = ?1 AND rule = ?2 AND subject = ?3 AND status = 'open'
-                   AND last_seen_at >= ?4
+                 WHERE tenant = $1 AND rule = $2 AND subject = $3 AND status = 'open'
+                   AND last_seen_at >= $4
                  ORDER BY last_seen_at DESC LIMIT 1",
                 params![
                     new.tenant,
@@ -84,47 +81,47 @@ impl Store {
                     new.subject,
                     new.at.saturating_sub(merge_within)
                 ],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let opened = open.is_none();
-        let id = match open {
-            Some(id) => {
-                tx.execute(
-                    "UPDATE incidents SET count = count + 1, summary = ?2,
-                         last_seen_at = CASE WHEN last_seen_at > ?3 THEN last_seen_at ELSE ?3 END
-                     WHERE id = ?1",
-                    params![id, new.summary, new.at],
-                )?;
-                id
-            }
-            None => {
-                tx.execute(
-                    "INSERT INTO incidents (id, tenant, rule, subject, severity, status, summary,
-                         opened_at, last_seen_at, count)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?7, 1)",
-                    params![
-                        new.id,
-                        new.tenant,
-                        new.rule,
-                        new.subject,
-                        new.severity,
-                        new.summary,
-                        new.at
-                    ],
-                )?;
-                new.id.to_owned()
-            }
-        };
-        for patient in new.patient_refs {
-            tx.execute(
-                "INSERT INTO incident_patients (incident_id, patient_ref) VALUES (?1, ?2)
-                 ON CONFLICT (incident_id, patient_ref) DO NOTHING",
-                params![id, patient],
             )?;
-        }
-        tx.commit()?;
-        let record = incident_by_id(&conn, new.tenant, &id)?;
+            let (id, opened) = match open {
+                Some(row) => {
+                    let id: String = row.get(0)?;
+                    tx.execute(
+                        "UPDATE incidents SET count = count + 1, summary = $2,
+                             last_seen_at = CASE WHEN last_seen_at > $3 THEN last_seen_at
+                                                 ELSE $3 END
+                         WHERE id = $1",
+                        params![id, new.summary, new.at],
+                    )?;
+                    (id, false)
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO incidents (id, tenant, rule, subject, severity, status,
+                             summary, opened_at, last_seen_at, count)
+                         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $7, 1)",
+                        params![
+                            new.id,
+                            new.tenant,
+                            new.rule,
+                            new.subject,
+                            new.severity,
+                            new.summary,
+                            new.at
+                        ],
+                    )?;
+                    (new.id.to_owned(), true)
+                }
+            };
+            for patient in new.patient_refs {
+                tx.execute(
+                    "INSERT INTO incident_patients (incident_id, patient_ref) VALUES ($1, $2)
+                     ON CONFLICT (incident_id, patient_ref) DO NOTHING",
+                    params![id, patient],
+                )?;
+            }
+            Ok((id, opened))
+        })?;
+        let record = self.incident(new.tenant, &id)?;
         Ok((record.ok_or(StoreError::NotFound("incident"))?, opened))
     }
 
@@ -135,44 +132,49 @@ impl Store {
         status: Option<&str>,
         limit: u32,
     ) -> Result<Vec<IncidentRecord>, StoreError> {
-        let conn = self.db.lock()?;
         let rows = match status {
-            Some(status) => {
-                let mut stmt = conn.prepare(&format!(
-                    "SELECT {COLUMNS} FROM incidents i WHERE i.tenant = ?1 AND i.status = ?2
-                     ORDER BY i.opened_at DESC, i.id LIMIT ?3"
-                ))?;
-                let rows = stmt.query_map(params![tenant, status, limit], from_row)?;
-                rows.collect::<Result<_, _>>()?
-            }
-            None => {
-                let mut stmt = conn.prepare(&format!(
-                    "SELECT {COLUMNS} FROM incidents i WHERE i.tenant = ?1
-                     ORDER BY i.opened_at DESC, i.id LIMIT ?2"
-                ))?;
-                let rows = stmt.query_map(params![tenant, limit], from_row)?;
-                rows.collect::<Result<_, _>>()?
-            }
+            Some(status) => self.db.query_all(
+                &format!(
+                    "SELECT {COLUMNS} FROM incidents i WHERE i.tenant = $1 AND i.status = $2
+                     ORDER BY i.opened_at DESC, i.id LIMIT $3"
+                ),
+                params![tenant, status, limit],
+            )?,
+            None => self.db.query_all(
+                &format!(
+                    "SELECT {COLUMNS} FROM incidents i WHERE i.tenant = $1
+                     ORDER BY i.opened_at DESC, i.id LIMIT $2"
+                ),
+                params![tenant, limit],
+            )?,
         };
-        Ok(rows)
+        rows.iter().map(from_row).collect()
     }
 
     /// One incident, if the tenant has it.
     pub fn incident(&self, tenant: &str, id: &str) -> Result<Option<IncidentRecord>, StoreError> {
-        let conn = self.db.lock()?;
-        incident_by_id(&conn, tenant, id)
+        self.db
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM incidents i WHERE i.tenant = $1 AND i.id = $2"),
+                params![tenant, id],
+            )?
+            .as_ref()
+            .map(from_row)
+            .transpose()
     }
 
     /// The patient references an incident touched, in stored order.
     pub fn incident_patients(&self, tenant: &str, id: &str) -> Result<Vec<String>, StoreError> {
-        let conn = self.db.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT p.patient_ref FROM incident_patients p
-             JOIN incidents i ON i.id = p.incident_id
-             WHERE i.tenant = ?1 AND i.id = ?2 ORDER BY p.patient_ref",
-        )?;
-        let rows = stmt.query_map(params![tenant, id], |row| row.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db
+            .query_all(
+                "SELECT p.patient_ref FROM incident_patients p
+                 JOIN incidents i ON i.id = p.incident_id
+                 WHERE i.tenant = $1 AND i.id = $2 ORDER BY p.patient_ref",
+                params![tenant, id],
+            )?
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
     }
 
     /// Moves an open incident to `acknowledged`, recording who and when. An incident already
@@ -184,34 +186,17 @@ impl Store {
         by: &str,
         at: i64,
     ) -> Result<Option<IncidentRecord>, StoreError> {
-        let conn = self.db.lock()?;
-        conn.execute(
-            "UPDATE incidents SET status = 'acknowledged', acknowledged_by = ?3,
-                 acknowledged_at = ?4
-             WHERE tenant = ?1 AND id = ?2 AND status = 'open'",
+        self.db.execute(
+            "UPDATE incidents SET status = 'acknowledged', acknowledged_by = $3,
+                 acknowledged_at = $4
+             WHERE tenant = $1 AND id = $2 AND status = 'open'",
             params![tenant, id, by, at],
         )?;
-        incident_by_id(&conn, tenant, id)
+        self.incident(tenant, id)
     }
 }
 
-fn incident_by_id(
-    conn: &rusqlite::Connection,
-    tenant: &str,
-    id: &str,
-) -> Result<Option<IncidentRecord>, StoreError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM incidents i WHERE i.tenant = ?1 AND i.id = ?2"),
-            params![tenant, id],
-            from_row,
-        )
-        .optional()?)
-}
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<IncidentRecord> {
-    let count: i64 = row.get(9)?;
-    let patients: i64 = row.get(12)?;
+fn from_row(row: &Row) -> Result<IncidentRecord, StoreError> {
     Ok(IncidentRecord {
         id: row.get(0)?,
         tenant: row.get(1)?,
@@ -222,8 +207,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<IncidentRecord> {
         summary: row.get(6)?,
         opened_at: row.get(7)?,
         last_seen_at: row.get(8)?,
-        count: u64::try_from(count).unwrap_or(0),
-        patients: u64::try_from(patients).unwrap_or(0),
+        count: row.get(9)?,
+        patients: row.get(12)?,
         acknowledged_by: row.get(10)?,
         acknowledged_at: row.get(11)?,
     })

@@ -1,16 +1,17 @@
-//! Wrapped tenant and patient keys in SQLite, and the store's index key.
+//! Wrapped tenant and patient keys in the application database, and the store's index key.
 
 use phigate_crypto::{CryptoError, KeyMaterial, KeyRepository, KeyScope, KeyState, Kms, StoredKey};
-use rusqlite::{OptionalExtension, params};
 
-use crate::{Database, StoreError};
+use crate::db::Sql;
+use crate::{Database, StoreError, params};
 
-/// [`KeyRepository`] over the application database. It only ever sees wrapped keys.
-pub struct SqliteKeyRepository {
+/// [`KeyRepository`] over the application database, on either backend. It only ever sees
+/// wrapped keys.
+pub struct DbKeyRepository {
     db: Database,
 }
 
-impl SqliteKeyRepository {
+impl DbKeyRepository {
     /// A repository over `db`.
     pub fn new(db: Database) -> Self {
         Self { db }
@@ -25,50 +26,50 @@ fn columns(scope: &KeyScope) -> (&'static str, &str, &str) {
     (scope.kind(), scope.tenant(), scope.patient().unwrap_or(""))
 }
 
-impl KeyRepository for SqliteKeyRepository {
+impl KeyRepository for DbKeyRepository {
     fn load(&self, scope: &KeyScope) -> Result<Vec<StoredKey>, CryptoError> {
-        let conn = self.db.lock().map_err(repo_err)?;
         let (kind, tenant, patient) = columns(scope);
-        let mut stmt = conn
-            .prepare(
+        let rows = self
+            .db
+            .query_all(
                 "SELECT version, wrapped, state, created_at FROM keys
-                 WHERE kind = ?1 AND tenant = ?2 AND patient = ?3 ORDER BY version",
+                 WHERE kind = $1 AND tenant = $2 AND patient = $3 ORDER BY version",
+                params![kind, tenant, patient],
             )
             .map_err(repo_err)?;
-        let rows = stmt
-            .query_map(params![kind, tenant, patient], |row| {
-                Ok((
-                    row.get::<_, u32>(0)?,
-                    row.get::<_, Vec<u8>>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get(3)?,
-                ))
-            })
-            .map_err(repo_err)?;
-        let mut keys = Vec::new();
-        for row in rows {
-            let (version, wrapped, state, created_at) = row.map_err(repo_err)?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            let state: String = row.get(2).map_err(repo_err)?;
             let state = KeyState::parse(&state)
                 .ok_or_else(|| repo_err(StoreError::Corrupt("key state")))?;
             keys.push(StoredKey {
                 scope: scope.clone(),
-                version,
-                wrapped,
+                version: row.get(0).map_err(repo_err)?,
+                wrapped: row.take(1).map_err(repo_err)?,
                 state,
-                created_at,
+                created_at: row.get(3).map_err(repo_err)?,
             });
         }
         Ok(keys)
     }
 
     fn insert(&self, key: &StoredKey) -> Result<(), CryptoError> {
-        let conn = self.db.lock().map_err(repo_err)?;
         let (kind, tenant, patient) = columns(&key.scope);
-        let inserted = conn
+        let inserted = self
+            .db
             .execute(
-                "INSERT OR IGNORE INTO keys (kind, tenant, patient, version, wrapped, state, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![kind, tenant, patient, key.version, key.wrapped, key.state.as_str(), key.created_at],
+                "INSERT INTO keys (kind, tenant, patient, version, wrapped, state, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (kind, tenant, patient, version) DO NOTHING",
+                params![
+                    kind,
+                    tenant,
+                    patient,
+                    key.version,
+                    key.wrapped,
+                    key.state.as_str(),
+                    key.created_at
+                ],
             )
             .map_err(repo_err)?;
         if inserted == 0 {
@@ -86,12 +87,12 @@ impl KeyRepository for SqliteKeyRepository {
         version: u32,
         state: KeyState,
     ) -> Result<(), CryptoError> {
-        let conn = self.db.lock().map_err(repo_err)?;
         let (kind, tenant, patient) = columns(scope);
-        let changed = conn
+        let changed = self
+            .db
             .execute(
-                "UPDATE keys SET state = ?5 WHERE kind = ?1 AND tenant = ?2 AND patient = ?3
-                 AND version = ?4 AND state != 'destroyed'",
+                "UPDATE keys SET state = $5 WHERE kind = $1 AND tenant = $2 AND patient = $3
+                 AND version = $4 AND state != 'destroyed'",
                 params![kind, tenant, patient, version, state.as_str()],
             )
             .map_err(repo_err)?;
@@ -102,15 +103,15 @@ impl KeyRepository for SqliteKeyRepository {
     }
 
     fn destroy(&self, scope: &KeyScope) -> Result<u32, CryptoError> {
-        let conn = self.db.lock().map_err(repo_err)?;
         let (kind, tenant, patient) = columns(scope);
-        // Overwrite, then let SQLite's secure_delete-free pages be reused: the wrapped bytes are
-        // useless without the KMS anyway, and a VACUUM after forgetting removes even those.
-        let changed = conn
+        // The wrapped bytes are overwritten with nothing in place; on SQLite secure_delete
+        // zeroes the old cell and `Database::flush_deleted` empties the log.
+        let changed = self
+            .db
             .execute(
-                "UPDATE keys SET wrapped = x'', state = 'destroyed'
-                 WHERE kind = ?1 AND tenant = ?2 AND patient = ?3 AND state != 'destroyed'",
-                params![kind, tenant, patient],
+                "UPDATE keys SET wrapped = $4, state = 'destroyed'
+                 WHERE kind = $1 AND tenant = $2 AND patient = $3 AND state != 'destroyed'",
+                params![kind, tenant, patient, Vec::<u8>::new()],
             )
             .map_err(repo_err)?;
         Ok(changed as u32)
@@ -123,12 +124,12 @@ impl KeyRepository for SqliteKeyRepository {
         old: &[u8],
         new: &[u8],
     ) -> Result<bool, CryptoError> {
-        let conn = self.db.lock().map_err(repo_err)?;
         let (kind, tenant, patient) = columns(scope);
-        let changed = conn
+        let changed = self
+            .db
             .execute(
-                "UPDATE keys SET wrapped = ?6 WHERE kind = ?1 AND tenant = ?2 AND patient = ?3
-                 AND version = ?4 AND wrapped = ?5 AND state != 'destroyed'",
+                "UPDATE keys SET wrapped = $6 WHERE kind = $1 AND tenant = $2 AND patient = $3
+                 AND version = $4 AND wrapped = $5 AND state != 'destroyed'",
                 params![kind, tenant, patient, version, old, new],
             )
             .map_err(repo_err)?;
@@ -136,21 +137,18 @@ impl KeyRepository for SqliteKeyRepository {
     }
 
     fn scopes(&self, tenant: &str) -> Result<Vec<KeyScope>, CryptoError> {
-        let conn = self.db.lock().map_err(repo_err)?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT DISTINCT kind, patient FROM keys WHERE tenant = ?1
+        let rows = self
+            .db
+            .query_all(
+                "SELECT DISTINCT kind, patient, kind = 'patient' FROM keys WHERE tenant = $1
                  ORDER BY kind = 'patient', patient",
+                params![tenant],
             )
             .map_err(repo_err)?;
-        let rows = stmt
-            .query_map(params![tenant], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })
-            .map_err(repo_err)?;
-        let mut scopes = Vec::new();
+        let mut scopes = Vec::with_capacity(rows.len());
         for row in rows {
-            let (kind, patient) = row.map_err(repo_err)?;
+            let kind: String = row.get(0).map_err(repo_err)?;
+            let patient: String = row.get(1).map_err(repo_err)?;
             scopes.push(match kind.as_str() {
                 "tenant" => KeyScope::Tenant {
                     tenant: tenant.to_owned(),
@@ -169,24 +167,22 @@ impl KeyRepository for SqliteKeyRepository {
 const INDEX_KEY_AAD: &[u8] = b"phigate/store/index-key/v1";
 
 /// Loads the key that turns identifiers into row keys, creating it on first use. It is stored
-/// wrapped by the KMS, like every other key.
+/// wrapped by the KMS, like every other key. Two processes opening a new database at once
+/// agree on one key: the second insert loses and reads the first one's.
 pub(crate) fn index_key(db: &Database, kms: &dyn Kms) -> Result<KeyMaterial, StoreError> {
-    let conn = db.lock()?;
-    let wrapped: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE name = 'index_key'",
-            [],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if let Some(wrapped) = wrapped {
-        return Ok(kms.unwrap(&wrapped, INDEX_KEY_AAD)?);
+    let select = "SELECT value FROM meta WHERE name = 'index_key'";
+    if let Some(mut row) = db.query_opt(select, params![])? {
+        return Ok(kms.unwrap(&row.take::<Vec<u8>>(0)?, INDEX_KEY_AAD)?);
     }
     let key = KeyMaterial::generate()?;
     let wrapped = kms.wrap(&key, INDEX_KEY_AAD)?;
-    conn.execute(
-        "INSERT INTO meta (name, value) VALUES ('index_key', ?1)",
+    let inserted = db.execute(
+        "INSERT INTO meta (name, value) VALUES ('index_key', $1) ON CONFLICT (name) DO NOTHING",
         params![wrapped],
     )?;
-    Ok(key)
+    if inserted == 1 {
+        return Ok(key);
+    }
+    let mut row = db.query_one(select, params![])?;
+    Ok(kms.unwrap(&row.take::<Vec<u8>>(0)?, INDEX_KEY_AAD)?)
 }

@@ -1,6 +1,7 @@
 //! Phigate's application store: the encrypted patient record, drafts awaiting review, vault maps,
 //! user accounts with their sign-in state, OAuth clients, refresh-token families and the OAuth
-//! server's short-lived state, on SQLite (the embedded default).
+//! server's short-lived state, on SQLite (the embedded default) or PostgreSQL (shared by several
+//! gateway replicas). Both backends run the same queries through one interface, [`db::Sql`].
 //!
 //! Every PHI-bearing value is sealed with the keyring before it touches the database, under a
 //! context naming tenant, patient, record and field; rows are keyed by keyed hashes
@@ -10,7 +11,7 @@
 
 mod break_glass;
 mod clients;
-mod db;
+pub mod db;
 mod drafts;
 mod error;
 mod incidents;
@@ -31,11 +32,11 @@ use phigate_crypto::{Keyring, Kms};
 
 pub use break_glass::{BreakGlassRecord, NewBreakGlass};
 pub use clients::ClientRecord;
-pub use db::Database;
+pub use db::{BackendKind, Database, PostgresConfig};
 pub use drafts::{Draft, DraftStatus};
 pub use error::StoreError;
 pub use incidents::{IncidentRecord, NewIncident};
-pub use keys::SqliteKeyRepository;
+pub use keys::DbKeyRepository;
 pub use oauth_state::CodeUse;
 pub use patients::{ForgetReport, PatientRef, StoredResource};
 pub use refresh::{RefreshFamily, RefreshLimits, RefreshRefusal};
@@ -55,11 +56,27 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store at `path`, with keys wrapped by `kms`.
     pub fn open(path: &Path, kms: Arc<dyn Kms>) -> Result<Self, StoreError> {
-        let db = Database::open(path)?;
+        Self::with_database(Database::open(path)?, kms)
+    }
+
+    /// Opens (creating and migrating if needed) the store in a PostgreSQL schema, with keys
+    /// wrapped by `kms`. Every replica given the same server, schema and root key shares it.
+    pub fn open_postgres(config: PostgresConfig, kms: Arc<dyn Kms>) -> Result<Self, StoreError> {
+        Self::with_database(Database::open_postgres(config)?, kms)
+    }
+
+    /// The store over an already opened database.
+    pub fn with_database(db: Database, kms: Arc<dyn Kms>) -> Result<Self, StoreError> {
         let index = Arc::new(keys::index_key(&db, kms.as_ref())?);
-        let repo = Arc::new(SqliteKeyRepository::new(db.clone()));
+        let repo = Arc::new(DbKeyRepository::new(db.clone()));
         let keyring = Arc::new(Keyring::new(kms, repo));
         Ok(Self { db, keyring, index })
+    }
+
+    /// The database under the store, for store code kept outside this crate's files (its
+    /// queries go through [`db::Sql`]).
+    pub fn database(&self) -> &Database {
+        &self.db
     }
 
     /// The keyring sealing this store's values (also used for rotation and shredding).

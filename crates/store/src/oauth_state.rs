@@ -2,9 +2,8 @@
 //! (single use) and revoked access tokens. Kept in the store so that every replica sharing it
 //! sees the same answers.
 
-use rusqlite::{OptionalExtension, params};
-
-use crate::{Store, StoreError};
+use crate::db::Sql;
+use crate::{Store, StoreError, params};
 
 /// What consuming an authorization code found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,51 +24,51 @@ impl Store {
         body: &str,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        conn.execute(
-            "INSERT INTO oauth_codes (hash, body, expires_at) VALUES (?1, ?2, ?3)",
+        self.db.execute(
+            "INSERT INTO oauth_codes (hash, body, expires_at) VALUES ($1, $2, $3)",
             params![hash, body, expires_at],
         )?;
-        conn.execute(
-            "DELETE FROM oauth_codes WHERE expires_at < ?1 - 3600",
-            params![expires_at],
+        self.db.execute(
+            "DELETE FROM oauth_codes WHERE expires_at < $1",
+            params![expires_at - 3600],
         )?;
         Ok(())
     }
 
-    /// Marks a code used and returns its body, atomically.
+    /// Marks a code used and returns its body, atomically: of two uses racing, one is fresh
+    /// and the other a replay, on any backend and from any replica.
     pub fn consume_auth_code(&self, hash: &str, now: i64) -> Result<CodeUse, StoreError> {
-        let conn = self.db.lock()?;
-        let row: Option<(String, i64, Option<i64>, Option<String>)> = conn
-            .query_row(
-                "SELECT body, expires_at, used_at, family FROM oauth_codes WHERE hash = ?1",
-                params![hash],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        Ok(match row {
-            None => CodeUse::Unknown,
-            Some((_, _, Some(_), family)) => CodeUse::Replayed(family),
-            Some((_, expires_at, None, _)) if now >= expires_at => CodeUse::Unknown,
-            Some((body, _, None, _)) => {
-                let changed = conn.execute(
-                    "UPDATE oauth_codes SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL",
-                    params![hash, now],
-                )?;
-                if changed == 1 {
-                    CodeUse::Fresh(body)
-                } else {
-                    CodeUse::Replayed(None)
-                }
-            }
+        let row = self.db.query_opt(
+            "SELECT body, expires_at, used_at, family FROM oauth_codes WHERE hash = $1",
+            params![hash],
+        )?;
+        let Some(row) = row else {
+            return Ok(CodeUse::Unknown);
+        };
+        let expires_at: i64 = row.get(1)?;
+        if row.get::<Option<i64>>(2)?.is_some() {
+            return Ok(CodeUse::Replayed(row.get(3)?));
+        }
+        if now >= expires_at {
+            return Ok(CodeUse::Unknown);
+        }
+        // The guard on `used_at` makes the claim itself atomic; the read above only chose the
+        // answer for codes already used.
+        let changed = self.db.execute(
+            "UPDATE oauth_codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL",
+            params![hash, now],
+        )?;
+        Ok(if changed == 1 {
+            CodeUse::Fresh(row.get(0)?)
+        } else {
+            CodeUse::Replayed(None)
         })
     }
 
     /// Records which refresh family a code led to, so a replay of the code can revoke it.
     pub fn set_auth_code_family(&self, hash: &str, family: &str) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        conn.execute(
-            "UPDATE oauth_codes SET family = ?2 WHERE hash = ?1",
+        self.db.execute(
+            "UPDATE oauth_codes SET family = $2 WHERE hash = $1",
             params![hash, family],
         )?;
         Ok(())
@@ -83,14 +82,13 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let conn = self.db.lock()?;
-        conn.execute(
-            "DELETE FROM oauth_assertion_jtis WHERE expires_at < ?1",
+        self.db.execute(
+            "DELETE FROM oauth_assertion_jtis WHERE expires_at < $1",
             params![now - 600],
         )?;
-        let inserted = conn.execute(
-            "INSERT OR IGNORE INTO oauth_assertion_jtis (client_id, jti, expires_at)
-             VALUES (?1, ?2, ?3)",
+        let inserted = self.db.execute(
+            "INSERT INTO oauth_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (client_id, jti) DO NOTHING",
             params![client_id, jti, expires_at],
         )?;
         Ok(inserted == 1)
@@ -98,9 +96,9 @@ impl Store {
 
     /// Records a revoked access token until it would have expired.
     pub fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        conn.execute(
-            "INSERT OR REPLACE INTO revoked_access_tokens (jti, expires_at) VALUES (?1, ?2)",
+        self.db.execute(
+            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2)
+             ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at",
             params![jti, expires_at],
         )?;
         Ok(())
@@ -108,14 +106,17 @@ impl Store {
 
     /// Revoked access tokens not yet expired at `now`.
     pub fn revoked_access_tokens(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        let conn = self.db.lock()?;
-        conn.execute(
-            "DELETE FROM revoked_access_tokens WHERE expires_at < ?1 - 60",
-            params![now],
+        self.db.execute(
+            "DELETE FROM revoked_access_tokens WHERE expires_at < $1",
+            params![now - 60],
         )?;
-        let mut stmt = conn
-            .prepare("SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at >= ?1")?;
-        let rows = stmt.query_map(params![now - 60], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db
+            .query_all(
+                "SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at >= $1",
+                params![now - 60],
+            )?
+            .iter()
+            .map(|row| Ok((row.get(0)?, row.get(1)?)))
+            .collect()
     }
 }

@@ -1,10 +1,10 @@
 //! Patient records: each FHIR resource sealed on its own under the patient's key.
 
 use phigate_crypto::{AadContext, KeyMaterial, hmac_sha256_hex};
-use rusqlite::params;
 use zeroize::Zeroizing;
 
-use crate::db::now;
+use crate::db::{Sql, now};
+use crate::params;
 use crate::{Store, StoreError};
 
 /// A keyed hash standing for a patient in rows, key scopes and the audit log. Without the index
@@ -72,22 +72,25 @@ impl Store {
             );
             sealed.push((resource_type, rref, self.keyring.seal(&ctx, json)?));
         }
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction()?;
         let at = now();
-        tx.execute(
-            "INSERT OR IGNORE INTO patients (tenant, patient_ref, created_at) VALUES (?1, ?2, ?3)",
-            params![tenant, patient.as_str(), at],
-        )?;
-        for (resource_type, rref, body) in &sealed {
+        self.db.transaction(|tx| {
             tx.execute(
-                "INSERT OR REPLACE INTO resources
-                 (tenant, patient_ref, resource_type, resource_ref, body, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![tenant, patient.as_str(), resource_type, rref, body, at],
+                "INSERT INTO patients (tenant, patient_ref, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (tenant, patient_ref) DO NOTHING",
+                params![tenant, patient.as_str(), at],
             )?;
-        }
-        tx.commit()?;
+            for (resource_type, rref, body) in &sealed {
+                tx.execute(
+                    "INSERT INTO resources
+                     (tenant, patient_ref, resource_type, resource_ref, body, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (tenant, patient_ref, resource_type, resource_ref)
+                     DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                    params![tenant, patient.as_str(), resource_type, rref, body, at],
+                )?;
+            }
+            Ok(())
+        })?;
         Ok(sealed.len())
     }
 
@@ -97,22 +100,19 @@ impl Store {
         tenant: &str,
         patient: &PatientRef,
     ) -> Result<Vec<StoredResource>, StoreError> {
-        let rows: Vec<(String, String, Vec<u8>)> = {
-            let conn = self.db.lock()?;
-            let mut stmt = conn.prepare(
-                "SELECT resource_type, resource_ref, body FROM resources
-                 WHERE tenant = ?1 AND patient_ref = ?2 ORDER BY rowid",
-            )?;
-            let rows = stmt.query_map(params![tenant, patient.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-            rows.collect::<Result<_, _>>()?
-        };
+        let rows = self.db.query_all(
+            "SELECT resource_type, resource_ref, body FROM resources
+             WHERE tenant = $1 AND patient_ref = $2 ORDER BY rowid",
+            params![tenant, patient.as_str()],
+        )?;
         if rows.is_empty() {
             return Err(StoreError::NotFound("patient"));
         }
         rows.into_iter()
-            .map(|(resource_type, rref, body)| {
+            .map(|mut row| {
+                let resource_type: String = row.take(0)?;
+                let rref: String = row.take(1)?;
+                let body: Vec<u8> = row.take(2)?;
                 let ctx = AadContext::patient(
                     tenant,
                     patient.as_str(),
@@ -138,32 +138,32 @@ impl Store {
         tenant: &str,
         patient: &PatientRef,
     ) -> Result<ForgetReport, StoreError> {
-        let known: u64 = {
-            let conn = self.db.lock()?;
-            conn.query_row(
-                "SELECT COUNT(*) FROM patients WHERE tenant = ?1 AND patient_ref = ?2",
+        let known: u64 = self
+            .db
+            .query_one(
+                "SELECT COUNT(*) FROM patients WHERE tenant = $1 AND patient_ref = $2",
                 params![tenant, patient.as_str()],
-                |r| r.get(0),
             )?
-        };
+            .get(0)?;
         if known == 0 {
             return Err(StoreError::NotFound("patient"));
         }
         let key_versions_destroyed = self.keyring.forget_patient(tenant, patient.as_str())?;
-        let conn = self.db.lock()?;
-        let vaults_deleted = conn.execute(
-            "DELETE FROM vaults WHERE tenant = ?1 AND patient_ref = ?2",
+        let vaults_deleted = self.db.execute(
+            "DELETE FROM vaults WHERE tenant = $1 AND patient_ref = $2",
             params![tenant, patient.as_str()],
-        )? as u64;
-        let rows_kept = conn.query_row(
-            "SELECT (SELECT COUNT(*) FROM resources WHERE tenant = ?1 AND patient_ref = ?2)
-                  + (SELECT COUNT(*) FROM drafts WHERE tenant = ?1 AND patient_ref = ?2)",
-            params![tenant, patient.as_str()],
-            |r| r.get(0),
         )?;
-        // With secure_delete on, the overwritten key rows are zeroed in their pages; the
-        // checkpoint writes those pages home and empties the log that held the old ones.
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let rows_kept = self
+            .db
+            .query_one(
+                "SELECT (SELECT COUNT(*) FROM resources WHERE tenant = $1 AND patient_ref = $2)
+                      + (SELECT COUNT(*) FROM drafts WHERE tenant = $1 AND patient_ref = $2)",
+                params![tenant, patient.as_str()],
+            )?
+            .get(0)?;
+        // The destroyed key rows were overwritten in place; on SQLite (secure_delete on) the
+        // checkpoint writes the zeroed pages home and empties the log that held the old ones.
+        self.db.flush_deleted()?;
         Ok(ForgetReport {
             key_versions_destroyed,
             vaults_deleted,
@@ -173,12 +173,12 @@ impl Store {
 
     /// How many patients the tenant has on record.
     pub fn patient_count(&self, tenant: &str) -> Result<u64, StoreError> {
-        let conn = self.db.lock()?;
-        Ok(conn.query_row(
-            "SELECT COUNT(*) FROM patients WHERE tenant = ?1",
-            params![tenant],
-            |r| r.get(0),
-        )?)
+        self.db
+            .query_one(
+                "SELECT COUNT(*) FROM patients WHERE tenant = $1",
+                params![tenant],
+            )?
+            .get(0)
     }
 }
 

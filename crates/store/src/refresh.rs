@@ -6,12 +6,12 @@
 //! within a short grace period, which is what a client retrying a refresh whose answer it lost
 //! looks like: that attempt is refused but the family survives.
 //!
-//! Every decision is taken inside one `BEGIN IMMEDIATE` transaction, so concurrent refreshes
-//! of the same token are serialised and exactly one of them can win.
+//! Every decision is taken inside one transaction (`BEGIN IMMEDIATE` on SQLite, `SERIALIZABLE`
+//! on PostgreSQL), so concurrent refreshes of the same token are serialised and exactly one of
+//! them can win.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
-
-use crate::{Store, StoreError};
+use crate::db::{Row, Sql};
+use crate::{Store, StoreError, params};
 
 /// What a family is issued for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,30 +66,29 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO refresh_families (id, tenant, subject, client_id, role, scope,
-               created_at, last_used_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
-            params![
-                family.id,
-                family.tenant,
-                family.subject,
-                family.client_id,
-                family.role,
-                family.scope,
-                now,
-                expires_at
-            ],
-        )?;
-        tx.execute(
-            "INSERT INTO refresh_tokens (hash, family, generation, created_at)
-             VALUES (?1, ?2, 0, ?3)",
-            params![token_hash, family.id, now],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.db.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO refresh_families (id, tenant, subject, client_id, role, scope,
+                   created_at, last_used_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+                params![
+                    family.id,
+                    family.tenant,
+                    family.subject,
+                    family.client_id,
+                    family.role,
+                    family.scope,
+                    now,
+                    expires_at
+                ],
+            )?;
+            tx.execute(
+                "INSERT INTO refresh_tokens (hash, family, generation, created_at)
+                 VALUES ($1, $2, 0, $3)",
+                params![token_hash, family.id, now],
+            )?;
+            Ok(())
+        })
     }
 
     /// Retires the token hashed `presented` and issues the one hashed `next`, or refuses.
@@ -100,73 +99,16 @@ impl Store {
         now: i64,
         limits: RefreshLimits,
     ) -> Result<Result<RefreshFamily, RefreshRefusal>, StoreError> {
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let token: Option<(String, i64, Option<i64>)> = tx
-            .query_row(
-                "SELECT family, generation, rotated_at FROM refresh_tokens WHERE hash = ?1",
-                params![presented],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((family_id, generation, rotated_at)) = token else {
-            return Ok(Err(RefreshRefusal::Unknown));
-        };
-        let (family, last_used, expires_at, revoked) = load_family(&tx, &family_id)?;
-        let verdict = if revoked {
-            Err(RefreshRefusal::Revoked)
-        } else if now >= expires_at {
-            revoke(&tx, &family_id, now, "absolute lifetime")?;
-            Err(RefreshRefusal::Expired)
-        } else if now - last_used > limits.idle_secs {
-            revoke(&tx, &family_id, now, "idle")?;
-            Err(RefreshRefusal::Idle)
-        } else if let Some(rotated_at) = rotated_at {
-            let newest: i64 = tx.query_row(
-                "SELECT MAX(generation) FROM refresh_tokens WHERE family = ?1",
-                params![family_id],
-                |r| r.get(0),
-            )?;
-            if generation == newest - 1 && now - rotated_at <= limits.grace_secs {
-                Err(RefreshRefusal::RetryWithinGrace)
-            } else {
-                revoke(&tx, &family_id, now, "refresh token reused")?;
-                Err(RefreshRefusal::Reused)
-            }
-        } else {
-            tx.execute(
-                "UPDATE refresh_tokens SET rotated_at = ?2 WHERE hash = ?1",
-                params![presented, now],
-            )?;
-            tx.execute(
-                "INSERT INTO refresh_tokens (hash, family, generation, created_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![next, family_id, generation + 1, now],
-            )?;
-            tx.execute(
-                "UPDATE refresh_families SET last_used_at = ?2 WHERE id = ?1",
-                params![family_id, now],
-            )?;
-            Ok(family)
-        };
-        tx.commit()?;
-        Ok(verdict)
+        self.db
+            .transaction(|tx| rotate(tx, presented, next, now, limits))
     }
 
     /// The family of a presented token, if the token exists and the family is not revoked.
     pub fn refresh_family_of(&self, token_hash: &str) -> Result<Option<RefreshFamily>, StoreError> {
-        let conn = self.db.lock()?;
-        let family: Option<String> = conn
-            .query_row(
-                "SELECT family FROM refresh_tokens WHERE hash = ?1 AND rotated_at IS NULL",
-                params![token_hash],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(family) = family else {
+        let Some(family) = unrotated_family(&self.db, token_hash)? else {
             return Ok(None);
         };
-        let (family, _, _, revoked) = load_family(&conn, &family)?;
+        let (family, _, _, revoked) = load_family(&self.db, &family)?;
         Ok((!revoked).then_some(family))
     }
 
@@ -179,18 +121,10 @@ impl Store {
         now: i64,
         idle_secs: i64,
     ) -> Result<Option<RefreshFamily>, StoreError> {
-        let conn = self.db.lock()?;
-        let family: Option<String> = conn
-            .query_row(
-                "SELECT family FROM refresh_tokens WHERE hash = ?1 AND rotated_at IS NULL",
-                params![token_hash],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(family) = family else {
+        let Some(family) = unrotated_family(&self.db, token_hash)? else {
             return Ok(None);
         };
-        let (family, last_used, expires_at, revoked) = load_family(&conn, &family)?;
+        let (family, last_used, expires_at, revoked) = load_family(&self.db, &family)?;
         let live = !revoked && now < expires_at && now - last_used <= idle_secs;
         Ok(live.then_some(family))
     }
@@ -202,58 +136,116 @@ impl Store {
         now: i64,
         reason: &str,
     ) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        revoke(&conn, family_id, now, reason)
+        revoke(&self.db, family_id, now, reason)
     }
 
     /// Tokens of a family that could still be exchanged: 0 or 1 by construction.
     pub fn live_refresh_tokens(&self, family_id: &str) -> Result<u64, StoreError> {
-        let conn = self.db.lock()?;
-        Ok(conn.query_row(
-            "SELECT COUNT(*) FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family
-             WHERE t.family = ?1 AND t.rotated_at IS NULL AND f.revoked_at IS NULL",
-            params![family_id],
-            |r| r.get(0),
-        )?)
+        self.db
+            .query_one(
+                "SELECT COUNT(*) FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family
+                 WHERE t.family = $1 AND t.rotated_at IS NULL AND f.revoked_at IS NULL",
+                params![family_id],
+            )?
+            .get(0)
     }
 }
 
-fn load_family(
-    conn: &rusqlite::Connection,
-    id: &str,
-) -> Result<(RefreshFamily, i64, i64, bool), StoreError> {
-    Ok(conn.query_row(
-        "SELECT id, tenant, subject, client_id, role, scope, last_used_at, expires_at,
-                revoked_at IS NOT NULL
-         FROM refresh_families WHERE id = ?1",
-        params![id],
-        |r| {
-            Ok((
-                RefreshFamily {
-                    id: r.get(0)?,
-                    tenant: r.get(1)?,
-                    subject: r.get(2)?,
-                    client_id: r.get(3)?,
-                    role: r.get(4)?,
-                    scope: r.get(5)?,
-                },
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-            ))
-        },
-    )?)
+fn rotate(
+    tx: &impl Sql,
+    presented: &str,
+    next: &str,
+    now: i64,
+    limits: RefreshLimits,
+) -> Result<Result<RefreshFamily, RefreshRefusal>, StoreError> {
+    let token = tx.query_opt(
+        "SELECT family, generation, rotated_at FROM refresh_tokens WHERE hash = $1",
+        params![presented],
+    )?;
+    let Some(token) = token else {
+        return Ok(Err(RefreshRefusal::Unknown));
+    };
+    let family_id: String = token.get(0)?;
+    let generation: i64 = token.get(1)?;
+    let rotated_at: Option<i64> = token.get(2)?;
+    let (family, last_used, expires_at, revoked) = load_family(tx, &family_id)?;
+    if revoked {
+        return Ok(Err(RefreshRefusal::Revoked));
+    }
+    if now >= expires_at {
+        revoke(tx, &family_id, now, "absolute lifetime")?;
+        return Ok(Err(RefreshRefusal::Expired));
+    }
+    if now - last_used > limits.idle_secs {
+        revoke(tx, &family_id, now, "idle")?;
+        return Ok(Err(RefreshRefusal::Idle));
+    }
+    if let Some(rotated_at) = rotated_at {
+        let newest: i64 = tx
+            .query_one(
+                "SELECT MAX(generation) FROM refresh_tokens WHERE family = $1",
+                params![family_id],
+            )?
+            .get(0)?;
+        if generation == newest - 1 && now - rotated_at <= limits.grace_secs {
+            return Ok(Err(RefreshRefusal::RetryWithinGrace));
+        }
+        revoke(tx, &family_id, now, "refresh token reused")?;
+        return Ok(Err(RefreshRefusal::Reused));
+    }
+    tx.execute(
+        "UPDATE refresh_tokens SET rotated_at = $2 WHERE hash = $1",
+        params![presented, now],
+    )?;
+    tx.execute(
+        "INSERT INTO refresh_tokens (hash, family, generation, created_at)
+         VALUES ($1, $2, $3, $4)",
+        params![next, family_id, generation + 1, now],
+    )?;
+    tx.execute(
+        "UPDATE refresh_families SET last_used_at = $2 WHERE id = $1",
+        params![family_id, now],
+    )?;
+    Ok(Ok(family))
 }
 
-fn revoke(
-    conn: &rusqlite::Connection,
-    family: &str,
-    now: i64,
-    reason: &str,
-) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE refresh_families SET revoked_at = ?2, revoked_reason = ?3
-         WHERE id = ?1 AND revoked_at IS NULL",
+/// The family of a token that has not been rotated yet.
+fn unrotated_family(db: &impl Sql, token_hash: &str) -> Result<Option<String>, StoreError> {
+    db.query_opt(
+        "SELECT family FROM refresh_tokens WHERE hash = $1 AND rotated_at IS NULL",
+        params![token_hash],
+    )?
+    .map(|row| row.get(0))
+    .transpose()
+}
+
+/// A family, its last use, its end and whether it is revoked.
+fn load_family(db: &impl Sql, id: &str) -> Result<(RefreshFamily, i64, i64, bool), StoreError> {
+    let row: Row = db.query_one(
+        "SELECT id, tenant, subject, client_id, role, scope, last_used_at, expires_at,
+                revoked_at IS NOT NULL
+         FROM refresh_families WHERE id = $1",
+        params![id],
+    )?;
+    Ok((
+        RefreshFamily {
+            id: row.get(0)?,
+            tenant: row.get(1)?,
+            subject: row.get(2)?,
+            client_id: row.get(3)?,
+            role: row.get(4)?,
+            scope: row.get(5)?,
+        },
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+    ))
+}
+
+fn revoke(db: &impl Sql, family: &str, now: i64, reason: &str) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE refresh_families SET revoked_at = $2, revoked_reason = $3
+         WHERE id = $1 AND revoked_at IS NULL",
         params![family, now, reason],
     )?;
     Ok(())

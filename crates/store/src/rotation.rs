@@ -8,10 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
+use crate::db::Sql;
+use crate::{Store, StoreError, params};
 use phigate_crypto::{AadContext, CryptoError, KeyScope, KeyState, RewrapOutcome, inspect};
-use rusqlite::params;
-
-use crate::{Store, StoreError};
 
 /// How many rows one step of the rewrap job reads at a time.
 const BATCH: i64 = 256;
@@ -29,19 +28,19 @@ const SEALED: &[SealedColumn] = &[
     SealedColumn {
         table: "resources",
         select: "SELECT rowid, patient_ref, resource_type || '/' || resource_ref, body
-                 FROM resources WHERE tenant = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
+                 FROM resources WHERE tenant = $1 AND rowid > $2 ORDER BY rowid LIMIT $3",
         field: "body",
     },
     SealedColumn {
         table: "drafts",
         select: "SELECT rowid, patient_ref, 'draft/' || id, body
-                 FROM drafts WHERE tenant = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
+                 FROM drafts WHERE tenant = $1 AND rowid > $2 ORDER BY rowid LIMIT $3",
         field: "body",
     },
     SealedColumn {
         table: "vaults",
         select: "SELECT rowid, patient_ref, 'vault/' || conversation, body
-                 FROM vaults WHERE tenant = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
+                 FROM vaults WHERE tenant = $1 AND rowid > $2 ORDER BY rowid LIMIT $3",
         field: "map",
     },
 ];
@@ -198,7 +197,7 @@ impl Store {
         report: &mut RewrapReport,
     ) -> Result<(), StoreError> {
         let update = format!(
-            "UPDATE {} SET body = ?1 WHERE rowid = ?2 AND body = ?3",
+            "UPDATE {} SET body = $1 WHERE rowid = $2 AND body = $3",
             column.table
         );
         self.for_each_row(tenant, column, |row| {
@@ -206,8 +205,8 @@ impl Store {
             match self.keyring.rewrap(&ctx, &row.body) {
                 Ok(RewrapOutcome::Current) => report.values_current += 1,
                 Ok(RewrapOutcome::Rewrapped(new)) => {
-                    let conn = self.db.lock()?;
-                    conn.execute(&update, params![new, row.rowid, row.body])?;
+                    self.db
+                        .execute(&update, params![new, row.rowid, row.body])?;
                     report.values_rewrapped += 1;
                 }
                 Err(CryptoError::KeyDestroyed { .. }) => report.values_shredded += 1,
@@ -284,19 +283,19 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut after = 0i64;
         loop {
-            let rows: Vec<SealedRow> = {
-                let conn = self.db.lock()?;
-                let mut stmt = conn.prepare_cached(column.select)?;
-                let rows = stmt.query_map(params![tenant, after, BATCH], |row| {
+            let rows = self
+                .db
+                .query_all(column.select, params![tenant, after, BATCH])?
+                .into_iter()
+                .map(|mut row| {
                     Ok(SealedRow {
                         rowid: row.get(0)?,
-                        patient_ref: row.get(1)?,
-                        record: row.get(2)?,
-                        body: row.get(3)?,
+                        patient_ref: row.take(1)?,
+                        record: row.take(2)?,
+                        body: row.take(3)?,
                     })
-                })?;
-                rows.collect::<Result<_, _>>()?
-            };
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
             let Some(last) = rows.last() else {
                 return Ok(());
             };

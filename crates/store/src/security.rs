@@ -2,10 +2,10 @@
 //! the step of the last accepted code, and the failure counter behind backoff and lockout.
 
 use phigate_crypto::AadContext;
-use rusqlite::{OptionalExtension, params};
 use zeroize::Zeroizing;
 
-use crate::{Store, StoreError, UserRecord};
+use crate::db::Sql;
+use crate::{Store, StoreError, UserRecord, params};
 
 /// Sign-in state of one account. Holds no secret: the TOTP secret is fetched separately.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,24 +29,21 @@ fn totp_context(user: &UserRecord) -> AadContext {
 impl Store {
     /// The sign-in state of `user_id` (defaults when none was recorded yet).
     pub fn user_security(&self, user_id: &str) -> Result<UserSecurity, StoreError> {
-        let conn = self.db.lock()?;
-        let row = conn
-            .query_row(
-                "SELECT totp_secret IS NOT NULL, totp_last_step, failures, last_failure_at, locked
-                 FROM user_security WHERE user_id = ?1",
-                params![user_id],
-                |row| {
-                    Ok(UserSecurity {
-                        totp_enrolled: row.get(0)?,
-                        totp_last_step: row.get::<_, Option<i64>>(1)?.map(|s| s.max(0) as u64),
-                        failures: row.get(2)?,
-                        last_failure_at: row.get(3)?,
-                        locked: row.get(4)?,
-                    })
-                },
-            )
-            .optional()?;
-        Ok(row.unwrap_or_default())
+        let row = self.db.query_opt(
+            "SELECT totp_secret IS NOT NULL, totp_last_step, failures, last_failure_at, locked
+             FROM user_security WHERE user_id = $1",
+            params![user_id],
+        )?;
+        let Some(row) = row else {
+            return Ok(UserSecurity::default());
+        };
+        Ok(UserSecurity {
+            totp_enrolled: row.get(0)?,
+            totp_last_step: row.get::<Option<i64>>(1)?.map(|s| s.max(0) as u64),
+            failures: row.get(2)?,
+            last_failure_at: row.get(3)?,
+            locked: row.get(4)?,
+        })
     }
 
     /// Enrols (or with `None`, removes) a TOTP secret; the replay marker is reset either way.
@@ -59,10 +56,10 @@ impl Store {
             Some(secret) => Some(self.keyring.seal(&totp_context(user), secret)?),
             None => None,
         };
-        let conn = self.db.lock()?;
-        conn.execute(
-            "INSERT INTO user_security (user_id, totp_secret, totp_last_step) VALUES (?1, ?2, NULL)
-             ON CONFLICT (user_id) DO UPDATE SET totp_secret = ?2, totp_last_step = NULL",
+        self.db.execute(
+            "INSERT INTO user_security (user_id, totp_secret, totp_last_step) VALUES ($1, $2, NULL)
+             ON CONFLICT (user_id) DO UPDATE SET totp_secret = excluded.totp_secret,
+               totp_last_step = NULL",
             params![user.id, sealed],
         )?;
         Ok(())
@@ -70,15 +67,12 @@ impl Store {
 
     /// The user's TOTP secret, if enrolled.
     pub fn totp_secret(&self, user: &UserRecord) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-        let sealed: Option<Vec<u8>> = {
-            let conn = self.db.lock()?;
-            conn.query_row(
-                "SELECT totp_secret FROM user_security WHERE user_id = ?1",
-                params![user.id],
-                |row| row.get(0),
-            )
-            .optional()?
-            .flatten()
+        let sealed: Option<Vec<u8>> = match self.db.query_opt(
+            "SELECT totp_secret FROM user_security WHERE user_id = $1",
+            params![user.id],
+        )? {
+            Some(mut row) => row.take(0)?,
+            None => None,
         };
         match sealed {
             None => Ok(None),
@@ -91,10 +85,9 @@ impl Store {
     /// two sign-ins racing with the same code cannot both pass.
     pub fn claim_totp_step(&self, user_id: &str, step: u64) -> Result<bool, StoreError> {
         let step = i64::try_from(step).map_err(|_| StoreError::Conflict("TOTP step"))?;
-        let conn = self.db.lock()?;
-        let changed = conn.execute(
-            "UPDATE user_security SET totp_last_step = ?2
-             WHERE user_id = ?1 AND (totp_last_step IS NULL OR totp_last_step < ?2)",
+        let changed = self.db.execute(
+            "UPDATE user_security SET totp_last_step = $2
+             WHERE user_id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
             params![user_id, step],
         )?;
         Ok(changed == 1)
@@ -108,12 +101,13 @@ impl Store {
         at: i64,
         locked: bool,
     ) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        conn.execute(
+        self.db.execute(
             "INSERT INTO user_security (user_id, failures, last_failure_at, locked)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (user_id) DO UPDATE SET failures = ?2, last_failure_at = ?3,
-               locked = locked OR ?4",
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures,
+               last_failure_at = excluded.last_failure_at,
+               locked = CASE WHEN user_security.locked = 1 OR excluded.locked = 1
+                             THEN 1 ELSE 0 END",
             params![user_id, failures, at, locked],
         )?;
         Ok(())
@@ -129,26 +123,25 @@ impl Store {
         at: i64,
         lock_after: u32,
     ) -> Result<(u32, bool), StoreError> {
-        let conn = self.db.lock()?;
-        let row = conn.query_row(
+        let row = self.db.query_one(
             "INSERT INTO user_security (user_id, failures, last_failure_at, locked)
-             VALUES (?1, 1, ?2, 1 >= ?3)
-             ON CONFLICT (user_id) DO UPDATE SET failures = failures + 1, last_failure_at = ?2,
-               locked = locked OR failures + 1 >= ?3
+             VALUES ($1, 1, $2, CASE WHEN $3 <= 1 THEN 1 ELSE 0 END)
+             ON CONFLICT (user_id) DO UPDATE SET failures = user_security.failures + 1,
+               last_failure_at = excluded.last_failure_at,
+               locked = CASE WHEN user_security.locked = 1 OR user_security.failures + 1 >= $3
+                             THEN 1 ELSE 0 END
              RETURNING failures, locked",
             params![user_id, at, lock_after],
-            |r| Ok((r.get::<_, u32>(0)?, r.get::<_, bool>(1)?)),
         )?;
-        Ok(row)
+        Ok((row.get(0)?, row.get(1)?))
     }
 
     /// Clears the failure counter (after a successful sign-in, or when an administrator
     /// enables the account again).
     pub fn clear_sign_in_failures(&self, user_id: &str) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        conn.execute(
+        self.db.execute(
             "UPDATE user_security SET failures = 0, last_failure_at = NULL, locked = 0
-             WHERE user_id = ?1",
+             WHERE user_id = $1",
             params![user_id],
         )?;
         Ok(())

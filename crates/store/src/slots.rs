@@ -2,11 +2,9 @@
 //! slot names no patient and is not PHI; booking one writes the patient's `Appointment` into
 //! their sealed record and marks the slot busy in the same transaction.
 
+use crate::db::{Row, Sql, now};
+use crate::{PatientRef, Store, StoreError, params};
 use phigate_crypto::AadContext;
-use rusqlite::{OptionalExtension, params};
-
-use crate::db::now;
-use crate::{PatientRef, Store, StoreError};
 
 /// Whether a slot can still be booked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,29 +39,39 @@ pub struct Slot {
     pub status: SlotStatus,
 }
 
+fn free_slot_from_row(row: &Row) -> Result<Slot, StoreError> {
+    Ok(Slot {
+        id: row.get(0)?,
+        start: row.get(1)?,
+        end: row.get(2)?,
+        service: row.get(3)?,
+        status: SlotStatus::Free,
+    })
+}
+
 impl Store {
     /// Adds slots (or replaces slots with the same id that are still free).
     pub fn put_slots(&self, tenant: &str, slots: &[Slot]) -> Result<(), StoreError> {
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction()?;
-        for slot in slots {
-            tx.execute(
-                "INSERT INTO slots (tenant, id, start, end, service, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (tenant, id) DO UPDATE SET start = ?3, end = ?4, service = ?5
-                 WHERE status = 'free'",
-                params![
-                    tenant,
-                    slot.id,
-                    slot.start,
-                    slot.end,
-                    slot.service,
-                    slot.status.as_str()
-                ],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.db.transaction(|tx| {
+            for slot in slots {
+                tx.execute(
+                    "INSERT INTO slots (tenant, id, start, \"end\", service, status)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (tenant, id) DO UPDATE SET start = excluded.start,
+                       \"end\" = excluded.\"end\", service = excluded.service
+                     WHERE slots.status = 'free'",
+                    params![
+                        tenant,
+                        slot.id,
+                        slot.start,
+                        slot.end,
+                        slot.service,
+                        slot.status.as_str()
+                    ],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// Free slots starting in `[from, to)` (RFC 3339 strings compared as text), optionally of one
@@ -76,44 +84,31 @@ impl Store {
         to: &str,
         limit: usize,
     ) -> Result<Vec<Slot>, StoreError> {
-        let conn = self.db.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT id, start, end, service FROM slots
-             WHERE tenant = ?1 AND status = 'free' AND start >= ?2 AND start < ?3
-               AND (?4 IS NULL OR service = ?4)
-             ORDER BY start, id LIMIT ?5",
-        )?;
-        let rows = stmt.query_map(params![tenant, from, to, service, limit as i64], |row| {
-            Ok(Slot {
-                id: row.get(0)?,
-                start: row.get(1)?,
-                end: row.get(2)?,
-                service: row.get(3)?,
-                status: SlotStatus::Free,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .query_all(
+                "SELECT id, start, \"end\", service FROM slots
+                 WHERE tenant = $1 AND status = 'free' AND start >= $2 AND start < $3
+                   AND (CAST($4 AS TEXT) IS NULL OR service = $4)
+                 ORDER BY start, id LIMIT $5",
+                params![tenant, from, to, service, limit],
+            )?
+            .iter()
+            .map(free_slot_from_row)
+            .collect()
     }
 
     /// One free slot by id, if it is free.
     pub fn free_slot(&self, tenant: &str, id: &str) -> Result<Option<Slot>, StoreError> {
-        let conn = self.db.lock()?;
-        Ok(conn
-            .query_row(
-                "SELECT id, start, end, service FROM slots
-                 WHERE tenant = ?1 AND id = ?2 AND status = 'free'",
+        self.db
+            .query_opt(
+                "SELECT id, start, \"end\", service FROM slots
+                 WHERE tenant = $1 AND id = $2 AND status = 'free'",
                 params![tenant, id],
-                |row| {
-                    Ok(Slot {
-                        id: row.get(0)?,
-                        start: row.get(1)?,
-                        end: row.get(2)?,
-                        service: row.get(3)?,
-                        status: SlotStatus::Free,
-                    })
-                },
-            )
-            .optional()?)
+            )?
+            .as_ref()
+            .map(free_slot_from_row)
+            .transpose()
     }
 
     /// Books a free slot for a patient: the slot turns busy and `appointment` (FHIR JSON) is
@@ -134,36 +129,27 @@ impl Store {
             "body",
         );
         let sealed = self.keyring.seal(&ctx, appointment)?;
-        let mut conn = self.db.lock()?;
-        let tx = conn.transaction()?;
-        let slot = tx
-            .query_row(
-                "SELECT id, start, end, service FROM slots
-                 WHERE tenant = ?1 AND id = ?2 AND status = 'free'",
-                params![tenant, slot_id],
-                |row| {
-                    Ok(Slot {
-                        id: row.get(0)?,
-                        start: row.get(1)?,
-                        end: row.get(2)?,
-                        service: row.get(3)?,
-                        status: SlotStatus::Busy,
-                    })
-                },
-            )
-            .optional()?
-            .ok_or(StoreError::Conflict("slot is not free"))?;
-        tx.execute(
-            "UPDATE slots SET status = 'busy', patient_ref = ?3 WHERE tenant = ?1 AND id = ?2",
-            params![tenant, slot_id, patient.as_str()],
-        )?;
-        tx.execute(
-            "INSERT INTO resources (tenant, patient_ref, resource_type, resource_ref, body, updated_at)
-             VALUES (?1, ?2, 'Appointment', ?3, ?4, ?5)",
-            params![tenant, patient.as_str(), rref, sealed, now()],
-        )?;
-        tx.commit()?;
-        Ok(slot)
+        let at = now();
+        self.db.transaction(|tx| {
+            // The guarded update is the claim: of two bookings racing for the slot, one
+            // changes the row and the other finds it busy.
+            let claimed = tx.query_opt(
+                "UPDATE slots SET status = 'busy', patient_ref = $3
+                 WHERE tenant = $1 AND id = $2 AND status = 'free'
+                 RETURNING id, start, \"end\", service",
+                params![tenant, slot_id, patient.as_str()],
+            )?;
+            let mut slot =
+                free_slot_from_row(&claimed.ok_or(StoreError::Conflict("slot is not free"))?)?;
+            slot.status = SlotStatus::Busy;
+            tx.execute(
+                "INSERT INTO resources
+                 (tenant, patient_ref, resource_type, resource_ref, body, updated_at)
+                 VALUES ($1, $2, 'Appointment', $3, $4, $5)",
+                params![tenant, patient.as_str(), rref, sealed, at],
+            )?;
+            Ok(slot)
+        })
     }
 }
 

@@ -1,9 +1,8 @@
 //! Staff accounts. Usernames and roles are not PHI; passwords are stored as Argon2id hashes made
 //! by the auth crate.
 
-use rusqlite::{OptionalExtension, params};
-
-use crate::db::now;
+use crate::db::{Row, Sql, now};
+use crate::params;
 use crate::{Store, StoreError};
 
 /// One account as stored.
@@ -35,13 +34,25 @@ impl std::fmt::Debug for UserRecord {
     }
 }
 
+const COLUMNS: &str = "id, tenant, username, role, password_hash, disabled";
+
+fn from_row(row: &Row) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        id: row.get(0)?,
+        tenant: row.get(1)?,
+        username: row.get(2)?,
+        role: row.get(3)?,
+        password_hash: row.get(4)?,
+        disabled: row.get(5)?,
+    })
+}
+
 impl Store {
     /// Creates an account, or replaces the password and role of an existing one with that name.
     pub fn upsert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        let conn = self.db.lock()?;
-        conn.execute(
+        self.db.execute(
             "INSERT INTO users (id, tenant, username, role, password_hash, disabled, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (tenant, username) DO UPDATE SET
                role = excluded.role, password_hash = excluded.password_hash,
                disabled = excluded.disabled",
@@ -64,56 +75,36 @@ impl Store {
         tenant: &str,
         username: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        let conn = self.db.lock()?;
-        Ok(conn
-            .query_row(
-                "SELECT id, tenant, username, role, password_hash, disabled FROM users
-                 WHERE tenant = ?1 AND username = ?2",
+        self.db
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM users WHERE tenant = $1 AND username = $2"),
                 params![tenant, username],
-                |row| {
-                    Ok(UserRecord {
-                        id: row.get(0)?,
-                        tenant: row.get(1)?,
-                        username: row.get(2)?,
-                        role: row.get(3)?,
-                        password_hash: row.get(4)?,
-                        disabled: row.get(5)?,
-                    })
-                },
-            )
-            .optional()?)
+            )?
+            .as_ref()
+            .map(from_row)
+            .transpose()
     }
 
     /// Number of accounts in a tenant with a role.
     pub fn count_users_with_role(&self, tenant: &str, role: &str) -> Result<u64, StoreError> {
-        let conn = self.db.lock()?;
-        Ok(conn.query_row(
-            "SELECT COUNT(*) FROM users WHERE tenant = ?1 AND role = ?2",
-            params![tenant, role],
-            |r| r.get(0),
-        )?)
+        self.db
+            .query_one(
+                "SELECT COUNT(*) FROM users WHERE tenant = $1 AND role = $2",
+                params![tenant, role],
+            )?
+            .get(0)
     }
-}
 
-impl Store {
     /// Every account of a tenant, by username.
     pub fn list_users(&self, tenant: &str) -> Result<Vec<UserRecord>, StoreError> {
-        let conn = self.db.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT id, tenant, username, role, password_hash, disabled FROM users
-             WHERE tenant = ?1 ORDER BY username",
-        )?;
-        let rows = stmt.query_map(params![tenant], |row| {
-            Ok(UserRecord {
-                id: row.get(0)?,
-                tenant: row.get(1)?,
-                username: row.get(2)?,
-                role: row.get(3)?,
-                password_hash: row.get(4)?,
-                disabled: row.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db
+            .query_all(
+                &format!("SELECT {COLUMNS} FROM users WHERE tenant = $1 ORDER BY username"),
+                params![tenant],
+            )?
+            .iter()
+            .map(from_row)
+            .collect()
     }
 
     /// Disables or enables an account. Enabling also clears a lockout.
@@ -126,40 +117,25 @@ impl Store {
         let user = self
             .user_by_name(tenant, username)?
             .ok_or(StoreError::NotFound("user"))?;
-        {
-            let conn = self.db.lock()?;
-            conn.execute(
-                "UPDATE users SET disabled = ?2 WHERE id = ?1",
-                params![user.id, disabled],
-            )?;
-        }
+        self.db.execute(
+            "UPDATE users SET disabled = $2 WHERE id = $1",
+            params![user.id, disabled],
+        )?;
         if !disabled {
             self.clear_sign_in_failures(&user.id)?;
         }
         Ok(())
     }
-}
 
-impl Store {
     /// Looks an account up by its id.
     pub fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let conn = self.db.lock()?;
-        Ok(conn
-            .query_row(
-                "SELECT id, tenant, username, role, password_hash, disabled FROM users
-                 WHERE id = ?1",
+        self.db
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM users WHERE id = $1"),
                 params![id],
-                |row| {
-                    Ok(UserRecord {
-                        id: row.get(0)?,
-                        tenant: row.get(1)?,
-                        username: row.get(2)?,
-                        role: row.get(3)?,
-                        password_hash: row.get(4)?,
-                        disabled: row.get(5)?,
-                    })
-                },
-            )
-            .optional()?)
+            )?
+            .as_ref()
+            .map(from_row)
+            .transpose()
     }
 }

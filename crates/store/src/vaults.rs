@@ -2,10 +2,10 @@
 //! forgetting a patient also makes their vaults unreadable.
 
 use phigate_crypto::AadContext;
-use rusqlite::{OptionalExtension, params};
 use zeroize::Zeroizing;
 
-use crate::db::now;
+use crate::db::{Sql, now};
+use crate::params;
 use crate::{PatientRef, Store, StoreError};
 
 fn context(tenant: &str, patient: &PatientRef, conversation: &str) -> AadContext {
@@ -29,10 +29,11 @@ impl Store {
         let sealed = self
             .keyring
             .seal(&context(tenant, patient, conversation), vault)?;
-        let conn = self.db.lock()?;
-        conn.execute(
-            "INSERT OR REPLACE INTO vaults (tenant, conversation, patient_ref, body, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+        self.db.execute(
+            "INSERT INTO vaults (tenant, conversation, patient_ref, body, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, conversation) DO UPDATE SET patient_ref = excluded.patient_ref,
+               body = excluded.body, updated_at = excluded.updated_at",
             params![tenant, conversation, patient.as_str(), sealed, now()],
         )?;
         Ok(())
@@ -45,15 +46,15 @@ impl Store {
         patient: &PatientRef,
         conversation: &str,
     ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-        let sealed: Option<Vec<u8>> = {
-            let conn = self.db.lock()?;
-            conn.query_row(
-                "SELECT body FROM vaults WHERE tenant = ?1 AND conversation = ?2 AND patient_ref = ?3",
+        let sealed: Option<Vec<u8>> = self
+            .db
+            .query_opt(
+                "SELECT body FROM vaults
+                 WHERE tenant = $1 AND conversation = $2 AND patient_ref = $3",
                 params![tenant, conversation, patient.as_str()],
-                |row| row.get(0),
-            )
-            .optional()?
-        };
+            )?
+            .map(|mut row| row.take(0))
+            .transpose()?;
         match sealed {
             None => Ok(None),
             Some(sealed) => Ok(Some(

@@ -1,24 +1,63 @@
-//! Incidents: a rule firing again for the same subject merges into the open incident, patients
-//! are counted once, and acknowledging moves only an open incident.
+//! Incidents, on SQLite and on PostgreSQL (`127.0.0.1:5432`, trust authentication, database
+//! `test`, a schema of the test's own): a rule firing again for the same subject merges into
+//! the open incident, patients are counted once, and acknowledging moves only an open incident.
 
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
-    reason = "a failed step fails the test"
+    clippy::print_stderr,
+    reason = "a failed step fails the test; a skip must be visible"
 )]
 
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use phigate_crypto::{KeyMaterial, LocalKms};
-use phigate_store::{NewIncident, Store};
+use phigate_store::{NewIncident, PostgresConfig, Store};
 
-fn open(dir: &tempfile::TempDir) -> Store {
-    let root = KeyMaterial::from_bytes(&[7u8; 32]).unwrap();
-    Store::open(
-        &dir.path().join("app.db"),
-        Arc::new(LocalKms::from_key(root)),
-    )
-    .unwrap()
+const POSTGRES: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+
+fn kms() -> Arc<LocalKms> {
+    Arc::new(LocalKms::from_key(KeyMaterial::from_bytes(&[7u8; 32]).unwrap()))
+}
+
+/// Drops the test's PostgreSQL schema when the test ends.
+struct Scratch(Option<String>);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(schema) = self.0.take()
+            && let Ok(mut admin) = postgres::Client::connect(POSTGRES, postgres::NoTls)
+        {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// The store on SQLite, and on PostgreSQL when a server answers (loudly skipped otherwise,
+/// unless `POSTGRES_TESTS_REQUIRED` is set).
+fn stores(dir: &tempfile::TempDir, tag: &str) -> (Vec<Store>, Scratch) {
+    let mut stores = vec![Store::open(&dir.path().join("app.db"), kms()).unwrap()];
+    let mut scratch = Scratch(None);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!("incidents_{tag}_{}_{nanos}", std::process::id());
+    match Store::open_postgres(PostgresConfig::new(POSTGRES, schema.clone()), kms()) {
+        Ok(store) => {
+            stores.push(store);
+            scratch.0 = Some(schema);
+        }
+        Err(err) => {
+            assert!(
+                std::env::var_os("POSTGRES_TESTS_REQUIRED").is_none(),
+                "POSTGRES_TESTS_REQUIRED is set but PostgreSQL failed: {err}"
+            );
+            eprintln!("\n*** SKIPPED the PostgreSQL half: no PostgreSQL at 127.0.0.1:5432 ***\n");
+        }
+    }
+    (stores, scratch)
 }
 
 fn firing<'a>(id: &'a str, subject: &'a str, at: i64, patients: &'a [String]) -> NewIncident<'a> {
@@ -37,7 +76,13 @@ fn firing<'a>(id: &'a str, subject: &'a str, at: i64, patients: &'a [String]) ->
 #[test]
 fn a_second_firing_merges_into_the_open_incident_and_counts_patients_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let (stores, _scratch) = stores(&dir, "merge");
+    for store in &stores {
+        merges(store);
+    }
+}
+
+fn merges(store: &Store) {
     let first = vec!["a".repeat(64), "b".repeat(64)];
     let second = vec!["b".repeat(64), "c".repeat(64)];
     let (opened, new) = store
@@ -72,7 +117,13 @@ fn a_second_firing_merges_into_the_open_incident_and_counts_patients_once() {
 #[test]
 fn acknowledging_moves_an_open_incident_once_and_stops_merging_into_it() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let (stores, _scratch) = stores(&dir, "ack");
+    for store in &stores {
+        acknowledges(store);
+    }
+}
+
+fn acknowledges(store: &Store) {
     store
         .record_incident(&firing("inc-1", "u-1", 1000, &[]), 600)
         .unwrap();

@@ -1,15 +1,19 @@
-//! The SQLite connection, its settings and the versioned schema.
+//! The schema, written once in a portable dialect and adapted to each backend.
+//!
+//! The portable dialect is the SQL both SQLite and PostgreSQL accept, with three conventions:
+//!
+//! - `INTEGER` means a 64-bit integer (`BIGINT` on PostgreSQL) and `BLOB` means bytes (`BYTEA`).
+//!   Booleans are `INTEGER` columns holding 0 or 1.
+//! - `{rowid}` at the start of a table's columns marks a table whose rows are read in insertion
+//!   order or in batches by `rowid`. SQLite has that column implicitly; PostgreSQL gets an
+//!   identity column of that name.
+//! - Identifiers that are keywords somewhere (`end`) are double-quoted.
+//!
+//! Each entry moves the schema one version forward; its index plus one is the version it creates.
+//! An entry, once released, is never edited: a change is a new entry.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-
-use rusqlite::Connection;
-
-use crate::StoreError;
-
-/// Each entry moves the schema one version forward; the index is the version it creates.
-const MIGRATIONS: &[&str] = &[
+/// The migrations, in order.
+pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE keys (
@@ -23,18 +27,18 @@ CREATE TABLE patients (
     PRIMARY KEY (tenant, patient_ref)
 );
 CREATE TABLE resources (
-    tenant TEXT NOT NULL, patient_ref TEXT NOT NULL, resource_type TEXT NOT NULL,
+    {rowid} tenant TEXT NOT NULL, patient_ref TEXT NOT NULL, resource_type TEXT NOT NULL,
     resource_ref TEXT NOT NULL, body BLOB NOT NULL, updated_at INTEGER NOT NULL,
     PRIMARY KEY (tenant, patient_ref, resource_type, resource_ref)
 );
 CREATE TABLE drafts (
-    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, patient_ref TEXT NOT NULL, task TEXT NOT NULL,
-    status TEXT NOT NULL, body BLOB NOT NULL, created_by TEXT NOT NULL,
+    {rowid} id TEXT PRIMARY KEY, tenant TEXT NOT NULL, patient_ref TEXT NOT NULL,
+    task TEXT NOT NULL, status TEXT NOT NULL, body BLOB NOT NULL, created_by TEXT NOT NULL,
     created_at INTEGER NOT NULL, reviewed_by TEXT, reviewed_at INTEGER
 );
 CREATE INDEX drafts_by_status ON drafts (tenant, status, created_at);
 CREATE TABLE vaults (
-    tenant TEXT NOT NULL, conversation TEXT NOT NULL, patient_ref TEXT NOT NULL,
+    {rowid} tenant TEXT NOT NULL, conversation TEXT NOT NULL, patient_ref TEXT NOT NULL,
     body BLOB NOT NULL, updated_at INTEGER NOT NULL,
     PRIMARY KEY (tenant, conversation)
 );
@@ -88,7 +92,7 @@ CREATE INDEX break_glass_by_time ON break_glass (tenant, created_at);
 "#,
     r#"
 CREATE TABLE slots (
-    tenant TEXT NOT NULL, id TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL,
+    tenant TEXT NOT NULL, id TEXT NOT NULL, start TEXT NOT NULL, "end" TEXT NOT NULL,
     service TEXT NOT NULL, status TEXT NOT NULL, patient_ref TEXT,
     PRIMARY KEY (tenant, id)
 );
@@ -110,54 +114,54 @@ CREATE TABLE incident_patients (
 "#,
 ];
 
-/// A shared SQLite connection. SQLite serialises writers anyway; one connection behind a mutex
-/// keeps the embedded default simple and correct.
-#[derive(Clone)]
-pub struct Database {
-    conn: Arc<Mutex<Connection>>,
+/// The backend a migration is adapted to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// SQLite: the portable text as written, `{rowid}` dropped.
+    Sqlite,
+    /// PostgreSQL: 64-bit integers, `BYTEA`, and an explicit `rowid` identity column.
+    Postgres,
 }
 
-impl Database {
-    /// Opens or creates the database, applies its settings and migrates it.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Deleted and overwritten content (destroyed keys above all) is zeroed, not left in
-        // free space inside the page.
-        conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        migrate(&conn)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
-    }
-
-    /// Locks the connection for one operation.
-    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        self.conn.lock().map_err(|_| StoreError::Poisoned)
+/// The migration text for `dialect`.
+pub(crate) fn adapt(sql: &str, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => sql.replace("{rowid} ", ""),
+        Dialect::Postgres => {
+            let typed = replace_words(sql, &[("INTEGER", "BIGINT"), ("BLOB", "BYTEA")]);
+            typed.replace(
+                "{rowid} ",
+                "rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE, ",
+            )
+        }
     }
 }
 
-fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    let supported = MIGRATIONS.len() as i64;
-    if found > supported {
-        return Err(StoreError::SchemaTooNew { found, supported });
+/// Replaces whole words (outside quotes) by their counterparts.
+fn replace_words(sql: &str, pairs: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let flush = |word: &mut String, out: &mut String| {
+        let replaced = pairs.iter().find(|(from, _)| *from == word.as_str());
+        out.push_str(replaced.map_or(word.as_str(), |(_, to)| to));
+        word.clear();
+    };
+    for c in sql.chars() {
+        if quote.is_none() && (c.is_ascii_alphanumeric() || c == '_') {
+            word.push(c);
+            continue;
+        }
+        flush(&mut word, &mut out);
+        match quote {
+            Some(q) if q == c => quote = None,
+            None if c == '\'' || c == '"' => quote = Some(c),
+            _ => {}
+        }
+        out.push(c);
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index as i64 + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
-}
-
-/// The current time in Unix seconds.
-pub(crate) fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    flush(&mut word, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -165,22 +169,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_database_from_a_newer_build_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("app.db");
-        drop(Database::open(&path).unwrap());
-        let conn = Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", 99).unwrap();
-        drop(conn);
-        let err = Database::open(&path).err().unwrap();
-        assert!(matches!(err, StoreError::SchemaTooNew { found: 99, .. }));
+    fn postgres_gets_wide_integers_bytes_and_an_explicit_rowid() {
+        let sql =
+            "CREATE TABLE t ({rowid} a INTEGER, b BLOB, c TEXT DEFAULT 'INTEGER', \"BLOB\" TEXT)";
+        assert_eq!(
+            adapt(sql, Dialect::Postgres),
+            "CREATE TABLE t (rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE, a BIGINT, \
+             b BYTEA, c TEXT DEFAULT 'INTEGER', \"BLOB\" TEXT)"
+        );
+        assert_eq!(
+            adapt(sql, Dialect::Sqlite),
+            "CREATE TABLE t (a INTEGER, b BLOB, c TEXT DEFAULT 'INTEGER', \"BLOB\" TEXT)"
+        );
     }
 
     #[test]
-    fn reopening_does_not_migrate_twice() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("app.db");
-        drop(Database::open(&path).unwrap());
-        assert!(Database::open(&path).is_ok());
+    fn integer_inside_a_longer_word_is_left_alone() {
+        assert_eq!(
+            adapt("x INTEGERS, y BLOBS", Dialect::Postgres),
+            "x INTEGERS, y BLOBS"
+        );
     }
 }
