@@ -18,7 +18,9 @@ use phigate_store::{NewIncident, PostgresConfig, Store};
 const POSTGRES: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
 
 fn kms() -> Arc<LocalKms> {
-    Arc::new(LocalKms::from_key(KeyMaterial::from_bytes(&[7u8; 32]).unwrap()))
+    Arc::new(LocalKms::from_key(
+        KeyMaterial::from_bytes(&[7u8; 32]).unwrap(),
+    ))
 }
 
 /// Drops the test's PostgreSQL schema when the test ends.

@@ -18,8 +18,8 @@ use futures::StreamExt;
 use phigate_agent::{AI_LABEL, AgentError, Pipeline, TaskInput, TaskRun};
 use phigate_auth::Principal;
 use serde::Deserialize;
-use tracing::Instrument;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use super::RequestId;
 use crate::{Gateway, GatewayError, body};

@@ -155,7 +155,10 @@ async fn serve_until_stopped(serving: Serving<'_>) -> Result<()> {
         None => format!("phigate listening on http://{bound} (plain HTTP, loopback only)"),
     });
     if let Some(metrics) = &metrics {
-        out.line(format!("metrics on http://{}/metrics", metrics.local_addr()?));
+        out.line(format!(
+            "metrics on http://{}/metrics",
+            metrics.local_addr()?
+        ));
     }
     out.flush();
     if let Some(metrics) = metrics {
