@@ -166,6 +166,7 @@ impl Pipeline {
         let kind = values
             .get(leak.value_index)
             .map_or("UNKNOWN", |(kind, _)| kind.tag());
+        phigate_telemetry::metrics().leak_gate_block(kind);
         let mut blocked = ctx.trail.event(Action::Denial, Outcome::Denied);
         blocked.provider = Some(self.provider.name().to_owned());
         blocked.detail = Some(format!("egress gate blocked: {kind}"));

@@ -155,6 +155,9 @@ impl Pipeline {
         }
         let screened = screen(text);
         ctx.report.input_signals = screened.signals.iter().map(|s| s.as_str()).collect();
+        if let Some(risk) = risk_label(screened.risk) {
+            phigate_telemetry::metrics().injection_detected("task_input", risk);
+        }
         if screened.risk == Risk::High {
             return Err(AgentError::InjectionRefused(screened.summary()));
         }
@@ -206,6 +209,9 @@ impl Pipeline {
         second.json(&mut context);
         let text = second.text(text);
         let entities = second.entities_seen().clone();
+        for (kind, count) in &entities {
+            phigate_telemetry::metrics().deid_entities(kind.tag(), *count as u64);
+        }
 
         let user = prompt::user_message(ctx.task, &context, &text);
         let mut request = MessagesRequest::new(&self.model, ctx.task.max_tokens, user);
@@ -227,4 +233,13 @@ impl Pipeline {
 /// SHA-256 of `bytes` in lowercase hex.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
+}
+
+/// A screening risk worth counting, as a metric label.
+pub(crate) fn risk_label(risk: Risk) -> Option<&'static str> {
+    match risk {
+        Risk::High => Some("high"),
+        Risk::Medium => Some("medium"),
+        _ => None,
+    }
 }

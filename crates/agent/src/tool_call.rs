@@ -69,6 +69,9 @@ impl Pipeline {
         // Screen the result as untrusted text, then de-identify it like any other input.
         let mut result = result;
         let risk = screen_json(&mut result);
+        if let Some(label) = crate::pipeline::risk_label(risk) {
+            phigate_telemetry::metrics().injection_detected("tool_result", label);
+        }
         if risk == Risk::High {
             let why = "result withheld: it reads as a prompt injection".to_owned();
             self.audit_tool_outcome(ctx, &call.name, Outcome::Success, "withheld", Some(why))?;

@@ -120,6 +120,11 @@ impl Committer {
         self.submit(|reply| Job::Append(encoded, reply))
     }
 
+    /// Whether the committer thread still takes appends.
+    pub(crate) fn is_running(&self) -> bool {
+        !self.shared.lock().closed && self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     /// Asks for a checkpoint of the log as it is once everything queued before is written.
     pub(crate) fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
         self.submit(Job::Checkpoint)

@@ -20,6 +20,7 @@ mod event;
 pub mod fhir;
 mod log;
 mod merkle;
+mod observe;
 mod store;
 mod verify;
 pub mod witness;
@@ -35,6 +36,7 @@ pub use log::{
 pub use merkle::{
     Frontier, Hash, leaf_hash, node_hash, root as merkle_root, verify_consistency, verify_inclusion,
 };
+pub use observe::AuditObserver;
 pub use store::Query;
 pub use store::postgres;
 pub use verify::{Failure, VerifyReport};

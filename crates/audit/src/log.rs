@@ -3,8 +3,8 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use phigate_crypto::sha256;
 use rusqlite::Connection;
@@ -19,7 +19,7 @@ use crate::store::sqlite::{self, SqliteWriter};
 use crate::store::{Query, Reader, RowRef, to_hash, to_u64};
 use crate::verify::{self, VerifyReport};
 use crate::witness_url::WitnessPoster;
-use crate::{Action, Actor, AuditError, AuditEvent, Checkpoint, Outcome, witness};
+use crate::{Action, Actor, AuditError, AuditEvent, AuditObserver, Checkpoint, Outcome, witness};
 
 /// By default a checkpoint is signed once this many entries are not covered by one.
 pub const CHECKPOINT_INTERVAL: u64 = 100;
@@ -118,6 +118,7 @@ pub struct AuditLog {
     options: LogOptions,
     /// The PostgreSQL schema, for the owner's operations.
     pg_schema: Option<String>,
+    observers: RwLock<Vec<Arc<dyn AuditObserver>>>,
 }
 
 impl AuditLog {
@@ -212,6 +213,7 @@ impl AuditLog {
             origin: origin.to_owned(),
             options,
             pg_schema: None,
+            observers: RwLock::new(Vec::new()),
         })
     }
 
@@ -250,7 +252,41 @@ impl AuditLog {
     /// Appends `event` and returns once the batch it was committed in is durable. Concurrent
     /// appends share batches; checkpoints are signed in the batch where they fall due.
     pub fn append(&self, event: AuditEvent) -> Result<AppendReceipt, AuditError> {
-        self.committer.append(Encoded::new(event)?)
+        let observers = self
+            .observers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if observers.is_empty() {
+            return self.committer.append(Encoded::new(event)?);
+        }
+        let started = Instant::now();
+        let encoded = Encoded::new(event.clone())?;
+        let outcome = self.committer.append(encoded);
+        let took = started.elapsed();
+        for observer in &observers {
+            observer.appended(&event, outcome.as_ref().copied(), took);
+        }
+        outcome
+    }
+
+    /// Adds `observer`, told of every append from now on (see [`AuditObserver`]).
+    pub fn observe(&self, observer: Arc<dyn AuditObserver>) {
+        self.observers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(observer);
+    }
+
+    /// Whether the log can take appends now: its committer is running and its store answers a
+    /// read. (Only an append proves the store writable; this check writes nothing.)
+    pub fn is_ready(&self) -> bool {
+        self.committer.is_running() && self.len().is_ok()
+    }
+
+    /// How many entries are not yet covered by a signed checkpoint.
+    pub fn unsigned_entries(&self) -> Result<u64, AuditError> {
+        self.read(|r| Ok(r.len()?.saturating_sub(r.last_checkpoint_size()?)))
     }
 
     /// Signs and stores a checkpoint of the log once everything appended before is written.

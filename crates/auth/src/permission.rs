@@ -126,6 +126,13 @@ pub const PERMISSIONS: &[Permission] = &[
     // The web console's static files: no data, so no credential; everything the console shows
     // comes from the routes above, with the signed-in person's token.
     row(Endpoint, "GET /console/{file}", &[]),
+    // Security incidents, for auditors and administrators.
+    row(Endpoint, "GET /v1/incidents", &["incident/read"]),
+    row(
+        Endpoint,
+        "POST /v1/incidents/{id}/ack",
+        &["incident/read", "incident/ack"],
+    ),
     // Tasks: the capability plus the data each one reads. `crates/agent/policies/tasks.toml`
     // declares the same scopes, and a test in the agent crate holds the two together.
     row(

@@ -135,8 +135,20 @@ pub fn scopes(role: Role) -> &'static [&'static str] {
             "user/ExplanationOfBenefit.rs",
             "task/admin",
         ],
-        Role::Auditor => &["audit/read", "audit/export"],
-        Role::Admin => &["admin/users", "admin/clients", "admin/keys", "admin/config"],
+        Role::Auditor => &[
+            "audit/read",
+            "audit/export",
+            "incident/read",
+            "incident/ack",
+        ],
+        Role::Admin => &[
+            "admin/users",
+            "admin/clients",
+            "admin/keys",
+            "admin/config",
+            "incident/read",
+            "incident/ack",
+        ],
         Role::Service => &["messages/create"],
         // SMART patient-context scopes: the patient in context is the one the account is bound
         // to, never one named in a request.

@@ -56,14 +56,16 @@ impl KeyCache {
     pub(crate) fn get(&self, scope: &KeyScope, version: u32) -> Option<Arc<ScopeKey>> {
         let mut entries = self.entries();
         let slot = (scope.clone(), version);
-        match entries.get(&slot) {
+        let found = match entries.get(&slot) {
             Some(entry) if entry.inserted.elapsed() < self.ttl => Some(Arc::clone(&entry.key)),
             Some(_) => {
                 entries.remove(&slot);
                 None
             }
             None => None,
-        }
+        };
+        phigate_telemetry::metrics().key_cache(found.is_some());
+        found
     }
 
     /// Caches `key` (unless the cache is disabled) and returns a shared handle to it.

@@ -204,6 +204,20 @@ impl Keyring {
         self.kms.id()
     }
 
+    /// Checks that the KMS answers: wraps a fresh throwaway key and unwraps it again. Costs one
+    /// round trip each way with a remote KMS; nothing is stored.
+    pub fn probe_kms(&self) -> Result<(), CryptoError> {
+        let probe = KeyMaterial::generate()?;
+        let aad = b"phigate/kms-probe/v1";
+        let wrapped = self.kms.wrap(&probe, aad)?;
+        let unwrapped = self.kms.unwrap(&wrapped, aad)?;
+        if unwrapped.expose_secret() == probe.expose_secret() {
+            Ok(())
+        } else {
+            Err(CryptoError::Kms("the KMS unwrapped a different key".into()))
+        }
+    }
+
     /// Every version of `scope` with its state, lowest version first.
     pub fn key_status(&self, scope: &KeyScope) -> Result<Vec<(u32, KeyState)>, CryptoError> {
         let mut status: Vec<_> = self

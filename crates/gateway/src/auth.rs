@@ -37,6 +37,7 @@ fn credential(headers: &HeaderMap) -> Option<&str> {
 
 impl Gateway {
     /// Verifies the caller and checks `scope`; a refusal is audited, then returned.
+    #[tracing::instrument(name = "gateway.authenticate", level = "debug", skip_all, fields(scope = %scope))]
     pub(crate) async fn authenticate(
         &self,
         headers: &HeaderMap,
@@ -145,6 +146,7 @@ enum RouteFamily {
     Tasks,
     Admin,
     Patient,
+    Incidents,
 }
 
 impl RouteFamily {
@@ -159,6 +161,8 @@ impl RouteFamily {
             Self::Admin
         } else if scope == "task/assistant" || scope.starts_with("patient/") {
             Self::Patient
+        } else if scope.starts_with("incident/") {
+            Self::Incidents
         } else {
             Self::Tasks
         }
@@ -173,6 +177,7 @@ impl RouteFamily {
             Self::Tasks => "tasks",
             Self::Admin => "admin",
             Self::Patient => "patient",
+            Self::Incidents => "incidents",
         }
     }
 
@@ -192,6 +197,9 @@ impl RouteFamily {
                 "This credential may not administer Phigate: it is for the admin role only."
             }
             Self::Patient => "These routes are for patients signed in to their own record.",
+            Self::Incidents => {
+                "This credential may not see incidents: they are for auditors and administrators."
+            }
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct GatewayConfig {
     pub thinking_cache_entries: usize,
     /// Token buckets on `/v1/*`, per principal, per OAuth client and per tenant.
     pub rate_limits: RateLimits,
+    /// How long open requests may take to finish once shutdown begins.
+    pub shutdown_grace: Duration,
 }
 
 /// The gateway's token buckets. A request takes one token from each; the first empty bucket
@@ -90,6 +92,7 @@ impl GatewayConfig {
             danger_allow_unscanned_media: false,
             thinking_cache_entries: 10_000,
             rate_limits: RateLimits::default(),
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }

@@ -19,6 +19,7 @@ impl Gateway {
     }
 
     /// Shapes, gates and audits `outbound`; returns the exact bytes that may now be sent.
+    #[tracing::instrument(name = "gateway.egress", level = "debug", skip_all)]
     pub(crate) async fn disclose(
         &self,
         trail: &Trail,
@@ -35,6 +36,7 @@ impl Gateway {
             let kind = values
                 .get(leak.value_index)
                 .map_or("UNKNOWN", |(kind, _)| kind.tag());
+            phigate_telemetry::metrics().leak_gate_block(kind);
             let mut blocked = trail.event(Action::Denial, Outcome::Denied);
             blocked.detail = Some(format!("egress gate blocked: {kind}"));
             trail.record(blocked).await?;

@@ -31,6 +31,7 @@ pub mod console;
 mod containment;
 mod disclosure;
 pub mod error;
+mod metrics;
 mod restore;
 mod routes;
 pub mod scrub;
@@ -73,6 +74,26 @@ pub struct Gateway {
     containment: Option<phigate_store::Store>,
     /// The public OAuth client the patient's page at `/patient/` signs in with, if any.
     patient_client_id: Option<String>,
+    /// The incidents behind `/v1/incidents`, when kept.
+    incidents: Option<phigate_incidents::IncidentBook>,
+    /// What `/readyz` checks besides the audit log.
+    readiness: Option<Arc<dyn Readiness>>,
+}
+
+/// One part `/readyz` checks, and whether it answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadyCheck {
+    /// The part: `database`, `audit`, `kms`.
+    pub part: &'static str,
+    /// Whether it answered.
+    pub ok: bool,
+}
+
+/// The deployment's readiness checks, run on the blocking pool for each `/readyz`. An
+/// implementation says only which part failed, never why (the reason may name a host or key).
+pub trait Readiness: Send + Sync {
+    /// Checks every part.
+    fn check(&self) -> Vec<ReadyCheck>;
 }
 
 /// Computes a patient's keyed HMAC reference from a tenant and the identifier an auditor gives,
@@ -109,6 +130,8 @@ impl Gateway {
             admin: None,
             containment: None,
             patient_client_id: None,
+            incidents: None,
+            readiness: None,
         }
     }
 
@@ -145,6 +168,19 @@ impl Gateway {
     /// `/patient/` address as redirect URI).
     pub fn with_patient_portal(mut self, client_id: String) -> Self {
         self.patient_client_id = Some(client_id);
+        self
+    }
+
+    /// Serves `/v1/incidents` from `book`; without it those routes answer 404.
+    pub fn with_incidents(mut self, book: phigate_incidents::IncidentBook) -> Self {
+        self.incidents = Some(book);
+        self
+    }
+
+    /// Makes `/readyz` run `readiness` (the store database, the audit store, the KMS) instead
+    /// of only reading the audit log.
+    pub fn with_readiness(mut self, readiness: Arc<dyn Readiness>) -> Self {
+        self.readiness = Some(readiness);
         self
     }
 

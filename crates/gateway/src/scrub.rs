@@ -136,6 +136,7 @@ pub struct Scrubbed {
 }
 
 /// De-identifies every string leaf of `request` in place.
+#[tracing::instrument(name = "gateway.deidentify", level = "debug", skip_all)]
 pub fn scrub<R: Scrubbable>(
     request: &mut R,
     detector: &Detector,
@@ -163,6 +164,7 @@ pub fn scrub<R: Scrubbable>(
         walk(&mut request.parts(), false, &mut |s| {
             *s = second.text(&defuse_placeholders(s));
         });
+        count_entities(second.entities_seen());
         second.entities_seen().values().sum::<usize>()
     };
     let (recalled, replaced) = thinking_blocks(
@@ -225,7 +227,15 @@ fn thinking_blocks(
     for text in unknown {
         *text = deid.text(&defuse_placeholders(text));
     }
+    count_entities(deid.entities_seen());
     (recalled, deid.entities_seen().values().sum())
+}
+
+/// Adds what one de-identifier replaced to the per-type counters.
+fn count_entities(seen: &std::collections::BTreeMap<phigate_deid::EntityKind, usize>) {
+    for (kind, count) in seen {
+        phigate_telemetry::metrics().deid_entities(kind.tag(), *count as u64);
+    }
 }
 
 /// Calls `visit` on every string leaf that carries data. `with_thinking` includes the text of

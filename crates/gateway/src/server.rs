@@ -47,7 +47,9 @@ pub async fn serve_with(
     extra: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(gateway.clone()).merge(extra);
+    let app = router(gateway.clone())
+        .merge(extra)
+        .layer(axum::middleware::from_fn(crate::metrics::record));
     accept_loop(listener, app, gateway, None, shutdown).await
 }
 
@@ -72,6 +74,7 @@ pub async fn serve_tls_with(
 ) -> std::io::Result<()> {
     let app = router(gateway.clone())
         .merge(extra)
+        .layer(axum::middleware::from_fn(crate::metrics::record))
         .layer(axum::middleware::map_response(hsts));
     let acceptor = TlsAcceptor::from(tls);
     accept_loop(listener, app, gateway, Some(acceptor), shutdown).await
@@ -92,6 +95,7 @@ async fn accept_loop(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = gateway.config().header_timeout;
+    let grace = gateway.config().shutdown_grace;
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -124,7 +128,18 @@ async fn accept_loop(
             }
         });
     }
-    graceful.shutdown().await;
+    // Stop accepting, let every open request (streams included) finish, for at most the grace
+    // period; requests still running then are cut off when the runtime stops.
+    drop(listener);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "gateway.shutdown grace period over; open requests are cut off"
+        );
+    }
     Ok(())
 }
 

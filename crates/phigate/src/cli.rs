@@ -91,6 +91,15 @@ pub enum Command {
     /// Manage the appointment slots the `admin` task's scheduling tools find and book.
     #[command(subcommand)]
     Slots(SlotsCommand),
+    /// Security incidents the rules of `phigate serve` opened: list, show, acknowledge, and the
+    /// breach-assessment report of one (patients affected, discovery date, the 60-day
+    /// notification deadline of 45 CFR 164.404).
+    #[command(subcommand)]
+    Incidents(IncidentsCommand),
+    /// Check this deployment for operational problems: TLS settings and certificate expiry, key
+    /// file permissions, the store database, the audit log and the KMS, clock skew, and
+    /// configuration mistakes. Prints one line per check; exits non-zero when any fails.
+    Doctor(DoctorArgs),
     /// Incident containment for model providers: block one so that it receives nothing (every
     /// request that would reach it is refused with 503 and audited), unblock it, list blocks.
     /// A running `phigate serve` sees the change on its next request.
@@ -697,4 +706,54 @@ pub enum ComplianceCommand {
     },
     /// List the controls: citation, required or addressable, and how many tests prove each.
     Controls,
+}
+
+/// `phigate incidents …`.
+#[derive(Debug, Subcommand)]
+pub enum IncidentsCommand {
+    /// List incidents, newest first.
+    List {
+        /// Only incidents in this status: open, acknowledged or closed.
+        #[arg(long)]
+        status: Option<String>,
+        /// Print JSON (the shape of `GET /v1/incidents`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one incident with the patient references it touched.
+    Show {
+        /// The incident id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge an open incident (audited, as the local operator).
+    Ack {
+        /// The incident id.
+        id: String,
+    },
+    /// The breach-assessment report of one incident, in Markdown (or JSON with `--json`).
+    Report {
+        /// The incident id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `phigate doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Warn when a TLS certificate expires within this many days.
+    #[arg(long, default_value_t = 30)]
+    pub cert_warn_days: u32,
+    /// Fail when this machine's clock and the reference clocks differ by more than this many
+    /// seconds.
+    #[arg(long, default_value_t = 60)]
+    pub max_skew_secs: u64,
 }

@@ -9,6 +9,9 @@ use thiserror::Error;
 mod store;
 
 pub use store::StoreConfig;
+mod ops;
+
+pub use ops::{IncidentsConfig, MetricsConfig};
 
 /// Phigate's configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -38,6 +41,10 @@ pub struct Config {
     pub store: StoreConfig,
     /// How long the store keeps each data class (`[retention]`).
     pub retention: RetentionConfig,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsConfig,
+    /// Incident rules and alerts.
+    pub incidents: IncidentsConfig,
 }
 
 /// The OAuth 2.0 authorization server.
@@ -153,6 +160,9 @@ pub struct ServerConfig {
     /// The public OAuth client (`phigate clients add --role patient --method none`) the
     /// patient's chat page at `/patient/` signs in with. Empty: the page says it is not set up.
     pub patient_client_id: String,
+    /// On SIGTERM or Ctrl-C, how long open requests (streams included) may take to finish
+    /// before they are cut off, seconds.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -165,6 +175,7 @@ impl Default for ServerConfig {
             body_timeout_secs: 30,
             tls: TlsConfig::default(),
             patient_client_id: String::new(),
+            shutdown_grace_secs: 30,
         }
     }
 }
@@ -298,6 +309,8 @@ impl Default for Config {
             keys: KeysConfig::default(),
             store: StoreConfig::default(),
             retention: RetentionConfig::default(),
+            metrics: MetricsConfig::default(),
+            incidents: IncidentsConfig::default(),
         }
     }
 }
@@ -550,6 +563,17 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
         "server.tls.min_version",
         Kind::Str,
     ),
+    (
+        "PHIGATE_SERVER_SHUTDOWN_GRACE_SECS",
+        "server.shutdown_grace_secs",
+        Kind::Int,
+    ),
+    ("PHIGATE_METRICS_LISTEN", "metrics.listen", Kind::Str),
+    (
+        "PHIGATE_INCIDENTS_WEBHOOK_URL",
+        "incidents.webhook_url",
+        Kind::Str,
+    ),
 ];
 
 /// Environment variables that configure how configuration is found, not configuration keys.
@@ -694,6 +718,10 @@ impl Config {
                 self.server.header_timeout_secs,
             ),
             ("server.body_timeout_secs", self.server.body_timeout_secs),
+            (
+                "server.shutdown_grace_secs",
+                self.server.shutdown_grace_secs,
+            ),
         ];
         for (key, value) in seconds {
             if !(1..=3600).contains(&value) {
@@ -760,6 +788,8 @@ impl Config {
         }
         self.validate_identity(&invalid)?;
         self.retention.validate(&invalid)?;
+        self.metrics.validate(&invalid)?;
+        self.incidents.validate(&invalid)?;
         let bad_beta =
             |b: &String| b.is_empty() || !b.bytes().all(|c| c.is_ascii_graphic() && c != b',');
         if self.server.allowed_betas.iter().any(bad_beta) {

@@ -65,6 +65,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(args) => cmd::backup::run(&config, &args),
         Command::Restore(args) => cmd::restore::run(&config, &args),
         Command::Providers(command) => cmd::providers::run(&config, &command),
+        Command::Incidents(command) => cmd::incidents::run(&config, &command),
+        Command::Doctor(args) => cmd::doctor::run(&config, &args),
     }
 }
 

@@ -65,6 +65,8 @@ const EXPECTED: &[(Target, &str, &[Role])] = &[
             Clinician, Nurse, Coder, Scheduler, Billing, Auditor, Admin, Service,
         ],
     ),
+    (Endpoint, "GET /v1/incidents", &[Auditor, Admin]),
+    (Endpoint, "POST /v1/incidents/{id}/ack", &[Auditor, Admin]),
     (Task, "clinical-note", &[Clinician]),
     (Task, "triage", &[Clinician, Nurse]),
     (Task, "coding", &[Clinician, Coder]),

@@ -11,6 +11,7 @@ use phigate_agent::DisclosureMode;
 use phigate_llm::Outbound;
 use phigate_llm::types::MessagesRequest;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use super::RequestId;
 use crate::audit::Trail;
@@ -50,7 +51,9 @@ where
 
     // Detection is CPU work proportional to the body; keep it off the connection threads.
     let shared = gateway.clone();
+    let span = tracing::Span::current();
     let (request, scrubbed) = tokio::task::spawn_blocking(move || {
+        let _request = span.enter();
         let scrubbed = scrub(&mut request, &shared.detector, &shared.thinking);
         (request, scrubbed)
     })
@@ -94,7 +97,8 @@ pub(super) async fn create(
         return stream::relay(gateway, trail, outbound, scrubbed.vault, mode).await;
     }
 
-    let mut answer = match gateway.provider.send(&outbound).await {
+    let upstream = tracing::debug_span!("gateway.upstream", provider = gateway.provider.name());
+    let mut answer = match gateway.provider.send(&outbound).instrument(upstream).await {
         Ok(answer) => answer,
         Err(err) => {
             let detail = format!("upstream failed, status {}", err.status());

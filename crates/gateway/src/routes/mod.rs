@@ -8,6 +8,7 @@ mod console;
 mod count_tokens;
 mod drafts;
 mod health;
+mod incidents;
 mod messages;
 mod models;
 mod patient;
@@ -18,12 +19,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tracing::Instrument;
 
 use crate::error::{ErrorBody, error_body};
 use crate::{Gateway, GatewayError, random_hex};
@@ -81,6 +83,8 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/patient/style.css", get(patient_page::style))
         .route("/patient/icon.svg", get(patient_page::icon))
         .route("/patient/config.json", get(patient_page::config))
+        .route("/v1/incidents", get(incidents::list))
+        .route("/v1/incidents/{id}/ack", post(incidents::acknowledge))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
@@ -97,7 +101,22 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         Err(err) => return err.into_response(),
     };
     request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
+    // The route template, never the raw path: paths can carry identifiers.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let span = tracing::info_span!(
+        "http.request",
+        request.id = id.as_str(),
+        http.route = route.as_str(),
+        http.method = request.method().as_str(),
+        http.status = tracing::field::Empty,
+    );
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.record("http.status", response.status().as_u16());
+    tracing::debug!(parent: &span, "http.response");
     if let Some(ErrorBody(error)) = response.extensions_mut().remove::<ErrorBody>() {
         // The real API puts the id in error bodies too, where SDKs and support tickets find it.
         response.headers_mut().remove(CONTENT_LENGTH);

@@ -19,6 +19,7 @@ use phigate_agent::{AI_LABEL, AgentError, Pipeline, TaskInput, TaskRun};
 use phigate_auth::Principal;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use super::RequestId;
 use crate::{Gateway, GatewayError, body};
@@ -101,6 +102,8 @@ async fn run_task(
     request: TaskRequest,
 ) -> Result<Value, GatewayError> {
     let task = pipeline.catalog.task(&name)?.clone();
+    // The task's name is the catalogue's, checked above; the patient is never a span field.
+    let span = tracing::debug_span!("agent.run", task = task.name.as_str());
     let run = pipeline
         .run(
             &principal,
@@ -110,6 +113,7 @@ async fn run_task(
                 text: &request.input,
             },
         )
+        .instrument(span)
         .await?;
     Ok(result_json(&name, pipeline.catalog.version(), &run))
 }

@@ -143,6 +143,7 @@ impl AnthropicProvider {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
+            phigate_telemetry::metrics().upstream_error("anthropic", failure_kind(&err));
             if !err.retryable() || retry >= self.config.max_retries {
                 tracing::debug!(provider = "anthropic", operation, retries = retry, error = %err, "llm.call failed");
                 return Err(err);
@@ -157,6 +158,7 @@ impl AnthropicProvider {
                 "llm.call retrying"
             );
             tokio::time::sleep(wait).await;
+            phigate_telemetry::metrics().upstream_retry("anthropic");
             retry += 1;
         }
     }
@@ -232,6 +234,23 @@ impl Provider for AnthropicProvider {
             })
             .await?;
         serde_json::from_slice(&body).map_err(|e| LlmError::decode("model list", &e))
+    }
+}
+
+/// The class of a failed call, as a metric label.
+fn failure_kind(err: &LlmError) -> &'static str {
+    match err {
+        LlmError::Upstream { status: 429, .. } => "rate_limited",
+        LlmError::Upstream { status: 529, .. } => "overloaded",
+        LlmError::Upstream { status, .. } if *status >= 500 => "server",
+        LlmError::Upstream { .. } => "client",
+        LlmError::Transport {
+            kind: TransportKind::Timeout,
+        } => "timeout",
+        LlmError::Transport { .. } => "transport",
+        LlmError::CircuitOpen { .. } => "circuit_open",
+        LlmError::Decode { .. } => "decode",
+        _ => "other",
     }
 }
 

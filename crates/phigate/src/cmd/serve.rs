@@ -1,6 +1,12 @@
 //! `phigate serve`: the Anthropic-compatible gateway and the OAuth 2.0 authorization server,
 //! over HTTPS when `server.tls.enabled` is set (TLS 1.3 unless 1.2 is allowed, the certificate
 //! re-read when its files change, HSTS), otherwise over plain HTTP on a loopback address only.
+//! Beside them: `/metrics` on its own loopback listener, the incident monitor, and readiness
+//! checks. On SIGTERM or Ctrl-C it stops accepting, lets open requests finish within the grace
+//! period, stops the monitor, and checkpoints the audit log.
+
+mod jobs;
+mod ops;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -52,9 +58,15 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     settings.header_timeout = Duration::from_secs(config.server.header_timeout_secs);
     settings.body_timeout = Duration::from_secs(config.server.body_timeout_secs);
     settings.rate_limits = rate_limits(config);
+    settings.shutdown_grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let audit = opened.audit.clone();
     let store = opened.store.clone();
-    console_client(config, &opened)?;
+    audit.observe(Arc::new(ops::AuditMetrics));
+    let monitor = ops::monitor(config, &store, &audit)?;
+    let incidents = phigate_incidents::IncidentBook::new(store.clone(), config.tenant.clone());
+    let readiness =
+        ops::DeploymentReadiness::new(store.clone(), config.tenant.clone(), audit.clone());
+    jobs::console_client(config, &opened)?;
     let purge_store = opened.store.clone();
     let tasks = Arc::new(crate::cmd::local::pipeline(config, &opened, None)?);
     let oauth = Arc::new(oauth_server(config, opened)?);
@@ -68,7 +80,9 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     )
     .with_tasks(tasks)
     .with_admin(store.clone())
-    .with_containment(store.clone());
+    .with_containment(store.clone())
+    .with_incidents(incidents)
+    .with_readiness(Arc::new(readiness));
     let gateway = if replicas::is_shared(&store) {
         let buckets = replicas::StoreBuckets::new(store.clone());
         gateway.with_rate_limiters(replicas::gateway_limiters(&buckets, rate_limits(config)))
@@ -86,90 +100,104 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let purge_audit = audit.clone();
-    runtime.block_on(async move {
-        retention_job(config, purge_store, purge_audit);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        let bound = listener.local_addr()?;
-        let mut out = Out::new();
-        let gateway = Arc::new(gateway);
-        let extra = phigate_oauth::router(oauth);
-        match tls {
-            Some(tls) => {
-                out.line(format!(
-                    "phigate listening on https://{bound} (TLS {}+)",
-                    config.server.tls.min_version
-                ));
-                out.flush();
-                phigate_gateway::serve_tls_with(listener, gateway, extra, tls, shutdown_signal())
-                    .await
-                    .context("the server stopped")
-            }
-            None => {
-                out.line(format!(
-                    "phigate listening on http://{bound} (plain HTTP, loopback only)"
-                ));
-                out.flush();
-                phigate_gateway::serve_with(listener, gateway, extra, shutdown_signal())
-                    .await
-                    .context("the server stopped")
-            }
-        }
-    })?;
-    audit.checkpoint()?;
+    {
+        let _context = runtime.enter();
+        jobs::retention_job(config, purge_store, audit.clone());
+    }
+    runtime.block_on(serve_until_stopped(Serving {
+        config,
+        addr,
+        tls,
+        gateway,
+        oauth,
+        audit: audit.clone(),
+    }))?;
+    // Requests still running past the grace period are cut off here.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Some(monitor) = monitor {
+        monitor.stop();
+    }
+    // Every acknowledged append is already durable; the checkpoint signs the final tree.
+    let checkpoint = audit.checkpoint()?;
+    let mut out = Out::new();
+    out.line(format!(
+        "phigate stopped; audit log checkpointed at {} entries",
+        checkpoint.size
+    ));
+    out.flush();
     Ok(ExitCode::SUCCESS)
 }
 
-/// Keeps the web console's OAuth client in step with `oauth.issuer`, auditing any change.
-fn console_client(config: &Config, opened: &datadir::Opened) -> Result<()> {
-    use phigate_gateway::ConsoleClient;
-    let outcome =
-        phigate_gateway::ensure_console_client(&opened.store, &config.tenant, &config.oauth.issuer)
-            .context("cannot register the web console's OAuth client")?;
-    let detail = match outcome {
-        ConsoleClient::Registered => "web console client registered",
-        ConsoleClient::Updated => "web console client redirect URI follows oauth.issuer",
-        ConsoleClient::Unchanged | ConsoleClient::Revoked => return Ok(()),
-    };
-    crate::cmd::init::record_operator_change(&opened.audit, detail)
+/// What the serving loop runs.
+struct Serving<'a> {
+    config: &'a Config,
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    gateway: Gateway,
+    oauth: Arc<OAuthServer>,
+    audit: Arc<phigate_audit::AuditLog>,
 }
 
-/// Purges what is past retention every `retention.purge_interval_secs` (first after one
-/// interval), off the request threads. Failures are logged and retried at the next tick.
-fn retention_job(
-    config: &Config,
-    store: phigate_store::Store,
-    audit: Arc<phigate_audit::AuditLog>,
-) {
-    let secs = config.retention.purge_interval_secs;
-    if secs == 0 {
-        return;
-    }
-    let config = config.clone();
+/// Binds the listeners, says where they are, and serves until SIGTERM or Ctrl-C, then until
+/// open requests finish or the grace period ends.
+async fn serve_until_stopped(serving: Serving<'_>) -> Result<()> {
+    let Serving {
+        config,
+        addr,
+        tls,
+        gateway,
+        oauth,
+        audit,
+    } = serving;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    let metrics = ops::bind_metrics(config).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        let period = Duration::from_secs(secs);
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        loop {
-            ticks.tick().await;
-            let (config, store, audit) = (config.clone(), store.clone(), audit.clone());
-            let done = tokio::task::spawn_blocking(move || {
-                crate::cmd::retention::purge(&config, &store, &audit)
-            })
-            .await;
-            match done {
-                Ok(Ok(report)) => {
-                    tracing::info!(
-                        retention.summary = %crate::cmd::retention::describe(&report),
-                        "retention purge"
-                    );
-                }
-                Ok(Err(err)) => tracing::warn!(error = %err, "retention purge failed"),
-                Err(_) => tracing::warn!("retention purge stopped unexpectedly"),
-            }
-        }
+        shutdown_signal().await;
+        tracing::info!("serve.shutdown requested");
+        let _ = stop.send(true);
     });
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let mut out = Out::new();
+    out.line(match &tls {
+        Some(_) => format!(
+            "phigate listening on https://{bound} (TLS {}+)",
+            config.server.tls.min_version
+        ),
+        None => format!("phigate listening on http://{bound} (plain HTTP, loopback only)"),
+    });
+    if let Some(metrics) = &metrics {
+        out.line(format!(
+            "metrics on http://{}/metrics",
+            metrics.local_addr()?
+        ));
+    }
+    out.flush();
+    if let Some(metrics) = metrics {
+        let stop = until_stopped();
+        tokio::spawn(async move {
+            if let Err(err) = ops::serve_metrics(metrics, audit, stop).await {
+                tracing::error!(error = %err, "serve.metrics stopped");
+            }
+        });
+    }
+    let gateway = Arc::new(gateway);
+    let extra = phigate_oauth::router(oauth);
+    let served = match tls {
+        Some(tls) => {
+            phigate_gateway::serve_tls_with(listener, gateway, extra, tls, until_stopped()).await
+        }
+        None => phigate_gateway::serve_with(listener, gateway, extra, until_stopped()).await,
+    };
+    served.context("the server stopped")
 }
 
 /// The authorization server over the data directory's store, audit log and token key, with the

@@ -137,6 +137,20 @@ CREATE TABLE patient_accounts (
     created_at INTEGER NOT NULL
 );
 "#,
+    r#"
+CREATE TABLE incidents (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, rule TEXT NOT NULL, subject TEXT NOT NULL,
+    severity TEXT NOT NULL, status TEXT NOT NULL, summary TEXT NOT NULL,
+    opened_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, count INTEGER NOT NULL,
+    acknowledged_by TEXT, acknowledged_at INTEGER
+);
+CREATE INDEX incidents_by_subject ON incidents (tenant, rule, subject, status);
+CREATE INDEX incidents_by_time ON incidents (tenant, opened_at);
+CREATE TABLE incident_patients (
+    incident_id TEXT NOT NULL REFERENCES incidents (id), patient_ref TEXT NOT NULL,
+    PRIMARY KEY (incident_id, patient_ref)
+);
+"#,
 ];
 
 /// The backend a migration is adapted to.
