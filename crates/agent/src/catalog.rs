@@ -288,7 +288,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_unknown_tasks_are_refused() {
-        let text = BUILTIN_POLICY.replace("version = 3", "version = 3\nsurprise = true");
+        let text = BUILTIN_POLICY.replace("version = 4", "version = 4\nsurprise = true");
         assert!(matches!(
             Catalog::from_toml(&text),
             Err(AgentError::Policy(_))

@@ -31,6 +31,12 @@ pub enum ImportError {
         /// The deletion request's id.
         request_id: String,
     },
+    /// A patient of the file is frozen by incident containment; nothing of the file is written.
+    #[error("patient ref {patient_ref}: that patient's data is frozen (incident containment)")]
+    Frozen {
+        /// The first 16 characters of the patient's keyed reference.
+        patient_ref: String,
+    },
     /// The data was written but the audit log could not record it.
     #[error("audit log unavailable")]
     Audit(#[source] AuditError),
@@ -91,6 +97,22 @@ pub fn import_file(
     let mut reimport = Vec::new();
     for group in &grouped.patients {
         let patient = store.patient_ref(tenant, &group.patient_id);
+        if store.is_patient_frozen(tenant, &patient)? {
+            let refusal = crate::AgentError::PatientFrozen;
+            if let Err(err) =
+                crate::containment::audit_refusal(audit, principal, &patient, &refusal)
+            {
+                return Err(match err {
+                    crate::AgentError::AuditUnavailable(audit_err) => ImportError::Audit(audit_err),
+                    _ => ImportError::Frozen {
+                        patient_ref: short(&patient),
+                    },
+                });
+            }
+            return Err(ImportError::Frozen {
+                patient_ref: short(&patient),
+            });
+        }
         if let Some(tombstone) = store.tombstone(tenant, &patient)?
             && tombstone.reimported_at.is_none()
         {

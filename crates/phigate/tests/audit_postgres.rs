@@ -87,7 +87,7 @@ fn init_postgres_creates_the_schema_and_only_the_owner_may_prune() {
     std::fs::write(
         &config,
         format!(
-            "[audit]\npostgres_url = \"{app_url}\"\npostgres_schema = \"{}\"\nretention_days = 1\n",
+            "[audit]\npostgres_url = \"{app_url}\"\npostgres_schema = \"{}\"\n",
             scratch.schema
         ),
     )

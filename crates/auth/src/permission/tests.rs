@@ -62,7 +62,7 @@ const EXPECTED: &[(Target, &str, &[Role])] = &[
         Endpoint,
         "GET /console/{file}",
         &[
-            Clinician, Nurse, Coder, Scheduler, Billing, Auditor, Admin, Service,
+            Clinician, Nurse, Coder, Scheduler, Billing, Auditor, Admin, Service, Patient,
         ],
     ),
     (Endpoint, "GET /v1/incidents", &[Auditor, Admin]),

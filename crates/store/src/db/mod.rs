@@ -52,6 +52,9 @@
 //! repeat. An `Err` from the closure rolls the transaction back.
 
 mod migrations;
+
+/// How many schema versions this build knows (the newest it migrates to).
+pub const MIGRATION_COUNT: usize = migrations::MIGRATIONS.len();
 mod postgres;
 mod sqlite;
 mod value;
