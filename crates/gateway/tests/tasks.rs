@@ -3,20 +3,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod backing;
+
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use phigate_agent::{Catalog, Pipeline, import_bundle};
-use phigate_audit::{Action, AuditLog, CheckpointSigner};
+use phigate_audit::{Action, AuditLog};
 use phigate_auth::{MAX_ACCESS_TOKEN_TTL, Principal, Role, TokenSigner, scopes};
-use phigate_crypto::{KeyMaterial, LocalKms};
 use phigate_deid::{Detector, DetectorConfig};
 use phigate_gateway::{Gateway, GatewayConfig, serve};
 use phigate_llm::mock::{MockResponse, MockUpstream};
 use phigate_llm::types::{ContentBlock, MessagesResponse, Role as MsgRole, StopReason, Usage};
-use phigate_llm::{AnthropicConfig, AnthropicProvider, ApiKey, Provider};
-use phigate_store::Store;
 use serde_json::{Value, json};
 
 const TENANT: &str = "t1";
@@ -32,18 +30,13 @@ struct Harness {
 }
 
 async fn start() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let mock = MockUpstream::start().await.unwrap();
-    let mut settings = AnthropicConfig::new(ApiKey::new("sk-test"));
-    settings.base_url = mock.base_url();
-    settings.max_retries = 0;
-    settings.timeout = Duration::from_secs(10);
-    let provider: Arc<dyn Provider> = Arc::new(AnthropicProvider::new(settings).unwrap());
-    let kms = LocalKms::from_key(KeyMaterial::from_bytes(&[5u8; 32]).unwrap());
-    let store = Store::open(&dir.path().join("app.db"), Arc::new(kms)).unwrap();
-    let checkpoint = CheckpointSigner::load_or_create(&dir.path().join("audit.pk8")).unwrap();
-    let audit =
-        Arc::new(AuditLog::open(&dir.path().join("audit.db"), checkpoint, "test/audit").unwrap());
+    let backing::Backing {
+        mock,
+        provider,
+        store,
+        audit,
+        dir,
+    } = backing::start().await;
     let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
         {"resource": {"resourceType": "Patient", "id": "pat-1", "gender": "female", "birthDate": "1961-03-09",
             "name": [{"given": ["Rosalind"], "family": "Okonkwo-Vance"}],
