@@ -8,14 +8,51 @@
 
 use phigate_audit::{Action, Actor, AuditEvent, AuditLog, Outcome};
 use phigate_auth::Principal;
-use phigate_store::{PatientRef, Store};
+use phigate_store::{PatientAccess, PatientRef, Store};
 
+use crate::audit_trail::Trail;
 use crate::{AgentError, Pipeline};
 
 impl Pipeline {
     /// Refuses when an operator has blocked the pipeline's provider.
     pub(crate) fn check_provider_open(&self) -> Result<(), AgentError> {
         provider_open(&self.store, &self.tenant, self.provider.name())
+    }
+
+    /// Refuses when `patient` is outside `principal`'s reach: the tenant confines staff to their
+    /// care relationships and the caller is neither on the patient's care team nor holding a
+    /// live break-glass grant. Checked after the freeze, so a grant never opens a frozen patient.
+    pub(crate) fn check_in_scope(
+        &self,
+        principal: &Principal,
+        patient: &PatientRef,
+    ) -> Result<PatientAccess, AgentError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let access = self
+            .store
+            .patient_access(&self.tenant, &principal.user_id, patient, now)?;
+        if access.allowed() {
+            Ok(access)
+        } else {
+            Err(AgentError::OutsideCareTeam)
+        }
+    }
+
+    /// Flags a use of a break-glass grant in the audit log, so every access it opened is
+    /// listed beside the grant itself.
+    pub(crate) fn flag_break_glass(
+        &self,
+        trail: &mut Trail<'_>,
+        access: PatientAccess,
+        what: &str,
+    ) -> Result<(), AgentError> {
+        if access != PatientAccess::BreakGlass {
+            return Ok(());
+        }
+        let mut event = trail.event(Action::BreakGlass, Outcome::Success);
+        event.purpose = Some("emergency".to_owned());
+        event.detail = Some(format!("{what} under a break-glass grant"));
+        trail.record(event)
     }
 
     /// Refuses when an operator has frozen `patient`.

@@ -76,6 +76,12 @@ pub enum AgentError {
     /// An operator froze the patient's data (incident containment): nothing may read or change it.
     #[error("this patient's data is frozen by this deployment's operators (incident containment)")]
     PatientFrozen,
+    /// The tenant confines staff to their care relationships, the patient is not one of the
+    /// caller's, and the caller holds no live break-glass grant for them.
+    #[error(
+        "permission denied: this patient is outside your care relationships; a clinician may open them by break-glass with a stated reason"
+    )]
+    OutsideCareTeam,
 }
 
 impl AgentError {
@@ -98,7 +104,7 @@ impl AgentError {
             Self::LoopBound(_) | Self::InvalidOutput(_) => 502,
             Self::Store(_) | Self::Deid | Self::Internal(_) | Self::Policy(_) => 500,
             Self::ProviderBlocked(_) => 503,
-            Self::PatientFrozen => 403,
+            Self::PatientFrozen | Self::OutsideCareTeam => 403,
         }
     }
 

@@ -146,6 +146,11 @@ impl Pipeline {
         let task = ctx.task;
         task.authorize(ctx.principal)?;
         self.check_not_frozen(&ctx.patient)?;
+        if ctx.principal.role != Role::Patient {
+            // A patient's own record is bound to their account; staff are held to their scope.
+            let access = self.check_in_scope(ctx.principal, &ctx.patient)?;
+            self.flag_break_glass(&mut ctx.trail, access, "task run")?;
+        }
         self.check_provider_open()?;
         if text.len() > MAX_INPUT_BYTES {
             return Err(AgentError::InvalidInput("the input is too large"));

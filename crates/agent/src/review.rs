@@ -5,7 +5,7 @@
 
 use phigate_audit::{Action, Outcome};
 use phigate_auth::Principal;
-use phigate_store::{Draft, DraftStatus};
+use phigate_store::{Draft, DraftStatus, PatientAccess};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -96,9 +96,11 @@ impl Pipeline {
         let view = self.load_or_refuse(principal, &request_id, id)?;
         let mut trail =
             self.review_trail(principal, &request_id, &view.draft.task, Some(&view.draft));
-        if let Err(err) = self.may_read(principal, &view.draft) {
-            return Err(self.refuse(&mut trail, err));
-        }
+        let access = match self.may_read(principal, &view.draft) {
+            Ok(access) => access,
+            Err(err) => return Err(self.refuse(&mut trail, err)),
+        };
+        self.flag_break_glass(&mut trail, access, "draft read")?;
         let mut event = trail.event(Action::Read, Outcome::Success);
         event.detail = Some(format!("draft {} read", view.draft.id));
         trail.record(event)?;
@@ -116,9 +118,10 @@ impl Pipeline {
         let mut view = self.load_or_refuse(principal, &request_id, id)?;
         let mut trail =
             self.review_trail(principal, &request_id, &view.draft.task, Some(&view.draft));
-        if let Err(err) = self.may_sign(principal, &view.draft) {
-            return Err(self.refuse(&mut trail, err));
-        }
+        let access = match self.may_sign(principal, &view.draft) {
+            Ok(access) => access,
+            Err(err) => return Err(self.refuse(&mut trail, err)),
+        };
         if view.draft.status != DraftStatus::AwaitingReview {
             return Err(self.refuse(
                 &mut trail,
@@ -138,6 +141,7 @@ impl Pipeline {
             }
         }
         let bytes = serde_json::to_vec(&view.body).map_err(|_| AgentError::Internal("encode"))?;
+        self.flag_break_glass(&mut trail, access, "draft edit")?;
         self.store.update_draft_body(&view.draft, &bytes)?;
         let mut event = trail.event(Action::DraftReviewed, Outcome::Success);
         event.detail = Some(format!("draft {} edited", view.draft.id));
@@ -156,9 +160,11 @@ impl Pipeline {
         let view = self.load_or_refuse(principal, &request_id, id)?;
         let mut trail =
             self.review_trail(principal, &request_id, &view.draft.task, Some(&view.draft));
-        if let Err(err) = self.may_sign(principal, &view.draft) {
-            return Err(self.refuse(&mut trail, err));
-        }
+        let access = match self.may_sign(principal, &view.draft) {
+            Ok(access) => access,
+            Err(err) => return Err(self.refuse(&mut trail, err)),
+        };
+        self.flag_break_glass(&mut trail, access, "draft review")?;
         let (status, action, word) = match decision {
             ReviewDecision::Approve => (DraftStatus::Signed, Action::DraftSigned, "signed"),
             ReviewDecision::Reject => (DraftStatus::Rejected, Action::DraftReviewed, "rejected"),
@@ -177,8 +183,9 @@ impl Pipeline {
 
     /// The reader rule (minimum necessary): `draft/read`, a role the draft's task names as a
     /// runner or a signer, and every scope the task reads with. A nurse reads triage drafts but
-    /// not the clinical notes built from medications her role may not see.
-    fn may_read(&self, principal: &Principal, draft: &Draft) -> Result<(), AgentError> {
+    /// not the clinical notes built from medications her role may not see. The patient must be
+    /// within the caller's reach (care team or break-glass, where the tenant confines staff).
+    fn may_read(&self, principal: &Principal, draft: &Draft) -> Result<PatientAccess, AgentError> {
         principal.require(&[READ_SCOPE])?;
         self.check_not_frozen(&draft.patient)?;
         let task = self.catalog.task(&draft.task)?;
@@ -195,11 +202,16 @@ impl Pipeline {
             });
         }
         principal.require(&task.scope_refs())?;
-        Ok(())
+        self.check_in_scope(principal, &draft.patient)
     }
 
-    /// The signer rule: `draft/sign`, and a role the draft's task names as a signer.
-    pub(crate) fn may_sign(&self, principal: &Principal, draft: &Draft) -> Result<(), AgentError> {
+    /// The signer rule: `draft/sign`, a role the draft's task names as a signer, and the
+    /// patient within the caller's reach.
+    pub(crate) fn may_sign(
+        &self,
+        principal: &Principal,
+        draft: &Draft,
+    ) -> Result<PatientAccess, AgentError> {
         principal.require(&[SIGN_SCOPE])?;
         self.check_not_frozen(&draft.patient)?;
         let task = self.catalog.task(&draft.task)?;
@@ -213,7 +225,7 @@ impl Pipeline {
                 what: "sign drafts of this task",
             });
         }
-        Ok(())
+        self.check_in_scope(principal, &draft.patient)
     }
 
     /// [`Self::load_draft`], auditing a refusal (an unknown or malformed id) as a denial.

@@ -49,6 +49,12 @@ impl Pipeline {
         if let Err(err) = self.check_not_frozen(&ctx.patient) {
             return self.refuse_tool(ctx, call, &err.to_string());
         }
+        // Checked again on every call: a break-glass grant may end in the middle of a run.
+        if ctx.principal.role != phigate_auth::Role::Patient
+            && let Err(err) = self.check_in_scope(ctx.principal, &ctx.patient)
+        {
+            return self.refuse_tool(ctx, call, &err.to_string());
+        }
         let record = self.load_record(&ctx.patient)?;
         let env = ToolEnv {
             store: &self.store,

@@ -57,6 +57,8 @@ pub const PERMISSIONS: &[Permission] = &[
     row(Endpoint, "POST /v1/tasks/triage", &["task/triage"]),
     row(Endpoint, "POST /v1/tasks/coding", &["task/coding"]),
     row(Endpoint, "POST /v1/tasks/admin", &["task/admin"]),
+    // Emergency access to a patient outside the caller's care relationships.
+    row(Endpoint, "POST /v1/break-glass", &["break-glass"]),
     // The patient-facing assistant: the patient comes from the token, never from the request.
     row(Endpoint, "POST /v1/patient/assistant", &["task/assistant"]),
     row(

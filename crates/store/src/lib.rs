@@ -12,6 +12,7 @@
 mod appointments;
 mod backup;
 mod break_glass;
+mod care_team;
 mod clients;
 mod console;
 mod containment;
@@ -41,6 +42,7 @@ use std::sync::Arc;
 use phigate_crypto::{Keyring, Kms};
 
 pub use break_glass::{BreakGlassRecord, NewBreakGlass};
+pub use care_team::PatientAccess;
 pub use clients::ClientRecord;
 pub use containment::{PatientFreeze, ProviderBlock};
 pub use db::{BackendKind, Database, PostgresConfig};

@@ -26,6 +26,7 @@ const EXPECTED: &[(Target, &str, &[Role])] = &[
     ),
     (Endpoint, "POST /v1/patient/assistant", &[Patient]),
     (Endpoint, "GET /v1/patient/appointments", &[Patient]),
+    (Endpoint, "POST /v1/break-glass", &[Clinician]),
     (Endpoint, "GET /v1/drafts", &[Clinician, Nurse, Coder]),
     (Endpoint, "GET /v1/drafts/{id}", &[Clinician, Nurse, Coder]),
     (Endpoint, "PATCH /v1/drafts/{id}", &[Clinician]),

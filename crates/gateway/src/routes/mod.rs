@@ -4,6 +4,7 @@ mod admin;
 mod admin_clients;
 mod audit;
 mod audit_post;
+mod break_glass;
 mod console;
 mod count_tokens;
 mod drafts;
@@ -53,6 +54,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/audit/proof/inclusion", get(audit::inclusion))
         .route("/v1/audit/proof/consistency", get(audit::consistency))
         .route("/v1/tasks/{task}", post(tasks::run))
+        .route("/v1/break-glass", post(break_glass::open))
         .route("/v1/drafts", get(drafts::list))
         .route("/v1/drafts/{id}", get(drafts::read).patch(drafts::edit))
         .route("/v1/drafts/{id}/approve", post(drafts::approve))

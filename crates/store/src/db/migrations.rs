@@ -151,6 +151,13 @@ CREATE TABLE incident_patients (
     PRIMARY KEY (incident_id, patient_ref)
 );
 "#,
+    r#"
+CREATE TABLE care_team_tenants (tenant TEXT PRIMARY KEY, since INTEGER NOT NULL);
+CREATE TABLE care_team (
+    tenant TEXT NOT NULL, user_id TEXT NOT NULL, patient_ref TEXT NOT NULL,
+    assigned_at INTEGER NOT NULL, PRIMARY KEY (tenant, user_id, patient_ref)
+);
+"#,
 ];
 
 /// The backend a migration is adapted to.
