@@ -7,6 +7,7 @@
 use axum::http::HeaderMap;
 use phigate_audit::{Action, Outcome};
 use phigate_auth::{AuthError, Principal};
+use phigate_oauth::IdpError;
 use time::OffsetDateTime;
 
 use crate::audit::Trail;
@@ -55,7 +56,15 @@ impl Gateway {
         request_id: &str,
         scope: &str,
     ) -> Result<(Principal, Option<String>), GatewayError> {
-        let verdict = self.verify(headers, scope);
+        // A token from a configured external issuer is verified by that issuer's keys (which
+        // may need fetching, hence here, outside the synchronous checks).
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let token = credential(headers);
+        let external = match token.and_then(|t| Some((t, self.external.for_token(t)?))) {
+            Some((token, idp)) => Some(crate::external::verify(&idp, token, now).await),
+            None => None,
+        };
+        let verdict = self.verify(headers, scope, external);
         if let Err(Refusal::RateLimited(principal, wait)) = &verdict {
             // Not audited: a flood must not be able to flood the audit log too.
             tracing::info!(
@@ -86,11 +95,23 @@ impl Gateway {
         verdict.map_err(Refusal::into_error)
     }
 
-    fn verify(
+    /// The caller behind the credential: an external issuer's verdict when the token named
+    /// one, Phigate's own verifier otherwise. Returns the principal, its client and its patient.
+    fn identify(
         &self,
         headers: &HeaderMap,
-        scope: &str,
-    ) -> Result<(Principal, Option<String>), Refusal> {
+        external: Option<Result<Principal, IdpError>>,
+    ) -> Result<(Principal, Option<String>, Option<String>), Refusal> {
+        if let Some(verdict) = external {
+            let principal = verdict.map_err(|err| {
+                tracing::info!(reason = %err, "gateway.external_token refused");
+                Refusal::Unauthenticated(match err {
+                    IdpError::NoRole => "The identity provider's token maps to no Phigate role.",
+                    _ => "The access token is not valid for this gateway.",
+                })
+            })?;
+            return Ok((principal, None, None));
+        }
         let Some(token) = credential(headers) else {
             return Err(Refusal::Unauthenticated(
                 "Missing credential: send a Phigate access token as x-api-key or \
@@ -107,7 +128,17 @@ impl Gateway {
         let principal = Principal::from_claims(&claims).map_err(|_| {
             Refusal::Unauthenticated("The access token is not valid for this gateway.")
         })?;
-        if let Some(reason) = self.withdrawn(claims.client_id.as_deref(), &principal.user_id) {
+        Ok((principal, claims.client_id, claims.patient))
+    }
+
+    fn verify(
+        &self,
+        headers: &HeaderMap,
+        scope: &str,
+        external: Option<Result<Principal, IdpError>>,
+    ) -> Result<(Principal, Option<String>), Refusal> {
+        let (principal, client_id, patient) = self.identify(headers, external)?;
+        if let Some(reason) = self.withdrawn(client_id.as_deref(), &principal.user_id) {
             return Err(Refusal::Unauthenticated(reason));
         }
         if principal.tenant != self.config.tenant {
@@ -120,7 +151,7 @@ impl Gateway {
             let reason = RouteFamily::of(scope).denial();
             return Err(Refusal::Forbidden(principal, reason));
         }
-        let client = claims.client_id.as_deref().unwrap_or("(none)");
+        let client = client_id.as_deref().unwrap_or("(none)");
         let keys = [
             format!("p:{}", principal.user_id),
             format!("c:{client}"),
@@ -132,7 +163,7 @@ impl Gateway {
                 return Err(Refusal::RateLimited(principal, wait));
             }
         }
-        Ok((principal, claims.patient))
+        Ok((principal, patient))
     }
 }
 

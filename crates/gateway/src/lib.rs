@@ -31,6 +31,7 @@ pub mod console;
 mod containment;
 mod disclosure;
 pub mod error;
+mod external;
 mod metrics;
 mod restore;
 mod routes;
@@ -78,6 +79,8 @@ pub struct Gateway {
     incidents: Option<phigate_incidents::IncidentBook>,
     /// What `/readyz` checks besides the audit log.
     readiness: Option<Arc<dyn Readiness>>,
+    /// External identity providers whose tokens are accepted beside Phigate's own.
+    external: external::ExternalIssuers,
 }
 
 /// One part `/readyz` checks, and whether it answered.
@@ -132,7 +135,14 @@ impl Gateway {
             patient_client_id: None,
             incidents: None,
             readiness: None,
+            external: external::ExternalIssuers::default(),
         }
+    }
+
+    /// Accepts bearer tokens from `issuers` beside Phigate's own, routed by their `iss`.
+    pub fn with_external_issuers(mut self, issuers: Vec<phigate_oauth::ExternalIdp>) -> Self {
+        self.external = external::ExternalIssuers::new(issuers);
+        self
     }
 
     /// Lets auditors name patients by identifier on the `/v1/audit` routes; without it they

@@ -109,6 +109,11 @@ impl ExternalIdp {
         })
     }
 
+    /// The `iss` this provider's tokens carry.
+    pub fn issuer(&self) -> &str {
+        &self.config.issuer
+    }
+
     /// Verifies `token` at `now` and returns the principal it speaks for.
     pub async fn verify(&self, token: &str, now: i64) -> Result<Principal, IdpError> {
         let bad = IdpError::Invalid;

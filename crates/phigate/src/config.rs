@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+mod identity;
 mod store;
+
+pub use identity::ExternalIssuerSettings;
 
 pub use store::StoreConfig;
 mod ops;
@@ -63,6 +66,8 @@ pub struct OAuthSettings {
     pub token_burst: u32,
     /// Sustained rate of the same, per second.
     pub token_per_second: f64,
+    /// External identity providers whose tokens the gateway accepts beside Phigate's own.
+    pub external_issuers: Vec<ExternalIssuerSettings>,
 }
 
 impl Default for OAuthSettings {
@@ -74,6 +79,7 @@ impl Default for OAuthSettings {
             refresh_absolute_secs: 12 * 3600,
             token_burst: 20,
             token_per_second: 1.0,
+            external_issuers: Vec::new(),
         }
     }
 }
@@ -811,6 +817,11 @@ impl Config {
         if self.oauth.issuer.ends_with('/') {
             return Err(invalid("oauth.issuer", "must not end with '/'".into()));
         }
+        for external in &self.oauth.external_issuers {
+            external
+                .check(&self.oauth.issuer, &self.tenant)
+                .map_err(|r| invalid("oauth.external_issuers", r))?;
+        }
         if !(60..=900).contains(&self.oauth.access_ttl_secs) {
             return Err(invalid(
                 "oauth.access_ttl_secs",
@@ -1294,6 +1305,27 @@ mod tests {
         );
         let config = Config::load(Some(file.path()), env(&[])).unwrap();
         assert_eq!(config.rate_limit.client_per_second, 2.5);
+    }
+
+    #[test]
+    fn external_issuers_are_read_from_the_file_and_checked() {
+        let entry = "[[oauth.external_issuers]]\nissuer = \"https://login.example\"\n\
+                     jwks_url = \"https://login.example/jwks\"\naudience = \"phigate\"\n";
+        let good = format!("{entry}roles = {{ \"ehr-physicians\" = \"clinician\" }}\n");
+        let config = Config::load(Some(write(&good).path()), env(&[])).unwrap();
+        let external = &config.oauth.external_issuers[0];
+        assert_eq!(external.role_claim, "groups");
+        assert_eq!(external.roles["ehr-physicians"], "clinician");
+        assert!(external.provider(&config.tenant).is_ok());
+        for bad in [
+            format!("{entry}roles = {{ \"x\" = \"wizard\" }}\n"),
+            format!("{entry}roles = {{}}\n"),
+            good.replace("https://login.example/jwks", "http://login.example/jwks"),
+            good.replace("\"https://login.example\"", "\"http://127.0.0.1:8080\""),
+        ] {
+            let err = Config::load(Some(write(&bad).path()), env(&[])).unwrap_err();
+            assert!(err.to_string().contains("oauth.external_issuers"), "{err}");
+        }
     }
 
     #[test]

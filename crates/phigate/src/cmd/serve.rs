@@ -82,7 +82,8 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     .with_admin(store.clone())
     .with_containment(store.clone())
     .with_incidents(incidents)
-    .with_readiness(Arc::new(readiness));
+    .with_readiness(Arc::new(readiness))
+    .with_external_issuers(external_issuers(config)?);
     let gateway = if replicas::is_shared(&store) {
         let buckets = replicas::StoreBuckets::new(store.clone());
         gateway.with_rate_limiters(replicas::gateway_limiters(&buckets, rate_limits(config)))
@@ -236,6 +237,19 @@ fn oauth_server(config: &Config, opened: datadir::Opened) -> Result<OAuthServer>
     } else {
         server
     })
+}
+
+/// The external identity providers whose tokens the gateway accepts.
+fn external_issuers(config: &Config) -> Result<Vec<phigate_oauth::ExternalIdp>> {
+    config
+        .oauth
+        .external_issuers
+        .iter()
+        .map(|e| {
+            e.provider(&config.tenant)
+                .context("oauth.external_issuers: an issuer could not be set up")
+        })
+        .collect()
 }
 
 fn rate_limits(config: &Config) -> RateLimits {
