@@ -265,6 +265,10 @@ pub enum KeysCommand {
         #[arg(long)]
         tenant_only: bool,
     },
+    /// Give access tokens a new signing key: new tokens carry its key id, the old public key
+    /// stays in the JWKS until its last token has expired (15 minutes and leeway), then drops
+    /// out. Servers pick the new key up when restarted.
+    RotateSigning,
     /// Move every sealed value and patient key to the active key versions, then retire the
     /// decrypt-only versions that protect nothing. Exits non-zero if a value failed to open.
     Rewrap {
@@ -331,6 +335,31 @@ pub enum PatientCommand {
     Unfreeze(FreezeArgs),
     /// List frozen patients (as keyed references) with who froze them, when and why.
     Frozen,
+    /// Confine staff to their care relationships: each reaches only the patients they are
+    /// assigned to (`assign`), anyone else by break-glass only. `--off` lifts it.
+    Confine {
+        /// Lift the confinement: staff reach every patient of the tenant again.
+        #[arg(long)]
+        off: bool,
+    },
+    /// Put a user on a patient's care team.
+    Assign(CareArgs),
+    /// Take a user off a patient's care team.
+    Unassign(CareArgs),
+}
+
+/// Options of `phigate patient assign` and `unassign`.
+#[derive(Debug, Args)]
+pub struct CareArgs {
+    /// The user's id (as `phigate users list` shows it, or an external `issuer#subject`).
+    #[arg(long)]
+    pub user: String,
+    /// The patient's id as imported, or with `--ref` its 64-hex-character reference.
+    #[arg(long, value_name = "ID")]
+    pub patient: String,
+    /// `--patient` is a patient reference rather than an id.
+    #[arg(long = "ref")]
+    pub by_ref: bool,
 }
 
 /// Options of `phigate patient freeze` and `unfreeze`.

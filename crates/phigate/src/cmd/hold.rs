@@ -84,7 +84,10 @@ pub fn run(config: &Config, command: &PatientCommand) -> Result<ExitCode> {
         PatientCommand::Forget { .. }
         | PatientCommand::Freeze(_)
         | PatientCommand::Unfreeze(_)
-        | PatientCommand::Frozen => bail!("not a hold command"),
+        | PatientCommand::Frozen
+        | PatientCommand::Confine { .. }
+        | PatientCommand::Assign(_)
+        | PatientCommand::Unassign(_) => bail!("not a hold command"),
     }
     out.flush();
     Ok(ExitCode::SUCCESS)

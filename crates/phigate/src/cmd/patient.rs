@@ -9,7 +9,7 @@ use phigate_audit::{Action, Actor, AuditEvent, Outcome};
 use phigate_store::{PatientRef, Store, StoreError};
 
 use crate::cli::PatientCommand;
-use crate::cmd::{freeze, hold};
+use crate::cmd::{care, freeze, hold};
 use crate::config::Config;
 use crate::datadir::{self, Opened};
 use crate::output::Out;
@@ -37,6 +37,11 @@ pub fn run(config: &Config, command: &PatientCommand) -> Result<ExitCode> {
             freeze::freeze(config, &datadir::open(config)?, args, false)
         }
         PatientCommand::Frozen => freeze::list(config, &datadir::open(config)?),
+        PatientCommand::Confine { off } => care::confine(config, &datadir::open(config)?, *off),
+        PatientCommand::Assign(args) => care::assign(config, &datadir::open(config)?, args, true),
+        PatientCommand::Unassign(args) => {
+            care::assign(config, &datadir::open(config)?, args, false)
+        }
         other => hold::run(config, other),
     }
 }
