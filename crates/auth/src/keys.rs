@@ -52,9 +52,27 @@ impl TokenKeys {
         self.retired.push(Retired {
             kid: old.kid().to_owned(),
             public_key: old.public_key().to_vec(),
-            until: now + MAX_ACCESS_TOKEN_TTL.as_secs() as i64 + LEEWAY_SECS,
+            until: Self::retirement_end(now),
         });
         Ok(())
+    }
+
+    /// When a key retired at `now` may leave the JWKS: its last possible token has expired.
+    pub fn retirement_end(now: i64) -> i64 {
+        now + MAX_ACCESS_TOKEN_TTL.as_secs() as i64 + LEEWAY_SECS
+    }
+
+    /// Publishes a key retired earlier, by another process (`phigate keys rotate-signing`),
+    /// until `until`. The current key is never listed twice.
+    pub fn publish_retired(&mut self, kid: &str, public_key: &[u8], until: i64) {
+        if kid == self.current.kid() || self.retired.iter().any(|r| r.kid == kid) {
+            return;
+        }
+        self.retired.push(Retired {
+            kid: kid.to_owned(),
+            public_key: public_key.to_vec(),
+            until,
+        });
     }
 
     fn published(&self, now: i64) -> impl Iterator<Item = (&str, &[u8])> {

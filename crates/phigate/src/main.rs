@@ -9,6 +9,7 @@ mod datadir;
 mod disclosure;
 mod output;
 mod replicas;
+mod signing_keys;
 
 use std::process::ExitCode;
 

@@ -25,6 +25,25 @@ pub fn run(config: &Config, command: &KeysCommand) -> Result<ExitCode> {
             let status = store.key_status(tenant)?;
             describe_status(&mut out, store.keyring().kms_id(), &status);
         }
+        KeysCommand::RotateSigning => {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let layout = datadir::Layout::new(&config.data_dir);
+            let rotation = crate::signing_keys::rotate(&layout, &config.oauth.issuer, now)?;
+            let detail = format!(
+                "token signing key rotated: kid {} signs, kid {} published until {}",
+                rotation.new_kid, rotation.old_kid, rotation.old_until
+            );
+            audit(&opened.audit, &detail)?;
+            out.line(format!(
+                "token signing key: kid {} signs new tokens",
+                rotation.new_kid
+            ));
+            out.line(format!(
+                "kid {} stays in the JWKS until its tokens have expired; restart servers to \
+                 pick the new key up",
+                rotation.old_kid
+            ));
+        }
         KeysCommand::Rotate { tenant_only } => {
             let report = store.rotate_tenant(tenant, *tenant_only)?;
             let detail = format!(

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use phigate_auth::{RateLimit, RevocationList, TokenKeys};
+use phigate_auth::{RateLimit, RevocationList};
 use phigate_deid::{Detector, DetectorConfig};
 use phigate_gateway::tls::{ClientAuth, TlsSettings, server_config};
 use phigate_gateway::{Gateway, GatewayConfig, RateLimits};
@@ -229,7 +229,7 @@ fn oauth_server(config: &Config, opened: datadir::Opened) -> Result<OAuthServer>
         settings,
         opened.store,
         opened.audit,
-        TokenKeys::new(opened.tokens),
+        crate::signing_keys::token_keys(&Layout::new(&config.data_dir), opened.tokens, now)?,
         revocations,
     );
     Ok(if shared {
