@@ -119,7 +119,15 @@ impl Gateway {
             ));
         };
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let claims = self.tokens.verify(token, now).map_err(|err| {
+        let fresh;
+        let tokens = match &self.token_source {
+            Some(source) => {
+                fresh = source(now);
+                &fresh
+            }
+            None => &self.tokens,
+        };
+        let claims = tokens.verify(token, now).map_err(|err| {
             Refusal::Unauthenticated(match err {
                 AuthError::Expired => "The access token has expired.",
                 _ => "The access token is not valid for this gateway.",

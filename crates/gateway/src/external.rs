@@ -6,8 +6,10 @@
 //!
 //! The subject is kept, prefixed with its issuer (`issuer#subject`), so that audit entries name
 //! the person and a subject at one issuer can never pass for a Phigate account or for the same
-//! subject at another issuer. Revoking such a token is the issuer's business: Phigate honours
-//! the `exp` it sets and can disable the subject locally by that id.
+//! subject at another issuer. Revoking such a token, or disabling the person, is the issuer's
+//! business: Phigate honours the `exp` it sets. A local account list has no entry for an
+//! external subject, so `phigate users disable` cannot reach one (a known gap: the containment
+//! answer today is to remove the issuer from the configuration, or its role mapping).
 
 use std::sync::Arc;
 

@@ -81,7 +81,13 @@ pub struct Gateway {
     readiness: Option<Arc<dyn Readiness>>,
     /// External identity providers whose tokens are accepted beside Phigate's own.
     external: external::ExternalIssuers,
+    /// Where the current verifier of Phigate's own tokens comes from, when keys can rotate
+    /// while the gateway runs; `tokens` otherwise.
+    token_source: Option<TokenSource>,
 }
+
+/// Gives the verifier of Phigate's own access tokens at a time (Unix seconds).
+pub type TokenSource = Arc<dyn Fn(i64) -> TokenVerifier + Send + Sync>;
 
 /// One part `/readyz` checks, and whether it answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,7 +142,15 @@ impl Gateway {
             incidents: None,
             readiness: None,
             external: external::ExternalIssuers::default(),
+            token_source: None,
         }
+    }
+
+    /// Verifies Phigate's own tokens with whatever `source` gives on each request, so that a
+    /// signing-key rotation (and the end of a retired key's life) takes effect while running.
+    pub fn with_token_source(mut self, source: TokenSource) -> Self {
+        self.token_source = Some(source);
+        self
     }
 
     /// Accepts bearer tokens from `issuers` beside Phigate's own, routed by their `iss`.

@@ -66,6 +66,6 @@ pub async fn smart_configuration(State(server): State<Arc<OAuthServer>>) -> impl
 pub async fn jwks(State(server): State<Arc<OAuthServer>>) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(server.keys.jwks(now())),
+        Json(server.jwks(now())),
     )
 }

@@ -309,8 +309,9 @@ impl OAuthServer {
         } else {
             None
         };
-        let signer = self.keys.signer();
-        let access = signer
+        let keys = self.keys.read().map_err(|_| OAuthError::server_error())?;
+        let access = keys
+            .signer()
             .issue_bound(
                 principal,
                 Some(client_id),
@@ -320,6 +321,7 @@ impl OAuthServer {
                 now,
             )
             .map_err(|_| OAuthError::server_error())?;
+        drop(keys);
         let expires_in = self
             .config
             .access_ttl

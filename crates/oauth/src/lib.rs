@@ -29,7 +29,7 @@ mod registration;
 mod revoke;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -106,7 +106,8 @@ pub struct OAuthServer {
     config: OAuthConfig,
     store: Store,
     audit: Arc<AuditLog>,
-    keys: TokenKeys,
+    /// Replaced whole when the deployment's keys change on disk (see [`Self::set_keys`]).
+    keys: RwLock<TokenKeys>,
     revocations: Arc<RevocationList>,
     limiter: RateLimiter,
     pending: Mutex<HashMap<String, Pending>>,
@@ -126,7 +127,7 @@ impl OAuthServer {
             config,
             store,
             audit,
-            keys,
+            keys: RwLock::new(keys),
             revocations,
             limiter,
             pending: Mutex::new(HashMap::new()),
@@ -146,10 +147,32 @@ impl OAuthServer {
     }
 
     /// A verifier for this server's access tokens at `now`, honouring revocations.
+    ///
+    /// The verifier is a snapshot: a caller that must follow key rotations asks again (it is
+    /// cheap: a handful of public keys).
     pub fn verifier(&self, now: i64) -> TokenVerifier {
-        self.keys
-            .verifier(&self.config.audience, now)
-            .with_revocations(self.revocations.clone())
+        let keys = match self.keys.read() {
+            Ok(keys) => keys.verifier(&self.config.audience, now),
+            // A poisoned lock trusts no key: every token is refused until a restart.
+            Err(_) => TokenVerifier::new(Vec::new(), &self.config.issuer, &self.config.audience),
+        };
+        keys.with_revocations(self.revocations.clone())
+    }
+
+    /// Replaces the signing key and the published retired keys, as a rotation on disk asks:
+    /// new tokens are signed with the new key from the next request on.
+    pub fn set_keys(&self, keys: TokenKeys) {
+        if let Ok(mut current) = self.keys.write() {
+            *current = keys;
+        }
+    }
+
+    /// The JWKS published at `now`.
+    pub fn jwks(&self, now: i64) -> serde_json::Value {
+        match self.keys.read() {
+            Ok(keys) => keys.jwks(now),
+            Err(_) => serde_json::json!({"keys": []}),
+        }
     }
 
     /// How many sign-in forms are open (shown, not yet submitted or expired).

@@ -38,10 +38,7 @@ impl OAuthServer {
             }
             return Ok(());
         }
-        if let Ok(claims) = self
-            .keys
-            .verifier(&self.config.audience, now)
-            .verify_signature(token)
+        if let Ok(claims) = self.verifier(now).verify_signature(token)
             && claims.client_id.as_deref() == Some(client.id.as_str())
         {
             self.revocations.revoke(&claims.jti, claims.exp);

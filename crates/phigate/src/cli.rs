@@ -267,7 +267,7 @@ pub enum KeysCommand {
     },
     /// Give access tokens a new signing key: new tokens carry its key id, the old public key
     /// stays in the JWKS until its last token has expired (15 minutes and leeway), then drops
-    /// out. Servers pick the new key up when restarted.
+    /// out. Running servers pick the new key up within seconds.
     RotateSigning,
     /// Move every sealed value and patient key to the active key versions, then retire the
     /// decrypt-only versions that protect nothing. Exits non-zero if a value failed to open.

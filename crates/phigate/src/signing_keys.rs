@@ -5,10 +5,10 @@
 //! `keys/token-signing-retired.json`. Servers started afterwards publish (and trust) the retired
 //! key until then and drop it after; entries past their time are pruned at the next rotation.
 //!
-//! A server already running keeps the key set it started with: picking up a rotation needs a
-//! restart (or a rolling restart of the replicas). Reloading the key set in place would mean
-//! swapping the signer under the OAuth server and the gateway's verifier together, which they
-//! do not support yet.
+//! A running `phigate serve` watches the key file and reloads the key set within seconds of a
+//! rotation (see `cmd::serve::jobs`); its gateway asks the OAuth server for the verifier on
+//! every request, so both follow together. Replicas on other machines with their own data
+//! directory need the same key files.
 
 use std::fs;
 use std::io::Write;

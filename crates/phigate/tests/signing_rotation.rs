@@ -1,6 +1,6 @@
 //! `phigate keys rotate-signing` against `phigate serve`: a token signed before the rotation
 //! still works, new tokens carry the new key id, the JWKS lists both keys, and the rotation is
-//! in the audit log as a key rotation.
+//! in the audit log as a key rotation. A server already running picks the new key up.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
@@ -78,7 +78,44 @@ fn a_rotated_signing_key_signs_new_tokens_while_old_ones_still_verify() {
         assert_eq!(status, 200, "a token signed by the {which} key");
     }
     drop(server);
-
     let search = ok(dir, &["audit", "search", "--action", "key_rotation"]);
     assert!(search.contains("key_rotation"), "{search}");
+}
+
+#[test]
+fn a_running_server_picks_up_a_rotated_signing_key() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    ok(dir, &["init"]);
+    let server = serve(dir, &[]);
+    let old = token(dir);
+    assert_eq!(http(&server.addr, "GET", "/v1/models", &old, "").0, 200);
+
+    ok(dir, &["keys", "rotate-signing"]);
+    let new = token(dir);
+    let new_kid = kid(&new);
+    // The server looks for a new key every two seconds; give it ten.
+    let mut published = false;
+    for _ in 0..50 {
+        let (_, jwks) = http(&server.addr, "GET", "/.well-known/jwks.json", "", "");
+        if jwks.contains(&new_kid) {
+            published = jwks.contains(&kid(&old));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        published,
+        "the running server publishes the new key beside the old"
+    );
+    assert_eq!(
+        http(&server.addr, "GET", "/v1/models", &new, "").0,
+        200,
+        "new token"
+    );
+    assert_eq!(
+        http(&server.addr, "GET", "/v1/models", &old, "").0,
+        200,
+        "old token"
+    );
 }

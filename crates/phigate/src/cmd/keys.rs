@@ -39,8 +39,8 @@ pub fn run(config: &Config, command: &KeysCommand) -> Result<ExitCode> {
                 rotation.new_kid
             ));
             out.line(format!(
-                "kid {} stays in the JWKS until its tokens have expired; restart servers to \
-                 pick the new key up",
+                "kid {} stays in the JWKS until its tokens have expired; running servers pick \
+                 the new key up within seconds",
                 rotation.old_kid
             ));
         }

@@ -83,6 +83,10 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     .with_containment(store.clone())
     .with_incidents(incidents)
     .with_readiness(Arc::new(readiness))
+    .with_token_source({
+        let oauth = oauth.clone();
+        Arc::new(move |now| oauth.verifier(now))
+    })
     .with_external_issuers(external_issuers(config)?);
     let gateway = if replicas::is_shared(&store) {
         let buckets = replicas::StoreBuckets::new(store.clone());
@@ -104,6 +108,7 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     {
         let _context = runtime.enter();
         jobs::retention_job(config, purge_store, audit.clone());
+        jobs::signing_key_watch(config, oauth.clone());
     }
     runtime.block_on(serve_until_stopped(Serving {
         config,

@@ -1,5 +1,5 @@
 //! Jobs `phigate serve` runs beside the listener: keeping the web console's OAuth client in
-//! step with the issuer, and the periodic retention purge.
+//! step with the issuer, the periodic retention purge, and following signing-key rotations.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,4 +57,47 @@ pub(super) fn retention_job(
             }
         }
     });
+}
+
+/// How often a running server looks for a rotated signing key.
+const KEY_WATCH_PERIOD: Duration = Duration::from_secs(2);
+
+/// Follows `phigate keys rotate-signing` while serving: when the signing key file changes, the
+/// new key signs from then on and the retired keys are published beside it. A key file that
+/// cannot be read is logged and the keys in use stay (a half-written file never replaces them).
+pub(super) fn signing_key_watch(config: &Config, oauth: Arc<phigate_oauth::OAuthServer>) {
+    let layout = datadir::Layout::new(&config.data_dir);
+    let issuer = config.oauth.issuer.clone();
+    tokio::spawn(async move {
+        let modified = |layout: &datadir::Layout| {
+            std::fs::metadata(layout.token_key())
+                .and_then(|m| m.modified())
+                .ok()
+        };
+        let mut seen = modified(&layout);
+        let mut ticks = tokio::time::interval(KEY_WATCH_PERIOD);
+        loop {
+            ticks.tick().await;
+            let now_modified = modified(&layout);
+            if now_modified == seen {
+                continue;
+            }
+            match reload_keys(&layout, &issuer) {
+                Ok(keys) => {
+                    oauth.set_keys(keys);
+                    seen = now_modified;
+                    tracing::info!("token signing key reloaded");
+                }
+                Err(err) => tracing::warn!(error = %err, "token signing key reload failed"),
+            }
+        }
+    });
+}
+
+fn reload_keys(layout: &datadir::Layout, issuer: &str) -> Result<phigate_auth::TokenKeys> {
+    let pkcs8 = phigate_crypto::secret_file::read_secret_file(&layout.token_key())
+        .context("cannot read the token key")?;
+    let signer = phigate_auth::TokenSigner::from_pkcs8(&pkcs8, issuer).context("bad token key")?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    crate::signing_keys::token_keys(layout, signer, now)
 }
