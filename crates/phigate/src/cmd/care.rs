@@ -31,7 +31,7 @@ pub(crate) fn confine(config: &Config, opened: &Opened, off: bool) -> Result<Exi
     };
     record(opened, None, detail)?;
     let mut out = Out::new();
-    out.line(detail.to_owned());
+    out.line(detail);
     out.flush();
     Ok(ExitCode::SUCCESS)
 }
