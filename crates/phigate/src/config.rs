@@ -11,7 +11,7 @@ mod store;
 pub use store::StoreConfig;
 mod ops;
 
-pub use ops::{IncidentsConfig, MetricsConfig};
+pub use ops::{IncidentsConfig, MetricsConfig, TelemetryConfig};
 
 /// Phigate's configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -45,6 +45,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Incident rules and alerts.
     pub incidents: IncidentsConfig,
+    /// OpenTelemetry trace export.
+    pub telemetry: TelemetryConfig,
 }
 
 /// The OAuth 2.0 authorization server.
@@ -311,6 +313,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             metrics: MetricsConfig::default(),
             incidents: IncidentsConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -570,6 +573,11 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     ),
     ("PHIGATE_METRICS_LISTEN", "metrics.listen", Kind::Str),
     (
+        "PHIGATE_TELEMETRY_OTLP_ENDPOINT",
+        "telemetry.otlp_endpoint",
+        Kind::Str,
+    ),
+    (
         "PHIGATE_INCIDENTS_WEBHOOK_URL",
         "incidents.webhook_url",
         Kind::Str,
@@ -790,6 +798,7 @@ impl Config {
         self.retention.validate(&invalid)?;
         self.metrics.validate(&invalid)?;
         self.incidents.validate(&invalid)?;
+        self.telemetry.validate(&invalid)?;
         let bad_beta =
             |b: &String| b.is_empty() || !b.bytes().all(|c| c.is_ascii_graphic() && c != b',');
         if self.server.allowed_betas.iter().any(bad_beta) {

@@ -7,6 +7,7 @@ mod compliance;
 mod config;
 mod datadir;
 mod disclosure;
+mod logging;
 mod output;
 mod replicas;
 
@@ -38,8 +39,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(dir) = cli.data_dir {
         config.data_dir = dir;
     }
-    init_logging(&config);
-    match cli.command {
+    // Spans are exported only by the long-running server; one-shot commands just log.
+    let tracing = logging::init(&config, matches!(cli.command, Command::Serve(_)))?;
+    let result = dispatch(&config, cli.command);
+    tracing.shutdown();
+    result
+}
+
+fn dispatch(config: &Config, command: Command) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Init(args) => cmd::init::run(&config, &args),
         Command::Demo(args) => cmd::demo::run(&config, &args),
         Command::Import(args) => cmd::import::run(&config, &args),
@@ -68,17 +76,4 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Incidents(command) => cmd::incidents::run(&config, &command),
         Command::Doctor(args) => cmd::doctor::run(&config, &args),
     }
-}
-
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::new(&config.log.level);
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // A second initialisation (impossible here) would only be refused; nothing to handle.
-    let _ = if config.log.format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
 }

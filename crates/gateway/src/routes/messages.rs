@@ -40,20 +40,26 @@ pub(super) async fn prepare<R>(
 where
     R: Scrubbable + DeserializeOwned + Send + 'static,
 {
+    // One span per step, so a trace shows where a request spent its time. Span fields are
+    // fixed names and numbers only, like metric labels: never a value from the request.
     let principal = gateway
         .authenticate(headers, request_id, MESSAGES_SCOPE)
+        .instrument(tracing::debug_span!("gateway.auth"))
         .await?;
     let api = ApiHeaders::read(headers, &gateway.config)?;
-    let bytes = body::read(headers, body, &gateway.config).await?;
-    let mut request: R = body::parse(&bytes, &gateway.config)?;
+    let read = tracing::debug_span!("gateway.read");
+    let bytes = body::read(headers, body, &gateway.config)
+        .instrument(read.clone())
+        .await?;
+    let mut request: R = read.in_scope(|| body::parse(&bytes, &gateway.config))?;
     let parts = request.parts();
-    validate::check(parts.messages, parts.extra, &gateway.config)?;
+    read.in_scope(|| validate::check(parts.messages, parts.extra, &gateway.config))?;
 
     // Detection is CPU work proportional to the body; keep it off the connection threads.
     let shared = gateway.clone();
-    let span = tracing::Span::current();
+    let span = tracing::debug_span!("gateway.deid");
     let (request, scrubbed) = tokio::task::spawn_blocking(move || {
-        let _request = span.enter();
+        let _deid = span.enter();
         let scrubbed = scrub(&mut request, &shared.detector, &shared.thinking);
         (request, scrubbed)
     })
@@ -92,7 +98,10 @@ pub(super) async fn create(
     let mode = gateway.mode();
     gateway.check_provider(&trail).await?;
     let outbound = Outbound::from_request(&request, &api.version, api.betas)?;
-    let outbound = gateway.disclose(&trail, outbound, &scrubbed, mode).await?;
+    let outbound = gateway
+        .disclose(&trail, outbound, &scrubbed, mode)
+        .instrument(tracing::debug_span!("gateway.disclose"))
+        .await?;
     if outbound.stream {
         return stream::relay(gateway, trail, outbound, scrubbed.vault, mode).await;
     }
@@ -108,9 +117,8 @@ pub(super) async fn create(
     };
     let received = serde_json::to_vec(&answer).map_err(|_| GatewayError::Internal("encode"))?;
     let unknown = match mode {
-        DisclosureMode::Pseudonymized => {
-            restore_message(&mut answer, &scrubbed.vault, &gateway.thinking)
-        }
+        DisclosureMode::Pseudonymized => tracing::debug_span!("gateway.restore")
+            .in_scope(|| restore_message(&mut answer, &scrubbed.vault, &gateway.thinking)),
         DisclosureMode::SafeHarbor => 0,
     };
     let detail = format!("unknown_placeholders={unknown}");
