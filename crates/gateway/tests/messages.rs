@@ -159,6 +159,45 @@ async fn beta_flags_are_allow_listed_and_passed_on() {
 }
 
 #[tokio::test]
+async fn a_tenant_with_its_own_beta_list_gets_that_list_instead_of_the_default() {
+    let gw = start(|config| {
+        config.allowed_betas = vec!["context-1m-2025-08-07".into()];
+        config
+            .tenant_betas
+            .insert(TENANT.into(), vec!["files-api-2025-04-14".into()]);
+        config.tenant_betas.insert(
+            "another-tenant".into(),
+            vec!["mcp-client-2025-04-04".into()],
+        );
+    })
+    .await;
+    let send = |beta: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/v1/messages", gw.url))
+            .header("x-api-key", gw.token(Role::Clinician))
+            .header("anthropic-beta", beta)
+            .json(&message("hello"))
+            .send()
+    };
+    for refused in ["context-1m-2025-08-07", "mcp-client-2025-04-04"] {
+        let response = send(refused).await.unwrap();
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["type"], "error");
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(refused) && message.contains("not allowed"));
+    }
+    assert!(gw.mock().received().is_empty());
+    assert_eq!(send("files-api-2025-04-14").await.unwrap().status(), 200);
+    let received = &gw.mock().received()[0];
+    assert_eq!(
+        received.header("anthropic-beta"),
+        Some("files-api-2025-04-14")
+    );
+}
+
+#[tokio::test]
 async fn an_api_version_that_is_not_a_date_is_refused_and_nothing_is_sent() {
     let gw = start(|_| {}).await;
     let send = |version: &'static str| {

@@ -46,7 +46,7 @@ where
         .authenticate(headers, request_id, MESSAGES_SCOPE)
         .instrument(tracing::debug_span!("gateway.auth"))
         .await?;
-    let api = ApiHeaders::read(headers, &gateway.config)?;
+    let api = ApiHeaders::read(headers, gateway.config.allowed_betas_for(&principal.tenant))?;
     let read = tracing::debug_span!("gateway.read");
     let bytes = body::read(headers, body, &gateway.config)
         .instrument(read.clone())
