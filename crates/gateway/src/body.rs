@@ -96,8 +96,13 @@ pub(crate) async fn read(
         let mut stream = body.into_data_stream();
         let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
         while let Some(chunk) = stream.next().await {
-            let chunk =
-                chunk.map_err(|_| GatewayError::invalid("The request body could not be read."))?;
+            let chunk = chunk.map_err(|err| {
+                if is_deadline(err) {
+                    GatewayError::BodyTimeout
+                } else {
+                    GatewayError::invalid("The request body could not be read.")
+                }
+            })?;
             if buf.len() + chunk.len() > limit {
                 return Err(GatewayError::TooLarge { limit });
             }
@@ -108,6 +113,23 @@ pub(crate) async fn read(
     tokio::time::timeout(config.body_timeout, collect)
         .await
         .unwrap_or(Err(GatewayError::BodyTimeout))
+}
+
+/// Whether a failed body read is the server's body deadline (see `server`), not the client's
+/// connection failing.
+fn is_deadline(err: axum::Error) -> bool {
+    // The stream's error arrives wrapped once more by `Body::from_stream`; walk the chain.
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(error) = at {
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+            && io.to_string() == crate::server::BODY_DEADLINE
+        {
+            return true;
+        }
+        at = error.source();
+    }
+    false
 }
 
 /// Parses a JSON body after checking its depth; errors give the position, never the text.
