@@ -272,10 +272,10 @@ fn served_requests_export_linked_spans_without_phi_and_flush_on_shutdown() {
             .map(|s| s.name.as_str())
             .collect();
         for layer in [
-            "gateway.auth",
+            "gateway.authenticate",
             "gateway.read",
-            "gateway.deid",
-            "gateway.disclose",
+            "gateway.deidentify",
+            "gateway.egress",
             "gateway.upstream",
             "gateway.restore",
         ] {

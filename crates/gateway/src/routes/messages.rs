@@ -40,11 +40,10 @@ pub(super) async fn prepare<R>(
 where
     R: Scrubbable + DeserializeOwned + Send + 'static,
 {
-    // One span per step, so a trace shows where a request spent its time. Span fields are
-    // fixed names and numbers only, like metric labels: never a value from the request.
+    // Authentication, de-identification and the egress gate have spans of their own; reading
+    // gets one here. Span fields are fixed names and numbers, never a value from the request.
     let principal = gateway
         .authenticate(headers, request_id, MESSAGES_SCOPE)
-        .instrument(tracing::debug_span!("gateway.auth"))
         .await?;
     let api = ApiHeaders::read(headers, gateway.config.allowed_betas_for(&principal.tenant))?;
     let read = tracing::debug_span!("gateway.read");
@@ -57,9 +56,9 @@ where
 
     // Detection is CPU work proportional to the body; keep it off the connection threads.
     let shared = gateway.clone();
-    let span = tracing::debug_span!("gateway.deid");
+    let span = tracing::Span::current();
     let (request, scrubbed) = tokio::task::spawn_blocking(move || {
-        let _deid = span.enter();
+        let _request = span.enter();
         let scrubbed = scrub(&mut request, &shared.detector, &shared.thinking);
         (request, scrubbed)
     })
@@ -98,10 +97,7 @@ pub(super) async fn create(
     let mode = gateway.mode();
     gateway.check_provider(&trail).await?;
     let outbound = Outbound::from_request(&request, &api.version, api.betas)?;
-    let outbound = gateway
-        .disclose(&trail, outbound, &scrubbed, mode)
-        .instrument(tracing::debug_span!("gateway.disclose"))
-        .await?;
+    let outbound = gateway.disclose(&trail, outbound, &scrubbed, mode).await?;
     if outbound.stream {
         return stream::relay(gateway, trail, outbound, scrubbed.vault, mode).await;
     }
@@ -116,6 +112,8 @@ pub(super) async fn create(
         }
     };
     let received = serde_json::to_vec(&answer).map_err(|_| GatewayError::Internal("encode"))?;
+    // The caller's own ids come back whatever the mode: they were never the provider's.
+    scrubbed.ids.restore(&mut answer.content);
     let unknown = match mode {
         DisclosureMode::Pseudonymized => tracing::debug_span!("gateway.restore")
             .in_scope(|| restore_message(&mut answer, &scrubbed.vault, &gateway.thinking)),
