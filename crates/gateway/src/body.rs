@@ -21,8 +21,8 @@ pub(crate) struct ApiHeaders {
 }
 
 impl ApiHeaders {
-    /// Reads the headers, refusing beta flags that are not allowed.
-    pub fn read(headers: &HeaderMap, config: &GatewayConfig) -> Result<Self, GatewayError> {
+    /// Reads the headers, refusing beta flags not in `allowed_betas` (the caller's tenant's).
+    pub fn read(headers: &HeaderMap, allowed_betas: &[String]) -> Result<Self, GatewayError> {
         let version = match headers.get("anthropic-version") {
             None => DEFAULT_ANTHROPIC_VERSION.to_owned(),
             Some(value) => value
@@ -41,7 +41,7 @@ impl ApiHeaders {
                 .to_str()
                 .map_err(|_| GatewayError::invalid("anthropic-beta is not a valid value."))?;
             for flag in value.split(',').map(str::trim).filter(|f| !f.is_empty()) {
-                if !config.allowed_betas.iter().any(|allowed| allowed == flag) {
+                if !allowed_betas.iter().any(|allowed| allowed == flag) {
                     return Err(beta_refused(flag));
                 }
                 betas.push(flag.to_owned());
@@ -96,8 +96,13 @@ pub(crate) async fn read(
         let mut stream = body.into_data_stream();
         let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
         while let Some(chunk) = stream.next().await {
-            let chunk =
-                chunk.map_err(|_| GatewayError::invalid("The request body could not be read."))?;
+            let chunk = chunk.map_err(|err| {
+                if is_deadline(err) {
+                    GatewayError::BodyTimeout
+                } else {
+                    GatewayError::invalid("The request body could not be read.")
+                }
+            })?;
             if buf.len() + chunk.len() > limit {
                 return Err(GatewayError::TooLarge { limit });
             }
@@ -108,6 +113,23 @@ pub(crate) async fn read(
     tokio::time::timeout(config.body_timeout, collect)
         .await
         .unwrap_or(Err(GatewayError::BodyTimeout))
+}
+
+/// Whether a failed body read is the server's body deadline (see `server`), not the client's
+/// connection failing.
+fn is_deadline(err: axum::Error) -> bool {
+    // The stream's error arrives wrapped once more by `Body::from_stream`; walk the chain.
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(error) = at {
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+            && io.to_string() == crate::server::BODY_DEADLINE
+        {
+            return true;
+        }
+        at = error.source();
+    }
+    false
 }
 
 /// Parses a JSON body after checking its depth; errors give the position, never the text.
@@ -187,13 +209,16 @@ mod tests {
     #[test]
     fn beta_flags_off_the_allow_list_are_refused_and_others_pass_on() {
         let mut config = GatewayConfig::new("t");
-        config.allowed_betas = vec!["token-efficient-tools-2025-02-19".into()];
+        config.allowed_betas = vec!["files-api-2025-04-14".into()];
+        config
+            .tenant_betas
+            .insert("t".into(), vec!["token-efficient-tools-2025-02-19".into()]);
         let mut headers = HeaderMap::new();
         headers.insert(
             "anthropic-beta",
             HeaderValue::from_static("token-efficient-tools-2025-02-19"),
         );
-        let read = ApiHeaders::read(&headers, &config).map(|h| h.betas);
+        let read = ApiHeaders::read(&headers, config.allowed_betas_for("t")).map(|h| h.betas);
         assert_eq!(
             read.ok(),
             Some(vec!["token-efficient-tools-2025-02-19".into()])
@@ -202,13 +227,20 @@ mod tests {
             "anthropic-beta",
             HeaderValue::from_static("token-efficient-tools-2025-02-19, mcp-client-2025-04-04"),
         );
-        let err = ApiHeaders::read(&headers, &config)
+        let err = ApiHeaders::read(&headers, config.allowed_betas_for("t"))
             .err()
             .map(|e| e.api_error().message);
         assert_eq!(
             err.as_deref(),
             Some("anthropic-beta flag \"mcp-client-2025-04-04\" is not allowed by this gateway.")
         );
+        // The tenant's own list replaces the default one; other tenants keep the default.
+        headers.insert(
+            "anthropic-beta",
+            HeaderValue::from_static("files-api-2025-04-14"),
+        );
+        assert!(ApiHeaders::read(&headers, config.allowed_betas_for("t")).is_err());
+        assert!(ApiHeaders::read(&headers, config.allowed_betas_for("other")).is_ok());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What the gateway accepts: limits and the few policy switches a deployment sets.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use phigate_auth::RateLimit;
@@ -31,8 +32,12 @@ pub struct GatewayConfig {
     /// connection between requests; a connection busy with a request is bounded instead by
     /// `body_timeout` and the provider's own timeouts.
     pub header_timeout: Duration,
-    /// `anthropic-beta` flags callers may use; any other is refused with `400`.
+    /// `anthropic-beta` flags callers may use, unless their tenant has a list in
+    /// `tenant_betas`; any other flag is refused with `400`.
     pub allowed_betas: Vec<String>,
+    /// Per-tenant `anthropic-beta` allow-lists. A tenant listed here gets exactly its own list
+    /// (which may be empty, to allow none), in place of `allowed_betas`.
+    pub tenant_betas: BTreeMap<String, Vec<String>>,
     /// Lets images, PDFs and documents fetched by URL or file id through unscanned.
     ///
     /// Phigate cannot look inside them for PHI, so they are refused by default. Turning this on
@@ -78,6 +83,13 @@ impl Default for RateLimits {
 }
 
 impl GatewayConfig {
+    /// The `anthropic-beta` flags callers of `tenant` may send.
+    pub fn allowed_betas_for(&self, tenant: &str) -> &[String] {
+        self.tenant_betas
+            .get(tenant)
+            .map_or(self.allowed_betas.as_slice(), Vec::as_slice)
+    }
+
     /// The defaults for `tenant`: no BAA, 32 MB bodies, no betas, no unscanned media.
     pub fn new(tenant: impl Into<String>) -> Self {
         GatewayConfig {
@@ -89,6 +101,7 @@ impl GatewayConfig {
             body_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(30),
             allowed_betas: Vec::new(),
+            tenant_betas: BTreeMap::new(),
             danger_allow_unscanned_media: false,
             thinking_cache_entries: 10_000,
             rate_limits: RateLimits::default(),

@@ -7,8 +7,9 @@
 //! in both its forms; tool descriptions and the descriptive keywords of input schemas
 //! (`description`, `title`, `examples`, `default`, `const`, `enum`); `metadata` (`user_id`);
 //! `stop_sequences`; and the string leaves of fields and block types this gateway does not
-//! model. Left alone are the fields that name things rather than carry data: `type`, ids,
-//! tool names, `model`, signatures, `cache_control`, and opaque encrypted data. Object keys,
+//! model. Left alone are the fields that name things rather than carry data: `type`, tool
+//! names, `model`, signatures, `cache_control`, and opaque encrypted data. Ids are replaced by
+//! surrogates and mapped back on the answer (`ids.rs`). Object keys,
 //! names and schema property names cannot be rewritten without breaking the request, so they
 //! are checked instead, and a request with an identifier in one is refused (`structure.rs`).
 //!
@@ -133,6 +134,8 @@ pub struct Scrubbed {
     /// An object key, id, name or other field that cannot be rewritten holds an identifier:
     /// the request must be refused, not sent.
     pub identifier_in_structure: bool,
+    /// The caller's ids and the surrogates sent in their place (`ids.rs`).
+    pub ids: IdMap,
 }
 
 /// De-identifies every string leaf of `request` in place.
@@ -179,6 +182,7 @@ pub fn scrub<R: Scrubbable>(
     for (kind, value) in vault.originals() {
         known.add(kind, value);
     }
+    let ids = ids::substitute(request.parts().messages);
     let identifier_in_structure =
         structure::holds_identifier(&mut request.parts(), detector, &known);
     Scrubbed {
@@ -187,6 +191,7 @@ pub fn scrub<R: Scrubbable>(
         entities,
         thinking_recalled: recalled,
         identifier_in_structure,
+        ids,
     }
 }
 
@@ -392,7 +397,10 @@ fn map_leaves(map: &mut Map<String, Value>, visit: &mut dyn FnMut(&mut String)) 
     }
 }
 
+mod ids;
 mod structure;
+
+pub use ids::IdMap;
 
 #[cfg(test)]
 mod tests;

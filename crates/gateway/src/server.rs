@@ -5,18 +5,24 @@
 //! descriptor) forever by sending half a request line. Here each connection is served by
 //! hyper's HTTP/1.1 builder with its header-read timer, which runs from the moment the server
 //! waits for a request until its headers are complete, and so also closes kept-alive
-//! connections left idle. The TLS handshake gets the same deadline. Bodies are bounded
-//! separately by `body::read`.
+//! connections left idle. The TLS handshake gets the same deadline. Every request body, on
+//! every route (the OAuth server's extractors included), must then arrive within
+//! `body_timeout` of the request's start: [`body_deadline`] wraps it, so a client that sends
+//! headers and then stalls or trickles its body gets `408` (from `body::read`) or a failed read,
+//! and hyper closes the connection because the body was never finished.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
+use axum::body::{Body, HttpBody};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderValue;
 use axum::http::header::STRICT_TRANSPORT_SECURITY;
+use axum::middleware::Next;
 use axum::response::Response;
+use futures::StreamExt;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
@@ -95,6 +101,10 @@ async fn accept_loop(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = gateway.config().header_timeout;
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        gateway.config().body_timeout,
+        body_deadline,
+    ));
     let grace = gateway.config().shutdown_grace;
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -156,4 +166,34 @@ where
         // Timeouts and clients that hang up; nothing a request body could be in.
         tracing::debug!(error = %err, "gateway.connection closed with an error");
     }
+}
+
+/// What a body read fails with once the request's body deadline has passed.
+pub(crate) const BODY_DEADLINE: &str = "request body deadline passed";
+
+/// Makes the request's body fail if it is not complete within `limit` of the request's start,
+/// whichever handler reads it and however (see the module's documentation).
+async fn body_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let deadline = tokio::time::Instant::now() + limit;
+    let request = request.map(|body| {
+        let chunks = body.into_data_stream();
+        Body::from_stream(futures::stream::unfold(
+            Some(chunks),
+            move |chunks| async move {
+                let mut chunks = chunks?;
+                match tokio::time::timeout_at(deadline, chunks.next()).await {
+                    Ok(Some(chunk)) => Some((chunk, Some(chunks))),
+                    Ok(None) => None,
+                    Err(_) => {
+                        let late = std::io::Error::new(std::io::ErrorKind::TimedOut, BODY_DEADLINE);
+                        Some((Err(axum::Error::new(late)), None))
+                    }
+                }
+            },
+        ))
+    });
+    next.run(request).await
 }

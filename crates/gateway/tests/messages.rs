@@ -159,6 +159,45 @@ async fn beta_flags_are_allow_listed_and_passed_on() {
 }
 
 #[tokio::test]
+async fn a_tenant_with_its_own_beta_list_gets_that_list_instead_of_the_default() {
+    let gw = start(|config| {
+        config.allowed_betas = vec!["context-1m-2025-08-07".into()];
+        config
+            .tenant_betas
+            .insert(TENANT.into(), vec!["files-api-2025-04-14".into()]);
+        config.tenant_betas.insert(
+            "another-tenant".into(),
+            vec!["mcp-client-2025-04-04".into()],
+        );
+    })
+    .await;
+    let send = |beta: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/v1/messages", gw.url))
+            .header("x-api-key", gw.token(Role::Clinician))
+            .header("anthropic-beta", beta)
+            .json(&message("hello"))
+            .send()
+    };
+    for refused in ["context-1m-2025-08-07", "mcp-client-2025-04-04"] {
+        let response = send(refused).await.unwrap();
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["type"], "error");
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(refused) && message.contains("not allowed"));
+    }
+    assert!(gw.mock().received().is_empty());
+    assert_eq!(send("files-api-2025-04-14").await.unwrap().status(), 200);
+    let received = &gw.mock().received()[0];
+    assert_eq!(
+        received.header("anthropic-beta"),
+        Some("files-api-2025-04-14")
+    );
+}
+
+#[tokio::test]
 async fn an_api_version_that_is_not_a_date_is_refused_and_nothing_is_sent() {
     let gw = start(|_| {}).await;
     let send = |version: &'static str| {
@@ -218,12 +257,14 @@ async fn when_the_audit_store_refuses_every_write_the_answer_is_503_and_nothing_
 #[tokio::test]
 async fn an_identifier_in_a_field_that_is_not_de_identified_is_stopped_by_the_egress_gate() {
     let gw = start(|_| {}).await;
-    // Tool-use ids name things and are not de-identified; a name put there must not leave.
+    // Sealed data (here a redacted thinking block's) is opaque and not de-identified; a name
+    // put there must not leave. (Ids are replaced by surrogates instead: see below.)
     let request = json!({"model": "m", "max_tokens": 9, "messages": [
         {"role": "user", "content": clinical_text()},
         {"role": "assistant", "content": [
-            {"type": "tool_use", "id": NAME, "name": "lookup", "input": {}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": NAME, "content": "ok"}]}
+            {"type": "redacted_thinking", "data": NAME},
+            {"type": "text", "text": "Noted."}]},
+        {"role": "user", "content": "go on"}
     ]});
     let response = gw.post("/v1/messages", &request).await;
     assert_eq!(response.status(), 422);
@@ -267,6 +308,56 @@ async fn a_tool_call_is_restored_and_its_history_goes_back_with_the_same_placeho
     assert_eq!(
         sent["messages"][2]["content"][0]["content"][0]["text"],
         "[NAME_1]: BP 150/95, call [PHONE_1]"
+    );
+}
+
+#[tokio::test]
+async fn ids_the_caller_chose_never_reach_the_provider_and_come_back_as_the_caller_sent_them() {
+    let gw = start(|_| {}).await;
+    // A hand-built history whose ids carry an identifier found nowhere else in the request.
+    let (own_call, own_server) = ("call-MRN-4471234-okonkwo", "srvtoolu_mrn4471234");
+    // The model answers with a tool use carrying the surrogate of the caller's first id.
+    gw.mock().push(reply(json!([
+        {"type": "tool_use", "id": "toolu_phg_2", "name": "chart", "input": {}},
+        {"type": "tool_use", "id": "toolu_new", "name": "chart", "input": {}}])));
+    let request = json!({"model": "m", "max_tokens": 99, "messages": [
+        {"role": "user", "content": "check the chart"},
+        {"role": "assistant", "content": [
+            {"type": "server_tool_use", "id": own_server, "name": "web_search",
+                "input": {"query": "bp"}},
+            {"type": "tool_use", "id": own_call, "name": "chart", "input": {}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": own_call, "content": "BP 150/95"}]}
+    ]});
+    let response = gw.post("/v1/messages", &request).await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+
+    let upstream = gw.upstream_bytes();
+    for value in ["4471234", "okonkwo", own_call, own_server] {
+        assert!(
+            !upstream.to_lowercase().contains(&value.to_lowercase()),
+            "an id the caller chose reached the provider"
+        );
+    }
+    let sent = gw.mock().received()[0].json();
+    let assistant = &sent["messages"][1]["content"];
+    assert_eq!(assistant[0]["id"], "srvtoolu_phg_1");
+    assert_eq!(assistant[1]["id"], "toolu_phg_2");
+    assert_eq!(
+        sent["messages"][2]["content"][0]["tool_use_id"], "toolu_phg_2",
+        "a tool use and its result stay paired"
+    );
+    // Surrogates are numbered by first appearance, so a resent history gets the same ones.
+    gw.mock()
+        .push(reply(json!([{"type": "text", "text": "ok"}])));
+    assert_eq!(gw.post("/v1/messages", &request).await.status(), 200);
+    assert_eq!(gw.mock().received()[1].json()["messages"], sent["messages"]);
+    // The provider's own new id passes through; a surrogate comes back as the caller's id.
+    assert_eq!(answer["content"][1]["id"], "toolu_new");
+    assert!(
+        answer["content"][0]["id"] == own_call,
+        "a surrogate was not mapped back to the caller's id"
     );
 }
 

@@ -14,7 +14,7 @@ pub use identity::ExternalIssuerSettings;
 pub use store::StoreConfig;
 mod ops;
 
-pub use ops::{IncidentsConfig, MetricsConfig};
+pub use ops::{IncidentsConfig, MetricsConfig, TelemetryConfig};
 
 /// Phigate's configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -48,6 +48,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Incident rules and alerts.
     pub incidents: IncidentsConfig,
+    /// OpenTelemetry trace export.
+    pub telemetry: TelemetryConfig,
 }
 
 /// The OAuth 2.0 authorization server.
@@ -156,6 +158,9 @@ pub struct ServerConfig {
     pub max_body_bytes: u64,
     /// `anthropic-beta` flags callers may send; others are refused with `400`.
     pub allowed_betas: Vec<String>,
+    /// Per-tenant `anthropic-beta` allow-lists (`[server.tenant_betas]`, tenant = [flags]): a
+    /// tenant listed here gets exactly its own list in place of `allowed_betas`.
+    pub tenant_betas: std::collections::BTreeMap<String, Vec<String>>,
     /// Longest a client may take to send a request line and headers (also closes idle
     /// keep-alive connections after this long), seconds.
     pub header_timeout_secs: u64,
@@ -177,6 +182,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             max_body_bytes: 32 * 1024 * 1024,
             allowed_betas: Vec::new(),
+            tenant_betas: std::collections::BTreeMap::new(),
             header_timeout_secs: 30,
             body_timeout_secs: 30,
             tls: TlsConfig::default(),
@@ -317,6 +323,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             metrics: MetricsConfig::default(),
             incidents: IncidentsConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -576,6 +583,11 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     ),
     ("PHIGATE_METRICS_LISTEN", "metrics.listen", Kind::Str),
     (
+        "PHIGATE_TELEMETRY_OTLP_ENDPOINT",
+        "telemetry.otlp_endpoint",
+        Kind::Str,
+    ),
+    (
         "PHIGATE_INCIDENTS_WEBHOOK_URL",
         "incidents.webhook_url",
         Kind::Str,
@@ -682,13 +694,7 @@ impl Config {
         if self.data_dir.as_os_str().is_empty() {
             return Err(invalid("data_dir", "must not be empty".into()));
         }
-        let tenant_ok = !self.tenant.is_empty()
-            && self.tenant.len() <= 64
-            && self
-                .tenant
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !tenant_ok {
+        if !is_tenant_name(&self.tenant) {
             return Err(invalid(
                 "tenant",
                 "use 1 to 64 letters, digits, '-' or '_'".into(),
@@ -796,6 +802,7 @@ impl Config {
         self.retention.validate(&invalid)?;
         self.metrics.validate(&invalid)?;
         self.incidents.validate(&invalid)?;
+        self.telemetry.validate(&invalid)?;
         let bad_beta =
             |b: &String| b.is_empty() || !b.bytes().all(|c| c.is_ascii_graphic() && c != b',');
         if self.server.allowed_betas.iter().any(bad_beta) {
@@ -803,6 +810,16 @@ impl Config {
                 "server.allowed_betas",
                 "each flag must be a non-empty header token without commas".into(),
             ));
+        }
+        for (tenant, flags) in &self.server.tenant_betas {
+            if !is_tenant_name(tenant) || flags.iter().any(bad_beta) {
+                return Err(invalid(
+                    "server.tenant_betas",
+                    "each key must be a tenant name and each flag a non-empty header token \
+                     without commas"
+                        .into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -974,6 +991,15 @@ impl RetentionConfig {
 }
 
 /// HTTPS anywhere; plain HTTP only to loopback (a local mock or proxy).
+/// 1 to 64 letters, digits, '-' or '_'.
+fn is_tenant_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 fn check_base_url(url: &str) -> Result<(), &'static str> {
     if url.starts_with("https://") {
         return Ok(());

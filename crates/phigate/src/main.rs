@@ -7,6 +7,7 @@ mod compliance;
 mod config;
 mod datadir;
 mod disclosure;
+mod logging;
 mod output;
 mod replicas;
 mod signing_keys;
@@ -39,47 +40,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(dir) = cli.data_dir {
         config.data_dir = dir;
     }
-    init_logging(&config);
-    match cli.command {
-        Command::Init(args) => cmd::init::run(&config, &args),
-        Command::Demo(args) => cmd::demo::run(&config, &args),
-        Command::Import(args) => cmd::import::run(&config, &args),
-        Command::Deid(args) => cmd::deid::run(&config, &args),
-        Command::Eval(args) => cmd::eval::run(&config, &args),
+    // Spans are exported only by the long-running server; one-shot commands just log.
+    let tracing = logging::init(&config, matches!(cli.command, Command::Serve(_)))?;
+    let result = dispatch(&config, cli.command);
+    tracing.shutdown();
+    result
+}
+
+fn dispatch(config: &Config, command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Init(args) => cmd::init::run(config, &args),
+        Command::Demo(args) => cmd::demo::run(config, &args),
+        Command::Import(args) => cmd::import::run(config, &args),
+        Command::Deid(args) => cmd::deid::run(config, &args),
+        Command::Eval(args) => cmd::eval::run(config, &args),
         Command::Audit(cli::AuditCommand::InitPostgres {
             owner_url,
             app_role,
-        }) => cmd::audit::init_postgres(&config, &owner_url, &app_role),
-        Command::Audit(command) => cmd::audit::run(&config, &command),
-        Command::Serve(args) => cmd::serve::run(&config, &args),
-        Command::Compliance(command) => cmd::compliance::run(&config, &command),
-        Command::Token(args) => cmd::token::run(&config, &args),
-        Command::Users(command) => cmd::users::run(&config, &command),
-        Command::Clients(command) => cmd::clients::run(&config, &command),
-        Command::Keys(command) => cmd::keys::run(&config, &command),
-        Command::Patient(command) => cmd::patient::run(&config, &command),
+        }) => cmd::audit::init_postgres(config, &owner_url, &app_role),
+        Command::Audit(command) => cmd::audit::run(config, &command),
+        Command::Serve(args) => cmd::serve::run(config, &args),
+        Command::Compliance(command) => cmd::compliance::run(config, &command),
+        Command::Token(args) => cmd::token::run(config, &args),
+        Command::Users(command) => cmd::users::run(config, &command),
+        Command::Clients(command) => cmd::clients::run(config, &command),
+        Command::Keys(command) => cmd::keys::run(config, &command),
+        Command::Patient(command) => cmd::patient::run(config, &command),
         Command::Tasks(cli::TasksCommand::List) => cmd::tasks::list(),
-        Command::Run(args) => cmd::run::run(&config, &args),
-        Command::Drafts(args) => cmd::drafts::run(&config, &args),
-        Command::Slots(cli::SlotsCommand::Import { file }) => cmd::slots::import(&config, &file),
-        Command::Retention(command) => cmd::retention::run(&config, &command),
-        Command::Backup(args) => cmd::backup::run(&config, &args),
-        Command::Restore(args) => cmd::restore::run(&config, &args),
-        Command::Providers(command) => cmd::providers::run(&config, &command),
-        Command::Incidents(command) => cmd::incidents::run(&config, &command),
-        Command::Doctor(args) => cmd::doctor::run(&config, &args),
+        Command::Run(args) => cmd::run::run(config, &args),
+        Command::Drafts(args) => cmd::drafts::run(config, &args),
+        Command::Slots(cli::SlotsCommand::Import { file }) => cmd::slots::import(config, &file),
+        Command::Retention(command) => cmd::retention::run(config, &command),
+        Command::Backup(args) => cmd::backup::run(config, &args),
+        Command::Restore(args) => cmd::restore::run(config, &args),
+        Command::Providers(command) => cmd::providers::run(config, &command),
+        Command::Incidents(command) => cmd::incidents::run(config, &command),
+        Command::Doctor(args) => cmd::doctor::run(config, &args),
     }
-}
-
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::new(&config.log.level);
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // A second initialisation (impossible here) would only be refused; nothing to handle.
-    let _ = if config.log.format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
 }

@@ -56,7 +56,8 @@ fn a_fresh_deployment_passes() {
     let config = dir.join("phigate.toml");
     std::fs::write(
         &config,
-        "[incidents]\nwebhook_url = \"http://127.0.0.1:9/hook\"\n\n[metrics]\nlisten = \"127.0.0.1:9464\"\n",
+        "[incidents]\nwebhook_url = \"http://127.0.0.1:9/hook\"\n\n[metrics]\nlisten = \"127.0.0.1:9464\"\n\n\
+         [telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\nsample_ratio = 0.25\n",
     )
     .unwrap();
     let (ok, checks) = doctor(dir, &config);
@@ -70,9 +71,15 @@ fn a_fresh_deployment_passes() {
         "kms",
         "metrics-listen",
         "incident-webhook",
+        "otlp-export",
     ] {
         assert_eq!(verdict(&checks, name), "pass", "{name}: {:?}", checks[name]);
     }
+    let (_, otlp) = &checks["otlp-export"];
+    assert!(
+        otlp.contains("http://127.0.0.1:4318/v1/traces") && otlp.contains("0.25"),
+        "doctor names where spans go and how many: {otlp}"
+    );
     for name in ["tls-certificate", "provider-api-key", "clock-vs-upstream"] {
         assert_eq!(verdict(&checks, name), "skip", "{name}");
     }

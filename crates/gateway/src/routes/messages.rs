@@ -40,14 +40,19 @@ pub(super) async fn prepare<R>(
 where
     R: Scrubbable + DeserializeOwned + Send + 'static,
 {
+    // Authentication, de-identification and the egress gate have spans of their own; reading
+    // gets one here. Span fields are fixed names and numbers, never a value from the request.
     let principal = gateway
         .authenticate(headers, request_id, MESSAGES_SCOPE)
         .await?;
-    let api = ApiHeaders::read(headers, &gateway.config)?;
-    let bytes = body::read(headers, body, &gateway.config).await?;
-    let mut request: R = body::parse(&bytes, &gateway.config)?;
+    let api = ApiHeaders::read(headers, gateway.config.allowed_betas_for(&principal.tenant))?;
+    let read = tracing::debug_span!("gateway.read");
+    let bytes = body::read(headers, body, &gateway.config)
+        .instrument(read.clone())
+        .await?;
+    let mut request: R = read.in_scope(|| body::parse(&bytes, &gateway.config))?;
     let parts = request.parts();
-    validate::check(parts.messages, parts.extra, &gateway.config)?;
+    read.in_scope(|| validate::check(parts.messages, parts.extra, &gateway.config))?;
 
     // Detection is CPU work proportional to the body; keep it off the connection threads.
     let shared = gateway.clone();
@@ -107,10 +112,11 @@ pub(super) async fn create(
         }
     };
     let received = serde_json::to_vec(&answer).map_err(|_| GatewayError::Internal("encode"))?;
+    // The caller's own ids come back whatever the mode: they were never the provider's.
+    scrubbed.ids.restore(&mut answer.content);
     let unknown = match mode {
-        DisclosureMode::Pseudonymized => {
-            restore_message(&mut answer, &scrubbed.vault, &gateway.thinking)
-        }
+        DisclosureMode::Pseudonymized => tracing::debug_span!("gateway.restore")
+            .in_scope(|| restore_message(&mut answer, &scrubbed.vault, &gateway.thinking)),
         DisclosureMode::SafeHarbor => 0,
     };
     let detail = format!("unknown_placeholders={unknown}");

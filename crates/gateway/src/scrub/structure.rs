@@ -3,8 +3,8 @@
 //! None of them is meant to carry data, so each is checked with the detector (and against every
 //! value found elsewhere in the request), and a request that carries an identifier in one is
 //! refused rather than sent. Ids (`toolu_…`) are random by nature and the detector would take
-//! them for account numbers, so they are left to the egress gate, which finds any value seen
-//! elsewhere in the request. Opaque sealed values (signatures, encrypted or base64 data) are not
+//! them for account numbers, so they are not checked here: every id is replaced by a surrogate
+//! before the request leaves (`ids.rs`). Opaque sealed values (signatures, encrypted or base64 data) are not
 //! text and are not checked.
 
 use phigate_deid::{Detector, KnownPhi};

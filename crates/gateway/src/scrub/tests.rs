@@ -73,8 +73,12 @@ fn every_string_leaf_that_carries_data_is_de_identified() {
         );
     }
     assert!(scrubbed.entities >= 10, "{}", scrubbed.entities);
-    // What names things stays: ids, tool names, the model, types.
-    assert!(sent.contains(r#""name":"lookup""#) && sent.contains("toolu_1"));
+    // What names things stays: tool names, the model, types. Ids become paired surrogates.
+    assert!(sent.contains(r#""name":"lookup""#) && !sent.contains("toolu_1"));
+    assert!(sent.contains(r#""id":"toolu_phg_1""#));
+    assert!(sent.contains(r#""tool_use_id":"toolu_phg_1""#));
+    assert!(sent.contains(r#""tool_use_id":"toolu_phg_2""#));
+    assert_eq!(scrubbed.ids.original("toolu_phg_2"), Some("toolu_2"));
     assert!(sent.contains(r#""model":"claude-x""#));
     let gate = phigate_deid::EgressGate::new(scrubbed.gate_values.values().map(|(_, v)| v));
     assert!(gate.check(sent.as_bytes()).is_ok());

@@ -16,7 +16,7 @@ use std::time::Duration;
 use phigate_audit::{Action, AuditLog, CheckpointSigner};
 use phigate_auth::{MAX_ACCESS_TOKEN_TTL, Principal, Role, TokenSigner, scopes};
 use phigate_deid::{Detector, DetectorConfig};
-use phigate_gateway::{Gateway, GatewayConfig, serve};
+use phigate_gateway::{Gateway, GatewayConfig, serve_with};
 use phigate_llm::mock::MockUpstream;
 use phigate_llm::{AnthropicConfig, AnthropicProvider, ApiKey, Provider};
 use serde_json::{Value, json};
@@ -77,6 +77,17 @@ pub async fn start_with(
     config: GatewayConfig,
     mock: Option<MockUpstream>,
 ) -> Harness {
+    start_beside(provider, config, mock, axum::Router::new()).await
+}
+
+/// A gateway with `extra` routes served beside its own, as `phigate serve` serves the OAuth
+/// server's.
+pub async fn start_beside(
+    provider: Arc<dyn Provider>,
+    config: GatewayConfig,
+    mock: Option<MockUpstream>,
+    extra: axum::Router,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let audit_path = dir.path().join("audit.db");
     let checkpoint = CheckpointSigner::load_or_create(&dir.path().join("audit.pk8")).unwrap();
@@ -97,7 +108,7 @@ pub async fn start_with(
         .unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
-        let _ = serve(listener, Arc::new(gateway), std::future::pending()).await;
+        let _ = serve_with(listener, Arc::new(gateway), extra, std::future::pending()).await;
     });
     Harness {
         url: format!("http://{addr}"),

@@ -55,6 +55,7 @@ pub fn run(config: &Config, args: &ServeArgs) -> Result<ExitCode> {
     settings.provider_baa = crate::disclosure::linkable(config);
     settings.max_body_bytes = usize::try_from(config.server.max_body_bytes)?;
     settings.allowed_betas = config.server.allowed_betas.clone();
+    settings.tenant_betas = config.server.tenant_betas.clone();
     settings.header_timeout = Duration::from_secs(config.server.header_timeout_secs);
     settings.body_timeout = Duration::from_secs(config.server.body_timeout_secs);
     settings.rate_limits = rate_limits(config);

@@ -1,4 +1,4 @@
-//! Operations settings: `[metrics]` and `[incidents]`.
+//! Operations settings: `[metrics]`, `[incidents]` and `[telemetry]`.
 
 use serde::Deserialize;
 
@@ -177,5 +177,84 @@ impl MetricsConfig {
                 "expected an address and port such as 127.0.0.1:9464".into(),
             )),
         }
+    }
+}
+
+/// OpenTelemetry trace export (`[telemetry]`). Off unless `otlp_endpoint` is set.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// The OTLP/HTTP collector's base URL (`https://…`, or `http://` on loopback), such as
+    /// `http://127.0.0.1:4318`; spans are POSTed as protobuf to `/v1/traces` under it. A URL
+    /// whose path already ends in `/v1/traces` is used as it is. Empty: no export.
+    pub otlp_endpoint: String,
+    /// The `service.name` resource attribute spans are exported under.
+    pub service_name: String,
+    /// The share of requests whose trace is exported, from 0.0 to 1.0.
+    pub sample_ratio: f64,
+    /// How long one export to the collector may take, seconds.
+    pub export_timeout_secs: u64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: String::new(),
+            service_name: "phigate".into(),
+            sample_ratio: 1.0,
+            export_timeout_secs: 10,
+        }
+    }
+}
+
+impl TelemetryConfig {
+    /// Whether spans are exported.
+    pub fn enabled(&self) -> bool {
+        !self.otlp_endpoint.is_empty()
+    }
+
+    /// The URL spans are POSTed to.
+    pub fn traces_url(&self) -> String {
+        let base = self.otlp_endpoint.trim_end_matches('/');
+        if base.ends_with("/v1/traces") {
+            base.to_owned()
+        } else {
+            format!("{base}/v1/traces")
+        }
+    }
+
+    pub(super) fn validate(
+        &self,
+        invalid: &impl Fn(&'static str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        if self.enabled() {
+            super::check_base_url(&self.otlp_endpoint)
+                .map_err(|r| invalid("telemetry.otlp_endpoint", r.into()))?;
+        }
+        let name_ok = !self.service_name.is_empty()
+            && self.service_name.len() <= 64
+            && self
+                .service_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !name_ok {
+            return Err(invalid(
+                "telemetry.service_name",
+                "use 1 to 64 letters, digits, '-', '_' or '.'".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.sample_ratio) {
+            return Err(invalid(
+                "telemetry.sample_ratio",
+                "must be between 0.0 and 1.0".into(),
+            ));
+        }
+        if !(1..=300).contains(&self.export_timeout_secs) {
+            return Err(invalid(
+                "telemetry.export_timeout_secs",
+                "must be between 1 and 300".into(),
+            ));
+        }
+        Ok(())
     }
 }

@@ -84,6 +84,7 @@ pub fn configuration(config: &Config) -> Vec<Check> {
         )
     });
 
+    found.push(otlp_export(config));
     found.push(match config.log.level.as_str() {
         "debug" | "trace" => Check::new(
             "log-level",
@@ -96,6 +97,30 @@ pub fn configuration(config: &Config) -> Vec<Check> {
         level => Check::new("log-level", Verdict::Pass, format!("log.level is {level}")),
     });
     found
+}
+
+/// Where spans are exported, under which service name and at what sampling ratio.
+fn otlp_export(config: &Config) -> Check {
+    let telemetry = &config.telemetry;
+    if !telemetry.enabled() {
+        return Check::new("otlp-export", Verdict::Skip, "no OTLP trace export");
+    }
+    let evidence = format!(
+        "spans to {} as service {}, sampling ratio {}, export timeout {}s",
+        telemetry.traces_url(),
+        telemetry.service_name,
+        telemetry.sample_ratio,
+        telemetry.export_timeout_secs
+    );
+    if telemetry.sample_ratio == 0.0 {
+        Check::new(
+            "otlp-export",
+            Verdict::Warn,
+            format!("{evidence}: a ratio of 0 exports nothing"),
+        )
+    } else {
+        Check::new("otlp-export", Verdict::Pass, evidence)
+    }
 }
 
 fn same_port(a: &str, b: &str) -> bool {
