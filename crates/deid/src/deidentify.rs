@@ -1,11 +1,13 @@
 //! Replacing detected PHI with placeholders, in text and in JSON documents.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
 
-use crate::detect::{Detector, KnownMatcher};
+use crate::detect::{Analysis, Detector, KnownMatcher};
+use crate::entity::Entity;
 use crate::entity::EntityKind;
 use crate::known::KnownPhi;
 use crate::mode::Mode;
@@ -17,7 +19,7 @@ use crate::vault::Vault;
 /// bundle) costs one detection pass per string.
 pub struct Deidentifier<'a> {
     detector: &'a Detector,
-    known: KnownMatcher,
+    known: Cow<'a, KnownMatcher>,
     vault: &'a mut Vault,
     mode: Mode,
     seen: BTreeMap<EntityKind, usize>,
@@ -49,9 +51,21 @@ impl<'a> Deidentifier<'a> {
     ) -> Self {
         Deidentifier {
             detector,
-            known: detector.prepare(known),
+            known: Cow::Owned(detector.prepare(known)),
             vault,
             mode,
+            seen: BTreeMap::new(),
+        }
+    }
+
+    /// As [`Deidentifier::new`], with known values already prepared by
+    /// [`Detector::prepare`] (so several de-identifiers of one request prepare them once).
+    pub fn prepared(detector: &'a Detector, known: &'a KnownMatcher, vault: &'a mut Vault) -> Self {
+        Deidentifier {
+            detector,
+            known: Cow::Borrowed(known),
+            vault,
+            mode: Mode::Placeholder,
             seen: BTreeMap::new(),
         }
     }
@@ -71,6 +85,16 @@ impl<'a> Deidentifier<'a> {
     /// Returns `text` with every detected span replaced by its placeholder.
     pub fn text(&mut self, text: &str) -> String {
         let entities = self.detector.detect_with(text, &self.known);
+        self.replace(text, &entities)
+    }
+
+    /// As [`Deidentifier::text`] for the text of `analysis`, without analysing it again.
+    pub fn analysed(&mut self, analysis: &Analysis) -> String {
+        let entities = self.detector.finish(analysis, &self.known);
+        self.replace(analysis.text(), &entities)
+    }
+
+    fn replace(&mut self, text: &str, entities: &[Entity]) -> String {
         let mut out = String::with_capacity(text.len());
         let mut copied = 0;
         for entity in entities {

@@ -56,7 +56,7 @@ mod numbers;
 pub struct EgressGate {
     matcher: Option<AhoCorasick>,
     /// Values that are codes (numbers, letter-and-digit ids), compared character for character.
-    numbers: Vec<numbers::CodeValue>,
+    numbers: numbers::Codes,
     /// For each automaton pattern, the index of the value it came from.
     pattern_value: Vec<usize>,
 }
@@ -91,7 +91,7 @@ impl EgressGate {
             .ok();
         EgressGate {
             matcher,
-            numbers: digit_values,
+            numbers: numbers::Codes::new(digit_values),
             pattern_value,
         }
     }

@@ -1,5 +1,6 @@
 //! Values the system already knows to be PHI for one request, taken from the patient record.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use crate::entity::EntityKind;
@@ -11,6 +12,9 @@ use crate::entity::EntityKind;
 #[derive(Clone, Default)]
 pub struct KnownPhi {
     values: Vec<(EntityKind, String)>,
+    /// The same pairs, for the duplicate check: a scan of `values` would make adding n values
+    /// cost n², and a request can carry tens of thousands.
+    present: HashSet<(EntityKind, String)>,
 }
 
 impl fmt::Debug for KnownPhi {
@@ -32,7 +36,7 @@ impl KnownPhi {
         if value.chars().count() < 2 {
             return;
         }
-        if self.values.iter().any(|(k, v)| *k == kind && v == value) {
+        if !self.present.insert((kind, value.to_owned())) {
             return;
         }
         self.values.push((kind, value.to_owned()));

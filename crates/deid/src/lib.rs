@@ -31,7 +31,7 @@ pub mod shift;
 mod vault;
 
 pub use deidentify::Deidentifier;
-pub use detect::{Detector, DetectorConfig};
+pub use detect::{Analysis, Detector, DetectorConfig, KnownMatcher};
 pub use entity::{Entity, EntityKind, Source};
 pub use error::DeidError;
 pub use gate::{EgressGate, Leak};

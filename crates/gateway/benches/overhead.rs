@@ -2,7 +2,7 @@
 //! with the audit log on (every request appends two synced entries). Loopback only; bounded in
 //! requests and seconds.
 //!
-//! `cargo bench -p phigate-gateway` prints p50 and p99 for an 8 KB clinical prompt, streamed and
+//! `cargo bench --workspace --bench overhead` prints p50 and p99 for an 8 KB clinical prompt, streamed and
 //! not, then requests per second at a fixed concurrency. `PHIGATE_BENCH_REQUESTS` (default 300)
 //! and `PHIGATE_BENCH_SECONDS` (default 5) change the bounds.
 
@@ -19,9 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use phigate_audit::{AuditLog, CheckpointSigner};
-use phigate_auth::{MAX_ACCESS_TOKEN_TTL, Principal, Role, TokenSigner, scopes};
+use phigate_auth::{MAX_ACCESS_TOKEN_TTL, Principal, RateLimit, Role, TokenSigner, scopes};
 use phigate_deid::{Detector, DetectorConfig};
-use phigate_gateway::{Gateway, GatewayConfig, router};
+use phigate_gateway::{Gateway, GatewayConfig, RateLimits, router};
 use phigate_llm::mock::MockUpstream;
 use phigate_llm::{AnthropicConfig, AnthropicProvider, ApiKey};
 use serde_json::{Value, json};
@@ -157,6 +157,51 @@ fn breakdown(prompt: &str, audit: &AuditLog, n: usize) {
     );
 }
 
+/// A request naming `people` distinct patients, each with a distinct record number.
+fn crowded(people: usize) -> phigate_llm::types::MessagesRequest {
+    const FIRST: [&str; 10] = [
+        "James", "Mary", "John", "Patricia", "Linda", "Robert", "Barbara", "Michael", "Susan",
+        "David",
+    ];
+    let mut text = String::new();
+    for i in 0..people {
+        let (given, family) = (FIRST[i % 10], i / 10);
+        text.push_str(&format!(
+            "Patient {given} Okafor{family:05}, MRN {}, seen today.\n",
+            10_000_000 + i * 7
+        ));
+    }
+    serde_json::from_value(body(&text, false)).unwrap()
+}
+
+/// How de-identification scales with the number of distinct identifiers in one request: ten
+/// times the identifiers should cost about ten times as much, not a hundred.
+fn scaling() {
+    let detector = Detector::new(DetectorConfig::default()).unwrap();
+    let store = phigate_gateway::thinking::ThinkingStore::new(0);
+    let mut figures = Vec::new();
+    for people in [1_000, 10_000] {
+        let mut request = crowded(people);
+        let started = Instant::now();
+        let scrubbed = phigate_gateway::scrub::scrub(&mut request, &detector, &store);
+        figures.push((people, started.elapsed(), scrubbed.vault.len()));
+    }
+    let line: Vec<String> = figures
+        .iter()
+        .map(|(people, took, placeholders)| {
+            format!(
+                "{people} people ({placeholders} placeholders) {:.0}ms",
+                ms(*took)
+            )
+        })
+        .collect();
+    println!(
+        "scaling: de-identify one request with {}; ratio {:.1}",
+        line.join(", "),
+        figures[1].1.as_secs_f64() / figures[0].1.as_secs_f64()
+    );
+}
+
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -181,6 +226,17 @@ async fn main() {
     upstream.max_retries = 0;
     let mut config = GatewayConfig::new("bench");
     config.provider_baa = true;
+    // The bench measures the gateway's own work, not its token buckets: one principal sends
+    // thousands of requests a second here, which the default limits would refuse.
+    let open = RateLimit {
+        burst: u32::MAX,
+        per_second: 1e9,
+    };
+    config.rate_limits = RateLimits {
+        principal: open,
+        client: open,
+        tenant: open,
+    };
     let gateway = Gateway::new(
         config,
         audit.clone(),
@@ -245,6 +301,7 @@ async fn main() {
         );
     }
     breakdown(&prompt, &audit, requests);
+    scaling();
     let body = Arc::new(body(&prompt, false));
     let direct_rps = throughput(Arc::new(direct), body.clone(), seconds).await;
     let gated_rps = throughput(gated, body, seconds).await;

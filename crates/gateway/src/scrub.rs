@@ -24,15 +24,21 @@
 //! word of an earlier turn is an identifier (a name first seen standing alone, then after
 //! "Mr."), the earlier turn is masked more from then on, never less.
 //!
-//! Detection runs twice: the first pass finds what the detector finds; the second treats every
+//! Detection has two steps: the first finds what the detector finds; the second treats every
 //! value found as known and numbers them in a fresh vault, so a value detected once in context
-//! is also replaced where it stands alone, and numbering follows order of appearance.
+//! is also replaced where it stands alone, and numbering follows order of appearance. Each
+//! distinct string is analysed once ([`Detector::analyse`]: rules, addresses, names); the second
+//! step only adds the known values to that analysis, so the request is read by the detector
+//! once, and a string repeated in the history (every turn resends the earlier ones) is analysed
+//! once too. The result is the same as detecting every string afresh in each step.
 //!
 //! Placeholder-shaped text sent by the caller (`[NAME_1]`) is defused to `(NAME_1)` first, so a
 //! caller cannot plant a token the vault would later "restore".
 
+use std::collections::HashSet;
+
 use phigate_agent::defuse_placeholders;
-use phigate_deid::{Deidentifier, Detector, KnownPhi, Vault, reidentify};
+use phigate_deid::{Analysis, Deidentifier, Detector, KnownMatcher, KnownPhi, Vault, reidentify};
 use phigate_llm::types::{
     ContentBlock, CountTokensRequest, Message, MessageContent, MessagesRequest, Role, System,
     SystemBlock, TextBlock, Tool, ToolResultContent,
@@ -145,27 +151,16 @@ pub fn scrub<R: Scrubbable>(
     detector: &Detector,
     thinking: &ThinkingStore,
 ) -> Scrubbed {
-    // First pass, on a copy: what does detection find anywhere in the request?
-    let mut found = Vault::new();
-    {
-        let none = KnownPhi::new();
-        let mut first = Deidentifier::new(detector, &none, &mut found);
-        let mut copy = request.clone();
-        walk(&mut copy.parts(), true, &mut |s| {
-            first.text(&defuse_placeholders(s));
-        });
-    }
-    let mut known = KnownPhi::new();
-    for (kind, value) in found.originals() {
-        known.add(kind, value);
-    }
+    // First step, on a copy: analyse each distinct string once and learn what detection finds.
+    let (analyses, mut known) = learn(request, detector);
 
-    // Second pass: every found value is known, numbered by first appearance in a fresh vault.
+    // Second step: every found value is known, numbered by first appearance in a fresh vault.
+    let matcher = detector.prepare(&known);
     let mut vault = Vault::new();
     let mut entities = {
-        let mut second = Deidentifier::new(detector, &known, &mut vault);
+        let mut second = Deidentifier::prepared(detector, &matcher, &mut vault);
         walk(&mut request.parts(), false, &mut |s| {
-            *s = second.text(&defuse_placeholders(s));
+            *s = finish(&mut second, &analyses, s);
         });
         count_entities(second.entities_seen());
         second.entities_seen().values().sum::<usize>()
@@ -173,7 +168,7 @@ pub fn scrub<R: Scrubbable>(
     let (recalled, replaced) = thinking_blocks(
         request.parts().messages,
         detector,
-        &known,
+        (&matcher, &analyses),
         &mut vault,
         thinking,
     );
@@ -184,7 +179,7 @@ pub fn scrub<R: Scrubbable>(
     }
     let ids = ids::substitute(request.parts().messages);
     let identifier_in_structure =
-        structure::holds_identifier(&mut request.parts(), detector, &known);
+        structure::holds_identifier(&mut request.parts(), detector, &detector.prepare(&known));
     Scrubbed {
         vault,
         gate_values: known,
@@ -195,6 +190,39 @@ pub fn scrub<R: Scrubbable>(
     }
 }
 
+/// Analyses every distinct string of `request` (thinking included) and returns the analyses
+/// with every value detection found in them.
+fn learn<R: Scrubbable>(request: &R, detector: &Detector) -> (HashSet<Analysis>, KnownPhi) {
+    let mut analyses: HashSet<Analysis> = HashSet::new();
+    let mut found = Vault::new();
+    let none = detector.prepare(&KnownPhi::new());
+    let mut first = Deidentifier::prepared(detector, &none, &mut found);
+    let mut copy = request.clone();
+    walk(&mut copy.parts(), true, &mut |s| {
+        let defused = defuse_placeholders(s);
+        // A repeated string adds nothing: its values were found where it first appeared.
+        if !analyses.contains(defused.as_str()) {
+            let analysis = detector.analyse(&defused);
+            first.analysed(&analysis);
+            analyses.insert(analysis);
+        }
+    });
+    let mut known = KnownPhi::new();
+    for (kind, value) in found.originals() {
+        known.add(kind, value);
+    }
+    (analyses, known)
+}
+
+/// The de-identified form of `text`, from its analysis when the first step made one.
+fn finish(deid: &mut Deidentifier<'_>, analyses: &HashSet<Analysis>, text: &str) -> String {
+    let defused = defuse_placeholders(text);
+    match analyses.get(defused.as_str()) {
+        Some(analysis) => deid.analysed(analysis),
+        None => deid.text(&defused),
+    }
+}
+
 /// Thinking blocks must come back exactly as the provider signed them. A block whose signature
 /// the gateway remembers, and whose text is what the gateway restored from it, is replaced by
 /// the remembered de-identified original. Any other is de-identified like text (if that changes
@@ -202,7 +230,7 @@ pub fn scrub<R: Scrubbable>(
 fn thinking_blocks(
     messages: &mut [Message],
     detector: &Detector,
-    known: &KnownPhi,
+    (known, analyses): (&KnownMatcher, &HashSet<Analysis>),
     vault: &mut Vault,
     store: &ThinkingStore,
 ) -> (usize, usize) {
@@ -228,9 +256,9 @@ fn thinking_blocks(
     if unknown.is_empty() {
         return (recalled, 0);
     }
-    let mut deid = Deidentifier::new(detector, known, vault);
+    let mut deid = Deidentifier::prepared(detector, known, vault);
     for text in unknown {
-        *text = deid.text(&defuse_placeholders(text));
+        *text = finish(&mut deid, analyses, text);
     }
     count_entities(deid.entities_seen());
     (recalled, deid.entities_seen().values().sum())

@@ -135,9 +135,9 @@ const HEADINGS: &[&str] = &[
 
 /// `Satu Elomo` / `45818 P.O. Box 242`: a short line of two to four name-shaped words right
 /// above (or one blank line above) a street line that opens a line is the addressee.
-pub(crate) fn addressee_lines(text: &str, found: &mut Vec<Entity>) {
-    let mut names = Vec::new();
-    for entity in found.iter() {
+/// Appends to `names` the addressee of every street in `found`.
+pub(crate) fn addressee_lines(text: &str, found: &[Entity], names: &mut Vec<Entity>) {
+    for entity in found {
         if entity.kind != Location
             || !text[entity.start..].starts_with(|c: char| c.is_ascii_digit())
         {
@@ -177,7 +177,6 @@ pub(crate) fn addressee_lines(text: &str, found: &mut Vec<Entity>) {
             end = start - 1;
         }
     }
-    found.extend(names);
 }
 
 /// Whether `line` is two to four words of a person's name; the span of the name in it.
@@ -234,7 +233,9 @@ mod tests {
             source: Source::Pattern,
             score: 0.8,
         }];
-        addressee_lines(text, &mut found);
+        let mut names = Vec::new();
+        addressee_lines(text, &found, &mut names);
+        found.extend(names);
         let names: Vec<&str> = found
             .iter()
             .filter(|e| e.kind == Name)

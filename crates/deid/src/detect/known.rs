@@ -1,85 +1,89 @@
 //! Finding the values the caller knows are PHI, however they are cased or spaced.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::Regex;
+use std::collections::HashMap;
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::known_numbers::{KnownNumbers, NumbersBuilder};
 use crate::detect::lexicon::Lexicon;
 use crate::entity::{Entity, EntityKind, Source};
 use crate::fold::{Folded, fold_value};
 use crate::known::KnownPhi;
 
 /// The known values of one request, prepared for matching many texts.
-pub(crate) struct KnownMatcher {
+///
+/// Preparing costs time linear in the number of values (patterns are merged through a map, not
+/// by scanning the ones already added), so a request cannot make it quadratic.
+#[derive(Clone)]
+pub struct KnownMatcher {
     automaton: Option<AhoCorasick>,
     patterns: Vec<KnownPattern>,
     /// Numbers written with any separators: `617-555-0199` also finds `(617) 555 0199`.
-    numbers: Vec<(EntityKind, Regex)>,
+    numbers: KnownNumbers,
 }
 
+impl std::fmt::Debug for KnownMatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KnownMatcher {{ patterns: {} }}", self.patterns.len())
+    }
+}
+
+#[derive(Clone)]
 struct KnownPattern {
     kind: EntityKind,
     /// Only match where the original text is capitalised (a name part that is also a word).
     capitalised_only: bool,
 }
 
+/// Collects folded patterns, each once.
+#[derive(Default)]
+struct PatternSet {
+    folded: Vec<String>,
+    index: HashMap<String, usize>,
+    patterns: Vec<KnownPattern>,
+}
+
+impl PatternSet {
+    fn add(&mut self, folded: String, kind: EntityKind, capitalised_only: bool) {
+        if folded.chars().count() < 2 {
+            return;
+        }
+        match self.index.get(&folded) {
+            Some(&at) => self.patterns[at].capitalised_only &= capitalised_only,
+            None => {
+                self.index.insert(folded.clone(), self.folded.len());
+                self.folded.push(folded);
+                self.patterns.push(KnownPattern {
+                    kind,
+                    capitalised_only,
+                });
+            }
+        }
+    }
+}
+
 impl KnownMatcher {
     pub(crate) fn new(known: &KnownPhi, lexicon: &Lexicon) -> Self {
-        let mut folded_patterns = Vec::new();
-        let mut patterns: Vec<KnownPattern> = Vec::new();
-        let mut numbers = Vec::new();
+        let mut set = PatternSet::default();
+        let mut numbers = NumbersBuilder::default();
         // A value given as known is matched whatever its case, like the egress gate matches it;
         // only the name parts derived here may require a capital (so "will" stays a verb when
         // "Will Hope" is known, but a known value "Little" is found in "a little bit").
-        let mut add = |folded: String, kind, capitalised_only| {
-            if folded.chars().count() < 2 {
-                return;
-            }
-            match folded_patterns.iter().position(|p| *p == folded) {
-                Some(at) => patterns[at].capitalised_only &= capitalised_only,
-                None => {
-                    folded_patterns.push(folded);
-                    patterns.push(KnownPattern {
-                        kind,
-                        capitalised_only,
-                    });
-                }
-            }
-        };
         for (kind, value) in known.values() {
-            add(fold_value(value), kind, false);
+            set.add(fold_value(value), kind, false);
             if kind.is_person() {
-                for part in value.split(|c: char| c.is_whitespace() || c == ',') {
-                    let part = part.trim_matches(|c: char| !c.is_alphanumeric());
-                    let lower = part.to_lowercase();
-                    if part.chars().count() < 2
-                        || lexicon.is_function_word(&lower) && part.len() < 3
-                    {
-                        continue;
-                    }
-                    let info = lexicon.info(&lower);
-                    for nickname in lexicon.nicknames(&lower) {
-                        let nick = lexicon.info(nickname);
-                        add(
-                            (*nickname).to_owned(),
-                            kind,
-                            nick.function || nick.ambiguous,
-                        );
-                    }
-                    add(lower, kind, info.function || info.ambiguous);
-                }
+                name_parts(&mut set, kind, value, lexicon);
             }
-            if let Some(regex) = number_regex(value) {
-                numbers.push((kind, regex));
-            }
+            numbers.add(kind, value);
         }
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
-            .build(&folded_patterns)
+            .build(&set.folded)
             .ok();
         KnownMatcher {
             automaton,
-            patterns,
-            numbers,
+            patterns: set.patterns,
+            numbers: numbers.build(),
         }
     }
 
@@ -107,32 +111,29 @@ impl KnownMatcher {
                 });
             }
         }
-        for (kind, regex) in &self.numbers {
-            for found in regex.find_iter(text) {
-                out.push(Entity {
-                    kind: *kind,
-                    start: found.start(),
-                    end: found.end(),
-                    source: Source::Known,
-                    score: 1.0,
-                });
-            }
-        }
+        self.numbers.find(text, out);
     }
 }
 
-/// For a value made of at least five digits and separators, a regex that finds the same digits
-/// with any separators between them.
-fn number_regex(value: &str) -> Option<Regex> {
-    let digits: Vec<char> = value.chars().filter(char::is_ascii_digit).collect();
-    let only_number = value
-        .chars()
-        .all(|c| c.is_ascii_digit() || " ()+-./".contains(c));
-    if digits.len() < 5 || !only_number {
-        return None;
+/// Each part of a person's name is found alone too, with its common nicknames.
+fn name_parts(set: &mut PatternSet, kind: EntityKind, value: &str, lexicon: &Lexicon) {
+    for part in value.split(|c: char| c.is_whitespace() || c == ',') {
+        let part = part.trim_matches(|c: char| !c.is_alphanumeric());
+        let lower = part.to_lowercase();
+        if part.chars().count() < 2 || lexicon.is_function_word(&lower) && part.len() < 3 {
+            continue;
+        }
+        let info = lexicon.info(&lower);
+        for nickname in lexicon.nicknames(&lower) {
+            let nick = lexicon.info(nickname);
+            set.add(
+                (*nickname).to_owned(),
+                kind,
+                nick.function || nick.ambiguous,
+            );
+        }
+        set.add(lower, kind, info.function || info.ambiguous);
     }
-    let body: Vec<String> = digits.iter().map(char::to_string).collect();
-    Regex::new(&format!(r"\b{}\b", body.join(r"[\s().+/-]*"))).ok()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 mod address_tail;
 mod dates;
 mod known;
+mod known_numbers;
 pub(crate) mod lexicon;
 mod names;
 mod patterns;
@@ -16,15 +17,17 @@ mod rules;
 mod tokens;
 mod trigger;
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use serde::Deserialize;
 
 use crate::entity::Entity;
 use crate::error::DeidError;
 use crate::known::KnownPhi;
-pub(crate) use known::KnownMatcher;
+pub use known::KnownMatcher;
 use lexicon::Lexicon;
 use rules::RuleTable;
 
@@ -103,26 +106,61 @@ impl Detector {
         self.detect_with(text, &self.prepare(known))
     }
 
-    /// Prepares known values once for many calls to [`Detector::detect_with`].
-    pub(crate) fn prepare(&self, known: &KnownPhi) -> KnownMatcher {
+    /// Prepares known values once for many calls to [`Detector::detect_with`]. Preparing costs
+    /// time in proportion to the values; prepare once per request, not once per text.
+    pub fn prepare(&self, known: &KnownPhi) -> KnownMatcher {
         KnownMatcher::new(known, &self.lexicon)
     }
 
-    pub(crate) fn detect_with(&self, text: &str, known: &KnownMatcher) -> Vec<Entity> {
-        let mut found = Vec::new();
-        known.find(text, &mut found);
-        self.rules.find(text, &mut found);
-        address_tail::extend_streets(text, &mut found);
-        places::address_blocks(text, &mut found);
-        address_tail::addressee_lines(text, &mut found);
+    /// As [`Detector::detect`], with known values prepared by [`Detector::prepare`].
+    pub fn detect_with(&self, text: &str, known: &KnownMatcher) -> Vec<Entity> {
+        self.finish(&self.analyse(text), known)
+    }
+
+    /// Everything detection finds in `text` that does not depend on known values. A caller that
+    /// detects the same text twice (first to learn its values, then with them known) analyses
+    /// it once and finishes it twice.
+    pub fn analyse(&self, text: &str) -> Analysis {
+        let mut rules = Vec::new();
+        self.rules.find(text, &mut rules);
+        address_tail::extend_streets(text, &mut rules);
+        places::address_blocks(text, &mut rules);
+        let mut addressees = Vec::new();
+        address_tail::addressee_lines(text, &rules, &mut addressees);
         let tokens = tokens::tokenize(text);
+        let mut names = Vec::new();
         names::find_names(
             text,
             &tokens,
             &self.lexicon,
             self.config.clinician_names,
-            &mut found,
+            &mut names,
         );
+        Analysis {
+            text: text.to_owned(),
+            rules,
+            addressees,
+            names,
+        }
+    }
+
+    /// Adds the known values to an analysis: sorted by start, non-overlapping, byte offsets.
+    /// The candidates are put together in the order a single pass would find them (known
+    /// values, rules, addressees of known and of ruled streets, names), so the result is the
+    /// same as detecting the text afresh.
+    pub(crate) fn finish(&self, analysis: &Analysis, known: &KnownMatcher) -> Vec<Entity> {
+        let text = analysis.text.as_str();
+        let mut found = Vec::with_capacity(
+            analysis.rules.len() + analysis.addressees.len() + analysis.names.len() + 8,
+        );
+        known.find(text, &mut found);
+        let from_known = found.len();
+        found.extend_from_slice(&analysis.rules);
+        let mut known_addressees = Vec::new();
+        address_tail::addressee_lines(text, &found[..from_known], &mut known_addressees);
+        found.extend(known_addressees);
+        found.extend_from_slice(&analysis.addressees);
+        found.extend_from_slice(&analysis.names);
         resolve::resolve(found)
     }
 
@@ -137,6 +175,44 @@ impl Detector {
             return Some("000".to_owned());
         }
         Some(prefix.to_owned())
+    }
+}
+
+/// What detection found in one text before known values are added (see [`Detector::analyse`]).
+/// Holds the text, so it has no `Debug`; equal and hashed as its text, so a set of analyses
+/// can be looked up by text.
+#[derive(Clone)]
+pub struct Analysis {
+    text: String,
+    rules: Vec<Entity>,
+    addressees: Vec<Entity>,
+    names: Vec<Entity>,
+}
+
+impl Analysis {
+    /// The text analysed.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq for Analysis {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Analysis {}
+
+impl Hash for Analysis {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl Borrow<str> for Analysis {
+    fn borrow(&self) -> &str {
+        &self.text
     }
 }
 

@@ -5,6 +5,10 @@
 //! runs of letters and digits, and a code must fill whole groups of a run, so `617-555-0199`
 //! is not found inside the different number `1617-555-01999`.
 
+use std::collections::HashSet;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
 use crate::fold::is_dash;
 
 /// At most this many separator characters may stand between two parts of one run
@@ -54,12 +58,55 @@ struct Run {
     groups: Vec<usize>,
 }
 
+/// Every code value, in one automaton, so a run is read once whatever the number of values
+/// (comparing each run with each value made the gate quadratic in a crowded request).
+pub(super) struct Codes {
+    automaton: Option<AhoCorasick>,
+    /// For each automaton pattern, the index of the first value with that code.
+    index: Vec<usize>,
+}
+
+impl Codes {
+    pub(super) fn new(values: impl IntoIterator<Item = CodeValue>) -> Self {
+        let mut codes = Vec::new();
+        let mut index = Vec::new();
+        let mut seen = HashSet::new();
+        for value in values {
+            if seen.insert(value.code.clone()) {
+                codes.push(value.code);
+                index.push(value.index);
+            }
+        }
+        let automaton = (!codes.is_empty())
+            .then(|| {
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build(&codes)
+                    .ok()
+            })
+            .flatten();
+        Codes { automaton, index }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+}
+
 impl Run {
-    fn holds(&self, value: &str) -> bool {
-        let aligned = |at: usize| at == 0 || at == self.code.len() || self.groups.contains(&at);
-        self.code
-            .match_indices(value)
-            .any(|(at, _)| aligned(at) && aligned(at + value.len()))
+    /// The smallest index of a value that fills whole groups of this run.
+    fn holds(&self, codes: &Codes) -> Option<usize> {
+        let Some(automaton) = &codes.automaton else {
+            // The automaton could not be built: fail closed.
+            return codes.index.first().copied();
+        };
+        let aligned =
+            |at: usize| at == 0 || at == self.code.len() || self.groups.binary_search(&at).is_ok();
+        automaton
+            .find_overlapping_iter(&self.code)
+            .filter(|found| aligned(found.start()) && aligned(found.end()))
+            .map(|found| codes.index[found.pattern().as_usize()])
+            .min()
     }
 }
 
@@ -67,14 +114,18 @@ impl Run {
 /// offsets); returns its offset and the index of the value.
 pub(super) fn first_match(
     chars: impl Iterator<Item = (char, usize, usize)>,
-    values: &[CodeValue],
+    codes: &Codes,
 ) -> Option<(usize, usize)> {
+    if codes.is_empty() {
+        return None;
+    }
     let mut best: Option<(usize, usize)> = None;
     let mut consider = |run: &Run| {
-        for value in values {
-            if run.holds(&value.code) && best.is_none_or(|(offset, _)| run.start < offset) {
-                best = Some((run.start, value.index));
-            }
+        if best.is_some_and(|(offset, _)| offset <= run.start) {
+            return;
+        }
+        if let Some(index) = run.holds(codes) {
+            best = Some((run.start, index));
         }
     };
 
@@ -119,13 +170,14 @@ mod tests {
     use super::*;
 
     fn find(text: &str, values: &[&str]) -> Option<usize> {
-        let values: Vec<CodeValue> = values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| code_value(v, i))
-            .collect();
+        let codes = Codes::new(
+            values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| code_value(v, i)),
+        );
         let chars = text.char_indices().map(|(i, c)| (c, i, i + c.len_utf8()));
-        first_match(chars, &values).map(|(_, index)| index)
+        first_match(chars, &codes).map(|(_, index)| index)
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! before the request leaves (`ids.rs`). Opaque sealed values (signatures, encrypted or base64 data) are not
 //! text and are not checked.
 
-use phigate_deid::{Detector, KnownPhi};
+use phigate_deid::{Detector, KnownMatcher};
 use phigate_llm::types::{ContentBlock, MessageContent, ToolResultContent};
 use serde_json::Value;
 
@@ -28,11 +28,11 @@ const OPAQUE: &[&str] = &[
 pub(super) fn holds_identifier(
     parts: &mut RequestParts<'_>,
     detector: &Detector,
-    known: &KnownPhi,
+    known: &KnownMatcher,
 ) -> bool {
     let mut found = false;
     let mut check = |s: &str| {
-        if !found && !s.is_empty() && !detector.detect(s, known).is_empty() {
+        if !found && !s.is_empty() && !detector.detect_with(s, known).is_empty() {
             found = true;
         }
     };
