@@ -80,7 +80,10 @@ fn answer() -> MessagesResponse {
 /// An event stream that starts well and then sends a frame that is not JSON.
 fn broken_stream() -> MockResponse {
     let events = events_from_message(&answer(), 4);
-    let mut body: String = events[..3].iter().map(|e| encode_event(e).unwrap()).collect();
+    let mut body: String = events[..3]
+        .iter()
+        .map(|e| encode_event(e).unwrap())
+        .collect();
     body.push_str("event: content_block_delta\ndata: {\"type\": \"content_block_del\n\n");
     MockResponse::Raw {
         status: 200,
@@ -94,9 +97,15 @@ fn broken_stream() -> MockResponse {
 fn assert_nothing_leaked_or_lost(gw: &Harness, case: &str) {
     gw.assert_no_phi_upstream();
     let logged = String::from_utf8_lossy(&log_lines().lock().unwrap()).into_owned();
-    assert!(logged.contains("gateway."), "{case}: the gateway's log lines were not captured");
+    assert!(
+        logged.contains("gateway."),
+        "{case}: the gateway's log lines were not captured"
+    );
     for (kind, value) in PHI {
-        assert!(!logged.contains(value), "{case}: a {kind} is in the log lines");
+        assert!(
+            !logged.contains(value),
+            "{case}: a {kind} is in the log lines"
+        );
     }
     let events: Vec<_> = gw
         .audit
@@ -136,12 +145,20 @@ async fn upstream_faults_end_in_the_api_error_shape_with_nothing_leaked_or_lost(
     let cases: [(&str, MockResponse, u16, &str); 4] = [
         (
             "timeout",
-            MockResponse::Delay(Duration::from_secs(5), Box::new(MockResponse::Json(answer()))),
+            MockResponse::Delay(
+                Duration::from_secs(5),
+                Box::new(MockResponse::Json(answer())),
+            ),
             504,
             "timeout_error",
         ),
         ("reset", MockResponse::CloseConnection, 502, "api_error"),
-        ("5xx", MockResponse::error(500, "api_error"), 502, "api_error"),
+        (
+            "5xx",
+            MockResponse::error(500, "api_error"),
+            502,
+            "api_error",
+        ),
         (
             "overloaded",
             MockResponse::error(529, "overloaded_error"),
@@ -156,8 +173,19 @@ async fn upstream_faults_end_in_the_api_error_shape_with_nothing_leaked_or_lost(
         assert_eq!(response.status(), status, "{case}");
         assert!(response.headers().contains_key("request-id"), "{case}");
         assert_api_error(&response.json().await.unwrap(), error_type, case);
-        assert_eq!(gw.mock().received().len(), 1, "{case}: sent once, not retried");
-        let last = gw.audit.entries(0, 10).unwrap().pop().unwrap().event.unwrap();
+        assert_eq!(
+            gw.mock().received().len(),
+            1,
+            "{case}: sent once, not retried"
+        );
+        let last = gw
+            .audit
+            .entries(0, 10)
+            .unwrap()
+            .pop()
+            .unwrap()
+            .event
+            .unwrap();
         assert_eq!(
             (last.action, last.outcome),
             (Action::Response, Outcome::Failed),
@@ -185,8 +213,18 @@ async fn a_stream_that_breaks_half_way_ends_in_an_error_event_with_nothing_leake
         panic!("the stream does not end with an error event");
     };
     assert_eq!(error.error_type, "api_error");
-    let last = gw.audit.entries(0, 10).unwrap().pop().unwrap().event.unwrap();
-    assert_eq!((last.action, last.outcome), (Action::Response, Outcome::Failed));
+    let last = gw
+        .audit
+        .entries(0, 10)
+        .unwrap()
+        .pop()
+        .unwrap()
+        .event
+        .unwrap();
+    assert_eq!(
+        (last.action, last.outcome),
+        (Action::Response, Outcome::Failed)
+    );
     assert_nothing_leaked_or_lost(&gw, "broken stream");
 }
 
@@ -200,7 +238,10 @@ async fn an_audit_log_locked_by_another_writer_fails_closed_and_sends_nothing() 
     let response = gw.post("/v1/messages", &message(&clinical_text())).await;
     assert_eq!(response.status(), 503);
     assert_api_error(&response.json().await.unwrap(), "api_error", "locked audit");
-    assert!(gw.mock().received().is_empty(), "nothing may be sent unaudited");
+    assert!(
+        gw.mock().received().is_empty(),
+        "nothing may be sent unaudited"
+    );
     holder.execute_batch("ROLLBACK").unwrap();
     drop(holder);
 
