@@ -317,7 +317,12 @@ impl Encoded {
     /// Validates `event`, normalises its time to UTC, and encodes it.
     pub(crate) fn new(mut event: AuditEvent) -> Result<Self, AuditError> {
         event.validate()?;
-        event.time = event.time.to_offset(UtcOffset::UTC);
+        // A time near the end of year 9999 with a western offset has no UTC form in range;
+        // `to_offset` would panic on it.
+        event.time = event
+            .time
+            .checked_to_offset(UtcOffset::UTC)
+            .ok_or(AuditError::InvalidEvent("the event time has no UTC form"))?;
         Ok(Self {
             event_json: serde_json::to_vec(&event)?,
             time: event.time.unix_timestamp(),
