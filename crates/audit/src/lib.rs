@@ -28,13 +28,17 @@ pub mod witness_url;
 
 pub use checkpoint::{Checkpoint, CheckpointSigner};
 pub use error::AuditError;
-pub use event::{Action, Actor, AuditEvent, MAX_DETAIL_LEN, Outcome};
+pub use event::{
+    Action, Actor, AuditEvent, IndexedFields, MAX_DETAIL_LEN, Outcome, decode_stored_entry,
+    encode_stored_entry, indexed_fields,
+};
 pub use log::{
     AppendReceipt, AuditEntry, AuditLog, CHECKPOINT_AFTER, CHECKPOINT_INTERVAL, LogOptions,
     RETENTION_DAYS,
 };
 pub use merkle::{
-    Frontier, Hash, leaf_hash, node_hash, root as merkle_root, verify_consistency, verify_inclusion,
+    Frontier, Hash, consistency_path, inclusion_path, leaf_hash, node_hash, root as merkle_root,
+    verify_consistency, verify_inclusion,
 };
 pub use observe::AuditObserver;
 pub use store::Query;

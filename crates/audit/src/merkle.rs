@@ -101,7 +101,7 @@ fn split_point(n: usize) -> usize {
 }
 
 /// The audit path of leaf `index` in the tree of `leaves` (RFC 6962 `PATH`).
-pub(crate) fn inclusion_path(leaves: &[Hash], index: usize) -> Vec<Hash> {
+pub fn inclusion_path(leaves: &[Hash], index: usize) -> Vec<Hash> {
     let mut proof = Vec::new();
     path_into(leaves, index, &mut proof);
     proof
@@ -123,7 +123,7 @@ fn path_into(leaves: &[Hash], index: usize, proof: &mut Vec<Hash>) {
 
 /// The proof that the tree of the first `old` leaves is a prefix of the tree of `leaves`
 /// (RFC 6962 `PROOF`). Empty when `old` is zero or the whole tree.
-pub(crate) fn consistency_path(leaves: &[Hash], old: usize) -> Vec<Hash> {
+pub fn consistency_path(leaves: &[Hash], old: usize) -> Vec<Hash> {
     let mut proof = Vec::new();
     if old > 0 && old < leaves.len() {
         subproof_into(leaves, old, true, &mut proof);

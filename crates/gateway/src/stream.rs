@@ -131,6 +131,14 @@ async fn run(
             send_all(&tx, vec![last]).await;
         }
         End::Upstream(err) => {
+            // Operators see a stream that fails after its 200 as they see any other upstream
+            // failure (the error names statuses and types only, never a body).
+            tracing::warn!(
+                request.id = trail.request_id(),
+                status = err.status(),
+                error = %err,
+                "gateway.stream upstream failed mid-way"
+            );
             let detail = format!("stream failed mid-way, status {}", err.status());
             // The client is told either way; a failed entry here is logged by the trail.
             let _ = trail.response(received, detail, false).await;

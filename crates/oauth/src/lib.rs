@@ -40,7 +40,7 @@ use phigate_auth::{
 };
 use phigate_store::Store;
 
-pub use assertion::ASSERTION_TYPE;
+pub use assertion::{ASSERTION_TYPE, AssertionClaims, claimed_client, verify as verify_assertion};
 pub use client_auth::{METHODS, hash_client_secret};
 pub use error::OAuthError;
 pub use idp::{ExternalIdp, IdpConfig, IdpError};

@@ -95,6 +95,16 @@ pub fn run(config: &Config, command: &ClientsCommand) -> Result<ExitCode> {
 
 fn read_jwks(path: &std::path::Path) -> Result<String> {
     use std::io::Read;
+    // Checked before opening: opening a FIFO for reading waits for a writer forever, and a
+    // device such as /dev/zero never ends.
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !meta.is_file() {
+        anyhow::bail!("{} is not a regular file", path.display());
+    }
+    if meta.len() > MAX_JWKS_BYTES {
+        anyhow::bail!("{} is larger than {MAX_JWKS_BYTES} bytes", path.display());
+    }
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut text = String::new();

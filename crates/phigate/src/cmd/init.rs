@@ -24,7 +24,19 @@ pub fn run(config: &Config, args: &InitArgs) -> Result<ExitCode> {
             layout.root.display()
         );
     }
-    let admin = initialise(config, &args.admin)?;
+    let was_empty = is_absent_or_empty(&layout.root);
+    let admin = match initialise(config, &args.admin) {
+        Ok(admin) => admin,
+        Err(err) => {
+            // A half-made directory (keys written, then the key service or the database
+            // unreachable) would count as initialised and refuse every later `init`. What this
+            // run created is removed, so the operator can simply run it again.
+            if was_empty {
+                remove_contents(&layout.root);
+            }
+            return Err(err);
+        }
+    };
     let mut out = Out::new();
     out.line(format!("Initialised {}", layout.root.display()));
     let root = match config.keys.kms.as_str() {
@@ -63,6 +75,27 @@ pub fn run(config: &Config, args: &InitArgs) -> Result<ExitCode> {
     ));
     out.flush();
     Ok(ExitCode::SUCCESS)
+}
+
+fn is_absent_or_empty(dir: &std::path::Path) -> bool {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(err) => err.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+/// Removes everything inside `dir`, best effort: the error that led here is the one to report.
+fn remove_contents(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let _ = match entry.file_type() {
+            Ok(kind) if kind.is_dir() => std::fs::remove_dir_all(&path),
+            _ => std::fs::remove_file(&path),
+        };
+    }
 }
 
 /// The first administrator's credentials, shown once.
