@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod bench;
 pub mod clients;
 pub mod compliance;
 pub mod containment;
