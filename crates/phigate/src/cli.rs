@@ -116,7 +116,8 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore a backup into a new, empty data directory (`--data-dir`), after checking the
     /// manifest's digests, with keys from `--keys`; then verify the audit log.
-    Restore(RestoreArgs),    /// Measure a running gateway: `bench load` sends a bounded load of `/v1/messages` requests
+    Restore(RestoreArgs),
+    /// Measure a running gateway: `bench load` sends a bounded load of `/v1/messages` requests
     /// to a `phigate serve` on this machine and prints throughput and latency percentiles.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -151,7 +152,10 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 30)]
     pub duration: u64,
     /// The user message each request carries (synthetic text; it goes through de-identification).
-    #[arg(long, default_value = "Summarise: the patient reports a mild cough for three days.")]
+    #[arg(
+        long,
+        default_value = "Summarise: the patient reports a mild cough for three days."
+    )]
     pub prompt: String,
 }
 

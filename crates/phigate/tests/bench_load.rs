@@ -53,8 +53,18 @@ fn a_bounded_load_sends_exactly_the_requests_asked_and_reports_ordered_percentil
     let run = phigate(
         dir,
         &[
-            "bench", "load", "--url", &url, "--token", &token, "--requests", "30",
-            "--concurrency", "4", "--duration", "60",
+            "bench",
+            "load",
+            "--url",
+            &url,
+            "--token",
+            &token,
+            "--requests",
+            "30",
+            "--concurrency",
+            "4",
+            "--duration",
+            "60",
         ],
     );
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -66,10 +76,22 @@ fn a_bounded_load_sends_exactly_the_requests_asked_and_reports_ordered_percentil
     assert!(load["rps"] > 0.0 && load["seconds"] > 0.0);
     let expected_rate = load["requests"] / load["seconds"];
     assert!((load["rps"] - expected_rate).abs() <= expected_rate * 0.01 + 0.1);
-    let (p50, p90, p99, max) = (load["p50_ms"], load["p90_ms"], load["p99_ms"], load["max_ms"]);
-    assert!(p50 > 0.0 && p50 <= p90 && p90 <= p99 && p99 <= max, "{stdout}");
+    let (p50, p90, p99, max) = (
+        load["p50_ms"],
+        load["p90_ms"],
+        load["p99_ms"],
+        load["max_ms"],
+    );
+    assert!(
+        p50 > 0.0 && p50 <= p90 && p90 <= p99 && p99 <= max,
+        "{stdout}"
+    );
     assert!(max <= load["seconds"] * 1000.0, "{stdout}");
-    assert_eq!(mock.received().len(), 30, "every request reached the upstream once");
+    assert_eq!(
+        mock.received().len(),
+        30,
+        "every request reached the upstream once"
+    );
 }
 
 #[test]
@@ -82,13 +104,24 @@ fn a_bad_token_makes_every_request_fail_and_the_run_exit_non_zero() {
     let run = phigate(
         dir,
         &[
-            "bench", "load", "--url", &url, "--token", "not-a-token", "--requests", "5",
-            "--concurrency", "2",
+            "bench",
+            "load",
+            "--url",
+            &url,
+            "--token",
+            "not-a-token",
+            "--requests",
+            "5",
+            "--concurrency",
+            "2",
         ],
     );
     assert!(!run.status.success());
     let load = load_line(&String::from_utf8_lossy(&run.stdout));
-    assert_eq!((load["requests"], load["ok"], load["failed"]), (5.0, 0.0, 5.0));
+    assert_eq!(
+        (load["requests"], load["ok"], load["failed"]),
+        (5.0, 0.0, 5.0)
+    );
 }
 
 #[test]
@@ -96,7 +129,16 @@ fn load_is_refused_for_an_address_off_loopback() {
     let data = tempfile::tempdir().unwrap();
     let run = phigate(
         data.path(),
-        &["bench", "load", "--url", "http://192.0.2.1:8080", "--token", "t", "--requests", "1"],
+        &[
+            "bench",
+            "load",
+            "--url",
+            "http://192.0.2.1:8080",
+            "--token",
+            "t",
+            "--requests",
+            "1",
+        ],
     );
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("loopback"));

@@ -85,7 +85,9 @@ pub(crate) fn loopback_url(url: &str) -> Result<reqwest::Url> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let loopback = host == "localhost" || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if !loopback {
-        bail!("--url must be on loopback (127.0.0.1, ::1 or localhost): load is only generated locally");
+        bail!(
+            "--url must be on loopback (127.0.0.1, ::1 or localhost): load is only generated locally"
+        );
     }
     Ok(parsed)
 }
@@ -96,7 +98,9 @@ pub fn load(args: &LoadArgs) -> Result<ExitCode> {
     if args.concurrency == 0 || args.requests == 0 {
         bail!("--requests and --concurrency must be at least 1");
     }
-    let target = base.join("v1/messages").context("--url cannot take a path")?;
+    let target = base
+        .join("v1/messages")
+        .context("--url cannot take a path")?;
     let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 256,
         "messages": [{"role": "user", "content": args.prompt}]});
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -127,7 +131,11 @@ pub fn load(args: &LoadArgs) -> Result<ExitCode> {
     })
 }
 
-async fn run_load(args: &LoadArgs, target: reqwest::Url, body: serde_json::Value) -> Result<Summary> {
+async fn run_load(
+    args: &LoadArgs,
+    target: reqwest::Url,
+    body: serde_json::Value,
+) -> Result<Summary> {
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(60))
@@ -138,7 +146,8 @@ async fn run_load(args: &LoadArgs, target: reqwest::Url, body: serde_json::Value
     let shared = Arc::new((client, target, body, args.token.clone()));
     let workers: Vec<_> = (0..args.concurrency.min(args.requests))
         .map(|_| {
-            let (shared, claimed, limit) = (Arc::clone(&shared), Arc::clone(&claimed), args.requests);
+            let (shared, claimed, limit) =
+                (Arc::clone(&shared), Arc::clone(&claimed), args.requests);
             tokio::spawn(async move {
                 let mut samples = Vec::new();
                 while Instant::now() < deadline && claimed.fetch_add(1, Ordering::Relaxed) < limit {
@@ -199,21 +208,41 @@ mod tests {
         let mut samples = ms_samples(&(1..=100).rev().collect::<Vec<_>>(), true);
         samples.extend(ms_samples(&[500, 700], false));
         let summary = Summary::from_samples(samples, Duration::from_secs(2));
-        assert_eq!((summary.requests, summary.ok, summary.failed), (102, 100, 2));
+        assert_eq!(
+            (summary.requests, summary.ok, summary.failed),
+            (102, 100, 2)
+        );
         let [p50, p90, p99, max] = summary.percentiles;
-        assert!(p50 <= p90 && p90 <= p99 && p99 <= max, "{:?}", summary.percentiles);
+        assert!(
+            p50 <= p90 && p90 <= p99 && p99 <= max,
+            "{:?}",
+            summary.percentiles
+        );
         assert_eq!(max, Duration::from_millis(700));
         assert_eq!(p50, Duration::from_millis(52));
         assert!((summary.rate() - 51.0).abs() < 1e-9);
-        assert!(summary.line().starts_with("load: requests=102 ok=100 failed=2 "));
+        assert!(
+            summary
+                .line()
+                .starts_with("load: requests=102 ok=100 failed=2 ")
+        );
     }
 
     #[test]
     fn only_loopback_urls_are_accepted() {
-        for url in ["http://127.0.0.1:8080", "http://localhost:1", "https://[::1]:443/"] {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "https://[::1]:443/",
+        ] {
             assert!(loopback_url(url).is_ok(), "{url}");
         }
-        for url in ["http://10.0.0.1:8080", "http://example.com", "ftp://127.0.0.1/", "nonsense"] {
+        for url in [
+            "http://10.0.0.1:8080",
+            "http://example.com",
+            "ftp://127.0.0.1/",
+            "nonsense",
+        ] {
             assert!(loopback_url(url).is_err(), "{url}");
         }
     }
