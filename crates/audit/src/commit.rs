@@ -8,20 +8,11 @@
 //!
 //! The committer also signs a checkpoint when entries have waited `checkpoint_after` without
 //! one, and appends each checkpoint it signs to the witness file, when there is one.
-//!
-//! Two things keep the one serial thread on database work. Waking thousands of waiters costs a
-//! system call each, so a second thread (`audit-ack`) hands out the answers of a committed batch
-//! while the committer starts the next. And a batch costs about as many database pages as it
-//! touches spots in the indexes, whatever its size, so the committer waits briefly (at most
-//! [`GATHER`]) until every appender still inside `append` has queued its entry: the answers of
-//! the last batch are still reaching their threads, and under a steady load those threads are
-//! about to append again. Without that, batches shrink to whatever trickled in meanwhile. A lone
-//! appender, or appenders that have all queued, never wait.
 
 use std::mem;
 use std::path::PathBuf;
-use std::sync::mpsc::{Sender, SyncSender, channel, sync_channel};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -34,15 +25,8 @@ use crate::store::{NewRow, Writer};
 use crate::witness_url::CheckpointSink;
 use crate::{AppendReceipt, AuditError, Checkpoint, witness};
 
-mod queue;
-
-use queue::{Acks, Queue, Shared, Waiting};
-
 /// Most entries written in one transaction.
 const MAX_BATCH: usize = 4096;
-
-/// Longest wait, once work is queued, for appenders still inside `append` to queue theirs.
-const GATHER: Duration = Duration::from_millis(2);
 
 /// When checkpoints are signed.
 #[derive(Debug, Clone)]
@@ -64,6 +48,23 @@ enum Job {
     Checkpoint(Reply<Checkpoint>),
 }
 
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    closed: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// The handle appenders use; dropping it drains the queue and stops the committer.
 pub(crate) struct Committer {
     shared: Arc<Shared>,
@@ -81,14 +82,7 @@ impl Committer {
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
         });
-        let (acks, acked) = channel::<Acks>();
-        let acker = std::thread::Builder::new()
-            .name("audit-ack".into())
-            .spawn(move || acked.into_iter().for_each(Acks::send))
-            .map_err(|_| AuditError::CommitterStopped)?;
         let mut state = State {
-            acks,
-            acker: Some(acker),
             writer,
             signer,
             origin,
@@ -110,28 +104,15 @@ impl Committer {
 
     fn submit<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, AuditError> {
         let (reply, answer) = sync_channel(1);
-        let wake = {
+        {
             let mut queue = self.shared.lock();
             if queue.closed {
                 return Err(AuditError::CommitterStopped);
             }
             queue.jobs.push(job(reply));
-            queue.active += 1;
-            queue.wake()
-        };
-        if wake {
-            self.shared.ready.notify_one();
         }
-        let answer = answer.recv().map_err(|_| AuditError::CommitterStopped);
-        let wake = {
-            let mut queue = self.shared.lock();
-            queue.active = queue.active.saturating_sub(1);
-            queue.wake()
-        };
-        if wake {
-            self.shared.ready.notify_one();
-        }
-        answer?
+        self.shared.ready.notify_one();
+        answer.recv().map_err(|_| AuditError::CommitterStopped)?
     }
 
     /// Queues an encoded event and waits until its batch is durable.
@@ -170,9 +151,6 @@ struct Tip {
 }
 
 struct State {
-    /// Where committed batches' answers go; dropped when the committer stops, ending the acker.
-    acks: Sender<Acks>,
-    acker: Option<JoinHandle<()>>,
     writer: Box<dyn Writer>,
     signer: Arc<CheckpointSigner>,
     origin: String,
@@ -195,7 +173,6 @@ impl State {
             let (jobs, closed) = self.next_jobs(shared);
             if jobs.is_empty() {
                 if closed {
-                    self.stop_acker();
                     return;
                 }
                 self.timed_checkpoint();
@@ -205,44 +182,19 @@ impl State {
         }
     }
 
-    /// Lets every answer already handed to the acker be delivered.
-    fn stop_acker(&mut self) {
-        self.acks = channel().0;
-        if let Some(acker) = self.acker.take() {
-            let _ = acker.join();
-        }
-    }
-
-    /// Waits for work, or until a timed checkpoint falls due; then briefly for every active
-    /// appender to queue (see [`GATHER`]).
+    /// Waits for work, or until a timed checkpoint falls due.
     fn next_jobs(&self, shared: &Shared) -> (Vec<Job>, bool) {
         let mut queue = shared.lock();
         while queue.jobs.is_empty() && !queue.closed {
             let wait = self.until_timed_checkpoint();
-            queue.waiting = Waiting::Any;
             let (guard, timeout) = shared
                 .ready
                 .wait_timeout(queue, wait)
                 .unwrap_or_else(PoisonError::into_inner);
             queue = guard;
-            queue.waiting = Waiting::No;
             if timeout.timed_out() && queue.jobs.is_empty() {
                 return (Vec::new(), queue.closed);
             }
-        }
-        let deadline = Instant::now() + GATHER;
-        while !queue.gathered() && !queue.closed {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            queue.waiting = Waiting::All;
-            queue = shared
-                .ready
-                .wait_timeout(queue, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-            queue.waiting = Waiting::No;
         }
         let take = queue.jobs.len().min(MAX_BATCH);
         let rest = queue.jobs.split_off(take);
@@ -285,13 +237,8 @@ impl State {
         }
         match self.write(&events, !checkpoint_replies.is_empty()) {
             Ok(written) => {
-                let acks = Acks {
-                    replies: append_replies,
-                    receipts: written.receipts,
-                };
-                // Only if the acker has died (it cannot panic) are the answers given here.
-                if let Err(unsent) = self.acks.send(acks) {
-                    unsent.0.send();
+                for (reply, receipt) in append_replies.into_iter().zip(written.receipts) {
+                    let _ = reply.send(Ok(receipt));
                 }
                 for reply in checkpoint_replies {
                     let last = written.checkpoints.last().cloned();
