@@ -117,6 +117,46 @@ pub enum Command {
     /// Restore a backup into a new, empty data directory (`--data-dir`), after checking the
     /// manifest's digests, with keys from `--keys`; then verify the audit log.
     Restore(RestoreArgs),
+    /// Measure a running gateway: `bench load` sends a bounded load of `/v1/messages` requests
+    /// to a `phigate serve` on this machine and prints throughput and latency percentiles.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// The subcommands of `phigate bench`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Send up to `--requests` requests with `--concurrency` in flight, stopping early after
+    /// `--duration` seconds, to a loopback gateway; print requests, successes, failures,
+    /// requests per second and latency percentiles, ending with one `load:` line of `key=value`
+    /// pairs for scripts. Only loopback addresses are accepted.
+    Load(LoadArgs),
+}
+
+/// Options of `phigate bench load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The gateway's base URL, on loopback (`http://127.0.0.1:8080`).
+    #[arg(long)]
+    pub url: String,
+    /// The access token to send (from `phigate token`).
+    #[arg(long)]
+    pub token: String,
+    /// The most requests to send.
+    #[arg(long, default_value_t = 1000)]
+    pub requests: u64,
+    /// How many requests are in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: u64,
+    /// Stop sending after this many seconds even if requests remain.
+    #[arg(long, default_value_t = 30)]
+    pub duration: u64,
+    /// The user message each request carries (synthetic text; it goes through de-identification).
+    #[arg(
+        long,
+        default_value = "Summarise: the patient reports a mild cough for three days."
+    )]
+    pub prompt: String,
 }
 
 /// `phigate retention` subcommands.

@@ -76,5 +76,6 @@ fn dispatch(config: &Config, command: Command) -> anyhow::Result<ExitCode> {
         Command::Providers(command) => cmd::providers::run(config, &command),
         Command::Incidents(command) => cmd::incidents::run(config, &command),
         Command::Doctor(args) => cmd::doctor::run(config, &args),
+        Command::Bench(cli::BenchCommand::Load(args)) => cmd::bench::load(&args),
     }
 }

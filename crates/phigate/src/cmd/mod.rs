@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod bench;
 pub mod care;
 pub mod clients;
 pub mod compliance;
