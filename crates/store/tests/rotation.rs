@@ -357,6 +357,35 @@ fn a_forgotten_patient_keeps_rows_that_no_longer_open_while_others_still_do() {
 }
 
 #[test]
+fn a_patient_forgotten_by_another_process_stops_opening_at_once_in_a_running_one() {
+    each_backend_stored(&ROOT, |server, stored| {
+        let (a, b) = (server.patient_ref("t", "a"), server.patient_ref("t", "b"));
+        put(&server, &a, 3);
+        put(&server, &b, 3);
+        // The running process has both patients' keys cached.
+        assert_eq!(server.load_patient("t", &a).unwrap().len(), 3);
+        assert_eq!(server.load_patient("t", &b).unwrap().len(), 3);
+
+        // Another process (the CLI) with its own keyring forgets patient a.
+        let cli = stored.reopen(&ROOT);
+        cli.forget_patient("t", &a).unwrap();
+
+        let err = server.load_patient("t", &a).err();
+        assert!(
+            matches!(
+                err,
+                Some(StoreError::Crypto(CryptoError::KeyDestroyed {
+                    kind: "patient"
+                }))
+            ),
+            "the running store still opened the forgotten patient: {err:?}"
+        );
+        assert_eq!(server.load_patient("t", &b).unwrap().len(), 3);
+        assert!(server.put_patient("t", &a, &[resource("n", "x")]).is_err());
+    });
+}
+
+#[test]
 fn the_destroyed_wrapped_keys_are_gone_from_every_file_of_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
