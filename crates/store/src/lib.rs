@@ -15,6 +15,7 @@ mod break_glass;
 mod clients;
 mod console;
 mod containment;
+pub mod copy;
 pub mod db;
 mod drafts;
 mod erase;
