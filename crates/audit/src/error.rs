@@ -42,6 +42,10 @@ pub enum AuditError {
         reason: &'static str,
     },
 
+    /// A restore was aimed at a log that already holds entries.
+    #[error("the audit log to restore into is not empty")]
+    NotEmpty,
+
     /// The origin is empty, or contains whitespace or `+`.
     #[error("invalid log origin: it must be non-empty with no whitespace or '+'")]
     InvalidOrigin,

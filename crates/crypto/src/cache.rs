@@ -6,6 +6,7 @@
 //! `Arc<KeyMaterial>` and wiped when the last holder drops them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,9 @@ pub(crate) struct KeyCache {
     ttl: Duration,
     capacity: usize,
     entries: Mutex<HashMap<(KeyScope, u32), Entry>>,
+    /// Bumped by [`KeyCache::clear`]. A key unwrapped from a repository read made before a
+    /// clear is not cached, so a read that raced a destruction cannot refill the cache.
+    generation: AtomicU64,
 }
 
 impl KeyCache {
@@ -45,7 +49,21 @@ impl KeyCache {
             ttl,
             capacity,
             entries: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// The current generation; take it before reading the repository and hand it to
+    /// [`KeyCache::insert`].
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Drops every entry, and makes inserts of keys read before now do nothing.
+    pub(crate) fn clear(&self) {
+        let mut entries = self.entries();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
     }
 
     fn entries(&self) -> MutexGuard<'_, HashMap<(KeyScope, u32), Entry>> {
@@ -68,14 +86,24 @@ impl KeyCache {
         found
     }
 
-    /// Caches `key` (unless the cache is disabled) and returns a shared handle to it.
-    pub(crate) fn insert(&self, scope: &KeyScope, version: u32, key: KeyMaterial) -> Arc<ScopeKey> {
+    /// Caches `key` (unless the cache is disabled, or was cleared since `generation` was
+    /// taken) and returns a shared handle to it.
+    pub(crate) fn insert(
+        &self,
+        scope: &KeyScope,
+        version: u32,
+        key: KeyMaterial,
+        generation: u64,
+    ) -> Arc<ScopeKey> {
         let key = Arc::new(ScopeKey::new(key));
         if self.capacity == 0 || self.ttl.is_zero() {
             return key;
         }
 
         let mut entries = self.entries();
+        if self.generation() != generation {
+            return key;
+        }
         entries.retain(|_, entry| entry.inserted.elapsed() < self.ttl);
         if entries.len() >= self.capacity {
             let oldest = entries
@@ -126,7 +154,7 @@ mod tests {
     fn the_cache_never_grows_past_its_capacity() -> Result<(), CryptoError> {
         let cache = KeyCache::new(Duration::from_secs(60), 2);
         for name in ["a", "b", "c"] {
-            cache.insert(&scope(name), 1, KeyMaterial::generate()?);
+            cache.insert(&scope(name), 1, KeyMaterial::generate()?, 0);
         }
         assert_eq!(cache.len(), 2);
         assert!(cache.get(&scope("c"), 1).is_some());
@@ -136,7 +164,7 @@ mod tests {
     #[test]
     fn expired_keys_are_not_returned() -> Result<(), CryptoError> {
         let cache = KeyCache::new(Duration::from_nanos(1), 8);
-        cache.insert(&scope("a"), 1, KeyMaterial::generate()?);
+        cache.insert(&scope("a"), 1, KeyMaterial::generate()?, 0);
         std::thread::sleep(Duration::from_millis(2));
         assert!(cache.get(&scope("a"), 1).is_none());
         Ok(())
@@ -145,12 +173,29 @@ mod tests {
     #[test]
     fn purging_a_scope_leaves_other_scopes_cached() -> Result<(), CryptoError> {
         let cache = KeyCache::new(Duration::from_secs(60), 8);
-        cache.insert(&scope("a"), 1, KeyMaterial::generate()?);
-        cache.insert(&scope("a"), 2, KeyMaterial::generate()?);
-        cache.insert(&scope("b"), 1, KeyMaterial::generate()?);
+        cache.insert(&scope("a"), 1, KeyMaterial::generate()?, 0);
+        cache.insert(&scope("a"), 2, KeyMaterial::generate()?, 0);
+        cache.insert(&scope("b"), 1, KeyMaterial::generate()?, 0);
         cache.purge(&scope("a"));
         assert_eq!(cache.len(), 1);
         assert!(cache.get(&scope("b"), 1).is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn a_key_read_before_a_clear_is_not_cached_after_it() -> Result<(), CryptoError> {
+        let cache = KeyCache::new(Duration::from_secs(60), 8);
+        cache.insert(&scope("a"), 1, KeyMaterial::generate()?, 0);
+        let before = cache.generation();
+        cache.clear();
+        assert_eq!(cache.len(), 0);
+        cache.insert(&scope("a"), 1, KeyMaterial::generate()?, before);
+        assert!(
+            cache.get(&scope("a"), 1).is_none(),
+            "a stale read refilled the cache"
+        );
+        cache.insert(&scope("a"), 1, KeyMaterial::generate()?, cache.generation());
+        assert!(cache.get(&scope("a"), 1).is_some());
         Ok(())
     }
 }

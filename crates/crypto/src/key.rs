@@ -17,6 +17,14 @@ pub(crate) const TAG_LEN: usize = 16;
 /// Length of `nonce || ciphertext || tag` for a sealed 32-byte key.
 pub(crate) const SEALED_KEY_LEN: usize = NONCE_LEN + KEY_LEN + TAG_LEN;
 
+/// 16 fresh random bytes from the system generator: a marker that names nothing, for values
+/// that only need to differ from every earlier one.
+pub fn random_token() -> Result<[u8; 16], CryptoError> {
+    let mut token = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut token).map_err(|_| CryptoError::Random)?;
+    Ok(token)
+}
+
 /// 32 bytes of secret key material, wiped on drop.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct KeyMaterial {

@@ -45,6 +45,8 @@ pub struct Keyring {
     cache: KeyCache,
     /// Serialises key creation in this process, so concurrent first writes make one key.
     creating: Mutex<()>,
+    /// The repository's revocation marker when the cache was last known current.
+    seen_marker: Mutex<Option<Vec<u8>>>,
 }
 
 impl Keyring {
@@ -66,6 +68,7 @@ impl Keyring {
             repo,
             cache: KeyCache::new(ttl, capacity),
             creating: Mutex::new(()),
+            seen_marker: Mutex::new(None),
         }
     }
 
@@ -186,8 +189,9 @@ impl Keyring {
     /// sealed for that patient becomes unreadable, and nothing new can be sealed for them.
     /// Returns how many versions were destroyed.
     ///
-    /// Other keyrings sharing the repository (other replicas) may hold a cached copy until it
-    /// expires, at most the cache TTL.
+    /// Other keyrings sharing the repository (other replicas, a running server beside the CLI)
+    /// drop their cached copy on their next use of a cached key: the repository's revocation
+    /// marker changed with the destruction, and a cached key is used only while it has not.
     pub fn forget_patient(&self, tenant: &str, patient: &str) -> Result<u32, CryptoError> {
         let scope = KeyScope::Patient {
             tenant: tenant.into(),
@@ -257,6 +261,7 @@ impl Keyring {
         &self,
         scope: &KeyScope,
     ) -> Result<Option<(u32, Arc<ScopeKey>)>, CryptoError> {
+        let generation = self.cache.generation();
         let versions = self.repo.load(scope)?;
         refuse_if_forgotten(scope, &versions)?;
         let active = versions
@@ -264,16 +269,22 @@ impl Keyring {
             .filter(|stored| stored.state == KeyState::Active)
             .max_by_key(|stored| stored.version);
         match active {
-            Some(stored) => Ok(Some((stored.version, self.unwrap_stored(stored)?))),
+            Some(stored) => Ok(Some((
+                stored.version,
+                self.unwrap_stored(stored, generation)?,
+            ))),
             None => Ok(None),
         }
     }
 
     /// The key of one version of `scope`, from the cache or the repository.
     fn key_at(&self, scope: &KeyScope, version: u32) -> Result<Arc<ScopeKey>, CryptoError> {
-        if let Some(key) = self.cache.get(scope, version) {
+        if let Some(key) = self.cache.get(scope, version)
+            && self.cache_is_current()?
+        {
             return Ok(key);
         }
+        let generation = self.cache.generation();
         let versions = self.repo.load(scope)?;
         let stored = versions
             .iter()
@@ -282,11 +293,35 @@ impl Keyring {
                 kind: scope.kind(),
                 version,
             })?;
-        self.unwrap_stored(stored)
+        self.unwrap_stored(stored, generation)
+    }
+
+    /// Whether cached keys may still be used: no version was destroyed or retired, by any
+    /// process, since the repository's revocation marker was last read. If one was, the whole
+    /// cache is dropped and the caller reads the repository, which knows the new states. This
+    /// costs one small repository read per use of a cached key, instead of a load and an
+    /// unwrap; it is what makes a forget by another process take effect at once.
+    fn cache_is_current(&self) -> Result<bool, CryptoError> {
+        let marker = self.repo.revocation_marker()?;
+        let mut seen = self
+            .seen_marker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if seen.as_deref() == Some(marker.as_slice()) {
+            return Ok(true);
+        }
+        self.cache.clear();
+        *seen = Some(marker);
+        Ok(false)
     }
 
     /// Unwraps a stored version (or finds it in the cache), refusing destroyed and retired ones.
-    fn unwrap_stored(&self, stored: &StoredKey) -> Result<Arc<ScopeKey>, CryptoError> {
+    /// `generation` is the cache's, taken before `stored` was read from the repository.
+    fn unwrap_stored(
+        &self,
+        stored: &StoredKey,
+        generation: u64,
+    ) -> Result<Arc<ScopeKey>, CryptoError> {
         let scope = &stored.scope;
         match stored.state {
             KeyState::Destroyed => return Err(CryptoError::KeyDestroyed { kind: scope.kind() }),
@@ -316,7 +351,7 @@ impl Keyring {
                 key::unwrap_key(&tenant_key.key, &aad, sealed)?
             }
         };
-        Ok(self.cache.insert(scope, stored.version, key))
+        Ok(self.cache.insert(scope, stored.version, key, generation))
     }
 
     /// For a patient scope, the tenant's active key that will wrap a new patient key.
@@ -353,7 +388,10 @@ impl Keyring {
             state: KeyState::Active,
             created_at: unix_now(),
         })?;
-        Ok(self.cache.insert(scope, version, key))
+        // A version just created was never destroyed: the current generation is right.
+        Ok(self
+            .cache
+            .insert(scope, version, key, self.cache.generation()))
     }
 }
 

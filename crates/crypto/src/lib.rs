@@ -45,7 +45,7 @@ pub use aad::AadContext;
 pub use digest::{hmac_sha256, hmac_sha256_hex, sha256, sha256_hex, sha256_hex_reader};
 pub use envelope::{CiphertextInfo, KEY_ID_LEN, inspect};
 pub use error::CryptoError;
-pub use key::{KEY_LEN, KeyMaterial};
+pub use key::{KEY_LEN, KeyMaterial, random_token};
 pub use keyring::{DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Keyring, RewrapOutcome};
 #[cfg(feature = "aws")]
 pub use kms::aws::{AwsKms, AwsKmsConfig};

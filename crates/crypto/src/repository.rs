@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -199,12 +200,20 @@ pub trait KeyRepository: Send + Sync {
 
     /// Every scope of `tenant` that has at least one stored version, the tenant's own first.
     fn scopes(&self, tenant: &str) -> Result<Vec<KeyScope>, CryptoError>;
+
+    /// A value that changes whenever any version is destroyed or retired, by this process or
+    /// another sharing the repository (a `phigate patient forget` beside a running server).
+    /// A keyring reads it before using a cached key and drops its cache when it changed, so a
+    /// forgotten patient's key stops opening anything at once. It must be cheap: one read.
+    fn revocation_marker(&self) -> Result<Vec<u8>, CryptoError>;
 }
 
 /// An in-memory repository, for tests and examples.
 #[derive(Default)]
 pub struct MemoryKeyRepository {
     keys: Mutex<HashMap<KeyScope, Vec<StoredKey>>>,
+    /// Counts destructions and retirements, for [`KeyRepository::revocation_marker`].
+    revocations: AtomicU64,
 }
 
 impl MemoryKeyRepository {
@@ -266,6 +275,9 @@ impl KeyRepository for MemoryKeyRepository {
             stored.wrapped.zeroize();
         }
         stored.state = state;
+        if matches!(state, KeyState::Destroyed | KeyState::Retired) {
+            self.revocations.fetch_add(1, Ordering::SeqCst);
+        }
         Ok(())
     }
 
@@ -279,6 +291,7 @@ impl KeyRepository for MemoryKeyRepository {
             stored.wrapped.zeroize();
             stored.state = KeyState::Destroyed;
         }
+        self.revocations.fetch_add(1, Ordering::SeqCst);
         Ok(destroyed)
     }
 
@@ -316,6 +329,14 @@ impl KeyRepository for MemoryKeyRepository {
             )
         });
         Ok(scopes)
+    }
+
+    fn revocation_marker(&self) -> Result<Vec<u8>, CryptoError> {
+        Ok(self
+            .revocations
+            .load(Ordering::SeqCst)
+            .to_be_bytes()
+            .to_vec())
     }
 }
 

@@ -210,13 +210,17 @@ fn open_components(config: &Config, layout: &Layout) -> Result<Opened> {
 fn open_store(config: &Config, layout: &Layout) -> Result<Store> {
     let kms = root_kms(config, layout)?;
     match &config.store.postgres_url {
-        Some(url) => {
-            let mut settings = PostgresConfig::new(url, &config.store.postgres_schema);
-            settings.pool_size = usize::try_from(config.store.pool_size).unwrap_or(usize::MAX);
-            Store::open_postgres(settings, kms).context("cannot open the store in PostgreSQL")
-        }
+        Some(url) => Store::open_postgres(postgres_settings(config, url), kms)
+            .context("cannot open the store in PostgreSQL"),
         None => Store::open(&layout.store(), kms).context("cannot open the store"),
     }
+}
+
+/// The connection settings of a store `[store]` puts on PostgreSQL at `url`.
+pub fn postgres_settings(config: &Config, url: &str) -> PostgresConfig {
+    let mut settings = PostgresConfig::new(url, &config.store.postgres_schema);
+    settings.pool_size = usize::try_from(config.store.pool_size).unwrap_or(usize::MAX);
+    settings
 }
 
 /// How the audit log runs, from the configuration.

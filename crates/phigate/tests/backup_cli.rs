@@ -1,18 +1,24 @@
 //! `phigate backup` while `phigate serve` is under load, and `phigate restore` into a new data
-//! directory that then serves the same patients with an audit log that verifies.
+//! directory that then serves the same patients with an audit log that verifies; for an SQLite
+//! deployment, and for a PostgreSQL one (schemas of the test's own on `127.0.0.1:5432`),
+//! restored both into SQLite and into new schemas.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    reason = "tests; a skipped PostgreSQL half must be visible"
+)]
 
 mod common;
+mod pg;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{patient_of, phigate, synthea_bundles};
+use pg::{Scratch, Server};
 
 const VISIT: &str = "Doctor: What brings you in today? Patient: My left knee has hurt for two \
                      weeks, worse on stairs. Doctor: Any swelling? Patient: A little, in the evening.";
@@ -33,57 +39,14 @@ fn refused(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stderr).unwrap()
 }
 
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(dir: &Path) -> Server {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_phigate"));
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("PHIGATE_")) {
-        command.env_remove(name);
-    }
-    let mut child = command
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap();
-    Server {
-        child,
-        addr: url.trim_start_matches("http://").to_owned(),
-    }
+    pg::serve_with(&["--data-dir".as_ref(), dir.as_os_str()])
 }
 
-/// One HTTP/1.1 exchange; the status and the body.
+/// One HTTP/1.1 exchange with a bearer token; the status and the body.
 fn http(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
+    let headers = format!("Authorization: Bearer {token}\r\nContent-Type: application/json\r\n");
+    let (status, _, body) = pg::http(addr, method, path, &headers, body);
     (status, body)
 }
 
@@ -267,4 +230,155 @@ fn restore_refuses_an_altered_backup_a_used_directory_and_other_keys() {
     );
     assert!(err.contains("does not match its SHA-256"), "{err}");
     assert!(!data.path().join("third").exists(), "nothing was written");
+}
+
+/// `phigate --config CONFIG ARGS`, which must succeed; its standard output.
+fn ok_with(config: &Path, args: &[&str]) -> String {
+    let output = pg::phigate(config, args);
+    assert!(
+        output.status.success(),
+        "phigate {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Serves from a restored deployment: the draft written before the backup, and a new note for
+/// every patient; then its audit log verifies.
+fn serves_the_same_patients(server: &Server, token: &str, before: &str, ids: &[String]) {
+    let (status, body) = http(
+        &server.addr,
+        "GET",
+        &format!("/v1/drafts/{before}"),
+        token,
+        "",
+    );
+    assert_eq!(
+        status, 200,
+        "a draft written before the backup is served: {body}"
+    );
+    for id in ids {
+        note(&server.addr, token, id);
+    }
+}
+
+#[test]
+fn a_postgres_backup_taken_under_load_restores_into_sqlite_and_into_new_schemas() {
+    let Some(source) = Scratch::new("backup") else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let old = data.path().join("old");
+    std::fs::create_dir_all(&old).unwrap();
+    let config = source.write_config(&old, "");
+    ok_with(&config, &["init"]);
+    let bundles: Vec<_> = synthea_bundles().into_iter().take(3).collect();
+    let ids: Vec<String> = bundles
+        .iter()
+        .map(|p| patient_of(p)["id"].as_str().unwrap().to_owned())
+        .collect();
+    for b in &bundles {
+        ok_with(&config, &["import", b.to_str().unwrap()]);
+    }
+    let clinician = ["token", "--role", "clinician", "--subject", "dr-1"];
+    let server = pg::serve(&config);
+    let token_old = ok_with(&config, &clinician).trim().to_owned();
+    let before = note(&server.addr, &token_old, &ids[0]);
+
+    // Load: clinical notes back to back through the running gateway while the backup runs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (addr, token, ids, stop) = (
+            server.addr.clone(),
+            token_old.clone(),
+            ids.clone(),
+            stop.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut drafts = 0;
+            while !stop.load(Ordering::SeqCst) {
+                note(&addr, &token, &ids[drafts % ids.len()]);
+                drafts += 1;
+            }
+            drafts
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let backup = data.path().join("backup");
+    let written = ok_with(&config, &["backup", "--out", backup.to_str().unwrap()]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    stop.store(true, Ordering::SeqCst);
+    let drafts_under_load = load.join().unwrap();
+    drop(server);
+    assert!(
+        drafts_under_load >= 2,
+        "the gateway was busy during the backup"
+    );
+    assert!(written.contains("entries copied"), "{written}");
+    let mut names: Vec<String> = std::fs::read_dir(&backup)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["audit.db", "manifest.json", "phigate.db"],
+        "{names:?}"
+    );
+    let keys = old.join("data/keys");
+    let root_key = std::fs::read(keys.join("root.key")).unwrap();
+    for name in &names {
+        let bytes = std::fs::read(backup.join(name)).unwrap();
+        assert!(
+            !bytes
+                .windows(root_key.len())
+                .any(|w| w == root_key.as_slice()),
+            "{name} holds the root key"
+        );
+    }
+    let (from, keys) = (backup.to_str().unwrap(), keys.to_str().unwrap());
+
+    // Into an SQLite data directory.
+    let sqlite = data.path().join("sqlite");
+    let restored = ok(&sqlite, &["restore", "--from", from, "--keys", keys]);
+    assert!(restored.contains(": 3 patients"), "{restored}");
+    assert!(restored.contains("audit log OK"), "{restored}");
+    let server = serve(&sqlite);
+    serves_the_same_patients(&server, &token(&sqlite), &before, &ids);
+    drop(server);
+    assert!(ok(&sqlite, &["audit", "verify"]).starts_with("audit log OK"));
+
+    // Into a new, empty pair of PostgreSQL schemas.
+    let Some(target) = Scratch::new("restore") else {
+        return;
+    };
+    let new = data.path().join("new");
+    std::fs::create_dir_all(&new).unwrap();
+    let config_new = target.write_config(&new, "");
+    let restored = ok_with(&config_new, &["restore", "--from", from, "--keys", keys]);
+    assert!(restored.contains(": 3 patients"), "{restored}");
+    assert!(restored.contains("audit log OK"), "{restored}");
+    // Every entry of the backup's log is in the new schema as it was in the old one.
+    let (old_log, new_log) = (source.audit_entries(), target.audit_entries());
+    let copied = new_log.len() - 1;
+    assert!(copied > 0 && copied <= old_log.len());
+    assert_eq!(
+        old_log[..copied],
+        new_log[..copied],
+        "the restored log differs"
+    );
+    let server = pg::serve(&config_new);
+    let token_new = ok_with(&config_new, &clinician).trim().to_owned();
+    serves_the_same_patients(&server, &token_new, &before, &ids);
+    drop(server);
+    assert!(ok_with(&config_new, &["audit", "verify"]).starts_with("audit log OK"));
+
+    // A second restore into the same, now used, schemas is refused.
+    let again = data.path().join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    let config_again = target.write_config(&again, "");
+    let output = pg::phigate(&config_again, &["restore", "--from", from, "--keys", keys]);
+    assert!(!output.status.success(), "a used schema was restored into");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("not empty"), "{err}");
 }

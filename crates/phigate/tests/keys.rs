@@ -54,6 +54,19 @@ fn sealed_by(status: &str, version: &str) -> u64 {
         .unwrap()
 }
 
+/// How many values the tenant key's `version` seals, from `phigate keys status`.
+fn tenant_sealed_by(status: &str, version: &str) -> u64 {
+    let line = status
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{version} ")) && l.contains("wraps"))
+        .unwrap_or_else(|| panic!("no tenant line for {version} in status"));
+    line.rsplit("seals ")
+        .next()
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
 #[test]
 fn rotate_then_rewrap_moves_every_value_to_the_new_versions_and_retires_the_old() {
     let dir = tempfile::tempdir().unwrap();
@@ -75,7 +88,12 @@ fn rotate_then_rewrap_moves_every_value_to_the_new_versions_and_retires_the_old(
     assert_eq!(sealed_by(&middle, "v2"), 0);
 
     let rewrap = stdout_of(dir.path(), &["keys", "rewrap", "--grace-secs", "0"]);
-    assert!(rewrap.contains(&format!("values rewrapped        {sealed}")));
+    // Values sealed under the tenant key (an enrolled TOTP secret) move too.
+    let moved = sealed + tenant_sealed_by(&middle, "v1");
+    assert!(
+        rewrap.contains(&format!("values rewrapped        {moved}")),
+        "{rewrap}"
+    );
     assert!(rewrap.contains("patient v1 x3") && rewrap.contains("tenant v1 x1"));
     let after = stdout_of(dir.path(), &["keys", "status"]);
     assert!(after.contains("3 retired"));

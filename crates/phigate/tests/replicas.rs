@@ -15,13 +15,10 @@
 
 mod pg;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pg::{Scratch, phigate};
+use pg::{Scratch, http, phigate, serve};
 
 /// The per-principal burst on `/v1/*`, with a refill too slow to matter during the test.
 const PRINCIPAL_BURST: usize = 30;
@@ -38,63 +35,6 @@ tenant_burst = 10000
 tenant_per_second = 1000.0
 "
     )
-}
-
-struct Replica {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(config: &Path) -> Replica {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_phigate"));
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("PHIGATE_")) {
-        command.env_remove(name);
-    }
-    let mut child = command
-        .arg("--config")
-        .arg(config)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("serve did not start: {line}"));
-    let addr = url.trim_start_matches("http://").to_owned();
-    Replica { child, addr }
-}
-
-/// One HTTP/1.1 exchange; returns the status, the `request-id` header and the body.
-fn http(addr: &str, method: &str, path: &str, headers: &str, body: &str) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let request_id = head
-        .lines()
-        .find_map(|l| l.strip_prefix("request-id: "))
-        .unwrap_or_default()
-        .to_owned();
-    (status, request_id, body.to_owned())
 }
 
 struct ClientCredentials {

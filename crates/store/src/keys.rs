@@ -88,13 +88,21 @@ impl KeyRepository for DbKeyRepository {
         state: KeyState,
     ) -> Result<(), CryptoError> {
         let (kind, tenant, patient) = columns(scope);
+        let revokes = matches!(state, KeyState::Destroyed | KeyState::Retired);
+        let marker = phigate_crypto::random_token()?;
         let changed = self
             .db
-            .execute(
-                "UPDATE keys SET state = $5 WHERE kind = $1 AND tenant = $2 AND patient = $3
-                 AND version = $4 AND state != 'destroyed'",
-                params![kind, tenant, patient, version, state.as_str()],
-            )
+            .transaction(|tx| {
+                let changed = tx.execute(
+                    "UPDATE keys SET state = $5 WHERE kind = $1 AND tenant = $2 AND patient = $3
+                     AND version = $4 AND state != 'destroyed'",
+                    params![kind, tenant, patient, version, state.as_str()],
+                )?;
+                if revokes && changed > 0 {
+                    set_marker(tx, &marker)?;
+                }
+                Ok(changed)
+            })
             .map_err(repo_err)?;
         if changed == 0 {
             return Err(CryptoError::KeyNotFound { kind, version });
@@ -106,13 +114,20 @@ impl KeyRepository for DbKeyRepository {
         let (kind, tenant, patient) = columns(scope);
         // The wrapped bytes are overwritten with nothing in place; on SQLite secure_delete
         // zeroes the old cell and `Database::flush_deleted` empties the log.
+        // The marker changes in the same transaction, so whoever sees the new marker also
+        // sees the destroyed versions.
+        let marker = phigate_crypto::random_token()?;
         let changed = self
             .db
-            .execute(
-                "UPDATE keys SET wrapped = $4, state = 'destroyed'
-                 WHERE kind = $1 AND tenant = $2 AND patient = $3 AND state != 'destroyed'",
-                params![kind, tenant, patient, Vec::<u8>::new()],
-            )
+            .transaction(|tx| {
+                let changed = tx.execute(
+                    "UPDATE keys SET wrapped = $4, state = 'destroyed'
+                     WHERE kind = $1 AND tenant = $2 AND patient = $3 AND state != 'destroyed'",
+                    params![kind, tenant, patient, Vec::<u8>::new()],
+                )?;
+                set_marker(tx, &marker)?;
+                Ok(changed)
+            })
             .map_err(repo_err)?;
         Ok(changed as u32)
     }
@@ -162,6 +177,31 @@ impl KeyRepository for DbKeyRepository {
         }
         Ok(scopes)
     }
+
+    fn revocation_marker(&self) -> Result<Vec<u8>, CryptoError> {
+        let row = self
+            .db
+            .query_opt(
+                "SELECT value FROM meta WHERE name = 'key_revocation'",
+                params![],
+            )
+            .map_err(repo_err)?;
+        match row {
+            Some(row) => row.get(0).map_err(repo_err),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Records that some key version was destroyed or retired: a fresh random marker (only its
+/// change matters, and random values never repeat, even when two processes write at once).
+fn set_marker(tx: &dyn Sql, marker: &[u8]) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO meta (name, value) VALUES ('key_revocation', $1)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        params![marker.to_vec()],
+    )?;
+    Ok(())
 }
 
 const INDEX_KEY_AAD: &[u8] = b"phigate/store/index-key/v1";

@@ -16,6 +16,7 @@ mod care_team;
 mod clients;
 mod console;
 mod containment;
+pub mod copy;
 pub mod db;
 mod drafts;
 mod erase;

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use crate::db::Sql;
+use crate::db::{Sql, Value};
 use crate::{Store, StoreError, params};
 use phigate_crypto::{AadContext, CryptoError, KeyScope, KeyState, RewrapOutcome, inspect};
 
@@ -16,38 +16,91 @@ use phigate_crypto::{AadContext, CryptoError, KeyScope, KeyState, RewrapOutcome,
 const BATCH: i64 = 256;
 
 /// A table with a sealed column, and how to name the record each row's value is bound to. The
-/// record names must match the ones used when sealing (see `patients`, `drafts`, `vaults`).
+/// record names must match the ones used when sealing (see `patients`, `drafts`, `vaults`,
+/// `break_glass`, `holds`, `security`). Every sealed column of the schema is listed here, so
+/// rotation, rewrap and status cover all of them.
 struct SealedColumn {
-    table: &'static str,
-    /// Selects `rowid, patient_ref, record, body` for a tenant, after a rowid, in rowid order.
+    /// Selects `key, patient_ref, record, value` for a tenant, after a key, in key order. The
+    /// key is unique in the table; `patient_ref` is empty for a value sealed under the tenant.
     select: &'static str,
+    /// Replaces the value of the row with key `$2` if it still holds `$3`.
+    update: &'static str,
+    /// The key before every row: 0 for a `rowid`, the empty string for a text key.
+    first: fn() -> Value,
     field: &'static str,
+    /// Whether the value is sealed under the patient's key (else under the tenant's).
+    patient: bool,
 }
 
 const SEALED: &[SealedColumn] = &[
     SealedColumn {
-        table: "resources",
         select: "SELECT rowid, patient_ref, resource_type || '/' || resource_ref, body
                  FROM resources WHERE tenant = $1 AND rowid > $2 ORDER BY rowid LIMIT $3",
+        update: "UPDATE resources SET body = $1 WHERE rowid = $2 AND body = $3",
+        first: || Value::Integer(0),
         field: "body",
+        patient: true,
     },
     SealedColumn {
-        table: "drafts",
         select: "SELECT rowid, patient_ref, 'draft/' || id, body
                  FROM drafts WHERE tenant = $1 AND rowid > $2 ORDER BY rowid LIMIT $3",
+        update: "UPDATE drafts SET body = $1 WHERE rowid = $2 AND body = $3",
+        first: || Value::Integer(0),
         field: "body",
+        patient: true,
     },
     SealedColumn {
-        table: "vaults",
         select: "SELECT rowid, patient_ref, 'vault/' || conversation, body
                  FROM vaults WHERE tenant = $1 AND rowid > $2 ORDER BY rowid LIMIT $3",
+        update: "UPDATE vaults SET body = $1 WHERE rowid = $2 AND body = $3",
+        first: || Value::Integer(0),
         field: "map",
+        patient: true,
+    },
+    SealedColumn {
+        select: "SELECT id, patient_ref, 'break-glass/' || id, reason
+                 FROM break_glass WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3",
+        update: "UPDATE break_glass SET reason = $1 WHERE id = $2 AND reason = $3",
+        first: || Value::Text(String::new()),
+        field: "reason",
+        patient: true,
+    },
+    SealedColumn {
+        select: "SELECT patient_ref, '', 'legal-hold/' || patient_ref, reason
+                 FROM legal_holds WHERE tenant = $1 AND patient_ref > $2
+                 ORDER BY patient_ref LIMIT $3",
+        update: "UPDATE legal_holds SET reason = $1 WHERE patient_ref = $2 AND reason = $3",
+        first: || Value::Text(String::new()),
+        field: "reason",
+        patient: false,
+    },
+    SealedColumn {
+        select: "SELECT s.user_id, '', 'user/' || s.user_id, s.totp_secret
+                 FROM user_security s JOIN users u ON u.id = s.user_id
+                 WHERE u.tenant = $1 AND s.totp_secret IS NOT NULL AND s.user_id > $2
+                 ORDER BY s.user_id LIMIT $3",
+        update: "UPDATE user_security SET totp_secret = $1 WHERE user_id = $2
+                 AND totp_secret = $3",
+        first: || Value::Text(String::new()),
+        field: "totp",
+        patient: false,
     },
 ];
 
+impl SealedColumn {
+    /// The associated data the row's value was sealed under.
+    fn context(&self, tenant: &str, row: &SealedRow) -> AadContext {
+        if self.patient {
+            AadContext::patient(tenant, &row.patient_ref, &row.record, self.field)
+        } else {
+            AadContext::tenant(tenant, &row.record, self.field)
+        }
+    }
+}
+
 /// One sealed row as read for the rewrap job.
 struct SealedRow {
-    rowid: i64,
+    key: Value,
     patient_ref: String,
     record: String,
     body: Vec<u8>,
@@ -196,17 +249,15 @@ impl Store {
         column: &SealedColumn,
         report: &mut RewrapReport,
     ) -> Result<(), StoreError> {
-        let update = format!(
-            "UPDATE {} SET body = $1 WHERE rowid = $2 AND body = $3",
-            column.table
-        );
         self.for_each_row(tenant, column, |row| {
-            let ctx = AadContext::patient(tenant, &row.patient_ref, &row.record, column.field);
-            match self.keyring.rewrap(&ctx, &row.body) {
+            match self
+                .keyring
+                .rewrap(&column.context(tenant, &row), &row.body)
+            {
                 Ok(RewrapOutcome::Current) => report.values_current += 1,
                 Ok(RewrapOutcome::Rewrapped(new)) => {
                     self.db
-                        .execute(&update, params![new, row.rowid, row.body])?;
+                        .execute(column.update, params![new, row.key, row.body])?;
                     report.values_rewrapped += 1;
                 }
                 Err(CryptoError::KeyDestroyed { .. }) => report.values_shredded += 1,
@@ -281,7 +332,7 @@ impl Store {
         column: &SealedColumn,
         mut each: impl FnMut(SealedRow) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut after = 0i64;
+        let mut after = (column.first)();
         loop {
             let rows = self
                 .db
@@ -289,7 +340,7 @@ impl Store {
                 .into_iter()
                 .map(|mut row| {
                     Ok(SealedRow {
-                        rowid: row.get(0)?,
+                        key: row.take(0)?,
                         patient_ref: row.take(1)?,
                         record: row.take(2)?,
                         body: row.take(3)?,
@@ -299,7 +350,7 @@ impl Store {
             let Some(last) = rows.last() else {
                 return Ok(());
             };
-            after = last.rowid;
+            after = last.key.clone();
             for row in rows {
                 each(row)?;
             }

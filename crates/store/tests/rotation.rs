@@ -9,7 +9,10 @@ use std::thread;
 use std::time::Duration;
 
 use phigate_crypto::{CryptoError, KeyMaterial, KeyState, LocalKms, inspect};
-use phigate_store::{Draft, DraftStatus, PatientRef, Store, StoreError};
+use phigate_store::db::{BackendKind, Sql};
+use phigate_store::{
+    Draft, DraftStatus, NewBreakGlass, PatientRef, Store, StoreError, UserRecord, params,
+};
 
 mod common;
 use common::{each_backend, each_backend_stored};
@@ -98,6 +101,127 @@ fn rotate_then_rewrap_moves_every_value_and_retires_the_old_versions() {
             b"S: cough. O: afebrile."
         );
         assert!(store.load_vault("t", &b, "conv").unwrap().is_some());
+    });
+}
+
+/// Stores one value in every sealed column the schema has: resources, drafts, vaults, a
+/// break-glass reason, a legal-hold reason and a TOTP secret.
+fn fill_every_sealed_column(store: &Store, patient: &PatientRef) {
+    put(store, patient, 2);
+    draft(store, patient, "d1");
+    store
+        .save_vault("t", patient, "conv", b"[NAME_1]=x")
+        .unwrap();
+    store
+        .insert_break_glass(&NewBreakGlass {
+            id: "bg1",
+            tenant: "t",
+            user_id: "u1",
+            role: "clinician",
+            patient,
+            reason: "emergency department, unconscious",
+            created_at: 0,
+            expires_at: 60,
+        })
+        .unwrap();
+    store
+        .place_hold("t", patient, "litigation notice 7", "u1")
+        .unwrap();
+    let user = UserRecord {
+        id: "u1".into(),
+        tenant: "t".into(),
+        username: "clinician1".into(),
+        role: "clinician".into(),
+        password_hash: "$argon2id$placeholder".into(),
+        disabled: false,
+    };
+    store.upsert_user(&user).unwrap();
+    store
+        .set_totp_secret(&user, Some(b"12345678901234567890"))
+        .unwrap();
+}
+
+/// Every (table, column) of the database holding bytes, outside the key table itself.
+fn byte_columns(store: &Store) -> Vec<(String, String)> {
+    let sql = match store.database().kind() {
+        BackendKind::Sqlite => {
+            "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND p.type = 'BLOB' AND m.name NOT IN ('keys', 'meta')"
+        }
+        _ => {
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND data_type = 'bytea'
+               AND table_name NOT IN ('keys', 'meta')"
+        }
+    };
+    let rows = store.database().query_all(sql, params![]).unwrap();
+    rows.iter()
+        .map(|row| (row.get(0).unwrap(), row.get(1).unwrap()))
+        .collect()
+}
+
+/// (key kind, version) of every sealed value in every byte column, with its table.
+fn every_ciphertext(store: &Store) -> Vec<(String, &'static str, u32)> {
+    let mut found = Vec::new();
+    for (table, column) in byte_columns(store) {
+        let sql = format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL");
+        for row in store.database().query_all(&sql, params![]).unwrap() {
+            let bytes: Vec<u8> = row.get(0).unwrap();
+            let info = inspect(&bytes)
+                .unwrap_or_else(|_| panic!("a value in {table}.{column} has no header"));
+            found.push((table.clone(), info.kind, info.version));
+        }
+    }
+    found
+}
+
+#[test]
+fn after_rotate_and_rewrap_no_table_holds_a_ciphertext_of_an_old_key_version() {
+    each_backend(&ROOT, |store| {
+        let a = store.patient_ref("t", "a");
+        fill_every_sealed_column(&store, &a);
+        let before = every_ciphertext(&store);
+        let tables: std::collections::BTreeSet<_> = before.iter().map(|c| c.0.as_str()).collect();
+        for table in [
+            "resources",
+            "drafts",
+            "vaults",
+            "break_glass",
+            "legal_holds",
+            "user_security",
+        ] {
+            assert!(tables.contains(table), "{table} holds no sealed value");
+        }
+        let status = store.key_status("t").unwrap();
+        let counted: u64 = status.ciphertexts.values().sum();
+        assert_eq!(
+            counted as usize,
+            before.len(),
+            "status counts every sealed value"
+        );
+
+        store.rotate_tenant("t", false).unwrap();
+        let report = store.rewrap("t", Duration::ZERO).unwrap();
+        assert_eq!(report.values_rewrapped as usize, before.len());
+        assert_eq!(report.values_failed, 0);
+
+        for (table, kind, version) in every_ciphertext(&store) {
+            assert_eq!(
+                version, 2,
+                "{table} still holds a {kind} key version {version} value"
+            );
+        }
+        assert!(report.retired.contains(&("tenant", 1, 1)));
+        // Every value still opens under the new versions.
+        assert_eq!(store.load_patient("t", &a).unwrap().len(), 2);
+        let report = store.break_glass_report("t", 0).unwrap();
+        assert_eq!(report[0].reason, "emergency department, unconscious");
+        assert_eq!(store.hold_reason("t", &a).unwrap(), "litigation notice 7");
+        let user = store.user_by_id("u1").unwrap().unwrap();
+        assert_eq!(
+            store.totp_secret(&user).unwrap().unwrap().as_slice(),
+            b"12345678901234567890"
+        );
     });
 }
 
@@ -229,6 +353,35 @@ fn a_forgotten_patient_keeps_rows_that_no_longer_open_while_others_still_do() {
         ));
         // Nothing can be sealed for them again.
         assert!(store.put_patient("t", &a, &[resource("n", "x")]).is_err());
+    });
+}
+
+#[test]
+fn a_patient_forgotten_by_another_process_stops_opening_at_once_in_a_running_one() {
+    each_backend_stored(&ROOT, |server, stored| {
+        let (a, b) = (server.patient_ref("t", "a"), server.patient_ref("t", "b"));
+        put(&server, &a, 3);
+        put(&server, &b, 3);
+        // The running process has both patients' keys cached.
+        assert_eq!(server.load_patient("t", &a).unwrap().len(), 3);
+        assert_eq!(server.load_patient("t", &b).unwrap().len(), 3);
+
+        // Another process (the CLI) with its own keyring forgets patient a.
+        let cli = stored.reopen(&ROOT);
+        cli.forget_patient("t", &a).unwrap();
+
+        let err = server.load_patient("t", &a).err();
+        assert!(
+            matches!(
+                err,
+                Some(StoreError::Crypto(CryptoError::KeyDestroyed {
+                    kind: "patient"
+                }))
+            ),
+            "the running store still opened the forgotten patient: {err:?}"
+        );
+        assert_eq!(server.load_patient("t", &b).unwrap().len(), 3);
+        assert!(server.put_patient("t", &a, &[resource("n", "x")]).is_err());
     });
 }
 

@@ -7,6 +7,7 @@
 //! bytes. Checkpoints are rows of their own holding the signed note.
 
 pub mod postgres;
+mod postgres_copy;
 pub(crate) mod sqlite;
 
 use crate::merkle::Hash;

@@ -12,6 +12,8 @@
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row};
 
+pub use super::postgres_copy::{export_to_sqlite, import_from_sqlite};
+
 use super::{NewRow, Query, Reader, RowRef, SqlParam, Writer, query_sql, to_hash, to_i64, to_u64};
 use crate::AuditError;
 use crate::merkle::Hash;

@@ -176,6 +176,34 @@ fn forgetting_a_patient_makes_only_their_data_unreadable() -> TestResult {
 }
 
 #[test]
+fn a_patient_forgotten_by_another_keyring_stops_opening_at_once_in_this_one() -> TestResult {
+    // Two keyrings on one repository: a running server, and the CLI forgetting a patient.
+    let f = fixture()?;
+    let server = &f.keyring;
+    let cli = Keyring::new(f.kms.clone(), f.repo.clone());
+    let bob = AadContext::patient("clinic", "patient-bob", "note-9", "body");
+    let alice_sealed = server.seal(&alice_note(), b"alice")?;
+    let bob_sealed = server.seal(&bob, b"bob")?;
+    // Both patient keys are now in the server's cache.
+    assert_eq!(
+        server.open(&alice_note(), &alice_sealed)?.as_slice(),
+        b"alice"
+    );
+    assert_eq!(server.open(&bob, &bob_sealed)?.as_slice(), b"bob");
+
+    assert_eq!(cli.forget_patient("clinic", "patient-alice")?, 1);
+
+    let err = server.open(&alice_note(), &alice_sealed).err();
+    assert!(
+        matches!(err, Some(CryptoError::KeyDestroyed { kind: "patient" })),
+        "the server's cached key still opened the forgotten patient's data: {err:?}"
+    );
+    assert_eq!(server.open(&bob, &bob_sealed)?.as_slice(), b"bob");
+    assert!(server.open(&alice_note(), &alice_sealed).is_err());
+    Ok(())
+}
+
+#[test]
 fn nothing_new_can_be_sealed_for_a_forgotten_patient() -> TestResult {
     let f = fixture()?;
     f.keyring.seal(&alice_note(), b"alice")?;

@@ -2,8 +2,10 @@
 //! `phigate serve` may be writing, with a manifest of digests.
 //!
 //! The store is copied first, then the audit log: every change in the copied store was audited
-//! before it was made, so the copied log covers it. Each copy is one SQLite read transaction
-//! (`VACUUM INTO`), so writers carry on. No key is copied: the root key (or the KMS
+//! before it was made, so the copied log covers it. Each copy is one read snapshot, so writers
+//! carry on: `VACUUM INTO` for SQLite, and for PostgreSQL one `REPEATABLE READ READ ONLY`
+//! transaction per schema whose rows are written into SQLite files of the same layout, so a
+//! backup looks the same whichever backend it came from and restores into either. No key is copied: the root key (or the KMS
 //! configuration) and the signing keys in `keys/` are backed up separately, so a stolen backup
 //! opens nothing.
 
@@ -14,6 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use phigate_audit::{Action, AuditEvent, Outcome};
+use phigate_store::copy::export_to_sqlite;
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +46,8 @@ pub struct Manifest {
     pub kms: String,
     /// The audit log's checkpoint public key (hex), which the restored log must verify under.
     pub audit_public_key: String,
-    /// Audit entries in the copied log (absent when the log lives in PostgreSQL).
+    /// Audit entries in the copied log (absent in backups from builds that did not copy a log
+    /// kept in PostgreSQL).
     pub audit_entries: Option<u64>,
     /// The copied files.
     pub files: Vec<ManifestFile>,
@@ -72,10 +76,11 @@ pub fn run(config: &Config, args: &BackupArgs) -> Result<ExitCode> {
     create_empty_dir(&args.out)?;
 
     let store_copy = args.out.join(file_name(&layout.store())?);
-    opened
-        .store
-        .snapshot_into(&store_copy)
-        .context("cannot copy the store")?;
+    let copied = match config.store.postgres_url {
+        None => opened.store.snapshot_into(&store_copy),
+        Some(_) => export_to_sqlite(opened.store.database(), &store_copy).map(|_| ()),
+    };
+    copied.context("cannot copy the store")?;
     let mut files = vec![describe(&store_copy)?];
 
     // Recorded before the log is copied, so the backup holds its own record.
@@ -87,14 +92,19 @@ pub fn run(config: &Config, args: &BackupArgs) -> Result<ExitCode> {
     opened.audit.append(event)?;
     opened.audit.checkpoint()?;
 
-    let audit_entries = if config.audit.postgres_url.is_none() {
-        let audit_copy = args.out.join(file_name(&layout.audit())?);
-        snapshot_sqlite(&layout.audit(), &audit_copy).context("cannot copy the audit log")?;
-        files.push(describe(&audit_copy)?);
-        Some(count_entries(&audit_copy)?)
-    } else {
-        None
-    };
+    let audit_copy = args.out.join(file_name(&layout.audit())?);
+    match &config.audit.postgres_url {
+        None => snapshot_sqlite(&layout.audit(), &audit_copy),
+        Some(url) => {
+            let schema = &config.audit.postgres_schema;
+            phigate_audit::postgres::export_to_sqlite(url, schema, &audit_copy)
+                .map(|_| ())
+                .map_err(Into::into)
+        }
+    }
+    .context("cannot copy the audit log")?;
+    files.push(describe(&audit_copy)?);
+    let audit_entries = Some(count_entries(&audit_copy)?);
 
     let manifest = Manifest {
         format: FORMAT.into(),
@@ -118,10 +128,8 @@ pub fn run(config: &Config, args: &BackupArgs) -> Result<ExitCode> {
             file.name, file.bytes, file.sha256
         ));
     }
-    match audit_entries {
-        Some(n) => out.line(format!("audit log: {n} entries copied")),
-        None => out
-            .line("audit log: in PostgreSQL, not copied; back it up with the database's own tools"),
+    if let Some(n) = audit_entries {
+        out.line(format!("audit log: {n} entries copied"));
     }
     out.line(format!(
         "backup written to {}; keys are not in it: back up {} (or your KMS key) separately",

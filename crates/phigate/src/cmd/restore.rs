@@ -1,4 +1,7 @@
-//! `phigate restore`: a backup into a new data directory. The manifest's digests are checked
+//! `phigate restore`: a backup into a new data directory, and into new PostgreSQL schemas where
+//! the configuration puts the store or the audit log there (they must be empty; a restore into
+//! PostgreSQL that fails part way leaves what it loaded, and the schemas are dropped and made
+//! again before the next try). The manifest's digests are checked
 //! before anything is copied, the keys come from elsewhere (`--keys`, or already in place), the
 //! restored store must open under the root key, and the restored audit log must verify under
 //! the backup's checkpoint key before the restore is declared done and audited.
@@ -10,6 +13,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use phigate_audit::{Action, AuditEvent, Outcome};
+use phigate_store::Database;
+use phigate_store::copy::import_from_sqlite;
 
 use crate::cli::RestoreArgs;
 use crate::cmd::backup::{Manifest, read_manifest};
@@ -59,11 +64,21 @@ fn restore_into(
 ) -> Result<ExitCode> {
     let layout = Layout::new(&config.data_dir);
     for file in &manifest.files {
-        let dest = layout.root.join(&file.name);
-        fs::copy(args.from.join(&file.name), &dest)
-            .with_context(|| format!("cannot copy {}", file.name))?;
-        fs::set_permissions(&dest, fs::Permissions::from_mode(0o600))?;
-        check_file(&dest, file.bytes, &file.sha256)?;
+        let source = args.from.join(&file.name);
+        let postgres = if file.name == name_of(&layout.store())? {
+            config.store.postgres_url.as_deref()
+        } else {
+            config.audit.postgres_url.as_deref()
+        };
+        match postgres {
+            None => {
+                let dest = layout.root.join(&file.name);
+                fs::copy(&source, &dest).with_context(|| format!("cannot copy {}", file.name))?;
+                fs::set_permissions(&dest, fs::Permissions::from_mode(0o600))?;
+                check_file(&dest, file.bytes, &file.sha256)?;
+            }
+            Some(url) => load_into_postgres(config, &layout, url, &source)?,
+        }
     }
 
     let opened = datadir::open(config)
@@ -101,19 +116,45 @@ fn restore_into(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The manifest must list the store, and the audit log unless it lives in PostgreSQL, and
-/// nothing else (a name is never a path).
+/// Loads a copied store or audit log file into the PostgreSQL schema the configuration names
+/// for it, which must be empty (the store's is created and migrated if absent; the audit
+/// schema is made by its owner beforehand, as for `serve`).
+fn load_into_postgres(config: &Config, layout: &Layout, url: &str, source: &Path) -> Result<()> {
+    if source.file_name() == layout.store().file_name() {
+        let settings = datadir::postgres_settings(config, url);
+        let db = Database::open_postgres(settings).context("cannot open the target store")?;
+        import_from_sqlite(source, &db).context("cannot load the store into PostgreSQL")?;
+    } else {
+        let schema = &config.audit.postgres_schema;
+        phigate_audit::postgres::import_from_sqlite(url, schema, source)
+            .context("cannot load the audit log into PostgreSQL")?;
+    }
+    Ok(())
+}
+
+fn name_of(path: &Path) -> Result<String> {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_owned)
+        .with_context(|| format!("{} has no file name", path.display()))
+}
+
+/// The manifest must list the store and the audit log, and nothing else (a name is never a
+/// path). Where the configuration puts one in PostgreSQL, its file is loaded there instead of
+/// being copied.
 fn expected_files(config: &Config, layout: &Layout, manifest: &Manifest) -> Result<Vec<String>> {
-    let name = |p: &Path| p.file_name().and_then(|n| n.to_str()).map(str::to_owned);
-    let store = name(&layout.store()).context("store file name")?;
-    let audit = name(&layout.audit()).context("audit file name")?;
-    let mut expected = vec![store];
+    let store = name_of(&layout.store())?;
+    let audit = name_of(&layout.audit())?;
+    let mut expected = Vec::new();
+    if config.store.postgres_url.is_none() {
+        expected.push(store.clone());
+    }
     if config.audit.postgres_url.is_none() {
-        expected.push(audit);
+        expected.push(audit.clone());
     }
     let mut listed: Vec<String> = manifest.files.iter().map(|f| f.name.clone()).collect();
     listed.sort();
-    let mut wanted = expected.clone();
+    let mut wanted = vec![store, audit];
     wanted.sort();
     if listed != wanted {
         bail!(

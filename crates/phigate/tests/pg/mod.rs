@@ -4,8 +4,11 @@
 
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use postgres::types::{FromSql, Type};
@@ -26,6 +29,78 @@ pub fn phigate(config: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("the phigate binary runs")
+}
+
+/// A running `phigate serve`, killed when dropped.
+pub struct Server {
+    child: Child,
+    /// Where it listens (`127.0.0.1:PORT`).
+    pub addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `phigate serve` with the configuration in `config`.
+pub fn serve(config: &Path) -> Server {
+    serve_with(&["--config".as_ref(), config.as_os_str()])
+}
+
+/// Starts `phigate SELECTOR serve` (`--config FILE` or `--data-dir DIR`) on a free loopback
+/// port, with no configuration from the environment, once it says where it listens.
+pub fn serve_with(selector: &[&OsStr]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_phigate"));
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("PHIGATE_")) {
+        command.env_remove(name);
+    }
+    let mut child = command
+        .args(selector)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("serve did not start: {line}"));
+    let addr = url.trim_start_matches("http://").to_owned();
+    Server { child, addr }
+}
+
+/// One HTTP/1.1 exchange; returns the status, the `request-id` header and the body. `headers`
+/// are whole lines, each ending in `\r\n`.
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let request_id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("request-id: "))
+        .unwrap_or_default()
+        .to_owned();
+    (status, request_id, body.to_owned())
 }
 
 /// This test's schemas and audit role.

@@ -152,6 +152,20 @@ impl Database {
         }
     }
 
+    /// Runs `f` in one read-only snapshot: everything it reads is as of one moment, while
+    /// other processes keep writing. On PostgreSQL a `REPEATABLE READ READ ONLY` transaction;
+    /// on SQLite an immediate transaction (it also keeps other writers out while it runs, so
+    /// it is for reading files nobody else writes, such as a backup).
+    pub fn snapshot<T: Send>(
+        &self,
+        mut f: impl FnMut(&Tx<'_>) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.transaction(|tx| f(&Tx(tx))),
+            Backend::Postgres(db) => db.snapshot(|tx| f(&Tx(tx))),
+        }
+    }
+
     /// After rows holding secrets were overwritten or deleted (destroyed keys), makes sure the
     /// old bytes leave the backend's own logs where it can: SQLite checkpoints and truncates
     /// its write-ahead log. PostgreSQL keeps old row versions until `VACUUM` reuses their

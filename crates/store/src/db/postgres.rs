@@ -223,6 +223,24 @@ impl Postgres {
     /// the server reports a serialisation failure or a deadlock.
     pub(super) fn transaction<T: Send>(
         &self,
+        f: impl FnMut(&PgTx<'_, '_>) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        self.transaction_as(IsolationLevel::Serializable, false, f)
+    }
+
+    /// Runs `f` in a `REPEATABLE READ READ ONLY` transaction: one snapshot of every table as
+    /// of its first statement, taken without blocking writers or being blocked by them.
+    pub(super) fn snapshot<T: Send>(
+        &self,
+        f: impl FnMut(&PgTx<'_, '_>) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        self.transaction_as(IsolationLevel::RepeatableRead, true, f)
+    }
+
+    fn transaction_as<T: Send>(
+        &self,
+        isolation: IsolationLevel,
+        read_only: bool,
         mut f: impl FnMut(&PgTx<'_, '_>) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         self.run(|conn| {
@@ -231,7 +249,8 @@ impl Postgres {
                 let tx = conn
                     .client
                     .build_transaction()
-                    .isolation_level(IsolationLevel::Serializable)
+                    .isolation_level(isolation)
+                    .read_only(read_only)
                     .start()?;
                 let tx = PgTx {
                     tx: RefCell::new(tx),
