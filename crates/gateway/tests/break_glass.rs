@@ -7,15 +7,12 @@
 
 mod backing;
 
-use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use phigate_agent::{Catalog, Pipeline, import_bundle};
+use phigate_agent::import_bundle;
 use phigate_audit::{Action, AuditEvent, AuditLog, Outcome};
 use phigate_auth::{MAX_ACCESS_TOKEN_TTL, Principal, Role, TokenSigner, scopes};
-use phigate_deid::{Detector, DetectorConfig};
-use phigate_gateway::{Gateway, GatewayConfig, serve};
 use phigate_llm::mock::{MockResponse, MockUpstream};
 use phigate_llm::types::{ContentBlock, MessagesResponse, Role as MsgRole, StopReason, Usage};
 use phigate_store::Store;
@@ -56,36 +53,8 @@ async fn start() -> Harness {
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     store.set_care_team_required(TENANT, true, now).unwrap();
-    let detector = Arc::new(Detector::new(DetectorConfig::default()).unwrap());
-    let pipeline = Pipeline {
-        tenant: TENANT.into(),
-        store: store.clone(),
-        audit: audit.clone(),
-        detector: detector.clone(),
-        provider: provider.clone(),
-        provider_baa: true,
-        model: "claude-test".into(),
-        catalog: Arc::new(Catalog::builtin().unwrap()),
-    };
-    let pkcs8 = TokenSigner::generate_pkcs8().unwrap();
-    let signer = TokenSigner::from_pkcs8(&pkcs8, "phigate").unwrap();
-    let mut config = GatewayConfig::new(TENANT);
-    config.provider_baa = true;
-    let gateway = Gateway::new(
-        config,
-        audit.clone(),
-        detector,
-        provider,
-        signer.verifier("phigate"),
-    )
-    .with_tasks(Arc::new(pipeline));
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        let _ = serve(listener, Arc::new(gateway), std::future::pending()).await;
-    });
+    let (gateway, signer) = backing::task_gateway(TENANT, store.clone(), audit.clone(), provider);
+    let (url, server) = backing::serve_on_loopback(gateway).await;
     Harness {
         url,
         mock,
