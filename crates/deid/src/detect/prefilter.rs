@@ -38,9 +38,8 @@ enum Trigger {
 struct Reach {
     /// Index into `Prefilter::triggers`, or `None` when the rule runs on the whole text.
     trigger: Option<usize>,
-    /// The bytes a match may hold.
-    allowed: ByteSet,
-    /// The same bytes as a table: the scans that build windows ask about every byte they read.
+    /// For each byte, whether a match may hold it (a table rather than a `ByteSet`: the scans
+    /// that build windows ask about every byte they read).
     allows: [bool; 256],
     /// The shortest a match can be, in bytes.
     min_len: usize,
@@ -146,7 +145,6 @@ impl Prefilter {
             let allowed = trigger::allowed(&hir);
             rules.push(Reach {
                 trigger,
-                allowed,
                 allows: std::array::from_fn(|b| u8::try_from(b).is_ok_and(|b| allowed.contains(b))),
                 min_len: props.minimum_len().unwrap_or(0),
                 max_len: props.maximum_len(),
