@@ -32,12 +32,15 @@ enum Trigger {
     Bytes(ByteSet),
 }
 
-/// What the prefilter knows about one rule.
+/// What the prefilter knows about one rule. Rules with equal reaches have equal windows in
+/// every text, so the prefilter computes them once per distinct reach.
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct Reach {
     /// Index into `Prefilter::triggers`, or `None` when the rule runs on the whole text.
     trigger: Option<usize>,
-    /// The bytes a match may hold.
-    allowed: ByteSet,
+    /// For each byte, whether a match may hold it (a table rather than a `ByteSet`: the scans
+    /// that build windows ask about every byte they read).
+    allows: [bool; 256],
     /// The shortest a match can be, in bytes.
     min_len: usize,
     /// The longest a match can be, in bytes, when bounded.
@@ -46,12 +49,31 @@ struct Reach {
     max_cost: Option<usize>,
 }
 
-/// Where each rule must be searched in one text.
-pub(crate) enum Plan {
+/// Where one rule must be searched in one text.
+pub(crate) enum Plan<'p> {
     /// The whole text.
     Whole,
     /// Only these disjoint byte ranges, in order (possibly none).
-    Windows(Vec<(usize, usize)>),
+    Windows(&'p [(usize, usize)]),
+}
+
+/// Where every rule must be searched in one text: one plan per distinct reach, shared by the
+/// rules that have it.
+pub(crate) struct Plans<'f> {
+    prefilter: &'f Prefilter,
+    /// For each distinct reach, its windows, or `None` for the whole text.
+    reaches: Vec<Option<Vec<(usize, usize)>>>,
+}
+
+impl Plans<'_> {
+    /// The plan of the rule at `index` (in the order the prefilter was built with).
+    pub(crate) fn of(&self, index: usize) -> Plan<'_> {
+        let reach = self.prefilter.rule_reach.get(index).copied();
+        match reach.and_then(|r| self.reaches.get(r)) {
+            Some(Some(windows)) => Plan::Windows(windows),
+            _ => Plan::Whole,
+        }
+    }
 }
 
 /// The automaton over every rule's trigger words, the table of trigger bytes, and each rule's
@@ -63,7 +85,10 @@ pub(crate) struct Prefilter {
     /// For each byte, the byte triggers (one bit each) it belongs to.
     byte_triggers: [u32; 256],
     triggers: Vec<Trigger>,
-    rules: Vec<Reach>,
+    /// Every distinct reach of a rule.
+    reaches: Vec<Reach>,
+    /// For each rule, the index of its reach in `reaches`.
+    rule_reach: Vec<usize>,
 }
 
 /// The bytes every digit rule relies on: ASCII digits and, since `\d` is Unicode, every byte
@@ -117,9 +142,10 @@ impl Prefilter {
                     triggers.len() - 1
                 }
             });
+            let allowed = trigger::allowed(&hir);
             rules.push(Reach {
                 trigger,
-                allowed: trigger::allowed(&hir),
+                allows: std::array::from_fn(|b| u8::try_from(b).is_ok_and(|b| allowed.contains(b))),
                 min_len: props.minimum_len().unwrap_or(0),
                 max_len: props.maximum_len(),
                 max_cost: trigger::max_cost(&hir),
@@ -156,6 +182,19 @@ impl Prefilter {
         for escape in FOLD_ESCAPES {
             add(escape.to_string().into_bytes(), None);
         }
+        let mut reaches: Vec<Reach> = Vec::new();
+        let rule_reach = rules
+            .iter()
+            .map(
+                |rule| match reaches.iter().position(|known| known == rule) {
+                    Some(at) => at,
+                    None => {
+                        reaches.push(*rule);
+                        reaches.len() - 1
+                    }
+                },
+            )
+            .collect();
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -167,18 +206,20 @@ impl Prefilter {
             pattern_triggers,
             byte_triggers,
             triggers,
-            rules,
+            reaches,
+            rule_reach,
         })
     }
 
     /// How many rules run on the whole text whatever it holds (for tests).
     #[cfg(test)]
     pub(crate) fn untriggered(&self) -> usize {
-        self.rules.iter().filter(|r| r.trigger.is_none()).count()
+        let untriggered = |&&r: &&usize| self.reaches[r].trigger.is_none();
+        self.rule_reach.iter().filter(untriggered).count()
     }
 
     /// Finds every trigger occurrence in `text` and plans each rule's search.
-    pub(crate) fn plan(&self, text: &str) -> Vec<Plan> {
+    pub(crate) fn plan(&self, text: &str) -> Plans<'_> {
         let bytes = text.as_bytes();
         let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.triggers.len()];
         // Trigger bytes, a run of neighbours at a time.
@@ -194,7 +235,6 @@ impl Prefilter {
             }
         }
         // Trigger words, every occurrence, overlapping ones included.
-        let prefix = cost_prefix(bytes);
         let mut escaped = false;
         for found in self.automaton.find_overlapping_iter(bytes) {
             let triggers = &self.pattern_triggers[found.pattern().as_usize()];
@@ -203,27 +243,32 @@ impl Prefilter {
                 hits[t].push((found.start(), found.end()));
             }
         }
-        self.rules
+        // Overlapping search reports occurrences by where they end; windows want starts.
+        for (t, trigger) in self.triggers.iter().enumerate() {
+            if matches!(trigger, Trigger::Words(_)) {
+                hits[t].sort_unstable();
+            }
+        }
+        let costs = Costs::new(bytes);
+        let reaches = self
+            .reaches
             .iter()
-            .map(|rule| {
-                let Some(t) = rule.trigger else {
-                    return Plan::Whole;
-                };
+            .map(|reach| {
+                let t = reach.trigger?;
                 match &self.triggers[t] {
-                    Trigger::Words(_) if escaped => Plan::Whole,
-                    Trigger::Words(_) => {
-                        // Overlapping search reports occurrences by where they end.
-                        let mut words = hits[t].clone();
-                        words.sort_unstable();
-                        Plan::Windows(windows(text, rule, &words, &prefix))
-                    }
+                    Trigger::Words(_) if escaped => None,
+                    Trigger::Words(_) => Some(windows(text, reach, &hits[t], Hits::Any, &costs)),
                     Trigger::Bytes(_) => {
-                        let runs = allowed_runs(bytes, rule, &hits[t]);
-                        Plan::Windows(windows(text, rule, &runs, &prefix))
+                        let runs = allowed_runs(bytes, reach, &hits[t]);
+                        Some(windows(text, reach, &runs, Hits::Cut, &costs))
                     }
                 }
             })
-            .collect()
+            .collect();
+        Plans {
+            prefilter: self,
+            reaches,
+        }
     }
 }
 
@@ -234,7 +279,7 @@ fn allowed_runs(bytes: &[u8], rule: &Reach, runs: &[(usize, usize)]) -> Vec<(usi
     for &(start, end) in runs {
         let mut from = None;
         for (at, &byte) in bytes.iter().enumerate().take(end).skip(start) {
-            match (rule.allowed.contains(byte), from) {
+            match (rule.allows[usize::from(byte)], from) {
                 (true, None) => from = Some(at),
                 (false, Some(f)) => {
                     out.push((f, at));
@@ -250,16 +295,60 @@ fn allowed_runs(bytes: &[u8], rule: &Reach, runs: &[(usize, usize)]) -> Vec<(usi
     out
 }
 
-/// For each byte offset, how many bytes before it count towards a budget (`trigger::costs`).
-fn cost_prefix(bytes: &[u8]) -> Vec<u32> {
-    let mut prefix = Vec::with_capacity(bytes.len() + 1);
-    let mut sum = 0u32;
-    prefix.push(0);
-    for &byte in bytes {
-        sum = sum.saturating_add(u32::from(trigger::costs(byte)));
-        prefix.push(sum);
+/// Where the bytes that count towards a budget (`trigger::costs`) are in one text, read two
+/// ways, so that a window's budget is found without searching.
+struct Costs {
+    /// For each byte offset, how many counted bytes come before it.
+    before: Vec<u32>,
+    /// The offset of each counted byte, in order.
+    at: Vec<usize>,
+}
+
+impl Costs {
+    fn new(bytes: &[u8]) -> Self {
+        let mut before = Vec::with_capacity(bytes.len() + 1);
+        let mut at = Vec::with_capacity(bytes.len());
+        let mut sum = 0u32;
+        before.push(0);
+        for (offset, &byte) in bytes.iter().enumerate() {
+            if trigger::costs(byte) {
+                sum = sum.saturating_add(1);
+                at.push(offset);
+            }
+            before.push(sum);
+        }
+        Costs { before, at }
     }
-    prefix
+
+    /// The first offset with at least `floor` counted bytes before it.
+    fn first_with(&self, floor: u32) -> usize {
+        match floor.checked_sub(1) {
+            None => 0,
+            Some(index) => self.nth(index).map_or(self.before.len(), |at| at + 1),
+        }
+    }
+
+    /// The last offset with at most `ceiling` counted bytes before it.
+    fn last_with(&self, ceiling: u32) -> usize {
+        let end = self.before.len() - 1;
+        self.nth(ceiling).map_or(end, |at| at.min(end))
+    }
+
+    /// The offset of the counted byte numbered `index` (from zero), if there is one.
+    fn nth(&self, index: u32) -> Option<usize> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.at.get(i).copied())
+    }
+}
+
+/// What the bytes of a rule's trigger occurrences are known to be.
+#[derive(Clone, Copy)]
+enum Hits {
+    /// Any bytes: an occurrence holding one the rule does not allow is in no match.
+    Any,
+    /// Only bytes the rule allows (see `allowed_runs`).
+    Cut,
 }
 
 /// The merged windows of one rule around the sorted occurrences `hits` of its trigger.
@@ -273,11 +362,14 @@ fn windows(
     text: &str,
     rule: &Reach,
     hits: &[(usize, usize)],
-    prefix: &[u32],
+    hits_are: Hits,
+    costs: &Costs,
 ) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
-    let allowed = |i: usize| rule.allowed.contains(bytes[i]);
-    let fits = |&(start, end): &(usize, usize)| (start..end).all(allowed);
+    let allowed = |byte: &u8| rule.allows[usize::from(*byte)];
+    // Runs of trigger bytes are already cut to allowed bytes; words may hold any.
+    let cut = matches!(hits_are, Hits::Cut);
+    let fits = |&(start, end): &(usize, usize)| cut || bytes[start..end].iter().all(allowed);
     let mut out: Vec<(usize, usize)> = Vec::new();
     // Every byte from the current group up to `frontier` is allowed; when `at_run_end`, the
     // byte at `frontier` is not (or the text ends there).
@@ -303,16 +395,21 @@ fn windows(
             .max_len
             .map_or(bytes.len(), |len| (max_start + len).min(bytes.len()));
         if let Some(budget) = rule.max_cost.and_then(|b| u32::try_from(b).ok()) {
-            let floor = prefix[start].saturating_sub(budget);
-            low = low.max(prefix[..=start].partition_point(|&c| c < floor));
-            let ceiling = prefix[end].saturating_add(budget);
-            high = high.min(end + prefix[end..].partition_point(|&c| c <= ceiling) - 1);
+            let floor = costs.before[start].saturating_sub(budget);
+            low = low.max(costs.first_with(floor));
+            let ceiling = costs.before[end].saturating_add(budget);
+            high = high.min(costs.last_with(ceiling));
         }
 
         let last_end = out.last().map_or(0, |w| w.1);
         let mut from = start;
-        while from > low.max(last_end) && allowed(from - 1) {
-            from -= 1;
+        let bound = low.max(last_end);
+        if from > bound {
+            from -= bytes[bound..start]
+                .iter()
+                .rev()
+                .take_while(|b| allowed(b))
+                .count();
         }
         let known = start < frontier;
         let mut to = if known {
@@ -321,8 +418,8 @@ fn windows(
             end
         };
         if !(known && at_run_end) {
-            while to < high && allowed(to) {
-                to += 1;
+            if to < high {
+                to += bytes[to..high].iter().take_while(|b| allowed(b)).count();
             }
             if to < high || to == bytes.len() {
                 (frontier, at_run_end) = (to, true);

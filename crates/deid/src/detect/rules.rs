@@ -153,16 +153,18 @@ impl RuleTable {
 
     /// Runs every rule inside the windows where it can match and appends what they find.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<Entity>) {
-        for (rule, plan) in self.rules.iter().zip(self.prefilter.plan(text)) {
-            let windows = match plan {
-                Plan::Whole => vec![(0, text.len())],
+        let plans = self.prefilter.plan(text);
+        let whole = [(0, text.len())];
+        for (index, rule) in self.rules.iter().enumerate() {
+            let windows = match plans.of(index) {
+                Plan::Whole => &whole[..],
                 Plan::Windows(windows) => windows,
             };
             if windows.is_empty() {
                 continue;
             }
-            let mut caps = rule.regex.create_captures();
-            for window in windows {
+            let mut caps = rule.captures();
+            for &window in windows {
                 rule.search(text, window, &mut caps, out);
             }
         }
@@ -172,7 +174,7 @@ impl RuleTable {
     #[cfg(test)]
     pub(crate) fn find_whole(&self, text: &str, out: &mut Vec<Entity>) {
         for rule in &self.rules {
-            let mut caps = rule.regex.create_captures();
+            let mut caps = rule.captures();
             rule.search(text, (0, text.len()), &mut caps, out);
         }
     }
@@ -185,6 +187,16 @@ impl RuleTable {
 }
 
 impl Compiled {
+    /// Room for what a search must report: the value group when the rule has one, else only
+    /// the whole match. Asking for no group lets the engine stop at the lazy DFA's answer
+    /// instead of running a second, slower engine over each match to place groups nobody reads.
+    fn captures(&self) -> Captures {
+        match self.value_group {
+            Some(_) => self.regex.create_captures(),
+            None => Captures::matches(self.regex.group_info().clone()),
+        }
+    }
+
     /// Appends this rule's matches inside `window`, one after another from its start, as a
     /// search of the whole text would find them.
     fn search(

@@ -58,38 +58,52 @@ fn shape_of(word: &str) -> Shape {
 
 /// `word` in lower case, without copying it when it already is.
 fn lower_case(word: &str) -> Cow<'_, str> {
-    let already = if word.is_ascii() {
-        !word.bytes().any(|b| b.is_ascii_uppercase())
-    } else {
-        word.to_lowercase() == word
-    };
-    if already {
+    let lower = word.to_lowercase();
+    if lower == word {
         Cow::Borrowed(word)
     } else {
-        Cow::Owned(word.to_lowercase())
+        Cow::Owned(lower)
+    }
+}
+
+/// The character at byte offset `at` of `text` (a char boundary) and its length in bytes,
+/// read without decoding when it is ASCII.
+fn char_at(text: &str, at: usize) -> Option<(char, usize)> {
+    match text.as_bytes().get(at) {
+        Some(&byte) if byte.is_ascii() => Some((char::from(byte), 1)),
+        Some(_) => text.get(at..)?.chars().next().map(|c| (c, c.len_utf8())),
+        None => None,
     }
 }
 
 /// Splits `text` into word tokens.
 pub(crate) fn tokenize(text: &str) -> Vec<Token<'_>> {
-    let mut tokens = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
+    // Clinical prose averages about one word in seven bytes; the guess saves regrowing.
+    let mut tokens = Vec::with_capacity(text.len() / 7);
+    let mut at = 0;
+    while let Some((c, len)) = char_at(text, at) {
+        at += len;
         if !c.is_alphabetic() {
             continue;
         }
-        let mut end = start + c.len_utf8();
-        while let Some(&(i, next)) = chars.peek() {
+        let start = at - len;
+        let mut end = at;
+        loop {
+            // Most words are ASCII letters: skip them a byte at a time.
+            while text.as_bytes().get(at).is_some_and(u8::is_ascii_alphabetic) {
+                at += 1;
+                end = at;
+            }
+            let Some((next, len)) = char_at(text, at) else {
+                break;
+            };
             if next.is_alphabetic() {
-                end = i + next.len_utf8();
-                chars.next();
+                at += len;
+                end = at;
             } else if is_joiner(next)
-                && text[i + next.len_utf8()..]
-                    .chars()
-                    .next()
-                    .is_some_and(char::is_alphabetic)
+                && char_at(text, at + len).is_some_and(|(after, _)| after.is_alphabetic())
             {
-                chars.next();
+                at += len;
             } else {
                 break;
             }
@@ -114,13 +128,43 @@ fn make_token(text: &str, start: usize, end: usize) -> Token<'_> {
         possessive = !text[end..].chars().nth(1).is_some_and(char::is_alphabetic);
     }
     let word = &text[start..word_end];
+    let (lower, shape) = if word.is_ascii() {
+        ascii_lower_and_shape(word)
+    } else {
+        (lower_case(word), shape_of(word))
+    };
     Token {
         start,
         end: word_end,
-        lower: lower_case(word),
-        shape: shape_of(word),
+        lower,
+        shape,
         possessive,
     }
+}
+
+/// [`lower_case`] and [`shape_of`] of an ASCII word, read in one pass.
+fn ascii_lower_and_shape(word: &str) -> (Cow<'_, str>, Shape) {
+    let mut letters = word.bytes().filter(u8::is_ascii_alphabetic);
+    let Some(first) = letters.next() else {
+        return (Cow::Borrowed(word), Shape::Mixed);
+    };
+    let (mut rest_upper, mut rest_lower) = (true, true);
+    for letter in letters {
+        rest_upper &= letter.is_ascii_uppercase();
+        rest_lower &= letter.is_ascii_lowercase();
+    }
+    let shape = match (first.is_ascii_uppercase(), rest_upper, rest_lower) {
+        (true, true, _) => Shape::Upper,
+        (true, false, _) => Shape::Capitalized,
+        (false, _, true) => Shape::Lower,
+        (false, _, false) => Shape::Mixed,
+    };
+    let lower = if first.is_ascii_uppercase() || !rest_lower {
+        Cow::Owned(word.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(word)
+    };
+    (lower, shape)
 }
 
 /// The text between two tokens (or from the start of text), used to read punctuation.
