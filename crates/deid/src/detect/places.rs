@@ -57,14 +57,30 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             r"(?m)(?:^[ \t>|?]*|\b(?i:at|to|address:?|is)[ \t]+)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
             Location,
             0.6,
-            not_a_dose,
+            house_number,
         ),
         // The same after a label's colon or a unit, when the street name is capitalised.
         checked(
             r"(?:[:][ \t]+|\b(?i:apt|suite|unit)\.?[ \t]+\d{1,5}[ \t]+)(?P<v>\d{1,6}[ \t]+\p{Lu}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
             Location,
             0.6,
+            house_number,
+        ),
+        // at 9816 214 Pavlou Drandaki, to 70248 31 Rue Tachkent: a postal or building number,
+        // then the house number and a capitalised street name.
+        checked(
+            r"\b(?i:at|to|is)[ \t]+(?P<v>\d{3,6}[ \t]+\d{1,4}[ \t]+\p{Lu}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3})",
+            Location,
+            0.6,
             not_a_dose,
+        ),
+        // in Acquapendente 1021, in Quinta de São Tiago 3610-114, in ÖVERTURINGEN 840 24: the
+        // postcode written after the place, the way most of Europe writes it.
+        checked(
+            r"\b(?i:in|at|to|from)[ \t]+\p{Lu}[\p{L}'’.-]*(?:[ \t]+(?:\p{Lu}[\p{L}'’.-]*|de|da|do|dos|das|di|del|la|le|van|von)){0,3}[ \t]+(?P<v>\d{4}-\d{3}|\d{3}[ \t]\d{2}|\d{2}-\d{3}|\d{4,5})\b",
+            Zip,
+            0.6,
+            postcode_after_place,
         ),
         // Kiannonkatu 98, Skoanveien 226, Søndergade 52, Hauptstraße 5
         rule(
@@ -85,10 +101,11 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             plausible_address,
         ),
         // "the corner of Main St. and 5th Ave": both streets, up to the end of the clause.
-        rule(
+        checked(
             r"(?i)\bcorner\s+of\s+(?P<v>[^\n,;?!]{3,60}?\s+and\s+[^\n,;?!]{2,40}?)(?:[,;?!]|\.\s|\.$|\n|$)",
             Location,
             0.75,
+            not_a_placeholder,
         ),
         // Springfield, IL 62704 — the city; the ZIP has its own rule.
         checked(
@@ -249,6 +266,68 @@ fn not_a_dose(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
     let inside = hit.value_str().split_whitespace().any(unit);
     let next = hit.after(12).split_whitespace().next().unwrap_or("");
     (!inside && !unit(next)).then_some(kind)
+}
+
+/// A number after a place is a postcode unless it reads as a year (`in March 2019`, `in Paris
+/// 1998`), a dose (`in Lisinopril 1000 mg`) or the start of a longer number.
+fn postcode_after_place(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    const MONTHS: &[&str] = &[
+        "jan",
+        "january",
+        "feb",
+        "february",
+        "mar",
+        "march",
+        "apr",
+        "april",
+        "may",
+        "jun",
+        "june",
+        "jul",
+        "july",
+        "aug",
+        "august",
+        "sep",
+        "sept",
+        "september",
+        "oct",
+        "october",
+        "nov",
+        "november",
+        "dec",
+        "december",
+    ];
+    let value = hit.value_str();
+    let year = value.len() == 4
+        && value
+            .parse::<u32>()
+            .is_ok_and(|n| (1800..=2099).contains(&n));
+    let whole = hit.whole_str().to_lowercase();
+    let dated = whole
+        .split_whitespace()
+        .any(|w| MONTHS.contains(&w.trim_end_matches(['.', ','])));
+    let after = hit.after(12);
+    let longer = after.starts_with(|c: char| matches!(c, '.' | ',' | '/' | ':' | '%'))
+        && after[1..].starts_with(|c: char| c.is_ascii_digit());
+    if year || dated || longer {
+        return None;
+    }
+    not_a_dose(hit, kind)
+}
+
+/// A street written number first and number last ends in a house number, not a decade (`5
+/// Musicians Of The 70s`), and is no dose.
+fn house_number(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let value = hit.value_str().trim_end_matches('.');
+    if value.ends_with("0s") {
+        return None;
+    }
+    not_a_dose(hit, kind)
+}
+
+/// A template's placeholder (`{street_name}`) stands for a value but is none.
+fn not_a_placeholder(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    (!hit.value_str().contains(['{', '}'])).then_some(kind)
 }
 
 /// A labelled address must hold a number or a capitalised word.

@@ -1,0 +1,171 @@
+//! Evidence from words no dictionary knows: a capitalised word that is neither English, nor
+//! medical, nor in any of our lists is most likely a proper noun, and names from outside the US
+//! census lists (`Weronika Martinsen`, `Järvilehto`, `Usamov and Bowers`) are such words.
+//!
+//! Being unknown is not enough on its own: drug and brand names (`Tylenol`, `Aetna`) are unknown
+//! too, so each rule here asks for a second piece of evidence: a name-shaped neighbour, letters
+//! beyond ASCII, or a place in a list of names.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use super::NameFinder;
+use crate::detect::lexicon::Eponym;
+use crate::detect::tokens::{Shape, Token};
+use crate::entity::{EntityKind, Source};
+
+const ENGLISH_WORDS: &str = include_str!("../../../data/english-words.txt");
+
+/// The lower-case English words of SCOWL, parsed once per process.
+static ENGLISH: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    ENGLISH_WORDS
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(str::trim)
+        .filter(|word| !word.is_empty())
+        .collect()
+});
+
+/// Parses the English word list now, so the first text detected does not pay for it.
+pub(crate) fn load_english() {
+    LazyLock::force(&ENGLISH);
+}
+
+/// For each token: a word of letters only, capitalised (or lower case with letters beyond ASCII)
+/// that the English dictionary does not have. One lookup per such word.
+pub(super) fn unknown_words(tokens: &[Token<'_>]) -> Vec<bool> {
+    tokens
+        .iter()
+        .map(|token| {
+            let shaped = match token.shape {
+                Shape::Capitalized => true,
+                Shape::Lower => !token.lower.is_ascii() && token.lower.chars().count() >= 4,
+                Shape::Upper | Shape::Mixed => false,
+            };
+            shaped
+                && token.lower.chars().count() >= 2
+                && token.lower.chars().all(char::is_alphabetic)
+                && !ENGLISH.contains(&*token.lower)
+        })
+        .collect()
+}
+
+impl NameFinder<'_> {
+    /// Whether token `i` is unknown to every list: no English, medical, census or role word.
+    fn unknown(&self, i: usize) -> bool {
+        let info = self.info[i];
+        self.unknown[i]
+            && !info.function
+            && !info.ambiguous
+            && !info.medical
+            && info.eponym == Eponym::No
+            && info.roles == 0
+    }
+
+    /// Whether token `i` is spelled with letters beyond ASCII and is unknown (`Kónya`).
+    fn foreign(&self, i: usize) -> bool {
+        self.unknown(i) && !self.tokens[i].lower.is_ascii() && !self.info[i].is_listed_name()
+    }
+
+    /// Whether token `i` can sit beside an unknown word in a two-word name.
+    fn pair_part(&self, i: usize) -> bool {
+        let alphabetic = self.tokens[i].lower.chars().all(char::is_alphabetic);
+        alphabetic && self.unlisted_part(i) && (self.unknown(i) || self.info[i].is_listed_name())
+    }
+
+    /// Runs the rules of this file, after the dictionary rules.
+    pub(super) fn proper_nouns(&mut self) {
+        self.unknown_pairs();
+        self.foreign_words();
+        self.coordinated_names();
+    }
+
+    /// `Petr Kloz`, `Weronika Martinsen`: two capitalised words side by side, one of them
+    /// unknown and the other unknown or a census name, are a name. Brands and drugs rarely
+    /// come in such pairs; the few that do pair with an English word (`Benzoyl Peroxide`).
+    fn unknown_pairs(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            if !(self.adjacent(i) && self.pair_part(i) && self.pair_part(i + 1)) {
+                continue;
+            }
+            if self.unknown(i) || self.unknown(i + 1) {
+                self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);
+                self.mark(i + 1, EntityKind::Name, Source::Dictionary, 0.5);
+            }
+        }
+    }
+
+    /// `Järvilehto`, `Šušulić`: in English text, a word no dictionary knows that is spelled
+    /// with letters beyond ASCII is a foreign proper noun, and most of those are names (a
+    /// foreign place is PHI too when it is part of an address).
+    fn foreign_words(&mut self) {
+        for i in 0..self.tokens.len() {
+            if self.foreign(i) && !self.is_institution(i) {
+                self.mark(i, EntityKind::Name, Source::Dictionary, 0.45);
+            }
+        }
+    }
+
+    /// Whether token `i` may be an item of a list of names: a capitalised word standing alone
+    /// (no capitalised neighbour) that is not a common, medical or institution word.
+    fn name_item(&self, i: usize) -> bool {
+        let info = self.info[i];
+        let alone = !(i > 0 && self.adjacent(i - 1) && self.name_shaped(i - 1))
+            && !(self.adjacent(i)
+                && self
+                    .tokens
+                    .get(i + 1)
+                    .is_some_and(|t| t.shape == Shape::Capitalized));
+        self.tokens[i].shape == Shape::Capitalized
+            && alone
+            && !info.function
+            && !info.medical
+            && !self.eponym_use(i)
+            && !self.is_institution(i)
+            && (self.unknown(i) || info.is_listed_name())
+    }
+
+    /// Whether list item `i` is itself good evidence of a person.
+    fn named_item(&self, i: usize) -> bool {
+        let info = self.info[i];
+        let census = info.is_listed_name() && !info.ambiguous && info.eponym != Eponym::Always;
+        self.marks[i].is_some() || census || self.foreign(i)
+    }
+
+    /// `Usamov and Bowers`, `Monjeau, Graves and Reed`: single capitalised words joined by
+    /// commas and `and`, where every item could be a name and one is good evidence of a person
+    /// (already marked, a census name that is not an everyday word, or a foreign spelling).
+    /// A list of drugs or brands has no such item and is left alone.
+    fn coordinated_names(&mut self) {
+        let n = self.tokens.len();
+        let mut i = 0;
+        while i < n {
+            let mut items = vec![i];
+            let mut j = i;
+            while let Some(next) = self.next_list_item(j) {
+                j = next;
+                items.push(j);
+            }
+            i = j + 1;
+            if items.len() < 2 {
+                continue;
+            }
+            let possible: Vec<usize> = items
+                .iter()
+                .copied()
+                .filter(|&k| self.name_item(k))
+                .collect();
+            let unknown = possible.iter().any(|&k| self.unknown(k));
+            let named = possible.iter().filter(|&&k| self.named_item(k)).count();
+            // Two census names in a row (`Smith and Jones`) are evidence enough; otherwise one
+            // named item must stand beside an unknown word, so that two ordinary words do not
+            // vouch for each other.
+            if possible.len() < 2 || named == 0 || !(unknown || named >= 2) {
+                continue;
+            }
+            for k in possible {
+                self.mark(k, EntityKind::Name, Source::Context, 0.5);
+            }
+        }
+    }
+}
