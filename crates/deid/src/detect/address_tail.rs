@@ -25,16 +25,39 @@ const UNITS: &[&str] = &[
     "floor",
 ];
 
-/// Extends every street-like location to the end of its address on the same line.
+/// Extends every street-like location to the end of its address on the same line, and back
+/// over a postal or building number written right before it (`0269 Stensås terrasse 38`).
 pub(crate) fn extend_streets(text: &str, found: &mut [Entity]) {
     for entity in found.iter_mut() {
         if entity.kind != Location || entity.source != Source::Pattern {
             continue;
         }
+        entity.start = leading_number(text, entity.start);
         if !text[entity.start..].starts_with(|c: char| c.is_ascii_digit()) {
             continue;
         }
         entity.end = tail_end(text, entity.end);
+    }
+}
+
+/// Where a street starting at `start` starts once a number of two to six digits that stands
+/// just before it on the same line, as a word of its own, is counted in.
+fn leading_number(text: &str, start: usize) -> usize {
+    let before = &text[..start];
+    let spaced = before.trim_end_matches([' ', '\t']);
+    if spaced.len() == before.len() || before.len() - spaced.len() > 2 {
+        return start;
+    }
+    let digits = spaced.bytes().rev().take_while(u8::is_ascii_digit).count();
+    let number_start = spaced.len() - digits;
+    let alone = !spaced[..number_start]
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | ',' | '/' | '-' | '$'));
+    if (2..=6).contains(&digits) && alone {
+        number_start
+    } else {
+        start
     }
 }
 

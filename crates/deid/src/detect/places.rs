@@ -69,7 +69,7 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         // at 9816 214 Pavlou Drandaki, to 70248 31 Rue Tachkent: a postal or building number,
         // then the house number and a capitalised street name.
         checked(
-            r"\b(?i:at|to|is)[ \t]+(?P<v>\d{3,6}[ \t]+\d{1,4}[ \t]+\p{Lu}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3})",
+            r"\b(?i:at|to|is)[ \t]+(?P<v>\d{3,6}[ \t]+\d{1,4}[ \t]+(?:\p{Lu}|(?i:rue|rua|via|calle|avenida|ul\.)[ \t])[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3})",
             Location,
             0.6,
             not_a_dose,
@@ -363,6 +363,15 @@ pub(crate) fn address_blocks(text: &str, found: &mut Vec<Entity>) {
             let line_end = text[line_start..]
                 .find('\n')
                 .map_or(text.len(), |at| line_start + at);
+            // `Cyprus 36903? I am in…`: the address ends where the sentence after it starts.
+            let lead = text[line_start..line_end].len()
+                - text[line_start..line_end]
+                    .trim_start_matches(|c: char| {
+                        c.is_whitespace() || matches!(c, ',' | '>' | '|' | '?')
+                    })
+                    .len();
+            let sentence_end = text[line_start + lead..line_end].find(['?', '!', ';']);
+            let line_end = sentence_end.map_or(line_end, |at| line_start + lead + at);
             let line = &text[line_start..line_end];
             let content = line
                 .trim_matches(|c: char| c.is_whitespace() || matches!(c, ',' | '>' | '|' | '?'));
@@ -394,7 +403,7 @@ pub(crate) fn address_blocks(text: &str, found: &mut Vec<Entity>) {
                 source: Source::Context,
                 score: 0.5,
             });
-            if line_end >= text.len() {
+            if line_end >= text.len() || sentence_end.is_some() {
                 break;
             }
             line_start = line_end + 1;

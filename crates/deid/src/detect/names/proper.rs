@@ -26,6 +26,71 @@ static ENGLISH: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Verbs after which a single unknown word is taken as a person: being, having, beginning.
+/// `was` is left out on purpose: it is what clinical notes say of drugs (`Lasix was stopped`).
+const SUBJECT_VERBS: &[&str] = &["is", "has", "had", "began", "begins", "just"];
+
+/// Words that follow `Name,` when a sentence opens by addressing someone (`Kuba, can I…`).
+const ADDRESS_FOLLOWERS: &[&str] = &[
+    "can", "could", "would", "will", "please", "i", "you", "we", "do", "are", "is",
+];
+
+/// Endings of generic drug names (INN stems): an unknown word with one of them is a drug.
+const DRUG_ENDINGS: &[&str] = &[
+    "pril",
+    "sartan",
+    "olol",
+    "alol",
+    "statin",
+    "azole",
+    "mycin",
+    "micin",
+    "cillin",
+    "oxacin",
+    "cycline",
+    "tidine",
+    "prazole",
+    "dipine",
+    "afil",
+    "mab",
+    "tinib",
+    "vir",
+    "caine",
+    "azepam",
+    "azolam",
+    "oxetine",
+    "triptan",
+    "gliptin",
+    "glitazone",
+    "formin",
+    "semide",
+    "thiazide",
+    "sone",
+    "olone",
+    "parin",
+    "profen",
+    "oxaban",
+    "gatran",
+    "terol",
+    "tropium",
+    "lukast",
+    "setron",
+    "tadine",
+    "pam",
+    "zine",
+    "pine",
+    "done",
+    "dol",
+    "phen",
+    "xacin",
+    "cort",
+];
+
+/// Whether an unknown lower-case word is shaped like a drug name.
+fn drug_like(lower: &str) -> bool {
+    DRUG_ENDINGS.iter().any(|ending| lower.ends_with(ending))
+}
+
 /// Parses the English word list now, so the first text detected does not pay for it.
 pub(crate) fn load_english() {
     LazyLock::force(&ENGLISH);
@@ -77,6 +142,7 @@ impl NameFinder<'_> {
     pub(super) fn proper_nouns(&mut self) {
         self.unknown_pairs();
         self.foreign_words();
+        self.unknown_singles();
         self.coordinated_names();
     }
 
@@ -106,6 +172,32 @@ impl NameFinder<'_> {
         }
     }
 
+    /// `Kastner is`, `Hakuba had given`, `Matej's address`, `Kuba, can I`: a single unknown
+    /// word used the way a person is, as the subject of a verb of being or having, as an owner,
+    /// or called by name at the start of a sentence. Words shaped like drug names are left out,
+    /// as drugs are the unknown words clinical text is full of (`Lisinopril is helping`).
+    fn unknown_singles(&mut self) {
+        for i in 0..self.tokens.len() {
+            if !self.unknown(i)
+                || self.marks[i].is_some()
+                || self.is_institution(i)
+                || drug_like(&self.tokens[i].lower)
+            {
+                continue;
+            }
+            let next = self.tokens.get(i + 1).map(|t| &*t.lower);
+            let tight = self.adjacent(i);
+            let subject = tight && next.is_some_and(|w| SUBJECT_VERBS.contains(&w));
+            let owner = self.tokens[i].possessive && self.tokens[i].lower.is_ascii();
+            let called = self.sentence_start(i)
+                && self.gap_before(i + 1).trim() == ","
+                && next.is_some_and(|w| ADDRESS_FOLLOWERS.contains(&w));
+            if subject || owner || called {
+                self.mark(i, EntityKind::Name, Source::Context, 0.45);
+            }
+        }
+    }
+
     /// Whether token `i` may be an item of a list of names: a capitalised word standing alone
     /// (no capitalised neighbour) that is not a common, medical or institution word.
     fn name_item(&self, i: usize) -> bool {
@@ -119,13 +211,15 @@ impl NameFinder<'_> {
         self.tokens[i].shape == Shape::Capitalized
             && alone
             && !info.function
-            && !info.medical
+            && (!info.medical || info.is_listed_name())
             && !self.eponym_use(i)
             && !self.is_institution(i)
             && (self.unknown(i) || info.is_listed_name())
     }
 
-    /// Whether list item `i` is itself good evidence of a person.
+    /// Whether list item `i` is itself good evidence of a person. A census surname that also
+    /// names a disease (`Wilson`, `Jones`) counts here: `name_item` has already ruled out its
+    /// use as an eponym.
     fn named_item(&self, i: usize) -> bool {
         let info = self.info[i];
         let census = info.is_listed_name() && !info.ambiguous && info.eponym != Eponym::Always;
