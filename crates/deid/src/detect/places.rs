@@ -360,37 +360,10 @@ pub(crate) fn address_blocks(text: &str, found: &mut Vec<Entity>) {
                 blank_skipped = true;
                 line_start += 1;
             }
-            let line_end = text[line_start..]
-                .find('\n')
-                .map_or(text.len(), |at| line_start + at);
-            // `Cyprus 36903? I am in…`: the address ends where the sentence after it starts.
-            let lead = text[line_start..line_end].len()
-                - text[line_start..line_end]
-                    .trim_start_matches(|c: char| {
-                        c.is_whitespace() || matches!(c, ',' | '>' | '|' | '?')
-                    })
-                    .len();
-            let sentence_end = text[line_start + lead..line_end].find(['?', '!', ';']);
-            let line_end = sentence_end.map_or(line_end, |at| line_start + lead + at);
-            let line = &text[line_start..line_end];
-            let content = line
-                .trim_matches(|c: char| c.is_whitespace() || matches!(c, ',' | '>' | '|' | '?'));
-            let words = content.split_whitespace().count();
-            if content.is_empty() || content.len() > 40 || words > 5 || content.contains([':', '@'])
-            {
+            let Some(line) = block_line(text, line_start) else {
                 break;
-            }
-            if !content.chars().any(char::is_alphanumeric) {
-                break;
-            }
-            let start = line_start
-                + (line.len()
-                    - line
-                        .trim_start_matches(|c: char| {
-                            c.is_whitespace() || matches!(c, ',' | '>' | '|' | '?')
-                        })
-                        .len());
-            let stop = start + content.len();
+            };
+            let content = &text[line.start..line.end];
             let kind = if content.chars().any(|c| c.is_ascii_digit()) && content.len() <= 10 {
                 Zip
             } else {
@@ -398,17 +371,84 @@ pub(crate) fn address_blocks(text: &str, found: &mut Vec<Entity>) {
             };
             found.push(Entity {
                 kind,
-                start,
-                end: stop,
+                start: line.start,
+                end: line.end,
                 source: Source::Context,
                 score: 0.5,
             });
-            if line_end >= text.len() || sentence_end.is_some() {
+            if line.last {
                 break;
             }
+            let line_end = line.line_end;
             line_start = line_end + 1;
         }
     }
+}
+
+/// One line of an address block: where its content starts and ends, where the line ends, and
+/// whether the block ends with it.
+struct BlockLine {
+    start: usize,
+    end: usize,
+    line_end: usize,
+    last: bool,
+}
+
+/// Characters that frame the lines of an address block (`> `, `??? `, `, VIC`).
+fn framing(c: char) -> bool {
+    c.is_whitespace() || matches!(c, ',' | '>' | '|' | '?')
+}
+
+/// Reads the line of an address block that starts at `line_start`: a short line of place words
+/// and numbers. A line that goes on into a sentence (`Spain 97197 in case of an issue.`,
+/// `Cyprus 36903? I am in…`) keeps its part up to the postcode and ends the block.
+fn block_line(text: &str, line_start: usize) -> Option<BlockLine> {
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |at| line_start + at);
+    let line = &text[line_start..line_end];
+    let start = line_start + (line.len() - line.trim_start_matches(framing).len());
+    let mut end = start + text[start..line_end].trim_end_matches(framing).len();
+    let mut last = line_end >= text.len();
+    if let Some(at) = text[start..end].find(['?', '!', ';']) {
+        end = start + text[start..start + at].trim_end_matches(framing).len();
+        last = true;
+    }
+    let content = &text[start..end];
+    if content.len() > 40 || content.split_whitespace().count() > 5 {
+        end = start + postcode_prefix(content)?;
+        last = true;
+    }
+    let content = &text[start..end];
+    if content.is_empty()
+        || content.contains([':', '@'])
+        || !content.chars().any(char::is_alphanumeric)
+    {
+        return None;
+    }
+    Some(BlockLine {
+        start,
+        end,
+        line_end,
+        last,
+    })
+}
+
+/// `Spain 97197 in case…`: the length of the words of `content` up to and including a postcode
+/// among its first four words.
+fn postcode_prefix(content: &str) -> Option<usize> {
+    let mut rest = content;
+    for _ in 0..4 {
+        let lead = rest.len() - rest.trim_start().len();
+        let word_start = content.len() - rest.len() + lead;
+        let word = rest[lead..].split_whitespace().next()?;
+        let token = word.trim_end_matches(['.', ',']);
+        if (3..=6).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(word_start + token.len());
+        }
+        rest = &rest[lead + word.len()..];
+    }
+    None
 }
 
 /// Whether a location match is a street line or a unit, which may open an address block.
