@@ -119,6 +119,7 @@ pub(crate) fn find_names(
     finder.last_comma_first();
     if finder.lowercase {
         finder.lowercase_dictionary();
+        finder.lowercase_surnames();
     } else {
         finder.capitalized_runs();
         finder.proper_nouns();

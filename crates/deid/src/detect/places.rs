@@ -469,3 +469,6 @@ fn starts_like_street(span: &str) -> bool {
         .iter()
         .any(|p| span.starts_with(p))
 }
+
+#[cfg(test)]
+mod tests;

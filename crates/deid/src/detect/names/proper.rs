@@ -35,55 +35,16 @@ const ADDRESS_FOLLOWERS: &[&str] = &[
     "can", "could", "would", "will", "please", "i", "you", "we", "do", "are", "is",
 ];
 
-/// Endings of generic drug names (INN stems): an unknown word with one of them is a drug.
+/// Endings of generic drug names (INN stems) and of their salts (`Hydrochloride`): an unknown
+/// word with one of them is a drug.
+#[rustfmt::skip]
 const DRUG_ENDINGS: &[&str] = &[
-    "pril",
-    "sartan",
-    "olol",
-    "alol",
-    "statin",
-    "azole",
-    "mycin",
-    "micin",
-    "cillin",
-    "oxacin",
-    "cycline",
-    "tidine",
-    "prazole",
-    "dipine",
-    "afil",
-    "mab",
-    "tinib",
-    "vir",
-    "caine",
-    "azepam",
-    "azolam",
-    "oxetine",
-    "triptan",
-    "gliptin",
-    "glitazone",
-    "formin",
-    "semide",
-    "thiazide",
-    "sone",
-    "olone",
-    "parin",
-    "profen",
-    "oxaban",
-    "gatran",
-    "terol",
-    "tropium",
-    "lukast",
-    "setron",
-    "tadine",
-    "pam",
-    "zine",
-    "pine",
-    "done",
-    "dol",
-    "phen",
-    "xacin",
-    "cort",
+    "pril", "sartan", "olol", "alol", "statin", "azole", "mycin", "micin", "cillin", "oxacin",
+    "cycline", "tidine", "prazole", "dipine", "afil", "mab", "tinib", "vir", "caine", "azepam",
+    "azolam", "oxetine", "triptan", "gliptin", "glitazone", "formin", "semide", "thiazide",
+    "sone", "olone", "parin", "profen", "oxaban", "gatran", "terol", "tropium", "lukast",
+    "setron", "tadine", "pam", "zine", "pine", "done", "dol", "phen", "xacin", "cort", "azem",
+    "mide", "chloride", "bromide", "ylate", "hydrate", "sulfate", "phosphate",
 ];
 
 /// Whether an unknown lower-case word is shaped like a drug name.
@@ -135,7 +96,10 @@ impl NameFinder<'_> {
     /// Whether token `i` can sit beside an unknown word in a two-word name.
     fn pair_part(&self, i: usize) -> bool {
         let alphabetic = self.tokens[i].lower.chars().all(char::is_alphabetic);
-        alphabetic && self.unlisted_part(i) && (self.unknown(i) || self.info[i].is_listed_name())
+        alphabetic
+            && self.unlisted_part(i)
+            && !drug_like(&self.tokens[i].lower)
+            && (self.unknown(i) || self.info[i].is_listed_name())
     }
 
     /// Runs the rules of this file, after the dictionary rules.
@@ -143,6 +107,7 @@ impl NameFinder<'_> {
         self.unknown_pairs();
         self.foreign_words();
         self.unknown_singles();
+        self.eponym_neighbours();
         self.coordinated_names();
     }
 
@@ -196,6 +161,74 @@ impl NameFinder<'_> {
                 self.mark(i, EntityKind::Name, Source::Context, 0.45);
             }
         }
+    }
+
+    /// `Tünde Hoffmann`, `Marie Langrová`: a census name that is also a medical eponym is
+    /// still a person beside a name this file found, unless a head noun makes it the eponym
+    /// (`Hoffmann sign`).
+    fn eponym_neighbours(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            if !self.adjacent(i) {
+                continue;
+            }
+            for (this, other) in [(i, i + 1), (i + 1, i)] {
+                let info = self.info[this];
+                let eponym_name = self.tokens[this].shape == Shape::Capitalized
+                    && info.is_listed_name()
+                    && info.eponym != Eponym::No
+                    && !info.function
+                    && !info.ambiguous;
+                let head_after = (self.tokens.get(this + 1))
+                    .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower));
+                let proper = self.marks[other].is_some() && self.unknown(other);
+                if eponym_name && proper && !head_after {
+                    self.mark(this, EntityKind::Name, Source::Dictionary, 0.5);
+                }
+            }
+        }
+    }
+
+    /// `benjamin a seiler`, `eva kleist`: in lower-cased text, after a clear first name, an
+    /// initial and a word no dictionary knows are the rest of the name.
+    pub(super) fn lowercase_surnames(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            let first = self.tokens[i].shape == Shape::Lower && self.info[i].is_clear_first_name();
+            if !first || self.marks[i].is_none() || !self.adjacent(i) {
+                continue;
+            }
+            let mut next = i + 1;
+            let initial = self.tokens[next].lower.chars().count() == 1
+                && self.tokens[next].shape == Shape::Lower
+                && matches!(self.gap_before(next + 1).trim(), "" | ".")
+                && !self.gap_before(next + 1).contains('\n');
+            if initial && next + 1 < self.tokens.len() {
+                next += 1;
+            }
+            if self.marks[next].is_some() || !self.lowercase_surname(next) {
+                continue;
+            }
+            for j in i + 1..=next {
+                self.mark(j, EntityKind::Name, Source::Dictionary, 0.5);
+            }
+        }
+    }
+
+    /// Whether lower-case token `i` can be a surname no list has: letters only, not English,
+    /// medical, a drug or a word of the name rules.
+    fn lowercase_surname(&self, i: usize) -> bool {
+        let (token, info) = (&self.tokens[i], self.info[i]);
+        let listed = info.last_rank.is_some_and(|rank| rank <= 10_000);
+        let unknown = token.lower.chars().count() >= 3
+            && token.lower.chars().all(char::is_alphabetic)
+            && !ENGLISH.contains(&*token.lower)
+            && !drug_like(&token.lower);
+        token.shape == Shape::Lower
+            && (listed || unknown)
+            && !info.function
+            && !info.ambiguous
+            && !info.medical
+            && info.eponym == Eponym::No
+            && info.roles == 0
     }
 
     /// Whether token `i` may be an item of a list of names: a capitalised word standing alone
