@@ -25,15 +25,17 @@ const UNITS: &[&str] = &[
     "floor",
 ];
 
-/// Extends every street-like location to the end of its address on the same line, and back
-/// over a postal or building number written right before it (`0269 Stensås terrasse 38`).
+/// Extends every street-like location and unit (`Apt. 892 GUÉRET LI`) to the end of its
+/// address on the same line, and back over a postal or building number written right before
+/// it (`0269 Stensås terrasse 38`).
 pub(crate) fn extend_streets(text: &str, found: &mut [Entity]) {
     for entity in found.iter_mut() {
         if entity.kind != Location || entity.source != Source::Pattern {
             continue;
         }
         entity.start = leading_number(text, entity.start);
-        if !text[entity.start..].starts_with(|c: char| c.is_ascii_digit()) {
+        let rest = &text[entity.start..];
+        if !(rest.starts_with(|c: char| c.is_ascii_digit()) || unit(rest).is_some()) {
             continue;
         }
         entity.end = tail_end(text, entity.end);
