@@ -242,6 +242,32 @@ mod tests {
     }
 
     #[test]
+    fn a_unit_and_a_number_before_a_street_join_the_address() {
+        let text = "to 0269 Stensås terrasse 38 Apt. 892 GUÉRET LI today";
+        let street = text.find("Stensås").unwrap_or(0);
+        let unit_at = text.find("Apt").unwrap_or(0);
+        let mut found = vec![
+            Entity {
+                kind: Location,
+                start: street,
+                end: unit_at - 1,
+                source: Source::Pattern,
+                score: 0.7,
+            },
+            Entity {
+                kind: Location,
+                start: unit_at,
+                end: unit_at + "Apt. 892".len(),
+                source: Source::Pattern,
+                score: 0.8,
+            },
+        ];
+        extend_streets(text, &mut found);
+        assert_eq!(&text[found[0].start..found[0].start + 4], "0269");
+        assert_eq!(&text[found[1].start..found[1].end], "Apt. 892 GUÉRET LI");
+    }
+
+    #[test]
     fn a_sentence_after_a_street_ending_in_a_full_stop_is_left_alone() {
         let text = "She lives at 12 Main St. He reports no pain.";
         let end = text.find(" He").unwrap_or(0);

@@ -307,7 +307,7 @@ fn postcode_after_place(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
         .split_whitespace()
         .any(|w| MONTHS.contains(&w.trim_end_matches(['.', ','])));
     let after = hit.after(12);
-    let longer = after.starts_with(|c: char| matches!(c, '.' | ',' | '/' | ':' | '%'))
+    let longer = after.starts_with(['.', ',', '/', ':', '%'])
         && after[1..].starts_with(|c: char| c.is_ascii_digit());
     if year || dated || longer {
         return None;

@@ -235,12 +235,10 @@ impl NameFinder<'_> {
     /// (no capitalised neighbour) that is not a common, medical or institution word.
     fn name_item(&self, i: usize) -> bool {
         let info = self.info[i];
-        let alone = !(i > 0 && self.adjacent(i - 1) && self.name_shaped(i - 1))
-            && !(self.adjacent(i)
-                && self
-                    .tokens
-                    .get(i + 1)
-                    .is_some_and(|t| t.shape == Shape::Capitalized));
+        let after_name = i > 0 && self.adjacent(i - 1) && self.name_shaped(i - 1);
+        let before_capital = self.adjacent(i)
+            && (self.tokens.get(i + 1)).is_some_and(|t| t.shape == Shape::Capitalized);
+        let alone = !after_name && !before_capital;
         self.tokens[i].shape == Shape::Capitalized
             && alone
             && !info.function
