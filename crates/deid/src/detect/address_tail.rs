@@ -33,9 +33,11 @@ pub(crate) fn extend_streets(text: &str, found: &mut [Entity]) {
         if entity.kind != Location || entity.source != Source::Pattern {
             continue;
         }
-        entity.start = leading_number(text, entity.start);
-        let rest = &text[entity.start..];
-        if !(rest.starts_with(|c: char| c.is_ascii_digit()) || unit(rest).is_some()) {
+        let is_unit = unit(&text[entity.start..]).is_some();
+        if !is_unit {
+            entity.start = leading_number(text, entity.start);
+        }
+        if !(is_unit || text[entity.start..].starts_with(|c: char| c.is_ascii_digit())) {
             continue;
         }
         entity.end = tail_end(text, entity.end);
