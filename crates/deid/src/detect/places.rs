@@ -69,15 +69,15 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         // at 9816 214 Pavlou Drandaki, to 70248 31 Rue Tachkent: a postal or building number,
         // then the house number and a capitalised street name.
         checked(
-            r"\b(?i:at|to|is)[ \t]+(?P<v>\d{3,6}[ \t]+\d{1,4}[ \t]+(?:\p{Lu}|(?i:rue|rua|via|calle|avenida|ul\.)[ \t])[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3})",
+            r"\b\d{3,6}[ \t]+\d{1,4}[ \t]+(?:\p{Lu}|(?i:rue|rua|via|calle|avenida|ul\.)[ \t])[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}",
             Location,
             0.6,
-            not_a_dose,
+            street_after_at,
         ),
         // in Acquapendente 1021, in Quinta de São Tiago 3610-114, in ÖVERTURINGEN 840 24: the
         // postcode written after the place, the way most of Europe writes it.
         checked(
-            r"\b(?i:in|at|to|from)[ \t]+\p{Lu}[\p{L}'’.-]*(?:[ \t]+(?:\p{Lu}[\p{L}'’.-]*|de|da|do|dos|das|di|del|la|le|van|von)){0,3}[ \t]+(?P<v>\d{4}-\d{3}|\d{3}[ \t]\d{2}|\d{2}-\d{3}|\d{4,5})\b",
+            r"\b\p{Lu}[\p{L}'’.-]*(?:[ \t]+(?:\p{Lu}[\p{L}'’.-]*|de|da|do|dos|das|di|del|la|le|van|von)){0,3}[ \t]+(?P<v>\d{4}-\d{3}|\d{3}[ \t]\d{2}|\d{2}-\d{3}|\d{4,5})\b",
             Zip,
             0.6,
             postcode_after_place,
@@ -309,10 +309,34 @@ fn postcode_after_place(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
     let after = hit.after(12);
     let longer = after.starts_with(['.', ',', '/', ':', '%'])
         && after[1..].starts_with(|c: char| c.is_ascii_digit());
-    if year || dated || longer {
+    if year || dated || longer || !after_word(hit, &["in", "at", "to", "from"]) {
         return None;
     }
     not_a_dose(hit, kind)
+}
+
+/// `at 9816 214 Pavlou Drandaki`: two numbers and a street name after `at`, `to` or `is`.
+fn street_after_at(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    if !after_word(hit, &["at", "to", "is"]) {
+        return None;
+    }
+    not_a_dose(hit, kind)
+}
+
+/// Whether the match comes right after one of `words` (any case) and a space. Checked here
+/// rather than in the pattern, so the pattern's trigger is its digits, not words as common as
+/// `in` and `to`.
+fn after_word(hit: &Hit<'_>, words: &[&str]) -> bool {
+    let before = hit.before(8);
+    let trimmed = before.trim_end_matches([' ', '\t']);
+    if trimmed.len() == before.len() {
+        return false;
+    }
+    let word = trimmed
+        .rsplit(|c: char| !c.is_alphabetic())
+        .next()
+        .unwrap_or("");
+    words.iter().any(|w| word.eq_ignore_ascii_case(w))
 }
 
 /// A street written number first and number last ends in a house number, not a decade (`5
