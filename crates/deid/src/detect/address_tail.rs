@@ -25,16 +25,43 @@ const UNITS: &[&str] = &[
     "floor",
 ];
 
-/// Extends every street-like location to the end of its address on the same line.
+/// Extends every street-like location and unit (`Apt. 892 GUÉRET LI`) to the end of its
+/// address on the same line, and back over a postal or building number written right before
+/// it (`0269 Stensås terrasse 38`).
 pub(crate) fn extend_streets(text: &str, found: &mut [Entity]) {
     for entity in found.iter_mut() {
         if entity.kind != Location || entity.source != Source::Pattern {
             continue;
         }
-        if !text[entity.start..].starts_with(|c: char| c.is_ascii_digit()) {
+        let is_unit = unit(&text[entity.start..]).is_some();
+        if !is_unit {
+            entity.start = leading_number(text, entity.start);
+        }
+        if !(is_unit || text[entity.start..].starts_with(|c: char| c.is_ascii_digit())) {
             continue;
         }
         entity.end = tail_end(text, entity.end);
+    }
+}
+
+/// Where a street starting at `start` starts once a number of two to six digits that stands
+/// just before it on the same line, as a word of its own, is counted in.
+fn leading_number(text: &str, start: usize) -> usize {
+    let before = &text[..start];
+    let spaced = before.trim_end_matches([' ', '\t']);
+    if spaced.len() == before.len() || before.len() - spaced.len() > 2 {
+        return start;
+    }
+    let digits = spaced.bytes().rev().take_while(u8::is_ascii_digit).count();
+    let number_start = spaced.len() - digits;
+    let alone = !spaced[..number_start]
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | ',' | '/' | '-' | '$'));
+    if (2..=6).contains(&digits) && alone {
+        number_start
+    } else {
+        start
     }
 }
 
@@ -214,6 +241,32 @@ mod tests {
             &text[start..tail_end(text, street_end)],
             "6400 12 Timms Drive Suite 215 NUNGATTA Australia"
         );
+    }
+
+    #[test]
+    fn a_unit_and_a_number_before_a_street_join_the_address() {
+        let text = "to 0269 Stensås terrasse 38 Apt. 892 GUÉRET LI today";
+        let street = text.find("Stensås").unwrap_or(0);
+        let unit_at = text.find("Apt").unwrap_or(0);
+        let mut found = vec![
+            Entity {
+                kind: Location,
+                start: street,
+                end: unit_at - 1,
+                source: Source::Pattern,
+                score: 0.7,
+            },
+            Entity {
+                kind: Location,
+                start: unit_at,
+                end: unit_at + "Apt. 892".len(),
+                source: Source::Pattern,
+                score: 0.8,
+            },
+        ];
+        extend_streets(text, &mut found);
+        assert_eq!(&text[found[0].start..found[0].start + 4], "0269");
+        assert_eq!(&text[found[1].start..found[1].end], "Apt. 892 GUÉRET LI");
     }
 
     #[test]

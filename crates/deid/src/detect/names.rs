@@ -15,7 +15,10 @@
 
 mod cues;
 mod dictionary;
+mod proper;
 mod speakers;
+
+pub(crate) use proper::load_english;
 
 use crate::detect::lexicon::{Eponym, Lexicon, Role, WordInfo};
 use crate::detect::tokens::{Shape, Token, gap, starts_sentence};
@@ -116,8 +119,10 @@ pub(crate) fn find_names(
     finder.last_comma_first();
     if finder.lowercase {
         finder.lowercase_dictionary();
+        finder.lowercase_surnames();
     } else {
         finder.capitalized_runs();
+        finder.proper_nouns();
         finder.suffixed_neighbours();
     }
     finder.propagate();
@@ -128,6 +133,8 @@ struct NameFinder<'a> {
     text: &'a str,
     tokens: &'a [Token<'a>],
     info: Vec<WordInfo>,
+    /// `unknown[i]`: token `i` is a word the English dictionary does not have.
+    unknown: Vec<bool>,
     lexicon: &'a Lexicon,
     /// The text is (almost) all lower case, like the ACI-Bench transcripts.
     lowercase: bool,
@@ -151,6 +158,7 @@ impl<'a> NameFinder<'a> {
             text,
             tokens,
             info,
+            unknown: proper::unknown_words(tokens),
             lexicon,
             lowercase: upper * 100 < letters,
             clinician_names,

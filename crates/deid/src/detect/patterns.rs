@@ -94,7 +94,7 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         ),
         checked(
             format!(
-                r"(?i)\b(?:phone|ph|tel|telephone|mobile|cell|cellphone|desk|home|work|office|pager|beeper|fax|facsimile|call(?:ed)?(?:\s+me)?(?:\s+(?:at|on))?|text(?:\s+me)?(?:\s+at)?|reach(?:\s+me)?\s+at|messages\s+to|registered){LABEL_TAIL}(?P<v>\+?\(?\d[\d() \t.-]{{4,18}}\d(?:\s*(?:x|ext\.?)\s*\d{{1,6}})?)"
+                r"(?i)\b(?:phone|ph|tel|telephone|mobile|cell|cellphone|desk|home|work|office|pager|beeper|fax|facsimile|call(?:ed)?(?:\s+me)?(?:\s+(?:at|on))?|text(?:\s+me)?(?:\s+at)?|reach(?:\s+me)?\s+at|answer(?:s|ed|ing)?\s+at|messages\s+to|registered){LABEL_TAIL}(?P<v>\+?\(?\d[\d() \t.-]{{4,18}}\d(?:\s*(?:x|ext\.?)\s*\d{{1,6}})?)"
             ),
             Phone,
             0.85,

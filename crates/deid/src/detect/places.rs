@@ -57,14 +57,30 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             r"(?m)(?:^[ \t>|?]*|\b(?i:at|to|address:?|is)[ \t]+)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
             Location,
             0.6,
-            not_a_dose,
+            house_number,
         ),
         // The same after a label's colon or a unit, when the street name is capitalised.
         checked(
             r"(?:[:][ \t]+|\b(?i:apt|suite|unit)\.?[ \t]+\d{1,5}[ \t]+)(?P<v>\d{1,6}[ \t]+\p{Lu}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
             Location,
             0.6,
-            not_a_dose,
+            house_number,
+        ),
+        // at 9816 214 Pavlou Drandaki, to 70248 31 Rue Tachkent: a postal or building number,
+        // then the house number and a capitalised street name.
+        checked(
+            r"\b\d{3,6}[ \t]+\d{1,4}[ \t]+(?:\p{Lu}|(?i:rue|rua|via|calle|avenida|ul\.)[ \t])[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}",
+            Location,
+            0.6,
+            street_after_at,
+        ),
+        // in Acquapendente 1021, in Quinta de São Tiago 3610-114, in ÖVERTURINGEN 840 24: the
+        // postcode written after the place, the way most of Europe writes it.
+        checked(
+            r"\b\p{Lu}[\p{L}'’.-]*(?:[ \t]+(?:\p{Lu}[\p{L}'’.-]*|de|da|do|dos|das|di|del|la|le|van|von)){0,3}[ \t]+(?P<v>\d{4}-\d{3}|\d{3}[ \t]\d{2}|\d{2}-\d{3}|\d{4,5})\b",
+            Zip,
+            0.6,
+            postcode_after_place,
         ),
         // Kiannonkatu 98, Skoanveien 226, Søndergade 52, Hauptstraße 5
         rule(
@@ -85,10 +101,11 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             plausible_address,
         ),
         // "the corner of Main St. and 5th Ave": both streets, up to the end of the clause.
-        rule(
+        checked(
             r"(?i)\bcorner\s+of\s+(?P<v>[^\n,;?!]{3,60}?\s+and\s+[^\n,;?!]{2,40}?)(?:[,;?!]|\.\s|\.$|\n|$)",
             Location,
             0.75,
+            not_a_placeholder,
         ),
         // Springfield, IL 62704 — the city; the ZIP has its own rule.
         checked(
@@ -251,6 +268,92 @@ fn not_a_dose(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
     (!inside && !unit(next)).then_some(kind)
 }
 
+/// A number after a place is a postcode unless it reads as a year (`in March 2019`, `in Paris
+/// 1998`), a dose (`in Lisinopril 1000 mg`) or the start of a longer number.
+fn postcode_after_place(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    const MONTHS: &[&str] = &[
+        "jan",
+        "january",
+        "feb",
+        "february",
+        "mar",
+        "march",
+        "apr",
+        "april",
+        "may",
+        "jun",
+        "june",
+        "jul",
+        "july",
+        "aug",
+        "august",
+        "sep",
+        "sept",
+        "september",
+        "oct",
+        "october",
+        "nov",
+        "november",
+        "dec",
+        "december",
+    ];
+    let value = hit.value_str();
+    let year = value.len() == 4
+        && value
+            .parse::<u32>()
+            .is_ok_and(|n| (1800..=2099).contains(&n));
+    let whole = hit.whole_str().to_lowercase();
+    let dated = whole
+        .split_whitespace()
+        .any(|w| MONTHS.contains(&w.trim_end_matches(['.', ','])));
+    let after = hit.after(12);
+    let longer = after.starts_with(['.', ',', '/', ':', '%'])
+        && after[1..].starts_with(|c: char| c.is_ascii_digit());
+    if year || dated || longer || !after_word(hit, &["in", "at", "to", "from"]) {
+        return None;
+    }
+    not_a_dose(hit, kind)
+}
+
+/// `at 9816 214 Pavlou Drandaki`: two numbers and a street name after `at`, `to` or `is`.
+fn street_after_at(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    if !after_word(hit, &["at", "to", "is"]) {
+        return None;
+    }
+    not_a_dose(hit, kind)
+}
+
+/// Whether the match comes right after one of `words` (any case) and a space. Checked here
+/// rather than in the pattern, so the pattern's trigger is its digits, not words as common as
+/// `in` and `to`.
+fn after_word(hit: &Hit<'_>, words: &[&str]) -> bool {
+    let before = hit.before(8);
+    let trimmed = before.trim_end_matches([' ', '\t']);
+    if trimmed.len() == before.len() {
+        return false;
+    }
+    let word = trimmed
+        .rsplit(|c: char| !c.is_alphabetic())
+        .next()
+        .unwrap_or("");
+    words.iter().any(|w| word.eq_ignore_ascii_case(w))
+}
+
+/// A street written number first and number last ends in a house number, not a decade (`5
+/// Musicians Of The 70s`), and is no dose.
+fn house_number(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let value = hit.value_str().trim_end_matches('.');
+    if value.ends_with("0s") {
+        return None;
+    }
+    not_a_dose(hit, kind)
+}
+
+/// A template's placeholder (`{street_name}`) stands for a value but is none.
+fn not_a_placeholder(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    (!hit.value_str().contains(['{', '}'])).then_some(kind)
+}
+
 /// A labelled address must hold a number or a capitalised word.
 fn plausible_address(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
     let value = hit.value_str();
@@ -281,28 +384,10 @@ pub(crate) fn address_blocks(text: &str, found: &mut Vec<Entity>) {
                 blank_skipped = true;
                 line_start += 1;
             }
-            let line_end = text[line_start..]
-                .find('\n')
-                .map_or(text.len(), |at| line_start + at);
-            let line = &text[line_start..line_end];
-            let content = line
-                .trim_matches(|c: char| c.is_whitespace() || matches!(c, ',' | '>' | '|' | '?'));
-            let words = content.split_whitespace().count();
-            if content.is_empty() || content.len() > 40 || words > 5 || content.contains([':', '@'])
-            {
+            let Some(line) = block_line(text, line_start) else {
                 break;
-            }
-            if !content.chars().any(char::is_alphanumeric) {
-                break;
-            }
-            let start = line_start
-                + (line.len()
-                    - line
-                        .trim_start_matches(|c: char| {
-                            c.is_whitespace() || matches!(c, ',' | '>' | '|' | '?')
-                        })
-                        .len());
-            let stop = start + content.len();
+            };
+            let content = &text[line.start..line.end];
             let kind = if content.chars().any(|c| c.is_ascii_digit()) && content.len() <= 10 {
                 Zip
             } else {
@@ -310,17 +395,84 @@ pub(crate) fn address_blocks(text: &str, found: &mut Vec<Entity>) {
             };
             found.push(Entity {
                 kind,
-                start,
-                end: stop,
+                start: line.start,
+                end: line.end,
                 source: Source::Context,
                 score: 0.5,
             });
-            if line_end >= text.len() {
+            if line.last {
                 break;
             }
+            let line_end = line.line_end;
             line_start = line_end + 1;
         }
     }
+}
+
+/// One line of an address block: where its content starts and ends, where the line ends, and
+/// whether the block ends with it.
+struct BlockLine {
+    start: usize,
+    end: usize,
+    line_end: usize,
+    last: bool,
+}
+
+/// Characters that frame the lines of an address block (`> `, `??? `, `, VIC`).
+fn framing(c: char) -> bool {
+    c.is_whitespace() || matches!(c, ',' | '>' | '|' | '?')
+}
+
+/// Reads the line of an address block that starts at `line_start`: a short line of place words
+/// and numbers. A line that goes on into a sentence (`Spain 97197 in case of an issue.`,
+/// `Cyprus 36903? I am in…`) keeps its part up to the postcode and ends the block.
+fn block_line(text: &str, line_start: usize) -> Option<BlockLine> {
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |at| line_start + at);
+    let line = &text[line_start..line_end];
+    let start = line_start + (line.len() - line.trim_start_matches(framing).len());
+    let mut end = start + text[start..line_end].trim_end_matches(framing).len();
+    let mut last = line_end >= text.len();
+    if let Some(at) = text[start..end].find(['?', '!', ';']) {
+        end = start + text[start..start + at].trim_end_matches(framing).len();
+        last = true;
+    }
+    let content = &text[start..end];
+    if content.len() > 40 || content.split_whitespace().count() > 5 {
+        end = start + postcode_prefix(content)?;
+        last = true;
+    }
+    let content = &text[start..end];
+    if content.is_empty()
+        || content.contains([':', '@'])
+        || !content.chars().any(char::is_alphanumeric)
+    {
+        return None;
+    }
+    Some(BlockLine {
+        start,
+        end,
+        line_end,
+        last,
+    })
+}
+
+/// `Spain 97197 in case…`: the length of the words of `content` up to and including a postcode
+/// among its first four words.
+fn postcode_prefix(content: &str) -> Option<usize> {
+    let mut rest = content;
+    for _ in 0..4 {
+        let lead = rest.len() - rest.trim_start().len();
+        let word_start = content.len() - rest.len() + lead;
+        let word = rest[lead..].split_whitespace().next()?;
+        let token = word.trim_end_matches(['.', ',']);
+        if (3..=6).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(word_start + token.len());
+        }
+        rest = &rest[lead + word.len()..];
+    }
+    None
 }
 
 /// Whether a location match is a street line or a unit, which may open an address block.
@@ -341,3 +493,6 @@ fn starts_like_street(span: &str) -> bool {
         .iter()
         .any(|p| span.starts_with(p))
 }
+
+#[cfg(test)]
+mod tests;

@@ -236,15 +236,25 @@ impl NameFinder<'_> {
             }
             let next = i + 1;
             let info = self.info[next];
-            if info.function
-                || info.eponym != crate::detect::lexicon::Eponym::No && self.eponym_use(next)
-            {
-                continue;
-            }
             // "by" and "patient" are everyday words: only a clear name may follow them.
             let qualified = lower == "name" && i > 0 && self.info[i - 1].is(Role::NameQualifier);
             let weak_cue =
                 !qualified && matches!(lower, "by" | "patient" | "name" | "contact" | "signed");
+            // `my kid Marie`: after a strong cue, a given name that also lives in an eponym
+            // (`Charcot-Marie-Tooth`) is the person, unless a head noun makes it the eponym.
+            let given_name = !weak_cue
+                && info.first_rank.is_some()
+                && !self
+                    .tokens
+                    .get(next + 1)
+                    .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower));
+            if info.function
+                || info.eponym != crate::detect::lexicon::Eponym::No
+                    && self.eponym_use(next)
+                    && !given_name
+            {
+                continue;
+            }
             if weak_cue
                 && !between.contains(':')
                 && (info.ambiguous || info.medical && !info.is_listed_name())

@@ -135,7 +135,7 @@ impl NameFinder<'_> {
     }
 
     /// The index of the next item of a list after token `j` (`, X`, ` and X`, `, and X`).
-    fn next_list_item(&self, j: usize) -> Option<usize> {
+    pub(super) fn next_list_item(&self, j: usize) -> Option<usize> {
         let n = self.tokens.len();
         let between = self.gap_before(j + 1).trim();
         let next = self.tokens.get(j + 1)?;

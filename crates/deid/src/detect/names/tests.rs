@@ -126,3 +126,58 @@ fn every_second_word_of_a_two_word_cue_carries_the_cue_end_role() {
         assert!(lexicon.info(second).is(Role::CueEnd), "{second}");
     }
 }
+
+#[test]
+fn two_words_no_dictionary_knows_are_a_name() {
+    assert_eq!(
+        texts("Please add Weronika Martinsen to the chart."),
+        ["Weronika Martinsen"]
+    );
+}
+
+#[test]
+fn a_word_spelled_beyond_ascii_is_a_foreign_name() {
+    assert_eq!(
+        texts("Everyone thought Järvilehto would come."),
+        ["Järvilehto"]
+    );
+}
+
+#[test]
+fn unknown_words_coordinated_with_a_census_surname_are_names() {
+    assert_eq!(
+        texts("The founders were Usamov and Bowers, who met in school."),
+        ["Usamov", "Bowers"]
+    );
+}
+
+#[test]
+fn coordinated_drugs_are_not_names() {
+    assert!(texts("She takes Tylenol and Motrin for the pain.").is_empty());
+}
+
+#[test]
+fn an_unknown_subject_or_owner_is_a_person() {
+    assert_eq!(texts("I think Shovda is very reliable."), ["Shovda"]);
+    assert_eq!(texts("Here is Matej's address."), ["Matej"]);
+    assert_eq!(texts("Kuba, can I speak to you?"), ["Kuba"]);
+}
+
+#[test]
+fn a_drug_as_subject_is_not_a_person() {
+    assert!(texts("Since then Lisinopril is helping and Lasix was stopped.").is_empty());
+}
+
+#[test]
+fn an_eponym_beside_a_foreign_name_is_part_of_it_but_not_before_a_head_noun() {
+    assert_eq!(texts("We met Tünde Hoffmann today."), ["Tünde Hoffmann"]);
+    assert!(texts("Hoffmann sign was negative.").is_empty());
+}
+
+#[test]
+fn lowercase_first_name_initial_and_unlisted_surname_are_joined() {
+    assert_eq!(
+        texts("send it to benjamin a seiler at the office"),
+        ["benjamin a seiler"]
+    );
+}

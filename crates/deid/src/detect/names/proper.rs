@@ -1,0 +1,296 @@
+//! Evidence from words no dictionary knows: a capitalised word that is neither English, nor
+//! medical, nor in any of our lists is most likely a proper noun, and names from outside the US
+//! census lists (`Weronika Martinsen`, `Järvilehto`, `Usamov and Bowers`) are such words.
+//!
+//! Being unknown is not enough on its own: drug and brand names (`Tylenol`, `Aetna`) are unknown
+//! too, so each rule here asks for a second piece of evidence: a name-shaped neighbour, letters
+//! beyond ASCII, or a place in a list of names.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use super::NameFinder;
+use crate::detect::lexicon::Eponym;
+use crate::detect::tokens::{Shape, Token};
+use crate::entity::{EntityKind, Source};
+
+const ENGLISH_WORDS: &str = include_str!("../../../data/english-words.txt");
+
+/// The lower-case English words of SCOWL, parsed once per process.
+static ENGLISH: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    ENGLISH_WORDS
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(str::trim)
+        .filter(|word| !word.is_empty())
+        .collect()
+});
+
+/// Verbs after which a single unknown word is taken as a person: being, having, beginning.
+/// `was` is left out on purpose: it is what clinical notes say of drugs (`Lasix was stopped`).
+const SUBJECT_VERBS: &[&str] = &["is", "has", "had", "began", "begins", "just"];
+
+/// Words that follow `Name,` when a sentence opens by addressing someone (`Kuba, can I…`).
+const ADDRESS_FOLLOWERS: &[&str] = &[
+    "can", "could", "would", "will", "please", "i", "you", "we", "do", "are", "is",
+];
+
+/// Endings of generic drug names (INN stems) and of their salts (`Hydrochloride`): an unknown
+/// word with one of them is a drug.
+#[rustfmt::skip]
+const DRUG_ENDINGS: &[&str] = &[
+    "pril", "sartan", "olol", "alol", "statin", "azole", "mycin", "micin", "cillin", "oxacin",
+    "cycline", "tidine", "prazole", "dipine", "afil", "mab", "tinib", "vir", "caine", "azepam",
+    "azolam", "oxetine", "triptan", "gliptin", "glitazone", "formin", "semide", "thiazide",
+    "sone", "olone", "parin", "profen", "oxaban", "gatran", "terol", "tropium", "lukast",
+    "setron", "tadine", "pam", "zine", "pine", "done", "dol", "phen", "xacin", "cort", "azem",
+    "mide", "chloride", "bromide", "ylate", "hydrate", "sulfate", "phosphate",
+];
+
+/// Whether an unknown lower-case word is shaped like a drug name.
+fn drug_like(lower: &str) -> bool {
+    DRUG_ENDINGS.iter().any(|ending| lower.ends_with(ending))
+}
+
+/// Parses the English word list now, so the first text detected does not pay for it.
+pub(crate) fn load_english() {
+    LazyLock::force(&ENGLISH);
+}
+
+/// For each token: a word of letters only, capitalised (or lower case with letters beyond ASCII)
+/// that the English dictionary does not have. One lookup per such word.
+pub(super) fn unknown_words(tokens: &[Token<'_>]) -> Vec<bool> {
+    tokens
+        .iter()
+        .map(|token| {
+            let shaped = match token.shape {
+                Shape::Capitalized => true,
+                Shape::Lower => !token.lower.is_ascii() && token.lower.chars().count() >= 4,
+                Shape::Upper | Shape::Mixed => false,
+            };
+            shaped
+                && token.lower.chars().count() >= 2
+                && token.lower.chars().all(char::is_alphabetic)
+                && !ENGLISH.contains(&*token.lower)
+        })
+        .collect()
+}
+
+impl NameFinder<'_> {
+    /// Whether token `i` is unknown to every list: no English, medical, census or role word.
+    fn unknown(&self, i: usize) -> bool {
+        let info = self.info[i];
+        self.unknown[i]
+            && !info.function
+            && !info.ambiguous
+            && !info.medical
+            && info.eponym == Eponym::No
+            && info.roles == 0
+    }
+
+    /// Whether token `i` is spelled with letters beyond ASCII and is unknown (`Kónya`).
+    fn foreign(&self, i: usize) -> bool {
+        self.unknown(i) && !self.tokens[i].lower.is_ascii() && !self.info[i].is_listed_name()
+    }
+
+    /// Whether token `i` can sit beside an unknown word in a two-word name.
+    fn pair_part(&self, i: usize) -> bool {
+        let alphabetic = self.tokens[i].lower.chars().all(char::is_alphabetic);
+        alphabetic
+            && self.unlisted_part(i)
+            && !drug_like(&self.tokens[i].lower)
+            && (self.unknown(i) || self.info[i].is_listed_name())
+    }
+
+    /// Runs the rules of this file, after the dictionary rules.
+    pub(super) fn proper_nouns(&mut self) {
+        self.unknown_pairs();
+        self.foreign_words();
+        self.unknown_singles();
+        self.eponym_neighbours();
+        self.coordinated_names();
+    }
+
+    /// `Petr Kloz`, `Weronika Martinsen`: two capitalised words side by side, one of them
+    /// unknown and the other unknown or a census name, are a name. Brands and drugs rarely
+    /// come in such pairs; the few that do pair with an English word (`Benzoyl Peroxide`).
+    fn unknown_pairs(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            if !(self.adjacent(i) && self.pair_part(i) && self.pair_part(i + 1)) {
+                continue;
+            }
+            if self.unknown(i) || self.unknown(i + 1) {
+                self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);
+                self.mark(i + 1, EntityKind::Name, Source::Dictionary, 0.5);
+            }
+        }
+    }
+
+    /// `Järvilehto`, `Šušulić`: in English text, a word no dictionary knows that is spelled
+    /// with letters beyond ASCII is a foreign proper noun, and most of those are names (a
+    /// foreign place is PHI too when it is part of an address).
+    fn foreign_words(&mut self) {
+        for i in 0..self.tokens.len() {
+            if self.foreign(i) && !self.is_institution(i) {
+                self.mark(i, EntityKind::Name, Source::Dictionary, 0.45);
+            }
+        }
+    }
+
+    /// `Kastner is`, `Hakuba had given`, `Matej's address`, `Kuba, can I`: a single unknown
+    /// word used the way a person is, as the subject of a verb of being or having, as an owner,
+    /// or called by name at the start of a sentence. Words shaped like drug names are left out,
+    /// as drugs are the unknown words clinical text is full of (`Lisinopril is helping`).
+    fn unknown_singles(&mut self) {
+        for i in 0..self.tokens.len() {
+            if !self.unknown(i)
+                || self.marks[i].is_some()
+                || self.is_institution(i)
+                || drug_like(&self.tokens[i].lower)
+            {
+                continue;
+            }
+            let next = self.tokens.get(i + 1).map(|t| &*t.lower);
+            let tight = self.adjacent(i);
+            let subject = tight && next.is_some_and(|w| SUBJECT_VERBS.contains(&w));
+            let owner = self.tokens[i].possessive && self.tokens[i].lower.is_ascii();
+            let called = self.sentence_start(i)
+                && self.gap_before(i + 1).trim() == ","
+                && next.is_some_and(|w| ADDRESS_FOLLOWERS.contains(&w));
+            if subject || owner || called {
+                self.mark(i, EntityKind::Name, Source::Context, 0.45);
+            }
+        }
+    }
+
+    /// `Tünde Hoffmann`, `Marie Langrová`: a census name that is also a medical eponym is
+    /// still a person beside a name this file found, unless a head noun makes it the eponym
+    /// (`Hoffmann sign`).
+    fn eponym_neighbours(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            if !self.adjacent(i) {
+                continue;
+            }
+            for (this, other) in [(i, i + 1), (i + 1, i)] {
+                let info = self.info[this];
+                let eponym_name = self.tokens[this].shape == Shape::Capitalized
+                    && info.is_listed_name()
+                    && info.eponym != Eponym::No
+                    && !info.function
+                    && !info.ambiguous;
+                let head_after = (self.tokens.get(this + 1))
+                    .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower));
+                let proper = self.marks[other].is_some() && self.unknown(other);
+                if eponym_name && proper && !head_after {
+                    self.mark(this, EntityKind::Name, Source::Dictionary, 0.5);
+                }
+            }
+        }
+    }
+
+    /// `benjamin a seiler`, `eva kleist`: in lower-cased text, after a clear first name, an
+    /// initial and a word no dictionary knows are the rest of the name.
+    pub(super) fn lowercase_surnames(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            let first = self.tokens[i].shape == Shape::Lower && self.info[i].is_clear_first_name();
+            if !first || self.marks[i].is_none() || !self.adjacent(i) {
+                continue;
+            }
+            let mut next = i + 1;
+            let initial = self.tokens[next].lower.chars().count() == 1
+                && self.tokens[next].shape == Shape::Lower
+                && matches!(self.gap_before(next + 1).trim(), "" | ".")
+                && !self.gap_before(next + 1).contains('\n');
+            if initial && next + 1 < self.tokens.len() {
+                next += 1;
+            }
+            if self.marks[next].is_some() || !self.lowercase_surname(next) {
+                continue;
+            }
+            for j in i + 1..=next {
+                self.mark(j, EntityKind::Name, Source::Dictionary, 0.5);
+            }
+        }
+    }
+
+    /// Whether lower-case token `i` can be a surname no list has: letters only, not English,
+    /// medical, a drug or a word of the name rules.
+    fn lowercase_surname(&self, i: usize) -> bool {
+        let (token, info) = (&self.tokens[i], self.info[i]);
+        let listed = info.last_rank.is_some_and(|rank| rank <= 10_000);
+        let unknown = token.lower.chars().count() >= 3
+            && token.lower.chars().all(char::is_alphabetic)
+            && !ENGLISH.contains(&*token.lower)
+            && !drug_like(&token.lower);
+        token.shape == Shape::Lower
+            && (listed || unknown)
+            && !info.function
+            && !info.ambiguous
+            && !info.medical
+            && info.eponym == Eponym::No
+            && info.roles == 0
+    }
+
+    /// Whether token `i` may be an item of a list of names: a capitalised word standing alone
+    /// (no capitalised neighbour) that is not a common, medical or institution word.
+    fn name_item(&self, i: usize) -> bool {
+        let info = self.info[i];
+        let after_name = i > 0 && self.adjacent(i - 1) && self.name_shaped(i - 1);
+        let before_capital = self.adjacent(i)
+            && (self.tokens.get(i + 1)).is_some_and(|t| t.shape == Shape::Capitalized);
+        let alone = !after_name && !before_capital;
+        self.tokens[i].shape == Shape::Capitalized
+            && alone
+            && !info.function
+            && (!info.medical || info.is_listed_name())
+            && !self.eponym_use(i)
+            && !self.is_institution(i)
+            && (self.unknown(i) || info.is_listed_name())
+    }
+
+    /// Whether list item `i` is itself good evidence of a person. A census surname that also
+    /// names a disease (`Wilson`, `Jones`) counts here: `name_item` has already ruled out its
+    /// use as an eponym.
+    fn named_item(&self, i: usize) -> bool {
+        let info = self.info[i];
+        let census = info.is_listed_name() && !info.ambiguous && info.eponym != Eponym::Always;
+        self.marks[i].is_some() || census || self.foreign(i)
+    }
+
+    /// `Usamov and Bowers`, `Monjeau, Graves and Reed`: single capitalised words joined by
+    /// commas and `and`, where every item could be a name and one is good evidence of a person
+    /// (already marked, a census name that is not an everyday word, or a foreign spelling).
+    /// A list of drugs or brands has no such item and is left alone.
+    fn coordinated_names(&mut self) {
+        let n = self.tokens.len();
+        let mut i = 0;
+        while i < n {
+            let mut items = vec![i];
+            let mut j = i;
+            while let Some(next) = self.next_list_item(j) {
+                j = next;
+                items.push(j);
+            }
+            i = j + 1;
+            if items.len() < 2 {
+                continue;
+            }
+            let possible: Vec<usize> = items
+                .iter()
+                .copied()
+                .filter(|&k| self.name_item(k))
+                .collect();
+            let unknown = possible.iter().any(|&k| self.unknown(k));
+            let named = possible.iter().filter(|&&k| self.named_item(k)).count();
+            // Two census names in a row (`Smith and Jones`) are evidence enough; otherwise one
+            // named item must stand beside an unknown word, so that two ordinary words do not
+            // vouch for each other.
+            if possible.len() < 2 || named == 0 || !(unknown || named >= 2) {
+                continue;
+            }
+            for k in possible {
+                self.mark(k, EntityKind::Name, Source::Context, 0.5);
+            }
+        }
+    }
+}
