@@ -8,10 +8,15 @@
 //!
 //! The committer also signs a checkpoint when entries have waited `checkpoint_after` without
 //! one, and appends each checkpoint it signs to the witness file, when there is one.
+//!
+//! Waking a batch's waiters costs the kernel a wake-up per thread, as much as a fifth of the
+//! committer's time under load; a second thread, the answerer, does it while the committer
+//! starts on the next batch. It only ever carries answers for batches already committed (or
+//! failed), in the order they were decided, so nothing is acknowledged any earlier than before.
 
 use std::mem;
 use std::path::PathBuf;
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -43,6 +48,9 @@ pub struct CommitOptions {
 
 type Reply<T> = SyncSender<Result<T, AuditError>>;
 
+/// The answers of one decided batch, delivered by the answerer thread.
+type Answers = Box<dyn FnOnce() + Send>;
+
 enum Job {
     Append(Encoded, Reply<AppendReceipt>),
     Checkpoint(Reply<Checkpoint>),
@@ -69,6 +77,7 @@ impl Shared {
 pub(crate) struct Committer {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    answerer: Option<JoinHandle<()>>,
 }
 
 impl Committer {
@@ -82,7 +91,13 @@ impl Committer {
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
         });
+        let (answers, decided) = channel::<Answers>();
+        let answerer = std::thread::Builder::new()
+            .name("audit-answer".into())
+            .spawn(move || answer_all(&decided))
+            .map_err(|_| AuditError::CommitterStopped)?;
         let mut state = State {
+            answers,
             writer,
             signer,
             origin,
@@ -99,6 +114,7 @@ impl Committer {
         Ok(Self {
             shared,
             thread: Some(thread),
+            answerer: Some(answerer),
         })
     }
 
@@ -139,6 +155,18 @@ impl Drop for Committer {
             // A panicking committer has already dropped its repliers, failing every waiter.
             let _ = thread.join();
         }
+        // The committer's end closed the answerer's channel; it delivers what it holds and ends.
+        if let Some(answerer) = self.answerer.take() {
+            let _ = answerer.join();
+        }
+    }
+}
+
+/// The answerer thread: delivers each decided batch's answers, in order, until the committer
+/// is gone.
+fn answer_all(decided: &Receiver<Answers>) {
+    for answers in decided {
+        answers();
     }
 }
 
@@ -151,6 +179,8 @@ struct Tip {
 }
 
 struct State {
+    /// To the answerer thread.
+    answers: Sender<Answers>,
     writer: Box<dyn Writer>,
     signer: Arc<CheckpointSigner>,
     origin: String,
@@ -235,8 +265,8 @@ impl State {
                 Job::Checkpoint(reply) => checkpoint_replies.push(reply),
             }
         }
-        match self.write(&events, !checkpoint_replies.is_empty()) {
-            Ok(written) => {
+        let answers: Answers = match self.write(&events, !checkpoint_replies.is_empty()) {
+            Ok(written) => Box::new(move || {
                 for (reply, receipt) in append_replies.into_iter().zip(written.receipts) {
                     let _ = reply.send(Ok(receipt));
                 }
@@ -244,8 +274,8 @@ impl State {
                     let last = written.checkpoints.last().cloned();
                     let _ = reply.send(last.ok_or(AuditError::CommitterStopped));
                 }
-            }
-            Err(err) => {
+            }),
+            Err(err) => Box::new(move || {
                 let err = Arc::new(err);
                 for reply in append_replies {
                     let _ = reply.send(Err(AuditError::BatchFailed(Arc::clone(&err))));
@@ -253,7 +283,11 @@ impl State {
                 for reply in checkpoint_replies {
                     let _ = reply.send(Err(AuditError::BatchFailed(Arc::clone(&err))));
                 }
-            }
+            }),
+        };
+        // Should the answerer have died, answer here rather than leave anyone waiting.
+        if let Err(unsent) = self.answers.send(answers) {
+            (unsent.0)();
         }
     }
 

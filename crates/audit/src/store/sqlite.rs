@@ -16,6 +16,15 @@ use crate::merkle::Hash;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// WAL pages written before the committer copies them back into the database file. Each commit
+/// rewrites the pages its entries touched (the search indexes' pages fall all over the file), so
+/// checkpointing rarely lets one copy stand for many commits' versions of the same page.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+
+/// The writer's page cache, in KiB: enough to keep the search indexes' hot pages (one per
+/// patient and per user being logged) between commits, instead of reading them back each time.
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS audit_meta (
     key   TEXT PRIMARY KEY,
@@ -115,7 +124,10 @@ pub(crate) struct SqliteWriter {
 
 impl SqliteWriter {
     pub(crate) fn open(path: &Path) -> Result<Self, AuditError> {
-        Ok(Self { conn: open(path)? })
+        let conn = open(path)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+        Ok(Self { conn })
     }
 }
 
