@@ -54,7 +54,18 @@ bench envelope > "$work/envelope.txt"
 echo "building phigate (release) ..." >&2
 cargo build --workspace --locked --release --bin phigate 2>/dev/null
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-phigate=("$target_dir/release/phigate" --data-dir "$work/data")
+# The default rate limits (60 requests at once, then 5/s per caller) would answer most of a load
+# from one token with 429 and measure the refusal path; the load row measures the request path.
+cat > "$work/bench.toml" <<'TOML'
+[rate_limit]
+principal_burst = 1000000
+principal_per_second = 1000000.0
+client_burst = 1000000
+client_per_second = 1000000.0
+tenant_burst = 1000000
+tenant_per_second = 1000000.0
+TOML
+phigate=("$target_dir/release/phigate" --config "$work/bench.toml" --data-dir "$work/data")
 clean_env=(env $(env | sed -n 's/^\(PHIGATE_[A-Z0-9_]*\)=.*/-u \1/p'))
 
 "${clean_env[@]}" "${phigate[@]}" init > /dev/null
