@@ -147,18 +147,25 @@ impl NameFinder<'_> {
         (and && j + 2 < n && after.shape == Shape::Capitalized).then_some(j + 2)
     }
 
+    /// The tokens of the list that starts at token `i` (just `[i]` when no list starts there).
+    pub(super) fn list_from(&self, i: usize) -> Vec<usize> {
+        let mut items = vec![i];
+        let mut j = i;
+        while let Some(next) = self.next_list_item(j) {
+            j = next;
+            items.push(j);
+        }
+        items
+    }
+
     /// `Gaetane, Hannah, Anthony and Derek`: in a list of single capitalised words where one is
     /// already a name, the others are names too.
     fn name_lists(&mut self) {
         let n = self.tokens.len();
         let mut i = 0;
         while i < n {
-            let mut items = vec![i];
-            let mut j = i;
-            while let Some(next) = self.next_list_item(j) {
-                j = next;
-                items.push(j);
-            }
+            let items = self.list_from(i);
+            let j = items.last().copied().unwrap_or(i);
             let named = items.iter().filter(|&&k| self.marks[k].is_some()).count();
             if items.len() >= 3 && named >= 1 {
                 for &k in &items {

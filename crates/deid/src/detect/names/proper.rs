@@ -265,12 +265,8 @@ impl NameFinder<'_> {
         let n = self.tokens.len();
         let mut i = 0;
         while i < n {
-            let mut items = vec![i];
-            let mut j = i;
-            while let Some(next) = self.next_list_item(j) {
-                j = next;
-                items.push(j);
-            }
+            let items = self.list_from(i);
+            let j = items.last().copied().unwrap_or(i);
             i = j + 1;
             if items.len() < 2 {
                 continue;
