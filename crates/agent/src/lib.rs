@@ -23,6 +23,7 @@ mod finish;
 mod import;
 mod import_file;
 pub mod output_check;
+mod pattern;
 mod pipeline;
 mod policy;
 mod prompt;

@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 use phigate_deid::Vault;
 use regex::Regex;
 
+use crate::pattern::re;
 use crate::policy::rewrite_unknown_placeholders;
 
 /// What the output checks removed, by kind.
@@ -39,14 +40,6 @@ impl Removed {
             self.images, self.links, self.identifier_requests, self.invented_placeholders
         )
     }
-}
-
-#[expect(
-    clippy::expect_used,
-    reason = "constant patterns, covered by the tests"
-)]
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid pattern")
 }
 
 static MD_IMAGE: LazyLock<Regex> = LazyLock::new(|| re(r"!\[[^\]\n]*\]\([^)\n]*\)"));

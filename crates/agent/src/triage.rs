@@ -9,6 +9,8 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::pattern::re;
+
 /// The label every triage output carries.
 pub const DECISION_SUPPORT_LABEL: &str =
     "Decision support only: a clinician must confirm the acuity level before it is acted on.";
@@ -35,14 +37,6 @@ pub struct Vitals {
     pub heart_rate: Option<f64>,
     /// Respiratory rate, breaths per minute.
     pub resp_rate: Option<f64>,
-}
-
-#[expect(
-    clippy::expect_used,
-    reason = "constant patterns, covered by the tests"
-)]
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid pattern")
 }
 
 static BP: LazyLock<Regex> = LazyLock::new(|| {

@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::pattern::re;
 use crate::triage::RuleHit;
 
 /// The instruction for any red flag: emergency care now.
@@ -58,14 +59,6 @@ pub fn emergency_instruction(hits: &[RuleHit]) -> Option<String> {
         parts.push(STROKE_NOTE);
     }
     Some(parts.join(" "))
-}
-
-#[expect(
-    clippy::expect_used,
-    reason = "constant patterns, covered by the tests"
-)]
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid pattern")
 }
 
 /// Words that name a condition, for the diagnosis patterns.

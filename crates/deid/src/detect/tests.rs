@@ -1,7 +1,8 @@
 use super::*;
 use crate::entity::EntityKind;
 
-fn found(text: &str) -> Vec<(EntityKind, String)> {
+/// What the default detector finds in `text`: each entity's kind and text.
+pub(super) fn found(text: &str) -> Vec<(EntityKind, String)> {
     let detector = Detector::new(DetectorConfig::default());
     let Ok(detector) = detector else {
         panic!("detector failed to build")

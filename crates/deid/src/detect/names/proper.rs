@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use super::NameFinder;
-use crate::detect::lexicon::Eponym;
+use crate::detect::lexicon::{Eponym, WordInfo};
 use crate::detect::tokens::{Shape, Token};
 use crate::entity::{EntityKind, Source};
 
@@ -57,6 +57,16 @@ pub(crate) fn load_english() {
     LazyLock::force(&ENGLISH);
 }
 
+/// Whether a word is on no list that would make it something other than a name: not a
+/// function word, an everyday word that is also a name, a medical word, an eponym or a role.
+fn in_no_word_list(info: WordInfo) -> bool {
+    !info.function
+        && !info.ambiguous
+        && !info.medical
+        && info.eponym == Eponym::No
+        && info.roles == 0
+}
+
 /// For each token: a word of letters only, capitalised (or lower case with letters beyond ASCII)
 /// that the English dictionary does not have. One lookup per such word.
 pub(super) fn unknown_words(tokens: &[Token<'_>]) -> Vec<bool> {
@@ -80,12 +90,7 @@ impl NameFinder<'_> {
     /// Whether token `i` is unknown to every list: no English, medical, census or role word.
     fn unknown(&self, i: usize) -> bool {
         let info = self.info[i];
-        self.unknown[i]
-            && !info.function
-            && !info.ambiguous
-            && !info.medical
-            && info.eponym == Eponym::No
-            && info.roles == 0
+        self.unknown[i] && in_no_word_list(info)
     }
 
     /// Whether token `i` is spelled with letters beyond ASCII and is unknown (`Kónya`).
@@ -222,13 +227,7 @@ impl NameFinder<'_> {
             && token.lower.chars().all(char::is_alphabetic)
             && !ENGLISH.contains(&*token.lower)
             && !drug_like(&token.lower);
-        token.shape == Shape::Lower
-            && (listed || unknown)
-            && !info.function
-            && !info.ambiguous
-            && !info.medical
-            && info.eponym == Eponym::No
-            && info.roles == 0
+        token.shape == Shape::Lower && (listed || unknown) && in_no_word_list(info)
     }
 
     /// Whether token `i` may be an item of a list of names: a capitalised word standing alone

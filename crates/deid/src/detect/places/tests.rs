@@ -1,17 +1,5 @@
-use crate::detect::{Detector, DetectorConfig};
+use crate::detect::tests::found;
 use crate::entity::EntityKind;
-use crate::known::KnownPhi;
-
-fn found(text: &str) -> Vec<(EntityKind, String)> {
-    let Ok(detector) = Detector::new(DetectorConfig::default()) else {
-        panic!("detector failed to build")
-    };
-    detector
-        .detect(text, &KnownPhi::new())
-        .iter()
-        .map(|e| (e.kind, text[e.start..e.end].to_owned()))
-        .collect()
-}
 
 fn covers(text: &str, part: &str) -> bool {
     found(text).iter().any(|(_, t)| t.contains(part))
