@@ -11,14 +11,11 @@
 #[path = "../backing/mod.rs"]
 mod backing;
 
-use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use phigate_agent::{Catalog, Pipeline, import_bundle};
+use phigate_agent::import_bundle;
 use phigate_audit::{Action, AuditLog};
 use phigate_auth::{MAX_ACCESS_TOKEN_TTL, Principal, Role, TokenSigner, scopes};
-use phigate_deid::{Detector, DetectorConfig};
-use phigate_gateway::{Gateway, GatewayConfig, serve};
 use phigate_llm::mock::{MockResponse, MockUpstream};
 use phigate_llm::types::{ContentBlock, MessagesResponse, Role as MsgRole, StopReason, Usage};
 use phigate_store::Store;
@@ -62,39 +59,14 @@ pub async fn start() -> Harness {
         bundle.to_string().as_bytes(),
     )
     .unwrap();
-    let detector = Arc::new(Detector::new(DetectorConfig::default()).unwrap());
-    let pipeline = Pipeline {
-        tenant: TENANT.into(),
-        store: store.clone(),
-        audit: audit.clone(),
-        detector: detector.clone(),
-        provider: provider.clone(),
-        provider_baa: true,
-        model: "claude-test".into(),
-        catalog: Arc::new(Catalog::builtin().unwrap()),
-    };
-    let pkcs8 = TokenSigner::generate_pkcs8().unwrap();
-    let signer = TokenSigner::from_pkcs8(&pkcs8, "phigate").unwrap();
+    let (gateway, signer) = backing::task_gateway(TENANT, store.clone(), audit.clone(), provider);
     let refs = store.clone();
-    let gateway = Gateway::new(
-        GatewayConfig::new(TENANT),
-        audit.clone(),
-        detector,
-        provider,
-        signer.verifier("phigate"),
-    )
-    .with_tasks(Arc::new(pipeline))
-    .with_admin(store.clone())
-    .with_patient_refs(Arc::new(move |tenant: &str, id: &str| {
-        refs.patient_ref(tenant, id).as_str().to_owned()
-    }));
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        let _ = serve(listener, Arc::new(gateway), std::future::pending()).await;
-    });
+    let gateway = gateway
+        .with_admin(store.clone())
+        .with_patient_refs(Arc::new(move |tenant: &str, id: &str| {
+            refs.patient_ref(tenant, id).as_str().to_owned()
+        }));
+    let (url, server) = backing::serve_on_loopback(gateway).await;
     Harness {
         url,
         mock,
