@@ -18,8 +18,9 @@ impl Folded {
 
     /// Folds a sequence of `(char, original_start, original_end)`.
     pub(crate) fn from_chars(chars: impl Iterator<Item = (char, usize, usize)>) -> Self {
-        let mut text = String::new();
-        let mut origin = Vec::new();
+        let expected = chars.size_hint().0;
+        let mut text = String::with_capacity(expected);
+        let mut origin = Vec::with_capacity(expected);
         let mut pending_space: Option<(usize, usize)> = None;
 
         for (c, start, end) in chars {
@@ -34,11 +35,14 @@ impl Folded {
                 text.push(' ');
                 origin.push(range);
             }
-            for lower in fold_char(c) {
-                let before = text.len();
-                text.push(lower);
-                origin.extend(std::iter::repeat_n((start, end), text.len() - before));
+            if c.is_ascii() {
+                text.push(c.to_ascii_lowercase());
+                origin.push((start, end));
+                continue;
             }
+            let before = text.len();
+            fold_char(c, &mut text);
+            origin.extend(std::iter::repeat_n((start, end), text.len() - before));
         }
         if let Some(range) = pending_space {
             text.push(' ');
@@ -83,27 +87,23 @@ pub(crate) fn is_dash(c: char) -> bool {
     )
 }
 
-/// What one character folds to: nothing if invisible, `-` for any dash, otherwise its lower
-/// case with accents removed (`Bayamón` and `BAYAMON` compare equal).
-fn fold_char(c: char) -> impl Iterator<Item = char> {
+/// Appends what one character folds to: nothing if invisible, `-` for any dash, otherwise its
+/// lower case with accents removed (`Bayamón` and `BAYAMON` compare equal).
+fn fold_char(c: char, out: &mut String) {
     use unicode_normalization::UnicodeNormalization;
     use unicode_normalization::char::is_combining_mark;
 
-    let (skip, dash) = (is_invisible(c), is_dash(c));
-    let base: String = if skip {
-        String::new()
-    } else if dash {
-        "-".to_owned()
-    } else if c.is_ascii() {
-        c.to_ascii_lowercase().to_string()
-    } else {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+    } else if is_dash(c) {
+        out.push('-');
+    } else if !is_invisible(c) {
         std::iter::once(c)
             .nfd()
             .filter(|m| !is_combining_mark(*m))
             .flat_map(char::to_lowercase)
-            .collect()
-    };
-    base.chars().collect::<Vec<_>>().into_iter()
+            .for_each(|lower| out.push(lower));
+    }
 }
 
 /// Folds a value to compare: lower case, whitespace runs reduced to one space, trimmed.

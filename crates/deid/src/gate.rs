@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
 
 use crate::fold::{Folded, fold_value};
 
@@ -85,10 +85,7 @@ impl EgressGate {
             }
         }
         // Building only fails on absurd pattern sizes; the gate then refuses everything below.
-        let matcher = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .ok();
+        let matcher = crate::automaton::per_request(&patterns);
         EgressGate {
             matcher,
             numbers: numbers::Codes::new(digit_values),

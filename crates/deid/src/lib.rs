@@ -16,6 +16,7 @@
 //! It refuses to do I/O, to log, or to print a value: every type that holds PHI has a `Debug`
 //! that shows only counts, and errors carry no data. Encrypting the vault is the caller's job.
 
+mod automaton;
 mod deidentify;
 mod detect;
 mod entity;

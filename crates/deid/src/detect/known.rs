@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
 
 use super::known_numbers::{KnownNumbers, NumbersBuilder};
 use crate::detect::lexicon::Lexicon;
@@ -76,10 +76,7 @@ impl KnownMatcher {
             }
             numbers.add(kind, value);
         }
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(&set.folded)
-            .ok();
+        let automaton = crate::automaton::per_request(&set.folded);
         KnownMatcher {
             automaton,
             patterns: set.patterns,

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
 
 use crate::entity::{Entity, EntityKind, Source};
 
@@ -52,10 +52,7 @@ impl NumbersBuilder {
         if self.digits.is_empty() {
             return KnownNumbers::default();
         }
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(&self.digits)
-            .ok();
+        let automaton = crate::automaton::per_request(&self.digits);
         KnownNumbers {
             automaton,
             kinds: self.kinds,

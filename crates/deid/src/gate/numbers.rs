@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
 
 use crate::fold::is_dash;
 
@@ -64,6 +64,8 @@ pub(super) struct Codes {
     automaton: Option<AhoCorasick>,
     /// For each automaton pattern, the index of the first value with that code.
     index: Vec<usize>,
+    /// The length of the shortest code: a shorter run cannot hold one.
+    shortest: usize,
 }
 
 impl Codes {
@@ -78,14 +80,14 @@ impl Codes {
             }
         }
         let automaton = (!codes.is_empty())
-            .then(|| {
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    .build(&codes)
-                    .ok()
-            })
+            .then(|| crate::automaton::per_request(&codes))
             .flatten();
-        Codes { automaton, index }
+        let shortest = codes.iter().map(String::len).min().unwrap_or(0);
+        Codes {
+            automaton,
+            index,
+            shortest,
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -121,7 +123,9 @@ pub(super) fn first_match(
     }
     let mut best: Option<(usize, usize)> = None;
     let mut consider = |run: &Run| {
-        if best.is_some_and(|(offset, _)| offset <= run.start) {
+        // Without an automaton every run fails closed, however short.
+        let too_short = codes.automaton.is_some() && run.code.len() < codes.shortest;
+        if too_short || best.is_some_and(|(offset, _)| offset <= run.start) {
             return;
         }
         if let Some(index) = run.holds(codes) {
@@ -129,7 +133,13 @@ pub(super) fn first_match(
         }
     };
 
-    let mut run: Option<Run> = None;
+    // One buffer serves every run; `open` says whether it holds a run now.
+    let mut run = Run {
+        code: String::new(),
+        start: 0,
+        groups: Vec::new(),
+    };
+    let mut open = false;
     let mut gap = 0;
     for (c, start, _) in chars {
         if is_invisible(c) {
@@ -137,30 +147,32 @@ pub(super) fn first_match(
         }
         if c.is_ascii_alphanumeric() {
             let c = c.to_ascii_lowercase();
-            let r = run.get_or_insert_with(|| Run {
-                code: String::new(),
-                start,
-                groups: Vec::new(),
-            });
-            let kind_changes = r
-                .code
-                .chars()
-                .next_back()
-                .is_some_and(|p| p.is_ascii_digit() != c.is_ascii_digit());
-            if !r.code.is_empty() && (gap > 0 || kind_changes) {
-                r.groups.push(r.code.len());
+            if !open {
+                run.code.clear();
+                run.groups.clear();
+                run.start = start;
+                open = true;
             }
-            r.code.push(c);
+            let kind_changes = run
+                .code
+                .as_bytes()
+                .last()
+                .is_some_and(|p| p.is_ascii_digit() != c.is_ascii_digit());
+            if !run.code.is_empty() && (gap > 0 || kind_changes) {
+                run.groups.push(run.code.len());
+            }
+            run.code.push(c);
             gap = 0;
-        } else if run.is_some() && is_separator(c) && gap < MAX_GAP {
+        } else if open && is_separator(c) && gap < MAX_GAP {
             gap += 1;
-        } else if let Some(done) = run.take() {
-            consider(&done);
+        } else if open {
+            consider(&run);
+            open = false;
             gap = 0;
         }
     }
-    if let Some(done) = run {
-        consider(&done);
+    if open {
+        consider(&run);
     }
     best
 }
