@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --workspace --bench overhead` prints p50 and p99 for an 8 KB clinical prompt, streamed and
 //! not, then requests per second at a fixed concurrency. `PHIGATE_BENCH_REQUESTS` (default 300)
-//! and `PHIGATE_BENCH_SECONDS` (default 5) change the bounds.
+//! and `PHIGATE_BENCH_SECONDS` (default 5) change the bounds; `PHIGATE_BENCH_PARTS` picks parts.
 
 #![allow(
     clippy::unwrap_used,
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use phigate_audit::{AuditLog, CheckpointSigner};
 use phigate_auth::{MAX_ACCESS_TOKEN_TTL, Principal, RateLimit, Role, TokenSigner, scopes};
 use phigate_deid::{Detector, DetectorConfig};
-use phigate_gateway::{Gateway, GatewayConfig, RateLimits, router};
+use phigate_gateway::{Gateway, GatewayConfig, RateLimits};
 use phigate_llm::mock::MockUpstream;
 use phigate_llm::{AnthropicConfig, AnthropicProvider, ApiKey};
 use serde_json::{Value, json};
@@ -209,8 +209,31 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Which parts run: `PHIGATE_BENCH_PARTS` is a comma-separated subset of `latency`,
+/// `breakdown`, `scaling` and `throughput` (default all), so a profiler can watch one part alone.
+struct Parts {
+    latency: bool,
+    breakdown: bool,
+    scaling: bool,
+    throughput: bool,
+}
+
+impl Parts {
+    fn from_env() -> Parts {
+        let chosen = std::env::var("PHIGATE_BENCH_PARTS").unwrap_or_default();
+        let on = |part: &str| chosen.is_empty() || chosen.split(',').any(|p| p.trim() == part);
+        Parts {
+            latency: on("latency"),
+            breakdown: on("breakdown"),
+            scaling: on("scaling"),
+            throughput: on("throughput"),
+        }
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let parts = Parts::from_env();
     let requests = env_or("PHIGATE_BENCH_REQUESTS", 300) as usize;
     let seconds = env_or("PHIGATE_BENCH_SECONDS", 5);
     let mock = MockUpstream::start().await.unwrap();
@@ -248,7 +271,13 @@ async fn main() {
         .await
         .unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(Arc::new(gateway))).await });
+    // The product's own accept loop (`phigate serve` uses it): header and body deadlines,
+    // metrics middleware, TCP_NODELAY.
+    tokio::spawn(phigate_gateway::serve(
+        listener,
+        Arc::new(gateway),
+        std::future::pending(),
+    ));
 
     let principal = Principal {
         user_id: "bench".into(),
@@ -280,6 +309,9 @@ async fn main() {
         "", "direct50", "direct99", "gate50", "gate99", "added p50", "added p99"
     );
     for stream in [false, true] {
+        if !parts.latency {
+            break;
+        }
         let body = body(&prompt, stream);
         let d = latencies(&client, &direct, &body, requests).await;
         let g = latencies(&client, &gated, &body, requests).await;
@@ -300,8 +332,15 @@ async fn main() {
             ms(g99) - ms(d99)
         );
     }
-    breakdown(&prompt, &audit, requests);
-    scaling();
+    if parts.breakdown {
+        breakdown(&prompt, &audit, requests);
+    }
+    if parts.scaling {
+        scaling();
+    }
+    if !parts.throughput {
+        return;
+    }
     let body = Arc::new(body(&prompt, false));
     let direct_rps = throughput(Arc::new(direct), body.clone(), seconds).await;
     let gated_rps = throughput(gated, body, seconds).await;

@@ -122,6 +122,11 @@ async fn accept_loop(
                 continue;
             }
         };
+        // Responses go out as they are ready: an SSE event, or a small answer, must not wait
+        // for the client's delayed acknowledgement of the previous segment (Nagle).
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "gateway.nodelay failed");
+        }
         // Handlers that limit per client address (the sign-in page) read it as `ConnectInfo`.
         let app = app.clone().layer(axum::Extension(ConnectInfo(peer)));
         let watcher = graceful.watcher();

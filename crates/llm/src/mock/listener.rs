@@ -49,6 +49,8 @@ impl Listener for KillableListener {
         loop {
             match self.0.accept().await {
                 Ok((inner, addr)) => {
+                    // As an API server streams: every event goes out when it is written.
+                    let _ = inner.set_nodelay(true);
                     return (
                         KillableStream {
                             inner,
