@@ -425,7 +425,7 @@ fn map_leaves(map: &mut Map<String, Value>, visit: &mut dyn FnMut(&mut String)) 
     }
 }
 
-mod ids;
+pub(crate) mod ids;
 mod structure;
 
 pub use ids::IdMap;

@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 
 use self::blocks::{BlockRelay, escaped_vault};
 use crate::audit::Trail;
+use crate::scrub::IdMap;
 use crate::{Gateway, GatewayError};
 
 /// Events buffered between the relay task and the connection.
@@ -42,6 +43,7 @@ pub(crate) async fn relay(
     trail: Trail,
     outbound: Outbound,
     vault: Vault,
+    ids: IdMap,
     mode: DisclosureMode,
 ) -> Result<Response, GatewayError> {
     let upstream = match gateway.provider.stream(&outbound).await {
@@ -54,7 +56,7 @@ pub(crate) async fn relay(
     };
     let (tx, rx) = mpsc::channel::<Bytes>(CHANNEL_EVENTS);
     let restore = mode == DisclosureMode::Pseudonymized;
-    tokio::spawn(run(gateway, trail, upstream, vault, restore, tx));
+    tokio::spawn(run(gateway, trail, upstream, vault, ids, restore, tx));
     let body = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
@@ -85,11 +87,12 @@ async fn run(
     trail: Trail,
     mut upstream: EventStream,
     vault: Vault,
+    ids: IdMap,
     restore: bool,
     tx: mpsc::Sender<Bytes>,
 ) {
     let escaped = escaped_vault(&vault);
-    let mut blocks = BlockRelay::new(&vault, escaped.as_ref(), &gateway.thinking, restore);
+    let mut blocks = BlockRelay::new(&vault, escaped.as_ref(), &ids, &gateway.thinking, restore);
     let mut digest = Context::new(&SHA256);
 
     let end = loop {

@@ -99,7 +99,7 @@ pub(super) async fn create(
     let outbound = Outbound::from_request(&request, &api.version, api.betas)?;
     let outbound = gateway.disclose(&trail, outbound, &scrubbed, mode).await?;
     if outbound.stream {
-        return stream::relay(gateway, trail, outbound, scrubbed.vault, mode).await;
+        return stream::relay(gateway, trail, outbound, scrubbed.vault, scrubbed.ids, mode).await;
     }
 
     let upstream = tracing::debug_span!("gateway.upstream", provider = gateway.provider.name());

@@ -15,7 +15,7 @@ use phigate_deid::{StreamRestorer, Vault, reidentify};
 use phigate_llm::LlmError;
 use phigate_llm::types::{ContentBlock, Delta, StreamEvent};
 
-use crate::scrub::{all_leaves, data_leaves};
+use crate::scrub::{IdMap, all_leaves, data_leaves};
 use crate::thinking::ThinkingStore;
 
 /// A vault whose originals are written as JSON string content, numbered exactly like `vault`;
@@ -48,6 +48,7 @@ enum Block<'v> {
 pub(crate) struct BlockRelay<'v> {
     vault: &'v Vault,
     escaped: Option<&'v Vault>,
+    ids: &'v IdMap,
     store: &'v ThinkingStore,
     restore: bool,
     blocks: HashMap<usize, Block<'v>>,
@@ -56,16 +57,19 @@ pub(crate) struct BlockRelay<'v> {
 
 impl<'v> BlockRelay<'v> {
     /// A relay restoring from `vault` (tool input from `escaped`), or passing events through
-    /// unchanged when `restore` is false (Safe Harbor data has nothing to restore).
+    /// unchanged when `restore` is false (Safe Harbor data has nothing to restore). Ids that
+    /// are surrogates from `ids` are mapped back in either case.
     pub fn new(
         vault: &'v Vault,
         escaped: Option<&'v Vault>,
+        ids: &'v IdMap,
         store: &'v ThinkingStore,
         restore: bool,
     ) -> Self {
         BlockRelay {
             vault,
             escaped,
+            ids,
             store,
             restore,
             blocks: HashMap::new(),
@@ -80,6 +84,20 @@ impl<'v> BlockRelay<'v> {
 
     /// The events to send for one upstream event, in order.
     pub fn event(&mut self, event: StreamEvent) -> Result<Vec<StreamEvent>, LlmError> {
+        // The caller's own ids come back whatever the mode: they were never the provider's.
+        let event = match event {
+            StreamEvent::ContentBlockStart {
+                index,
+                mut content_block,
+            } => {
+                self.ids.restore(std::slice::from_mut(&mut content_block));
+                StreamEvent::ContentBlockStart {
+                    index,
+                    content_block,
+                }
+            }
+            other => other,
+        };
         if !self.restore {
             return Ok(vec![event]);
         }

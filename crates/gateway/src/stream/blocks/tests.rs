@@ -33,7 +33,8 @@ fn block(kind: &str) -> ContentBlock {
 fn relay(kind: &str, pieces: &[&str], store: &ThinkingStore) -> Vec<StreamEvent> {
     let vault = vault();
     let escaped = escaped_vault(&vault).unwrap();
-    let mut relay = BlockRelay::new(&vault, Some(&escaped), store, true);
+    let ids = IdMap::default();
+    let mut relay = BlockRelay::new(&vault, Some(&escaped), &ids, store, true);
     let mut out = Vec::new();
     let start = StreamEvent::ContentBlockStart {
         index: 0,
@@ -159,7 +160,8 @@ fn streamed_thinking_is_restored_before_its_signature_and_remembered_masked() {
 fn unknown_placeholders_are_counted_and_left_as_they_are() {
     let vault = vault();
     let store = ThinkingStore::new(1);
-    let mut relay = BlockRelay::new(&vault, None, &store, true);
+    let ids = IdMap::default();
+    let mut relay = BlockRelay::new(&vault, None, &ids, &store, true);
     let start = StreamEvent::ContentBlockStart {
         index: 0,
         content_block: block("text"),
@@ -182,7 +184,8 @@ fn unknown_placeholders_are_counted_and_left_as_they_are() {
 fn safe_harbor_streams_pass_through_untouched() {
     let vault = vault();
     let store = ThinkingStore::new(1);
-    let mut relay = BlockRelay::new(&vault, None, &store, false);
+    let ids = IdMap::default();
+    let mut relay = BlockRelay::new(&vault, None, &ids, &store, false);
     let delta = delta_event(
         0,
         Delta::TextDelta {
@@ -197,7 +200,8 @@ fn a_streamed_stop_sequence_is_restored() {
     let mut vault = Vault::new();
     vault.placeholder_for(EntityKind::Name, "Rosalind Okonkwo");
     let store = ThinkingStore::new(4);
-    let mut relay = BlockRelay::new(&vault, None, &store, true);
+    let ids = IdMap::default();
+    let mut relay = BlockRelay::new(&vault, None, &ids, &store, true);
     let event: StreamEvent = serde_json::from_value(json!({
         "type": "message_delta",
         "delta": {"stop_reason": "stop_sequence", "stop_sequence": "[NAME_1]"},
@@ -207,4 +211,35 @@ fn a_streamed_stop_sequence_is_restored() {
     let out = relay.event(event).unwrap();
     let value: Value = serde_json::to_value(&out[0]).unwrap();
     assert_eq!(value["delta"]["stop_sequence"], "Rosalind Okonkwo");
+}
+
+#[test]
+fn surrogate_ids_in_a_streamed_block_are_mapped_back_in_every_mode() {
+    // The caller's history held a server tool use with its own id; the provider saw a surrogate.
+    let mut history: Vec<phigate_llm::types::Message> = serde_json::from_value(json!([
+        {"role": "assistant", "content": [
+            {"type": "server_tool_use", "id": "srvtoolu_caller_42", "name": "web_search",
+             "input": {"query": "clinic hours"}}
+        ]}
+    ]))
+    .unwrap();
+    let ids = crate::scrub::ids::substitute(&mut history);
+    assert_eq!(ids.len(), 1);
+    let vault = vault();
+    let store = ThinkingStore::new(1);
+    for restore in [true, false] {
+        let mut relay = BlockRelay::new(&vault, None, &ids, &store, restore);
+        let start: StreamEvent = serde_json::from_value(json!({
+            "type": "content_block_start", "index": 0,
+            "content_block": {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_phg_1",
+                              "content": []}
+        }))
+        .unwrap();
+        let out = relay.event(start).unwrap();
+        let value: Value = serde_json::to_value(&out[0]).unwrap();
+        assert_eq!(
+            value["content_block"]["tool_use_id"], "srvtoolu_caller_42",
+            "restore={restore}"
+        );
+    }
 }
