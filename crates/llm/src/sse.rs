@@ -6,7 +6,9 @@
 //! skipped. Bytes may arrive split anywhere, even inside a UTF-8 character or between the CR
 //! and LF of one line ending, because the decoder only turns complete lines into text.
 
-use serde_json::Value;
+use std::borrow::Cow;
+
+use serde::Deserialize;
 
 use crate::error::LlmError;
 use crate::types::StreamEvent;
@@ -44,21 +46,23 @@ impl SseDecoder {
     /// Feeds bytes and returns every frame they complete.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<SseFrame> {
         let mut frames = Vec::new();
-        for &byte in bytes {
+        let mut rest = bytes;
+        while let Some(&first) = rest.first() {
             if self.after_cr {
                 self.after_cr = false;
-                if byte == b'\n' {
+                if first == b'\n' {
+                    rest = &rest[1..];
                     continue;
                 }
             }
-            match byte {
-                b'\n' => self.end_line(&mut frames),
-                b'\r' => {
-                    self.after_cr = true;
-                    self.end_line(&mut frames);
-                }
-                _ => self.line.push(byte),
-            }
+            let Some(at) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                self.line.extend_from_slice(rest);
+                break;
+            };
+            self.line.extend_from_slice(&rest[..at]);
+            self.after_cr = rest[at] == b'\r';
+            self.end_line(&mut frames);
+            rest = &rest[at + 1..];
         }
         frames
     }
@@ -71,16 +75,23 @@ impl SseDecoder {
         self.line.len() + self.data.len()
     }
 
+    /// Handles the line in `self.line`, then empties it (keeping its allocation for the next).
     fn end_line(&mut self, frames: &mut Vec<SseFrame>) {
-        let raw = std::mem::take(&mut self.line);
-        let mut line = String::from_utf8_lossy(&raw).into_owned();
-        if !self.started {
-            self.started = true;
-            if let Some(rest) = line.strip_prefix('\u{feff}') {
-                line = rest.to_owned();
+        let mut raw = std::mem::take(&mut self.line);
+        {
+            let text = String::from_utf8_lossy(&raw);
+            let mut line: &str = &text;
+            if !self.started {
+                self.started = true;
+                line = line.strip_prefix('\u{feff}').unwrap_or(line);
             }
+            self.field(line, frames);
         }
+        raw.clear();
+        self.line = raw;
+    }
 
+    fn field(&mut self, line: &str, frames: &mut Vec<SseFrame>) {
         if line.is_empty() {
             self.dispatch(frames);
             return;
@@ -90,7 +101,7 @@ impl SseDecoder {
         }
         let (field, value) = match line.split_once(':') {
             Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
-            None => (line.as_str(), ""),
+            None => (line, ""),
         };
         match field {
             "event" => self.event = Some(value.to_owned()),
@@ -147,25 +158,46 @@ pub fn encode_event(event: &StreamEvent) -> Result<String, LlmError> {
 /// Event and delta types this crate does not know become [`StreamEvent::Unknown`]; a known
 /// type with the wrong fields, or data that is not JSON, is an error.
 pub fn parse_event(frame: &SseFrame) -> Result<StreamEvent, LlmError> {
-    let value: Value =
-        serde_json::from_str(&frame.data).map_err(|e| LlmError::decode("stream event", &e))?;
-    let kind = value
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if !KNOWN_EVENTS.contains(&kind) {
-        return Ok(StreamEvent::Unknown(value));
+    // A first look reads only the two type names (skipping the rest without building it); a
+    // known event is then read straight into its type, not through a `Value`.
+    let unknown = || {
+        serde_json::from_str(&frame.data)
+            .map(StreamEvent::Unknown)
+            .map_err(|e| LlmError::decode("stream event", &e))
+    };
+    // Data that is not an object with string type names is no event this crate knows.
+    let Ok(peek) = serde_json::from_str::<Peek<'_>>(&frame.data) else {
+        return unknown();
+    };
+    let kind = peek.kind.as_deref().unwrap_or_default();
+    let known = KNOWN_EVENTS.contains(&kind)
+        && (kind != "content_block_delta"
+            || KNOWN_DELTAS.contains(
+                &peek
+                    .delta
+                    .as_ref()
+                    .and_then(|d| d.kind.as_deref())
+                    .unwrap_or_default(),
+            ));
+    if !known {
+        return unknown();
     }
-    if kind == "content_block_delta" {
-        let delta = value
-            .pointer("/delta/type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !KNOWN_DELTAS.contains(&delta) {
-            return Ok(StreamEvent::Unknown(value));
-        }
-    }
-    serde_json::from_value(value).map_err(|e| LlmError::decode("stream event", &e))
+    serde_json::from_str(&frame.data).map_err(|e| LlmError::decode("stream event", &e))
+}
+
+/// The type names of an event, borrowed where the JSON has no escapes.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    delta: Option<PeekDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PeekDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
 }
 
 #[cfg(test)]
@@ -283,5 +315,34 @@ mod tests {
         assert!(matches!(new_delta, Ok(StreamEvent::Unknown(_))));
         let broken = parse_event(&frame(r#"{"type":"content_block_stop"}"#));
         assert!(matches!(broken, Err(LlmError::Decode { .. })));
+    }
+
+    #[test]
+    fn odd_but_valid_json_is_an_unknown_event_and_invalid_json_an_error() {
+        let frame = |data: &str| SseFrame {
+            event: None,
+            data: data.to_owned(),
+        };
+        for data in [
+            r#"[1, 2]"#,
+            r#""text""#,
+            r#"{"type": 7}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":"flat"}"#,
+        ] {
+            assert!(
+                matches!(parse_event(&frame(data)), Ok(StreamEvent::Unknown(_))),
+                "{data}"
+            );
+        }
+        // A type name written with an escape is still the same name.
+        let escaped = parse_event(&frame(r#"{"type":"message\u005fstop"}"#));
+        assert!(
+            matches!(escaped, Ok(StreamEvent::MessageStop)),
+            "{escaped:?}"
+        );
+        assert!(matches!(
+            parse_event(&frame("{not json")),
+            Err(LlmError::Decode { .. })
+        ));
     }
 }
