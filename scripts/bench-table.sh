@@ -115,5 +115,5 @@ while read -r line; do
 done < <(grep -E '^(sqlite|postgres):' "$work/audit.txt")
 row "encrypt 1 KB" "$(cut -d' ' -f1-2 <<< "$enc_1k") raw AES-GCM" "$(cut -d' ' -f3-4 <<< "$enc_1k") envelope" "$(cut -d' ' -f5 <<< "$enc_1k")"
 row "encrypt 1 MB" "$(cut -d' ' -f1-2 <<< "$enc_1m") raw AES-GCM" "$(cut -d' ' -f3-4 <<< "$enc_1m") envelope" "$(cut -d' ' -f5 <<< "$enc_1m")"
-row "load on serve (echo provider)" "$(load_kv requests) requests, $load_concurrency in flight" "$(load_kv rps) req/s" "p50 $(load_kv p50_ms) ms, p99 $(load_kv p99_ms) ms, failed $(load_kv failed)"
+row "load on serve (echo provider)" "$(load_kv requests) requests, $load_concurrency in flight" "$(load_kv rps) req/s" "p50 $(load_kv p50_ms) ms, p99 $(load_kv p99_ms) ms, failed $(load_kv failed) ($(load_kv failures))"
 row "serve memory (RSS)" "$((rss_rest / 1024)) MB at rest" "$((rss_peak / 1024)) MB peak under load" "sampled every 0.2 s"

@@ -4,6 +4,7 @@
 //! ones after `--duration` seconds, so a run can never turn into an open-ended flood. It only
 //! talks to loopback addresses: it is a measuring tool, not something to aim at other hosts.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,6 +17,27 @@ use serde_json::json;
 use crate::cli::LoadArgs;
 use crate::output::Out;
 
+/// How one request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Outcome {
+    /// A 2xx status and a complete body.
+    Ok,
+    /// Another status (a `429` means the gateway's rate limits refused the load).
+    Status(u16),
+    /// No answer: the connection failed, timed out, or the body broke off.
+    NoAnswer,
+}
+
+impl Outcome {
+    fn label(self) -> String {
+        match self {
+            Outcome::Ok => "ok".to_owned(),
+            Outcome::Status(code) => code.to_string(),
+            Outcome::NoAnswer => "no_answer".to_owned(),
+        }
+    }
+}
+
 /// What one run measured.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Summary {
@@ -25,6 +47,8 @@ pub(crate) struct Summary {
     pub ok: u64,
     /// Requests that failed: another status, or no answer.
     pub failed: u64,
+    /// The failures by how they ended, so a run refused by rate limits says so.
+    pub failures: BTreeMap<Outcome, u64>,
     /// Wall time from the first request to the last answer.
     pub elapsed: Duration,
     /// Latency percentiles of all requests, in order: p50, p90, p99, max.
@@ -32,10 +56,14 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    /// Summarises per-request latencies and outcomes (`true` for success).
-    pub(crate) fn from_samples(mut samples: Vec<(Duration, bool)>, elapsed: Duration) -> Self {
+    /// Summarises per-request latencies and outcomes.
+    pub(crate) fn from_samples(mut samples: Vec<(Duration, Outcome)>, elapsed: Duration) -> Self {
         samples.sort_by_key(|(latency, _)| *latency);
-        let ok = samples.iter().filter(|(_, ok)| *ok).count() as u64;
+        let mut failures = BTreeMap::new();
+        for (_, outcome) in samples.iter().filter(|(_, o)| *o != Outcome::Ok) {
+            *failures.entry(*outcome).or_insert(0) += 1;
+        }
+        let ok = samples.iter().filter(|(_, o)| *o == Outcome::Ok).count() as u64;
         let requests = samples.len() as u64;
         let at = |p: f64| {
             let last = samples.len().saturating_sub(1);
@@ -46,6 +74,7 @@ impl Summary {
             requests,
             ok,
             failed: requests - ok,
+            failures,
             elapsed,
             percentiles: [at(0.50), at(0.90), at(0.99), at(1.0)],
         }
@@ -56,17 +85,31 @@ impl Summary {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// The failures as `STATUS:COUNT` pairs joined by commas (`429:1940,no_answer:3`), or
+    /// `none`.
+    pub(crate) fn failure_breakdown(&self) -> String {
+        if self.failures.is_empty() {
+            return "none".to_owned();
+        }
+        self.failures
+            .iter()
+            .map(|(outcome, count)| format!("{}:{count}", outcome.label()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// The closing `load:` line: `key=value` pairs for scripts.
     pub(crate) fn line(&self) -> String {
         let [p50, p90, p99, max] = self.percentiles.map(ms);
         format!(
             "load: requests={} ok={} failed={} seconds={:.3} rps={:.1} p50_ms={p50:.3} \
-             p90_ms={p90:.3} p99_ms={p99:.3} max_ms={max:.3}",
+             p90_ms={p90:.3} p99_ms={p99:.3} max_ms={max:.3} failures={}",
             self.requests,
             self.ok,
             self.failed,
             self.elapsed.as_secs_f64(),
-            self.rate()
+            self.rate(),
+            self.failure_breakdown()
         )
     }
 }
@@ -122,6 +165,12 @@ pub fn load(args: &LoadArgs) -> Result<ExitCode> {
     out.line(format!(
         "latency p50 {p50:.2} ms, p90 {p90:.2} ms, p99 {p99:.2} ms, max {max:.2} ms"
     ));
+    if summary.failed > 0 {
+        out.line(format!(
+            "failures by status: {}",
+            summary.failure_breakdown()
+        ));
+    }
     out.line(summary.line());
     out.flush();
     Ok(if summary.failed == 0 {
@@ -165,13 +214,13 @@ async fn run_load(
     Ok(Summary::from_samples(samples, started.elapsed()))
 }
 
-/// One request; its latency (to the end of the body) and whether it succeeded.
+/// One request; its latency (to the end of the body) and how it ended.
 async fn one(
     client: &reqwest::Client,
     target: &reqwest::Url,
     body: &serde_json::Value,
     token: &str,
-) -> (Duration, bool) {
+) -> (Duration, Outcome) {
     let started = Instant::now();
     let sent = client
         .post(target.clone())
@@ -180,33 +229,38 @@ async fn one(
         .json(body)
         .send()
         .await;
-    let ok = match sent {
-        Ok(response) if response.status().is_success() => response.bytes().await.is_ok(),
+    let outcome = match sent {
+        Ok(response) if response.status().is_success() => match response.bytes().await {
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::NoAnswer,
+        },
         Ok(response) => {
+            let status = response.status().as_u16();
             // Read the refusal so the connection can be reused; its content is not shown.
             let _ = response.bytes().await;
-            false
+            Outcome::Status(status)
         }
-        Err(_) => false,
+        Err(_) => Outcome::NoAnswer,
     };
-    (started.elapsed(), ok)
+    (started.elapsed(), outcome)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ms_samples(values: &[u64], ok: bool) -> Vec<(Duration, bool)> {
+    fn ms_samples(values: &[u64], outcome: Outcome) -> Vec<(Duration, Outcome)> {
         values
             .iter()
-            .map(|v| (Duration::from_millis(*v), ok))
+            .map(|v| (Duration::from_millis(*v), outcome))
             .collect()
     }
 
     #[test]
     fn a_summary_counts_every_request_and_orders_its_percentiles() {
-        let mut samples = ms_samples(&(1..=100).rev().collect::<Vec<_>>(), true);
-        samples.extend(ms_samples(&[500, 700], false));
+        let mut samples = ms_samples(&(1..=100).rev().collect::<Vec<_>>(), Outcome::Ok);
+        samples.extend(ms_samples(&[500], Outcome::Status(429)));
+        samples.extend(ms_samples(&[700], Outcome::NoAnswer));
         let summary = Summary::from_samples(samples, Duration::from_secs(2));
         assert_eq!(
             (summary.requests, summary.ok, summary.failed),
@@ -226,6 +280,16 @@ mod tests {
                 .line()
                 .starts_with("load: requests=102 ok=100 failed=2 ")
         );
+        assert_eq!(summary.failure_breakdown(), "429:1,no_answer:1");
+        assert!(summary.line().ends_with(" failures=429:1,no_answer:1"));
+    }
+
+    #[test]
+    fn a_run_without_failures_says_none() {
+        let summary =
+            Summary::from_samples(ms_samples(&[1, 2], Outcome::Ok), Duration::from_secs(1));
+        assert_eq!(summary.failure_breakdown(), "none");
+        assert!(summary.failures.is_empty());
     }
 
     #[test]
