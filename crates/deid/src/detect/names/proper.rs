@@ -6,8 +6,9 @@
 //! too, so each rule here asks for a second piece of evidence: a name-shaped neighbour, letters
 //! beyond ASCII, or a place in a list of names.
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
+
+use rustc_hash::FxHashSet;
 
 use super::NameFinder;
 use crate::detect::lexicon::{Eponym, WordInfo};
@@ -17,7 +18,7 @@ use crate::entity::{EntityKind, Source};
 const ENGLISH_WORDS: &str = include_str!("../../../data/english-words.txt");
 
 /// The lower-case English words of SCOWL, parsed once per process.
-static ENGLISH: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+static ENGLISH: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
     ENGLISH_WORDS
         .lines()
         .filter(|line| !line.starts_with('#'))

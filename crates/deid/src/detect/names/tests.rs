@@ -4,7 +4,14 @@ use crate::detect::tokens::tokenize;
 fn names(text: &str) -> Vec<(EntityKind, String)> {
     let lexicon = Lexicon::new(crate::detect::names::ROLES);
     let mut out = Vec::new();
-    find_names(text, &tokenize(text), &lexicon, true, &mut out);
+    let mut lowered = String::new();
+    find_names(
+        text,
+        &tokenize(text, &mut lowered),
+        &lexicon,
+        true,
+        &mut out,
+    );
     out.iter()
         .map(|e| (e.kind, text[e.start..e.end].to_owned()))
         .collect()
