@@ -47,6 +47,9 @@ struct Reach {
     max_len: Option<usize>,
     /// The most printable ASCII bytes a match can hold, when bounded (see `trigger::costs`).
     max_cost: Option<usize>,
+    /// Every match starts with a byte of its trigger (a byte trigger only): a window then
+    /// starts where its run of trigger bytes does, instead of reaching back from it.
+    starts_on_trigger: bool,
 }
 
 /// Where one rule must be searched in one text.
@@ -135,6 +138,8 @@ impl Prefilter {
                 Some(0) | None => None,
                 Some(_) => choose(&hir),
             };
+            let starts_on_trigger = matches!(&chosen,
+                Some(Trigger::Bytes(set)) if trigger::first_bytes(&hir).is_subset(set));
             let trigger = chosen.map(|t| match triggers.iter().position(|known| *known == t) {
                 Some(at) => at,
                 None => {
@@ -149,6 +154,7 @@ impl Prefilter {
                 min_len: props.minimum_len().unwrap_or(0),
                 max_len: props.maximum_len(),
                 max_cost: trigger::max_cost(&hir),
+                starts_on_trigger,
             });
         }
 
@@ -404,7 +410,9 @@ fn windows(
         let last_end = out.last().map_or(0, |w| w.1);
         let mut from = start;
         let bound = low.max(last_end);
-        if from > bound {
+        // A match that starts on a trigger byte starts inside this group: nothing to its left
+        // is in one.
+        if from > bound && !(cut && rule.starts_on_trigger) {
             from -= bytes[bound..start]
                 .iter()
                 .rev()

@@ -65,7 +65,10 @@ fn push_lower(word: &str, buffer: &mut String) -> Option<(usize, usize)> {
         if !word.bytes().any(|b| b.is_ascii_uppercase()) {
             return None;
         }
-        buffer.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+        buffer.push_str(word);
+        if let Some(added) = buffer.get_mut(from..) {
+            added.make_ascii_lowercase();
+        }
     } else {
         buffer.push_str(&word.to_lowercase());
         if buffer[from..] == *word {
