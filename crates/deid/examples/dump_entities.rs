@@ -18,7 +18,10 @@ const CORPORA: [(&str, &str); 3] = [
         include_str!("../tests/data/synthea-notes-gold.jsonl"),
     ),
     ("aci", include_str!("../tests/data/aci-gold-names.jsonl")),
-    ("presidio", include_str!("../tests/data/presidio-gold.jsonl")),
+    (
+        "presidio",
+        include_str!("../tests/data/presidio-gold.jsonl"),
+    ),
 ];
 
 fn main() {
@@ -34,7 +37,10 @@ fn main() {
         };
         for (index, record) in records.iter().enumerate() {
             // The lower-cased copy takes the name rules' lower-case path on every corpus.
-            let variants = [("as-is", record.text.clone()), ("lower", record.text.to_lowercase())];
+            let variants = [
+                ("as-is", record.text.clone()),
+                ("lower", record.text.to_lowercase()),
+            ];
             for (variant, text) in variants {
                 for entity in detector.detect(&text, &known) {
                     println!(

@@ -172,7 +172,9 @@ impl<'a> NameFinder<'a> {
             adjacent: Vec::new(),
             next_items: Vec::new(),
         };
-        finder.adjacent = (0..tokens.len()).map(|i| finder.written_adjacent(i)).collect();
+        finder.adjacent = (0..tokens.len())
+            .map(|i| finder.written_adjacent(i))
+            .collect();
         finder
     }
 
@@ -199,10 +201,14 @@ impl<'a> NameFinder<'a> {
         };
         // Synthea writes names with numeric suffixes (`An125 Suanne858`): digits glued to the
         // end of a word belong to it.
-        let between = self.text[self.tokens[i].end..next.start]
-            .trim_start_matches(|c: char| c.is_ascii_digit());
         if self.tokens[i].possessive {
             return false;
+        }
+        let between = self.text[self.tokens[i].end..next.start]
+            .trim_start_matches(|c: char| c.is_ascii_digit());
+        // The usual case, a single space, answers at once.
+        if between == " " {
+            return true;
         }
         let tight = between.chars().all(|c| c == ' ' || c == '\t') && !between.is_empty();
         tight
@@ -215,13 +221,11 @@ impl<'a> NameFinder<'a> {
     /// `Martha\nCollins`: a name wrapped onto the next line. Only a capitalised word followed,
     /// across one bare line break, by a listed surname that is not an everyday or medical word.
     fn broken_across_lines(&self, i: usize, between: &str) -> bool {
-        if between.trim_matches([' ', '\t']) != "\n" {
-            return false;
-        }
         let (this, next) = (&self.tokens[i], &self.tokens[i + 1]);
         let info = self.info[i + 1];
         this.shape == Shape::Capitalized
             && next.shape == Shape::Capitalized
+            && between.trim_matches([' ', '\t']) == "\n"
             && self.info[i].is_listed_name()
             && info.last_rank.is_some()
             && !info.function

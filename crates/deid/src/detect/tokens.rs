@@ -57,11 +57,11 @@ fn shape_of(word: &str) -> Shape {
     }
 }
 
-/// Appends `word` in lower case to `buffer` and returns where it lies there, or `None` (leaving
-/// the buffer as it was) when the word already is lower case.
-fn push_lower(word: &str, buffer: &mut String) -> Option<(usize, usize)> {
+/// Appends `word` (`ascii` when it is all ASCII) in lower case to `buffer` and returns where
+/// it lies there, or `None` (leaving the buffer as it was) when the word already is lower case.
+fn push_lower(word: &str, ascii: bool, buffer: &mut String) -> Option<(usize, usize)> {
     let from = buffer.len();
-    if word.is_ascii() {
+    if ascii {
         if !word.bytes().any(|b| b.is_ascii_uppercase()) {
             return None;
         }
@@ -97,8 +97,17 @@ pub(crate) fn tokenize<'t>(text: &'t str, lowered: &'t mut String) -> Vec<Token<
     let mut tokens = Vec::with_capacity(text.len() / 7);
     // Tokens whose lower-case form is in `lowered`, with where it lies there.
     let mut owned: Vec<(usize, (usize, usize))> = Vec::new();
+    let bytes = text.as_bytes();
     let mut at = 0;
-    while let Some((c, len)) = char_at(text, at) {
+    while let Some(&byte) = bytes.get(at) {
+        // Most of what lies between words is ASCII: skip it without decoding.
+        if byte.is_ascii() && !byte.is_ascii_alphabetic() {
+            at += 1;
+            continue;
+        }
+        let Some((c, len)) = char_at(text, at) else {
+            break;
+        };
         at += len;
         if !c.is_alphabetic() {
             continue;
@@ -151,7 +160,13 @@ fn make_token<'t>(
     let word = &text[start..end];
     let mut word_end = end;
     let mut possessive = false;
-    for suffix in ["'s", "’s", "'S"] {
+    // Every possessive suffix ends in `s` or `S`.
+    let suffixes = if word.ends_with(['s', 'S']) {
+        &["'s", "’s", "'S"][..]
+    } else {
+        &[]
+    };
+    for suffix in suffixes {
         if word.len() > suffix.len() + 1 && word.ends_with(suffix) {
             word_end = end - suffix.len();
             possessive = true;
@@ -162,7 +177,8 @@ fn make_token<'t>(
         possessive = !text[end..].chars().nth(1).is_some_and(char::is_alphabetic);
     }
     let word = &text[start..word_end];
-    let shape = if word.is_ascii() {
+    let ascii = word.is_ascii();
+    let shape = if ascii {
         ascii_shape(word)
     } else {
         shape_of(word)
@@ -174,7 +190,7 @@ fn make_token<'t>(
         shape,
         possessive,
     };
-    (token, push_lower(word, lowered))
+    (token, push_lower(word, ascii, lowered))
 }
 
 /// [`shape_of`] of an ASCII word.

@@ -101,9 +101,8 @@ impl NameFinder<'_> {
 
     /// Whether token `i` can sit beside an unknown word in a two-word name.
     fn pair_part(&self, i: usize) -> bool {
-        let alphabetic = self.tokens[i].lower.chars().all(char::is_alphabetic);
-        alphabetic
-            && self.unlisted_part(i)
+        self.unlisted_part(i)
+            && self.tokens[i].lower.chars().all(char::is_alphabetic)
             && !drug_like(&self.tokens[i].lower)
             && (self.unknown(i) || self.info[i].is_listed_name())
     }
@@ -184,10 +183,12 @@ impl NameFinder<'_> {
                     && info.eponym != Eponym::No
                     && !info.function
                     && !info.ambiguous;
-                let head_after = (self.tokens.get(this + 1))
-                    .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower));
+                let head_after = || {
+                    (self.tokens.get(this + 1))
+                        .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower))
+                };
                 let proper = self.marks[other].is_some() && self.unknown(other);
-                if eponym_name && proper && !head_after {
+                if eponym_name && proper && !head_after() {
                     self.mark(this, EntityKind::Name, Source::Dictionary, 0.5);
                 }
             }
