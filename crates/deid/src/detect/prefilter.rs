@@ -317,7 +317,7 @@ impl Costs {
         let mut sum = 0u32;
         before.push(0);
         for (offset, &byte) in bytes.iter().enumerate() {
-            if trigger::costs(byte) {
+            if trigger::COSTS[usize::from(byte)] {
                 sum = sum.saturating_add(1);
                 at.push(offset);
             }
