@@ -50,6 +50,9 @@ struct Reach {
     /// Every match starts with a byte of its trigger (a byte trigger only): a window then
     /// starts where its run of trigger bytes does, instead of reaching back from it.
     starts_on_trigger: bool,
+    /// A match may hold every byte of its trigger (a byte trigger only): runs of trigger bytes
+    /// need no cutting to the allowed bytes.
+    allows_trigger: bool,
 }
 
 /// Where one rule must be searched in one text.
@@ -138,6 +141,9 @@ impl Prefilter {
                 Some(0) | None => None,
                 Some(_) => choose(&hir),
             };
+            let allowed = trigger::allowed(&hir);
+            let allows_trigger = matches!(&chosen,
+                Some(Trigger::Bytes(set)) if set.is_subset(&allowed));
             let starts_on_trigger = matches!(&chosen,
                 Some(Trigger::Bytes(set)) if trigger::first_bytes(&hir).is_subset(set));
             let trigger = chosen.map(|t| match triggers.iter().position(|known| *known == t) {
@@ -147,7 +153,6 @@ impl Prefilter {
                     triggers.len() - 1
                 }
             });
-            let allowed = trigger::allowed(&hir);
             rules.push(Reach {
                 trigger,
                 allows: std::array::from_fn(|b| u8::try_from(b).is_ok_and(|b| allowed.contains(b))),
@@ -155,6 +160,7 @@ impl Prefilter {
                 max_len: props.maximum_len(),
                 max_cost: trigger::max_cost(&hir),
                 starts_on_trigger,
+                allows_trigger,
             });
         }
 
@@ -264,6 +270,9 @@ impl Prefilter {
                 match &self.triggers[t] {
                     Trigger::Words(_) if escaped => None,
                     Trigger::Words(_) => Some(windows(text, reach, &hits[t], Hits::Any, &costs)),
+                    Trigger::Bytes(_) if reach.allows_trigger => {
+                        Some(windows(text, reach, &hits[t], Hits::Cut, &costs))
+                    }
                     Trigger::Bytes(_) => {
                         let runs = allowed_runs(bytes, reach, &hits[t]);
                         Some(windows(text, reach, &runs, Hits::Cut, &costs))
