@@ -329,9 +329,11 @@ impl<'a> NameFinder<'a> {
     /// every name part (`An125`).
     fn suffixed(&self, i: usize) -> bool {
         let token = &self.tokens[i];
+        if token.shape != Shape::Capitalized {
+            return false;
+        }
         let digits = self.end_with_suffix(i) - token.end;
-        token.shape == Shape::Capitalized
-            && (1..=4).contains(&digits)
+        (1..=4).contains(&digits)
             && !self.text[token.end + digits..].starts_with(|c: char| c.is_alphanumeric())
     }
 
