@@ -188,3 +188,20 @@ fn lowercase_first_name_initial_and_unlisted_surname_are_joined() {
         ["benjamin a seiler"]
     );
 }
+
+#[test]
+fn letters_and_capitals_count_as_char_methods_do() {
+    for text in [
+        "Seen by Dr. ROE on 2026-01-17.",
+        "Šárka Ottová, Järvilehto; ǅemal ΣΟΦΙΑ ⅫⒶ 12",
+        "",
+    ] {
+        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+        let upper = text.chars().filter(|c| c.is_uppercase()).count();
+        assert_eq!(
+            super::letters_and_capitals(text),
+            (letters, upper),
+            "{text}"
+        );
+    }
+}
