@@ -1,34 +1,11 @@
 //! The word lists behind name detection, embedded in the binary and parsed once.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use rustc_hash::{FxHashMap, FxHashSet};
 
-/// FNV-1a: the word lists are looked up once per word of every text, and the keys are fixed,
-/// embedded lists (nothing an attacker chooses), so a fast non-keyed hash is safe here.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &byte in bytes {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
-type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
+// The word lists are looked up once per word of every text, and the keys are fixed, embedded
+// lists (nothing an attacker chooses), so a fast non-keyed hash is safe here.
+type FastMap<K, V> = FxHashMap<K, V>;
+type FastSet<K> = FxHashSet<K>;
 
 const FIRST_NAMES: &str = include_str!("../../data/first-names.txt");
 const LAST_NAMES: &str = include_str!("../../data/last-names.txt");

@@ -128,7 +128,8 @@ impl Detector {
         places::address_blocks(text, &mut rules);
         let mut addressees = Vec::new();
         address_tail::addressee_lines(text, &rules, &mut addressees);
-        let tokens = tokens::tokenize(text);
+        let mut lowered = String::new();
+        let tokens = tokens::tokenize(text, &mut lowered);
         let mut names = Vec::new();
         names::find_names(
             text,

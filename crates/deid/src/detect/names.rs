@@ -142,6 +142,12 @@ struct NameFinder<'a> {
     marks: Vec<Option<Mark>>,
     /// `joined[i]`: tokens `i` and `i + 1` are one name despite the punctuation between them.
     joined: Vec<bool>,
+    /// `adjacent[i]`: what [`NameFinder::adjacent`] answers, worked out once per token since
+    /// the rules ask it many times.
+    adjacent: Vec<bool>,
+    /// `next_items[j]`: the next list item after token `j` (see `next_list_item`), filled in
+    /// by the rules that read lists; empty until then.
+    next_items: Vec<Option<usize>>,
 }
 
 impl<'a> NameFinder<'a> {
@@ -152,9 +158,8 @@ impl<'a> NameFinder<'a> {
         clinician_names: bool,
     ) -> Self {
         let info = tokens.iter().map(|t| lexicon.info(&t.lower)).collect();
-        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-        let upper = text.chars().filter(|c| c.is_uppercase()).count();
-        NameFinder {
+        let (letters, upper) = letters_and_capitals(text);
+        let mut finder = NameFinder {
             text,
             tokens,
             info,
@@ -164,7 +169,13 @@ impl<'a> NameFinder<'a> {
             clinician_names,
             marks: vec![None; tokens.len()],
             joined: vec![false; tokens.len()],
-        }
+            adjacent: Vec::new(),
+            next_items: Vec::new(),
+        };
+        finder.adjacent = (0..tokens.len())
+            .map(|i| finder.written_adjacent(i))
+            .collect();
+        finder
     }
 
     /// Whether token `i` has the shape a name has in this text.
@@ -180,15 +191,24 @@ impl<'a> NameFinder<'a> {
 
     /// Whether tokens `i` and `i + 1` are written next to each other as parts of one name.
     fn adjacent(&self, i: usize) -> bool {
+        self.adjacent.get(i).copied().unwrap_or(false)
+    }
+
+    /// Works out [`NameFinder::adjacent`] from the text.
+    fn written_adjacent(&self, i: usize) -> bool {
         let Some(next) = self.tokens.get(i + 1) else {
             return false;
         };
         // Synthea writes names with numeric suffixes (`An125 Suanne858`): digits glued to the
         // end of a word belong to it.
-        let between = self.text[self.tokens[i].end..next.start]
-            .trim_start_matches(|c: char| c.is_ascii_digit());
         if self.tokens[i].possessive {
             return false;
+        }
+        let between = self.text[self.tokens[i].end..next.start]
+            .trim_start_matches(|c: char| c.is_ascii_digit());
+        // The usual case, a single space, answers at once.
+        if between == " " {
+            return true;
         }
         let tight = between.chars().all(|c| c == ' ' || c == '\t') && !between.is_empty();
         tight
@@ -201,13 +221,11 @@ impl<'a> NameFinder<'a> {
     /// `Martha\nCollins`: a name wrapped onto the next line. Only a capitalised word followed,
     /// across one bare line break, by a listed surname that is not an everyday or medical word.
     fn broken_across_lines(&self, i: usize, between: &str) -> bool {
-        if between.trim_matches([' ', '\t']) != "\n" {
-            return false;
-        }
         let (this, next) = (&self.tokens[i], &self.tokens[i + 1]);
         let info = self.info[i + 1];
         this.shape == Shape::Capitalized
             && next.shape == Shape::Capitalized
+            && between.trim_matches([' ', '\t']) == "\n"
             && self.info[i].is_listed_name()
             && info.last_rank.is_some()
             && !info.function
@@ -311,9 +329,11 @@ impl<'a> NameFinder<'a> {
     /// every name part (`An125`).
     fn suffixed(&self, i: usize) -> bool {
         let token = &self.tokens[i];
+        if token.shape != Shape::Capitalized {
+            return false;
+        }
         let digits = self.end_with_suffix(i) - token.end;
-        token.shape == Shape::Capitalized
-            && (1..=4).contains(&digits)
+        (1..=4).contains(&digits)
             && !self.text[token.end + digits..].starts_with(|c: char| c.is_alphanumeric())
     }
 
@@ -352,6 +372,35 @@ impl<'a> NameFinder<'a> {
             after.starts_with(c) && !after[c.len()..].starts_with(|ch: char| ch.is_alphanumeric())
         })
     }
+}
+
+/// How many letters, and how many capitals, `text` holds (`char::is_alphabetic` and
+/// `char::is_uppercase`), read in one pass that decodes only characters beyond ASCII.
+fn letters_and_capitals(text: &str) -> (usize, usize) {
+    if text.is_ascii() {
+        // Two plain counts over the bytes, which the compiler can vectorise.
+        let bytes = text.as_bytes();
+        let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+        let upper = bytes.iter().filter(|b| b.is_ascii_uppercase()).count();
+        return (letters, upper);
+    }
+    let (mut letters, mut upper) = (0, 0);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ascii = rest.bytes().take_while(u8::is_ascii).count();
+        for byte in rest[..ascii].bytes() {
+            letters += usize::from(byte.is_ascii_alphabetic());
+            upper += usize::from(byte.is_ascii_uppercase());
+        }
+        rest = &rest[ascii..];
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            letters += usize::from(c.is_alphabetic());
+            upper += usize::from(c.is_uppercase());
+        }
+        rest = chars.as_str();
+    }
+    (letters, upper)
 }
 
 #[cfg(test)]

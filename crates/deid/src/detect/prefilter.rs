@@ -47,6 +47,12 @@ struct Reach {
     max_len: Option<usize>,
     /// The most printable ASCII bytes a match can hold, when bounded (see `trigger::costs`).
     max_cost: Option<usize>,
+    /// Every match starts with a byte of its trigger (a byte trigger only): a window then
+    /// starts where its run of trigger bytes does, instead of reaching back from it.
+    starts_on_trigger: bool,
+    /// A match may hold every byte of its trigger (a byte trigger only): runs of trigger bytes
+    /// need no cutting to the allowed bytes.
+    allows_trigger: bool,
 }
 
 /// Where one rule must be searched in one text.
@@ -135,6 +141,11 @@ impl Prefilter {
                 Some(0) | None => None,
                 Some(_) => choose(&hir),
             };
+            let allowed = trigger::allowed(&hir);
+            let allows_trigger = matches!(&chosen,
+                Some(Trigger::Bytes(set)) if set.is_subset(&allowed));
+            let starts_on_trigger = matches!(&chosen,
+                Some(Trigger::Bytes(set)) if trigger::first_bytes(&hir).is_subset(set));
             let trigger = chosen.map(|t| match triggers.iter().position(|known| *known == t) {
                 Some(at) => at,
                 None => {
@@ -142,13 +153,14 @@ impl Prefilter {
                     triggers.len() - 1
                 }
             });
-            let allowed = trigger::allowed(&hir);
             rules.push(Reach {
                 trigger,
                 allows: std::array::from_fn(|b| u8::try_from(b).is_ok_and(|b| allowed.contains(b))),
                 min_len: props.minimum_len().unwrap_or(0),
                 max_len: props.maximum_len(),
                 max_cost: trigger::max_cost(&hir),
+                starts_on_trigger,
+                allows_trigger,
             });
         }
 
@@ -258,6 +270,9 @@ impl Prefilter {
                 match &self.triggers[t] {
                     Trigger::Words(_) if escaped => None,
                     Trigger::Words(_) => Some(windows(text, reach, &hits[t], Hits::Any, &costs)),
+                    Trigger::Bytes(_) if reach.allows_trigger => {
+                        Some(windows(text, reach, &hits[t], Hits::Cut, &costs))
+                    }
                     Trigger::Bytes(_) => {
                         let runs = allowed_runs(bytes, reach, &hits[t]);
                         Some(windows(text, reach, &runs, Hits::Cut, &costs))
@@ -311,7 +326,7 @@ impl Costs {
         let mut sum = 0u32;
         before.push(0);
         for (offset, &byte) in bytes.iter().enumerate() {
-            if trigger::costs(byte) {
+            if trigger::COSTS[usize::from(byte)] {
                 sum = sum.saturating_add(1);
                 at.push(offset);
             }
@@ -404,7 +419,9 @@ fn windows(
         let last_end = out.last().map_or(0, |w| w.1);
         let mut from = start;
         let bound = low.max(last_end);
-        if from > bound {
+        // A match that starts on a trigger byte starts inside this group: nothing to its left
+        // is in one.
+        if from > bound && !(cut && rule.starts_on_trigger) {
             from -= bytes[bound..start]
                 .iter()
                 .rev()

@@ -20,7 +20,8 @@ pub(crate) enum Shape {
 pub(crate) struct Token<'t> {
     pub(crate) start: usize,
     pub(crate) end: usize,
-    /// The word in lower case, borrowed from the text when it already is.
+    /// The word in lower case: borrowed from the text when it already is, else from the
+    /// buffer [`tokenize`] was given.
     pub(crate) lower: Cow<'t, str>,
     pub(crate) shape: Shape,
     /// The word was followed by `'s` or a bare `'` (`Parkinson's`, `Graves'`).
@@ -56,14 +57,26 @@ fn shape_of(word: &str) -> Shape {
     }
 }
 
-/// `word` in lower case, without copying it when it already is.
-fn lower_case(word: &str) -> Cow<'_, str> {
-    let lower = word.to_lowercase();
-    if lower == word {
-        Cow::Borrowed(word)
+/// Appends `word` (`ascii` when it is all ASCII) in lower case to `buffer` and returns where
+/// it lies there, or `None` (leaving the buffer as it was) when the word already is lower case.
+fn push_lower(word: &str, ascii: bool, buffer: &mut String) -> Option<(usize, usize)> {
+    let from = buffer.len();
+    if ascii {
+        if !word.bytes().any(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        buffer.push_str(word);
+        if let Some(added) = buffer.get_mut(from..) {
+            added.make_ascii_lowercase();
+        }
     } else {
-        Cow::Owned(lower)
+        buffer.push_str(&word.to_lowercase());
+        if buffer[from..] == *word {
+            buffer.truncate(from);
+            return None;
+        }
     }
+    Some((from, buffer.len()))
 }
 
 /// The character at byte offset `at` of `text` (a char boundary) and its length in bytes,
@@ -76,12 +89,25 @@ fn char_at(text: &str, at: usize) -> Option<(char, usize)> {
     }
 }
 
-/// Splits `text` into word tokens.
-pub(crate) fn tokenize(text: &str) -> Vec<Token<'_>> {
+/// Splits `text` into word tokens. The lower-case forms of words that are not lower case
+/// already are written one after another into `lowered` (one buffer rather than a string per
+/// word), which the tokens then borrow.
+pub(crate) fn tokenize<'t>(text: &'t str, lowered: &'t mut String) -> Vec<Token<'t>> {
     // Clinical prose averages about one word in seven bytes; the guess saves regrowing.
     let mut tokens = Vec::with_capacity(text.len() / 7);
+    // Tokens whose lower-case form is in `lowered`, with where it lies there.
+    let mut owned: Vec<(usize, (usize, usize))> = Vec::new();
+    let bytes = text.as_bytes();
     let mut at = 0;
-    while let Some((c, len)) = char_at(text, at) {
+    while let Some(&byte) = bytes.get(at) {
+        // Most of what lies between words is ASCII: skip it without decoding.
+        if byte.is_ascii() && !byte.is_ascii_alphabetic() {
+            at += 1;
+            continue;
+        }
+        let Some((c, len)) = char_at(text, at) else {
+            break;
+        };
         at += len;
         if !c.is_alphabetic() {
             continue;
@@ -108,16 +134,39 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token<'_>> {
                 break;
             }
         }
-        tokens.push(make_token(text, start, end));
+        let (token, lower) = make_token(text, start, end, lowered);
+        if let Some(range) = lower {
+            owned.push((tokens.len(), range));
+        }
+        tokens.push(token);
+    }
+    let lowered: &'t String = lowered;
+    for (index, (from, to)) in owned {
+        if let (Some(token), Some(lower)) = (tokens.get_mut(index), lowered.get(from..to)) {
+            token.lower = Cow::Borrowed(lower);
+        }
     }
     tokens
 }
 
-fn make_token(text: &str, start: usize, end: usize) -> Token<'_> {
+/// The token from `start` to `end`; its lower-case form is the word itself, or, when the
+/// second value says where, a stretch of `lowered`.
+fn make_token<'t>(
+    text: &'t str,
+    start: usize,
+    end: usize,
+    lowered: &mut String,
+) -> (Token<'t>, Option<(usize, usize)>) {
     let word = &text[start..end];
     let mut word_end = end;
     let mut possessive = false;
-    for suffix in ["'s", "’s", "'S"] {
+    // Every possessive suffix ends in `s` or `S`.
+    let suffixes = if word.ends_with(['s', 'S']) {
+        &["'s", "’s", "'S"][..]
+    } else {
+        &[]
+    };
+    for suffix in suffixes {
         if word.len() > suffix.len() + 1 && word.ends_with(suffix) {
             word_end = end - suffix.len();
             possessive = true;
@@ -128,43 +177,39 @@ fn make_token(text: &str, start: usize, end: usize) -> Token<'_> {
         possessive = !text[end..].chars().nth(1).is_some_and(char::is_alphabetic);
     }
     let word = &text[start..word_end];
-    let (lower, shape) = if word.is_ascii() {
-        ascii_lower_and_shape(word)
+    let ascii = word.is_ascii();
+    let shape = if ascii {
+        ascii_shape(word)
     } else {
-        (lower_case(word), shape_of(word))
+        shape_of(word)
     };
-    Token {
+    let token = Token {
         start,
         end: word_end,
-        lower,
+        lower: Cow::Borrowed(word),
         shape,
         possessive,
-    }
+    };
+    (token, push_lower(word, ascii, lowered))
 }
 
-/// [`lower_case`] and [`shape_of`] of an ASCII word, read in one pass.
-fn ascii_lower_and_shape(word: &str) -> (Cow<'_, str>, Shape) {
+/// [`shape_of`] of an ASCII word.
+fn ascii_shape(word: &str) -> Shape {
     let mut letters = word.bytes().filter(u8::is_ascii_alphabetic);
     let Some(first) = letters.next() else {
-        return (Cow::Borrowed(word), Shape::Mixed);
+        return Shape::Mixed;
     };
     let (mut rest_upper, mut rest_lower) = (true, true);
     for letter in letters {
         rest_upper &= letter.is_ascii_uppercase();
         rest_lower &= letter.is_ascii_lowercase();
     }
-    let shape = match (first.is_ascii_uppercase(), rest_upper, rest_lower) {
+    match (first.is_ascii_uppercase(), rest_upper, rest_lower) {
         (true, true, _) => Shape::Upper,
         (true, false, _) => Shape::Capitalized,
         (false, _, true) => Shape::Lower,
         (false, _, false) => Shape::Mixed,
-    };
-    let lower = if first.is_ascii_uppercase() || !rest_lower {
-        Cow::Owned(word.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(word)
-    };
-    (lower, shape)
+    }
 }
 
 /// The text between two tokens (or from the start of text), used to read punctuation.
@@ -189,7 +234,8 @@ mod tests {
     use super::*;
 
     fn words(text: &str) -> Vec<String> {
-        tokenize(text)
+        let mut lowered = String::new();
+        tokenize(text, &mut lowered)
             .into_iter()
             .map(|t| text[t.start..t.end].to_owned())
             .collect()
@@ -197,7 +243,8 @@ mod tests {
 
     #[test]
     fn possessives_are_split_off_and_remembered() {
-        let tokens = tokenize("Parkinson's and Graves' disease");
+        let mut lowered = String::new();
+        let tokens = tokenize("Parkinson's and Graves' disease", &mut lowered);
         assert_eq!(tokens[0].lower, "parkinson");
         assert!(tokens[0].possessive);
         assert_eq!(tokens[2].lower, "graves");
@@ -214,7 +261,8 @@ mod tests {
 
     #[test]
     fn shapes_are_read_from_letter_case() {
-        let tokens = tokenize("Martha COLLINS hi iPhone J McDonald");
+        let mut lowered = String::new();
+        let tokens = tokenize("Martha COLLINS hi iPhone J McDonald", &mut lowered);
         let shapes: Vec<Shape> = tokens.iter().map(|t| t.shape).collect();
         assert_eq!(
             shapes,
@@ -233,7 +281,8 @@ mod tests {
     #[test]
     fn sentence_starts_follow_stops_and_line_breaks_but_not_initials() {
         let text = "Seen. Then\nNow J. Roe";
-        let tokens = tokenize(text);
+        let mut lowered = String::new();
+        let tokens = tokenize(text, &mut lowered);
         let starts: Vec<bool> = (0..tokens.len())
             .map(|i| starts_sentence(text, &tokens, i))
             .collect();

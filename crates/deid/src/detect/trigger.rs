@@ -48,7 +48,7 @@ impl ByteSet {
         }
     }
 
-    fn is_subset(&self, other: &ByteSet) -> bool {
+    pub(crate) fn is_subset(&self, other: &ByteSet) -> bool {
         self.0.iter().zip(other.0).all(|(a, b)| a & !b == 0)
     }
 
@@ -112,9 +112,23 @@ fn class_bytes(class: &Class) -> ByteSet {
 
 /// Whether a byte counts towards a window's budget: printable ASCII. Whitespace and the bytes of
 /// characters beyond ASCII are free, so a budget never runs out inside a run of spaces.
-pub(crate) fn costs(byte: u8) -> bool {
+pub(crate) const fn costs(byte: u8) -> bool {
     byte.is_ascii() && !matches!(byte, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
 }
+
+/// [`costs`] of every byte, looked up rather than worked out, for the scan that reads every
+/// byte of a text.
+pub(crate) const COSTS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0u8;
+    loop {
+        table[byte as usize] = costs(byte);
+        if byte == u8::MAX {
+            break table;
+        }
+        byte += 1;
+    }
+};
 
 /// The most bytes that [`costs`] counts in any match of `hir`, when bounded: unlike the length
 /// in bytes, a rule like `label\s*value` has one.
@@ -139,6 +153,50 @@ pub(crate) fn max_cost(hir: &Hir) -> Option<usize> {
         HirKind::Alternation(subs) => subs
             .iter()
             .try_fold(0usize, |most, sub| Some(most.max(max_cost(sub)?))),
+    }
+}
+
+/// The bytes a non-empty match of `hir` may start with.
+pub(crate) fn first_bytes(hir: &Hir) -> ByteSet {
+    first_bytes_and_empty(hir).0
+}
+
+/// The bytes a match of `hir` may start with, and whether it may match the empty string (so
+/// that what follows it may start the match instead).
+fn first_bytes_and_empty(hir: &Hir) -> (ByteSet, bool) {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => (ByteSet::default(), true),
+        HirKind::Literal(literal) => match literal.0.first() {
+            Some(&byte) => (ByteSet::of(&[byte]), false),
+            None => (ByteSet::default(), true),
+        },
+        HirKind::Class(class) => (class_bytes(class), class_is_empty(class)),
+        HirKind::Repetition(rep) => {
+            let (set, empty) = first_bytes_and_empty(&rep.sub);
+            (set, empty || rep.min == 0)
+        }
+        HirKind::Capture(cap) => first_bytes_and_empty(&cap.sub),
+        HirKind::Concat(subs) => {
+            let mut set = ByteSet::default();
+            for sub in subs {
+                let (first, empty) = first_bytes_and_empty(sub);
+                set.union(&first);
+                if !empty {
+                    return (set, false);
+                }
+            }
+            (set, true)
+        }
+        HirKind::Alternation(subs) => {
+            let mut set = ByteSet::default();
+            let mut any_empty = false;
+            for sub in subs {
+                let (first, empty) = first_bytes_and_empty(sub);
+                set.union(&first);
+                any_empty |= empty;
+            }
+            (set, any_empty)
+        }
     }
 }
 
@@ -358,6 +416,16 @@ mod tests {
         assert_eq!(max_cost(&hir(r"(?i)mrn\s*:?\s*\d{4,8}")), Some(12));
         assert_eq!(max_cost(&hir(r"a[ \t]+b")), Some(2));
         assert_eq!(max_cost(&hir(r"a\w+")), None);
+    }
+
+    #[test]
+    fn first_bytes_skip_what_may_be_empty() {
+        let first = first_bytes(&hir(r"\b(?:ab)?[0-9]{2}x"));
+        assert!(first.contains(b'a') && first.contains(b'7'));
+        assert!(!first.contains(b'b') && !first.contains(b'x'));
+        let digits = ByteSet::of(b"0123456789");
+        assert!(first_bytes(&hir(r"[0-9]+[a-z]*")).is_subset(&digits));
+        assert!(!first_bytes(&hir(r"[a-z]*[0-9]+")).is_subset(&digits));
     }
 
     #[test]

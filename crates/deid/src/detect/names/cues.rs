@@ -1,7 +1,7 @@
 //! Evidence from the words around a name: titles, cues, verbs of people, and repeats.
 
 use super::{Mark, NameFinder};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::detect::lexicon::Role;
 use crate::detect::tokens::Shape;
@@ -317,7 +317,7 @@ impl NameFinder<'_> {
 
     /// Rule 6: later occurrences of a word already marked as part of a name.
     pub(super) fn propagate(&mut self) {
-        let mut found: HashMap<&str, Mark> = HashMap::new();
+        let mut found: FxHashMap<&str, Mark> = FxHashMap::default();
         for (i, mark) in self.marks.iter().enumerate() {
             let (Some(mark), token) = (mark, &self.tokens[i]) else {
                 continue;

@@ -1,8 +1,30 @@
 //! Evidence from the census lists and the shape of capitalised runs.
 
+use std::ops::Deref;
+
 use super::NameFinder;
 use crate::detect::tokens::Shape;
 use crate::entity::{EntityKind, Source};
+
+/// The tokens of a list of names (see [`NameFinder::list_from`]); a single token, the usual
+/// answer, without allocating.
+pub(super) enum ListItems {
+    /// No list starts here: just the token.
+    One([usize; 1]),
+    /// Two items or more.
+    Many(Vec<usize>),
+}
+
+impl Deref for ListItems {
+    type Target = [usize];
+
+    fn deref(&self) -> &[usize] {
+        match self {
+            ListItems::One(one) => one,
+            ListItems::Many(many) => many,
+        }
+    }
+}
 
 impl NameFinder<'_> {
     /// Rule 3: `ROE, JANE` and `Roe, Jane M`.
@@ -67,6 +89,7 @@ impl NameFinder<'_> {
 
     /// Rule 4: runs of capitalised words with a clear first name or common surname in them.
     pub(super) fn capitalized_runs(&mut self) {
+        self.list_items();
         let n = self.tokens.len();
         let strong: Vec<bool> = (0..n).map(|i| self.strong_capitalized(i)).collect();
         for (i, _) in strong.iter().enumerate().filter(|(_, strong)| **strong) {
@@ -134,8 +157,26 @@ impl NameFinder<'_> {
         }
     }
 
-    /// The index of the next item of a list after token `j` (`, X`, ` and X`, `, and X`).
+    /// The index of the next item of a list after token `j` (`, X`, ` and X`, `, and X`),
+    /// read from the table [`NameFinder::list_items`] fills when it has been filled.
     pub(super) fn next_list_item(&self, j: usize) -> Option<usize> {
+        match self.next_items.get(j) {
+            Some(next) => *next,
+            None => self.written_next_item(j),
+        }
+    }
+
+    /// Works out every token's next list item once, for the rules that walk lists.
+    fn list_items(&mut self) {
+        if self.next_items.len() != self.tokens.len() {
+            self.next_items = (0..self.tokens.len())
+                .map(|j| self.written_next_item(j))
+                .collect();
+        }
+    }
+
+    /// Works out [`NameFinder::next_list_item`] from the text.
+    fn written_next_item(&self, j: usize) -> Option<usize> {
         let n = self.tokens.len();
         let between = self.gap_before(j + 1).trim();
         let next = self.tokens.get(j + 1)?;
@@ -148,14 +189,16 @@ impl NameFinder<'_> {
     }
 
     /// The tokens of the list that starts at token `i` (just `[i]` when no list starts there).
-    pub(super) fn list_from(&self, i: usize) -> Vec<usize> {
-        let mut items = vec![i];
-        let mut j = i;
+    pub(super) fn list_from(&self, i: usize) -> ListItems {
+        let Some(mut j) = self.next_list_item(i) else {
+            return ListItems::One([i]);
+        };
+        let mut items = vec![i, j];
         while let Some(next) = self.next_list_item(j) {
             j = next;
             items.push(j);
         }
-        items
+        ListItems::Many(items)
     }
 
     /// `Gaetane, Hannah, Anthony and Derek`: in a list of single capitalised words where one is
@@ -168,7 +211,7 @@ impl NameFinder<'_> {
             let j = items.last().copied().unwrap_or(i);
             let named = items.iter().filter(|&&k| self.marks[k].is_some()).count();
             if items.len() >= 3 && named >= 1 {
-                for &k in &items {
+                for &k in items.iter() {
                     let info = self.info[k];
                     let plain = !info.function && !info.medical && !self.eponym_use(k);
                     if plain && !self.is_institution(k) {

@@ -6,8 +6,9 @@
 //! too, so each rule here asks for a second piece of evidence: a name-shaped neighbour, letters
 //! beyond ASCII, or a place in a list of names.
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
+
+use rustc_hash::FxHashSet;
 
 use super::NameFinder;
 use crate::detect::lexicon::{Eponym, WordInfo};
@@ -17,7 +18,7 @@ use crate::entity::{EntityKind, Source};
 const ENGLISH_WORDS: &str = include_str!("../../../data/english-words.txt");
 
 /// The lower-case English words of SCOWL, parsed once per process.
-static ENGLISH: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+static ENGLISH: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
     ENGLISH_WORDS
         .lines()
         .filter(|line| !line.starts_with('#'))
@@ -100,9 +101,8 @@ impl NameFinder<'_> {
 
     /// Whether token `i` can sit beside an unknown word in a two-word name.
     fn pair_part(&self, i: usize) -> bool {
-        let alphabetic = self.tokens[i].lower.chars().all(char::is_alphabetic);
-        alphabetic
-            && self.unlisted_part(i)
+        self.unlisted_part(i)
+            && self.tokens[i].lower.chars().all(char::is_alphabetic)
             && !drug_like(&self.tokens[i].lower)
             && (self.unknown(i) || self.info[i].is_listed_name())
     }
@@ -183,10 +183,12 @@ impl NameFinder<'_> {
                     && info.eponym != Eponym::No
                     && !info.function
                     && !info.ambiguous;
-                let head_after = (self.tokens.get(this + 1))
-                    .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower));
+                let head_after = || {
+                    (self.tokens.get(this + 1))
+                        .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower))
+                };
                 let proper = self.marks[other].is_some() && self.unknown(other);
-                if eponym_name && proper && !head_after {
+                if eponym_name && proper && !head_after() {
                     self.mark(this, EntityKind::Name, Source::Dictionary, 0.5);
                 }
             }

@@ -116,15 +116,15 @@ impl NameFinder<'_> {
     /// Whether token `i` is a single capitalised word alone at the start of a line, before `:`.
     fn is_speaker_label(&self, i: usize) -> bool {
         let token = &self.tokens[i];
-        if token.shape != Shape::Capitalized || token.possessive {
+        if token.shape != Shape::Capitalized
+            || token.possessive
+            || !self.text[token.end..].starts_with(':')
+        {
             return false;
         }
         let before = self.gap_before(i);
         let line_start = i == 0 || before.contains('\n');
         let opening = before.rsplit('\n').next().unwrap_or("");
-        if !line_start || !opening.chars().all(|c| matches!(c, ' ' | '\t' | '>')) {
-            return false;
-        }
-        self.text[token.end..].starts_with(':')
+        line_start && opening.chars().all(|c| matches!(c, ' ' | '\t' | '>'))
     }
 }

@@ -4,7 +4,14 @@ use crate::detect::tokens::tokenize;
 fn names(text: &str) -> Vec<(EntityKind, String)> {
     let lexicon = Lexicon::new(crate::detect::names::ROLES);
     let mut out = Vec::new();
-    find_names(text, &tokenize(text), &lexicon, true, &mut out);
+    let mut lowered = String::new();
+    find_names(
+        text,
+        &tokenize(text, &mut lowered),
+        &lexicon,
+        true,
+        &mut out,
+    );
     out.iter()
         .map(|e| (e.kind, text[e.start..e.end].to_owned()))
         .collect()
@@ -180,4 +187,21 @@ fn lowercase_first_name_initial_and_unlisted_surname_are_joined() {
         texts("send it to benjamin a seiler at the office"),
         ["benjamin a seiler"]
     );
+}
+
+#[test]
+fn letters_and_capitals_count_as_char_methods_do() {
+    for text in [
+        "Seen by Dr. ROE on 2026-01-17.",
+        "Šárka Ottová, Järvilehto; ǅemal ΣΟΦΙΑ ⅫⒶ 12",
+        "",
+    ] {
+        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+        let upper = text.chars().filter(|c| c.is_uppercase()).count();
+        assert_eq!(
+            super::letters_and_capitals(text),
+            (letters, upper),
+            "{text}"
+        );
+    }
 }
