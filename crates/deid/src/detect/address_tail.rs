@@ -65,9 +65,19 @@ fn leading_number(text: &str, start: usize) -> usize {
     }
 }
 
+/// Lower-case words that join the words of a place name (`Mora de Rubielos`, `Chomutice u
+/// Horic`, `Caxias do Sul`).
+const PLACE_PARTICLES: &[&str] = &[
+    "de", "del", "della", "di", "da", "do", "dos", "das", "des", "du", "la", "le", "les", "van",
+    "von", "der", "den", "am", "an", "im", "bei", "sur", "en", "na", "nad", "pod", "u", "v",
+];
+
 /// Where the address that reaches `end` stops on this line.
 fn tail_end(text: &str, mut end: usize) -> usize {
-    for _ in 0..6 {
+    let street_start = text[..end].rfind('\n').map_or(0, |at| at + 1);
+    // An address typed in lower case goes on in lower case, one comma-separated part at a time.
+    let lower_case = !text[street_start..end].chars().any(char::is_uppercase);
+    for _ in 0..10 {
         let rest = &text[end..];
         let sep_len = rest.len() - rest.trim_start_matches([' ', '\t', ',']).len();
         let sep = &rest[..sep_len];
@@ -79,9 +89,13 @@ fn tail_end(text: &str, mut end: usize) -> usize {
             break;
         }
         let after = &rest[sep_len..];
+        let lower_part = lower_case && sep.contains(',');
         let Some(len) = unit(after)
             .or_else(|| postal_code(after))
             .or_else(|| place_word(after))
+            .or_else(|| particle_then_place(after))
+            .or_else(|| lower_part.then(|| lower_place_word(after)).flatten())
+            .or_else(|| bracketed_word(after))
         else {
             break;
         };
@@ -140,6 +154,32 @@ fn place_word(s: &str) -> Option<usize> {
         return None;
     }
     Some(len)
+}
+
+/// `de Rubielos`: a particle and the capitalised word after it.
+fn particle_then_place(s: &str) -> Option<usize> {
+    let len = s.find(|c: char| !c.is_alphabetic())?;
+    if !PLACE_PARTICLES.contains(&&s[..len]) || !s[len..].starts_with(' ') {
+        return None;
+    }
+    place_word(&s[len + 1..]).map(|word| len + 1 + word)
+}
+
+/// `mohács`, `portugal`: a lower-case word of letters in an address typed in lower case.
+fn lower_place_word(s: &str) -> Option<usize> {
+    let len = s
+        .find(|c: char| !(c.is_alphabetic() || matches!(c, '-' | '\'' | '’')))
+        .unwrap_or(s.len());
+    let word = &s[..len];
+    let stop = STOP_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word));
+    (word.chars().count() >= 2 && !stop).then_some(len)
+}
+
+/// `(Greek)`: one capitalised word in brackets, as a region or a language after a country.
+fn bracketed_word(s: &str) -> Option<usize> {
+    let inner = s.strip_prefix('(')?;
+    let len = place_word(inner)?;
+    inner[len..].starts_with(')').then_some(len + 2)
 }
 
 /// Words that make a line above an address a heading rather than a person.
