@@ -205,9 +205,7 @@ const HEADINGS: &[&str] = &[
 /// Appends to `names` the addressee of every street in `found`.
 pub(crate) fn addressee_lines(text: &str, found: &[Entity], names: &mut Vec<Entity>) {
     for entity in found {
-        if entity.kind != Location
-            || !text[entity.start..].starts_with(|c: char| c.is_ascii_digit())
-        {
+        if entity.kind != Location || !opens_with_number_or_box(&text[entity.start..entity.end]) {
             continue;
         }
         let line_start = text[..entity.start].rfind('\n').map_or(0, |at| at + 1);
@@ -244,6 +242,17 @@ pub(crate) fn addressee_lines(text: &str, found: &[Entity], names: &mut Vec<Enti
             end = start - 1;
         }
     }
+}
+
+/// Whether a location starts with a house number or is a mail box (`PSC 5420, Box 2708`,
+/// `unit 1009 box 0219`), either of which may follow the addressee's line.
+fn opens_with_number_or_box(span: &str) -> bool {
+    let lower = span.to_lowercase();
+    span.starts_with(|c: char| c.is_ascii_digit())
+        || (["psc ", "unit ", "cmr "]
+            .iter()
+            .any(|p| lower.starts_with(p))
+            && lower.contains("box"))
 }
 
 /// Whether `line` is two to four words of a person's name; the span of the name in it.
@@ -335,6 +344,24 @@ mod tests {
             .map(|e| &text[e.start..e.end])
             .collect();
         assert_eq!(names, ["Satu Elomo"]);
+    }
+
+    #[test]
+    fn the_line_above_a_military_mail_box_names_the_addressee() {
+        let text = "tove lind\nunit 2231 box 4410\ndpo ae 09876";
+        let start = text.find("unit").unwrap_or(0);
+        let found = vec![Entity {
+            kind: Location,
+            start,
+            end: start + "unit 2231 box 4410".len(),
+            source: Source::Pattern,
+            score: 0.8,
+        }];
+        let mut names = Vec::new();
+        addressee_lines(text, &found, &mut names);
+        let names: Vec<&str> = names.iter().map(|e| &text[e.start..e.end]).collect();
+        assert_eq!(names, ["tove lind"]);
+        assert!(!opens_with_number_or_box("Unit 7 West"));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             r"\b\d{2,6}(?:[ \t]+\d{1,4})?(?:[ \t]+\p{Ll}[\p{Ll}'’-]*){1,3}[ \t]+(?:street|avenue|ave|road|boulevard|blvd|lane|terrace|parkway|highway)\b\.?",
             Location,
             0.7,
-            not_a_dose,
+            not_a_measure,
         ),
         // Apt 4B, Suite 377, Unit 12
         rule(
@@ -344,6 +344,40 @@ const MONTHS: &[&str] = &[
     "dec",
     "december",
 ];
+
+/// Units of distance and time that make `10 mile road` or `2 lane highway` a measure of a
+/// road rather than an address.
+const ROAD_MEASURES: &[&str] = &[
+    "mile",
+    "miles",
+    "km",
+    "kilometer",
+    "kilometre",
+    "minute",
+    "minutes",
+    "min",
+    "block",
+    "blocks",
+    "lane",
+    "hour",
+    "hours",
+    "foot",
+    "feet",
+    "yard",
+    "yards",
+    "meter",
+    "metre",
+];
+
+/// Refuses a lower-case street that reads as a measure or a dose.
+fn not_a_measure(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let mut words = hit.value_str().split_whitespace();
+    words.next_back();
+    if words.any(|w| ROAD_MEASURES.contains(&w)) {
+        return None;
+    }
+    not_a_dose(hit, kind)
+}
 
 /// A number after a place is a postcode unless it reads as a year (`in March 2019`, `in Paris
 /// 1998`), a dose (`in Lisinopril 1000 mg`) or the start of a longer number.

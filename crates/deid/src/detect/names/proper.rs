@@ -146,7 +146,7 @@ impl NameFinder<'_> {
     /// word used the way a person is, as the subject of a verb of being or having, as an owner,
     /// or called by name at the start of a sentence. Words shaped like drug names are left out,
     /// as drugs are the unknown words clinical text is full of (`Lisinopril is helping`).
-    fn unknown_singles(&mut self) {
+    pub(super) fn unknown_singles(&mut self) {
         for i in 0..self.tokens.len() {
             if !self.unknown(i)
                 || self.marks[i].is_some()

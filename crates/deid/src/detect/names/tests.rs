@@ -181,3 +181,34 @@ fn lowercase_first_name_initial_and_unlisted_surname_are_joined() {
         ["benjamin a seiler"]
     );
 }
+
+#[test]
+fn an_owner_before_a_relative_is_a_person() {
+    assert!(texts("I'm Hope's daughter, she said.").contains(&"Hope".to_owned()));
+    for text in [
+        "The patient's daughter called.",
+        "Patient's son at bedside.",
+        "Parkinson's disease is stable.",
+    ] {
+        assert!(texts(text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn call_me_names_only_a_name_in_lower_case_text() {
+    assert!(texts("people call me radoslavč at work").contains(&"radoslavč".to_owned()));
+    assert!(texts("please call me tomorrow about the labs").is_empty());
+}
+
+#[test]
+fn a_foreign_surname_after_a_stated_first_name_in_lower_case_is_a_name() {
+    let names = texts("my name is marta dvořáková and i have a cough");
+    assert!(names.iter().any(|n| n.contains("dvořáková")), "{names:?}");
+}
+
+#[test]
+fn an_unknown_subject_in_lower_case_text_is_a_name() {
+    let names = texts("jiráňová began the program last year");
+    assert!(names.contains(&"jiráňová".to_owned()), "{names:?}");
+    assert!(texts("metformin began to help last year").is_empty());
+}

@@ -177,6 +177,12 @@ fn a_place_name_with_particles_and_a_bracketed_region_stays_in_the_address() {
 fn a_lower_case_address_goes_on_over_its_comma_separated_parts() {
     let text = "meet me at 31 kettu street, mikkeli, finland 50100";
     assert!(covers(text, "mikkeli, finland 50100"), "{text}");
+    for trip in [
+        "a 10 mile road trip",
+        "a 30 minute walk along the 12 mile road",
+    ] {
+        assert!(locations(trip).is_empty(), "{trip}");
+    }
     let sentence = "meet me at 31 kettu street and then we eat";
     assert!(!covers(sentence, "then"), "{sentence}");
 }
