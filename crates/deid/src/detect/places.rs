@@ -29,7 +29,7 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         // 3911 fourth avenue, 31 kettu street: an address typed in lower case, with the kinds
         // of street no other phrase ends in.
         checked(
-            r"\b\d{2,6}(?:[ \t]+\d{1,4})?(?:[ \t]+\p{Ll}[\p{Ll}'’-]*){1,3}[ \t]+(?:street|avenue|ave|road|boulevard|blvd|lane|terrace|parkway|highway)\b\.?",
+            r"(?-u:\b)\d{2,6}(?:[ \t]+\d{1,4})?(?:[ \t]+\p{Ll}[\p{Ll}'’-]*){1,3}[ \t](?:street|avenue|road|boulevard|blvd|lane|terrace|parkway|highway)(?-u:\b)\.?",
             Location,
             0.7,
             not_a_measure,
@@ -97,7 +97,7 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             0.75,
         ),
         rule(
-            r"(?:\b(?i:rue|via|viale|calle|avenida|rua|rúa|piazza|plaza|strada|ulica|ul\.)|\bC/)\s+(?:\p{L}+\s+){1,6}\d{1,5}\b",
+            r"(?:\b(?i:rue|via|viale|calle|avenida|rua|rúa|piazza|plaza|strada|ulica|ul\.)|\bC/)\s+(?:\p{L}+\s+){1,4}\d{1,5}\b",
             Location,
             0.7,
         ),
@@ -105,21 +105,21 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         // number, then the kind of street written first, as French, Iberian and Italian
         // addresses do.
         rule(
-            r"\b\d{1,6}(?:[ \t]+\d{1,4})?[ \t]+(?:Avenue|Boulevard|Chemin|Quai|Allée|Impasse|Via|Viale|Piazza|Praça|Largo|Travessa|Paseo|Carrer|Camino|(?i:rue|rua|calle|avenida))[ \t]+(?:(?:de|des|du|la|le|les|d'|l'|da|do|dos|das|di|del|della|e|y)[ \t]+)*\p{L}[\p{L}'’.-]*(?:[ \t]+(?:\p{Lu}[\p{L}'’.-]*|de|des|du|la|le|les|da|do|dos|das|di|del|della|e|y|\d{1,5}\b)){0,5}",
+            r"(?-u:\b)\d{1,6}(?:[ \t]+\d{1,4})?[ \t](?:Avenue|Boulevard|Chemin|Quai|Allée|Impasse|Praça|Largo|Travessa|Paseo|Carrer|Camino|(?i:rue|rua|calle|avenida))[ \t]+(?:(?:de|des|du|la|le|les|d'|l'|da|do|dos|das|di|del|della|e|y)[ \t]+)*\p{L}[\p{L}'’.-]*(?:[ \t]+(?:\p{Lu}[\p{L}'’.-]*|de|des|du|la|le|les|da|do|dos|das|di|del|della|e|y|\d{1,5}(?-u:\b))){0,5}",
             Location,
             0.7,
         ),
         // Stensås terrasse 38, Király u. 15., Árpád fejedelem útja 3.: a street name, then a
         // street word of its own, then the house number.
         rule(
-            r"\b\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,2}[ \t]+(?:u\.|utca|út|útja|tér|körút|terrasse|gata|vei|veien|vej|vegen|põik|tänav|allé|straat|laan|gasse|ulice|náměstí|trg|sokak|caddesi)[ \t]+\d{1,5}[a-z]?\b\.?",
+            r"\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,2}[ \t](?:u\.|utca|út|útja|tér|körút|terrasse|veien|vegen|põik|tänav|allé|straat|laan|gasse|ulice|náměstí|trg|sokak|caddesi)[ \t]+\d{1,5}(?-u:\b)\.?",
             Location,
             0.7,
         ),
         // lives on Elm Street, shows on Ane Flats Street: a street named in full, without a
         // number, after a preposition of place.
         checked(
-            r"\b(?i:on|off|at|near|along)[ \t]+(?P<v>\p{Lu}[\p{L}'’.-]*(?:[ \t]+\p{Lu}[\p{L}'’.-]*){0,2}[ \t]+(?:Street|Avenue|Boulevard|Road|Lane))\b",
+            r"(?-u:\b)(?i:on|off|at|near|along)[ \t]+(?P<v>\p{Lu}[\p{L}'’.-]*(?:[ \t]+\p{Lu}[\p{L}'’.-]*){0,2}[ \t]+(?:Street|Avenue|Boulevard|Road|Lane))(?-u:\b)",
             Location,
             0.7,
             not_a_name_list,
@@ -127,18 +127,9 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         // 7878 Rahu 37 Apt. 405: a postal number, a street name and a house number, known for a
         // street by the unit after it.
         checked(
-            r"\b(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,2}[ \t]+\d{1,5}[A-Za-z]?\b)[ \t]*,?[ \t]*\n?[ \t]*(?i:apt|apartment|suite|unit|ste)\.?[ \t]*#?[ \t]*\d",
+            r"(?-u:\b)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,2}[ \t]+\d{1,5}[A-Za-z]?(?-u:\b))[ \t]*,?[ \t]*\n?[ \t]*(?i:apt|apartment|suite|unit)\.?[ \t]*#?[ \t]*\d",
             Location,
             0.7,
-            house_number,
-        ),
-        // in 94472 Atamaria 55 / with 4241 Steinfelden 73: a postal number, one capitalised
-        // street name and a house number that end their line, as the first line of an address
-        // block.
-        checked(
-            r"\b(?i:in|with|to|at)[ \t]+(?P<v>\d{3,6}[ \t]+\p{Lu}[\p{L}'’.-]*[ \t]+\d{1,5}[A-Za-z]?)[ \t]*\r?\n",
-            Location,
-            0.65,
             house_number,
         ),
         // "address: ...", "lives at ..." — the rest of the line up to a full stop.

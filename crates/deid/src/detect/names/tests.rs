@@ -212,3 +212,19 @@ fn an_unknown_subject_in_lower_case_text_is_a_name() {
     assert!(names.contains(&"jiráňová".to_owned()), "{names:?}");
     assert!(texts("metformin began to help last year").is_empty());
 }
+
+#[test]
+fn an_initial_beyond_ascii_joins_the_name() {
+    let names = texts("Signed by Sigrún Ó Haldórsdóttir yesterday.");
+    assert!(
+        names.contains(&"Sigrún Ó Haldórsdóttir".to_owned()),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn an_everyday_first_name_before_a_foreign_surname_is_a_name() {
+    let names = texts("Yesterday Grace Jiráňová came in.");
+    assert!(names.contains(&"Grace Jiráňová".to_owned()), "{names:?}");
+    assert!(texts("Amazing Grace was sung.").is_empty());
+}
