@@ -62,10 +62,10 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         // 20789 Allika 46, 233 Erzsébet tér 19. — number, street name, number, on its own line
         // or after "at"/"to"/a colon; written this way in much of Europe.
         checked(
-            r"(?m)(?:^[ \t>|?]*|\b(?i:at|to|address:?|is)[ \t]+)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
+            r"(?m)(?:^[ \t>|?]*|\b(?i:at|to|address:?|is|in|with)[ \t]+)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
             Location,
             0.6,
-            house_number,
+            street_after_cue,
         ),
         // The same after a label's colon or a unit, when the street name is capitalised.
         checked(
@@ -423,6 +423,29 @@ fn house_number(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
         return None;
     }
     not_a_dose(hit, kind)
+}
+
+/// A street after a line start, `at`, `to`, `address` or `is`; after the commoner `in` and
+/// `with` (`in 3 months 2 visits`), only a postal number of four to six digits, one capitalised
+/// street name and a house number that end their line before a capitalised line (`in 94472
+/// Atamaria 55⏎Gondregnies`, the first lines of an address block).
+fn street_after_cue(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let cue = hit.whole_str()[..hit.value.0 - hit.whole.0]
+        .trim()
+        .to_lowercase();
+    if cue == "in" || cue == "with" {
+        let words: Vec<&str> = hit.value_str().split_whitespace().collect();
+        let postal = words.first().is_some_and(|w| (4..=6).contains(&w.len()));
+        let named = words.len() == 3 && words[1].starts_with(char::is_uppercase);
+        let next_line = hit.after(8).trim_start_matches([' ', '\t', '\r']);
+        let block = next_line
+            .strip_prefix('\n')
+            .is_some_and(|line| line.trim_start().starts_with(char::is_uppercase));
+        if !(postal && named && block) {
+            return None;
+        }
+    }
+    house_number(hit, kind)
 }
 
 /// Whether a word of `value` is a month (`2019 March 15` is a date, not a street).

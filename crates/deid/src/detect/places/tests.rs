@@ -196,3 +196,19 @@ fn a_phone_label_after_an_address_is_not_its_postcode() {
         "{text}"
     );
 }
+
+#[test]
+fn a_street_line_after_in_or_with_must_end_its_line() {
+    let text = "I now live in 3318 Talvio 14\nKERAVA\n 99120";
+    assert!(covers(text, "3318 Talvio 14"), "{text}");
+    assert!(covers(text, "KERAVA"), "{text}");
+    for text in [
+        "Seen in 2019 March 14\nFollow-up planned.",
+        "Recheck in 3 months 2 visits total.",
+        "Discharged with 250 Tylenol 500\nFollow-up in clinic.",
+        "Discharged with 2500 Units 20\nand a walker.",
+        "Improved in 3 Months 2\nper the note.",
+    ] {
+        assert!(locations(text).is_empty(), "{:?}", found(text));
+    }
+}
