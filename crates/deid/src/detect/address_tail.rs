@@ -65,9 +65,19 @@ fn leading_number(text: &str, start: usize) -> usize {
     }
 }
 
+/// Lower-case words that join the words of a place name (`Mora de Rubielos`, `Chomutice u
+/// Horic`, `Caxias do Sul`).
+const PLACE_PARTICLES: &[&str] = &[
+    "de", "del", "della", "di", "da", "do", "dos", "das", "des", "du", "la", "le", "les", "van",
+    "von", "der", "den", "am", "an", "im", "bei", "sur", "en", "na", "nad", "pod", "u", "v",
+];
+
 /// Where the address that reaches `end` stops on this line.
 fn tail_end(text: &str, mut end: usize) -> usize {
-    for _ in 0..6 {
+    let street_start = text[..end].rfind('\n').map_or(0, |at| at + 1);
+    // An address typed in lower case goes on in lower case, one comma-separated part at a time.
+    let lower_case = !text[street_start..end].chars().any(char::is_uppercase);
+    for _ in 0..10 {
         let rest = &text[end..];
         let sep_len = rest.len() - rest.trim_start_matches([' ', '\t', ',']).len();
         let sep = &rest[..sep_len];
@@ -79,9 +89,13 @@ fn tail_end(text: &str, mut end: usize) -> usize {
             break;
         }
         let after = &rest[sep_len..];
+        let lower_part = lower_case && sep.contains(',');
         let Some(len) = unit(after)
             .or_else(|| postal_code(after))
             .or_else(|| place_word(after))
+            .or_else(|| particle_then_place(after))
+            .or_else(|| lower_part.then(|| lower_place_word(after)).flatten())
+            .or_else(|| bracketed_word(after))
         else {
             break;
         };
@@ -142,6 +156,32 @@ fn place_word(s: &str) -> Option<usize> {
     Some(len)
 }
 
+/// `de Rubielos`: a particle and the capitalised word after it.
+fn particle_then_place(s: &str) -> Option<usize> {
+    let len = s.find(|c: char| !c.is_alphabetic())?;
+    if !PLACE_PARTICLES.contains(&&s[..len]) || !s[len..].starts_with(' ') {
+        return None;
+    }
+    place_word(&s[len + 1..]).map(|word| len + 1 + word)
+}
+
+/// `mohács`, `portugal`: a lower-case word of letters in an address typed in lower case.
+fn lower_place_word(s: &str) -> Option<usize> {
+    let len = s
+        .find(|c: char| !(c.is_alphabetic() || matches!(c, '-' | '\'' | '’')))
+        .unwrap_or(s.len());
+    let word = &s[..len];
+    let stop = STOP_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word));
+    (word.chars().count() >= 2 && !stop).then_some(len)
+}
+
+/// `(Greek)`: one capitalised word in brackets, as a region or a language after a country.
+fn bracketed_word(s: &str) -> Option<usize> {
+    let inner = s.strip_prefix('(')?;
+    let len = place_word(inner)?;
+    inner[len..].starts_with(')').then_some(len + 2)
+}
+
 /// Words that make a line above an address a heading rather than a person.
 const HEADINGS: &[&str] = &[
     "address",
@@ -165,9 +205,7 @@ const HEADINGS: &[&str] = &[
 /// Appends to `names` the addressee of every street in `found`.
 pub(crate) fn addressee_lines(text: &str, found: &[Entity], names: &mut Vec<Entity>) {
     for entity in found {
-        if entity.kind != Location
-            || !text[entity.start..].starts_with(|c: char| c.is_ascii_digit())
-        {
+        if entity.kind != Location || !opens_with_number_or_box(&text[entity.start..entity.end]) {
             continue;
         }
         let line_start = text[..entity.start].rfind('\n').map_or(0, |at| at + 1);
@@ -204,6 +242,17 @@ pub(crate) fn addressee_lines(text: &str, found: &[Entity], names: &mut Vec<Enti
             end = start - 1;
         }
     }
+}
+
+/// Whether a location starts with a house number or is a mail box (`PSC 5420, Box 2708`,
+/// `unit 1009 box 0219`), either of which may follow the addressee's line.
+fn opens_with_number_or_box(span: &str) -> bool {
+    let lower = span.to_lowercase();
+    span.starts_with(|c: char| c.is_ascii_digit())
+        || (["psc ", "unit ", "cmr "]
+            .iter()
+            .any(|p| lower.starts_with(p))
+            && lower.contains("box"))
 }
 
 /// Whether `line` is two to four words of a person's name; the span of the name in it.
@@ -295,6 +344,24 @@ mod tests {
             .map(|e| &text[e.start..e.end])
             .collect();
         assert_eq!(names, ["Satu Elomo"]);
+    }
+
+    #[test]
+    fn the_line_above_a_military_mail_box_names_the_addressee() {
+        let text = "tove lind\nunit 2231 box 4410\ndpo ae 09876";
+        let start = text.find("unit").unwrap_or(0);
+        let found = vec![Entity {
+            kind: Location,
+            start,
+            end: start + "unit 2231 box 4410".len(),
+            source: Source::Pattern,
+            score: 0.8,
+        }];
+        let mut names = Vec::new();
+        addressee_lines(text, &found, &mut names);
+        let names: Vec<&str> = names.iter().map(|e| &text[e.start..e.end]).collect();
+        assert_eq!(names, ["tove lind"]);
+        assert!(!opens_with_number_or_box("Unit 7 West"));
     }
 
     #[test]

@@ -120,6 +120,7 @@ pub(crate) fn find_names(
     if finder.lowercase {
         finder.lowercase_dictionary();
         finder.lowercase_surnames();
+        finder.unknown_singles();
     } else {
         finder.capitalized_runs();
         finder.proper_nouns();

@@ -100,6 +100,14 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             0.85,
             labelled_phone,
         ),
+        // 555 0134 office, 555-0134 (mobile): a local number with its label after it, ending
+        // the line or the item, as signatures and contact blocks write them.
+        checked(
+            r"(?im)(?P<v>\b\d{3}[ .-]\d{4})[ \t]+\(?(?:office|mobile|cell|home|work|desk|fax)\)?[ \t]*(?:$|[,;])",
+            Phone,
+            0.8,
+            labelled_after,
+        ),
         // Medical record numbers, after a label.
         checked(
             format!(
@@ -229,6 +237,14 @@ fn labelled_phone(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
         return Some(EntityKind::Fax);
     }
     phone_or_fax(hit, kind)
+}
+
+/// A number whose label follows it is a fax when the label says so.
+fn labelled_after(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    if hit.whole_str().to_lowercase().contains("fax") {
+        return Some(EntityKind::Fax);
+    }
+    Some(kind)
 }
 
 /// A card number passes the Luhn check.

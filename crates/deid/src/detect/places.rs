@@ -10,7 +10,7 @@ const STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|M
 
 const STATE_NAMES: &str = "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming|Puerto Rico";
 
-const STREET_SUFFIX: &str = "Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Ter|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Pathway|Path|Trail|Trl|Square|Sq|Loop|Row|Crescent|Cres|Close|Alley|Aly|Plaza|Plz|Pike|Run|Gardens|Gdns|Heights|Hts|Point|Pt|Ridge|Crossing|Xing|Walk|Mews|Green|Hollow|Meadow|Meadows|Station|Route|Rte|Turnpike|Tpke|Expressway|Freeway|Junction|Landing|Manor|Park|Port|Vista|View|Village|Pass|Grove|Hill|Hills|Creek|Spur|Cove|Bend|Estates|Commons|Center|Ctr";
+const STREET_SUFFIX: &str = "Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Ter|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Pathway|Path|Trail|Trl|Square|Sq|Loop|Row|Crescent|Cres|Close|Alley|Aly|Plaza|Plz|Pike|Run|Gardens|Gdns|Heights|Hts|Point|Pt|Ridge|Crossing|Xing|Walk|Mews|Green|Hollow|Meadow|Meadows|Station|Route|Rte|Turnpike|Tpke|Expressway|Freeway|Junction|Landing|Manor|Park|Port|Vista|View|Village|Pass|Grove|Hill|Hills|Creek|Spur|Cove|Bend|Estates|Commons|Center|Ctr|Crossroad|Crossroads|Rapids|Summit|Islands|Island|Isle|Dam|Flats|Forge|Forges|Harbor|Harbour|Mill|Mills|Parks|Coves|Greens|Courts|Radial|Bypass|Dale|Fort|Ford|Falls|Ferry|Glen|Haven|Knoll|Knolls|Lake|Lakes|Orchard|Prairie|Ranch|River|Shore|Shores|Springs|Valley|Ville|Canyon|Causeway|Cliff|Cliffs|Corner|Corners|Forest|Gateway|Inlet|Plains|Brook|Brooks|Bluff|Bluffs|Burg|Stravenue|Underpass|Overpass|Viaduct|Villages";
 
 /// A capitalised word of a place name, in any script.
 const CAP: &str = r"\p{Lu}[\p{L}'’.-]*";
@@ -25,6 +25,14 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             ),
             Location,
             0.85,
+        ),
+        // 3911 fourth avenue, 31 kettu street: an address typed in lower case, with the kinds
+        // of street no other phrase ends in.
+        checked(
+            r"(?-u:\b)\d{2,6}(?:[ \t]+\d{1,4})?(?:[ \t]+\p{Ll}[\p{Ll}'’-]*){1,3}[ \t](?:street|avenue|road|boulevard|blvd|lane|terrace|parkway|highway)(?-u:\b)\.?",
+            Location,
+            0.7,
+            not_a_measure,
         ),
         // Apt 4B, Suite 377, Unit 12
         rule(
@@ -54,10 +62,10 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         // 20789 Allika 46, 233 Erzsébet tér 19. — number, street name, number, on its own line
         // or after "at"/"to"/a colon; written this way in much of Europe.
         checked(
-            r"(?m)(?:^[ \t>|?]*|\b(?i:at|to|address:?|is)[ \t]+)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
+            r"(?m)(?:^[ \t>|?]*|\b(?i:at|to|address:?|is|in|with)[ \t]+)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
             Location,
             0.6,
-            house_number,
+            street_after_cue,
         ),
         // The same after a label's colon or a unit, when the street name is capitalised.
         checked(
@@ -89,9 +97,40 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             0.75,
         ),
         rule(
-            r"(?i)\b(?:rue|via|viale|calle|avenida|rua|piazza|plaza|strada|ulica)\s+(?:\p{L}+\s+){1,4}\d{1,5}\b",
+            r"(?:\b(?i:rue|via|viale|calle|avenida|rua|rúa|piazza|plaza|strada|ulica|ul\.)|\bC/)\s+(?:\p{L}+\s+){1,4}\d{1,5}\b",
             Location,
             0.7,
+        ),
+        // 76 Boulevard de Normandie, 29 Rue de Tanger, 26 rue des lieutemants Thomazo: a house
+        // number, then the kind of street written first, as French, Iberian and Italian
+        // addresses do.
+        rule(
+            r"(?-u:\b)\d{1,6}(?:[ \t]+\d{1,4})?[ \t](?:Avenue|Boulevard|Chemin|Quai|Allée|Impasse|Praça|Largo|Travessa|Paseo|Carrer|Camino|(?i:rue|rua|calle|avenida))[ \t]+(?:(?:de|des|du|la|le|les|d'|l'|da|do|dos|das|di|del|della|e|y)[ \t]+)*\p{L}[\p{L}'’.-]*(?:[ \t]+(?:\p{Lu}[\p{L}'’.-]*|de|des|du|la|le|les|da|do|dos|das|di|del|della|e|y|\d{1,5}(?-u:\b))){0,5}",
+            Location,
+            0.7,
+        ),
+        // Stensås terrasse 38, Király u. 15., Árpád fejedelem útja 3.: a street name, then a
+        // street word of its own, then the house number.
+        rule(
+            r"\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,2}[ \t](?:u\.|utca|út|útja|tér|körút|terrasse|veien|vegen|põik|tänav|allé|straat|laan|gasse|ulice|náměstí|trg|sokak|caddesi)[ \t]+\d{1,5}(?-u:\b)\.?",
+            Location,
+            0.7,
+        ),
+        // lives on Elm Street, shows on Ane Flats Street: a street named in full, without a
+        // number, after a preposition of place.
+        checked(
+            r"(?-u:\b)(?i:on|off|at|near|along)[ \t]+(?P<v>\p{Lu}[\p{L}'’.-]*(?:[ \t]+\p{Lu}[\p{L}'’.-]*){0,2}[ \t]+(?:Street|Avenue|Boulevard|Road|Lane))(?-u:\b)",
+            Location,
+            0.7,
+            not_a_name_list,
+        ),
+        // 7878 Rahu 37 Apt. 405: a postal number, a street name and a house number, known for a
+        // street by the unit after it.
+        checked(
+            r"(?-u:\b)(?P<v>\d{1,6}[ \t]+\p{L}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,2}[ \t]+\d{1,5}[A-Za-z]?(?-u:\b))[ \t]*,?[ \t]*\n?[ \t]*(?i:apt|apartment|suite|unit)\.?[ \t]*#?[ \t]*\d",
+            Location,
+            0.7,
+            house_number,
         ),
         // "address: ...", "lives at ..." — the rest of the line up to a full stop.
         checked(
@@ -100,12 +139,13 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             0.8,
             plausible_address,
         ),
-        // "the corner of Main St. and 5th Ave": both streets, up to the end of the clause.
+        // "the corner of Main St. and 5th Ave": the intersection as a whole, up to the end of
+        // the clause.
         checked(
-            r"(?i)\bcorner\s+of\s+(?P<v>[^\n,;?!]{3,60}?\s+and\s+[^\n,;?!]{2,40}?)(?:[,;?!]|\.\s|\.$|\n|$)",
+            r"(?i)(?P<v>\b(?:the\s+)?corner\s+of\s+[^\n,;?!]{3,60}?\s+and\s+[^\n,;?!]{2,40}?)(?:[,;?!]|\.\s|\.$|\n|$)",
             Location,
             0.75,
-            not_a_placeholder,
+            named_corner,
         ),
         // Springfield, IL 62704 — the city; the ZIP has its own rule.
         checked(
@@ -268,35 +308,71 @@ fn not_a_dose(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
     (!inside && !unit(next)).then_some(kind)
 }
 
+/// Months and their abbreviations, lower case.
+const MONTHS: &[&str] = &[
+    "jan",
+    "january",
+    "feb",
+    "february",
+    "mar",
+    "march",
+    "apr",
+    "april",
+    "may",
+    "jun",
+    "june",
+    "jul",
+    "july",
+    "aug",
+    "august",
+    "sep",
+    "sept",
+    "september",
+    "oct",
+    "october",
+    "nov",
+    "november",
+    "dec",
+    "december",
+];
+
+/// Units of distance and time that make `10 mile road` or `2 lane highway` a measure of a
+/// road rather than an address.
+const ROAD_MEASURES: &[&str] = &[
+    "mile",
+    "miles",
+    "km",
+    "kilometer",
+    "kilometre",
+    "minute",
+    "minutes",
+    "min",
+    "block",
+    "blocks",
+    "lane",
+    "hour",
+    "hours",
+    "foot",
+    "feet",
+    "yard",
+    "yards",
+    "meter",
+    "metre",
+];
+
+/// Refuses a lower-case street that reads as a measure or a dose.
+fn not_a_measure(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let mut words = hit.value_str().split_whitespace();
+    words.next_back();
+    if words.any(|w| ROAD_MEASURES.contains(&w)) {
+        return None;
+    }
+    not_a_dose(hit, kind)
+}
+
 /// A number after a place is a postcode unless it reads as a year (`in March 2019`, `in Paris
 /// 1998`), a dose (`in Lisinopril 1000 mg`) or the start of a longer number.
 fn postcode_after_place(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
-    const MONTHS: &[&str] = &[
-        "jan",
-        "january",
-        "feb",
-        "february",
-        "mar",
-        "march",
-        "apr",
-        "april",
-        "may",
-        "jun",
-        "june",
-        "jul",
-        "july",
-        "aug",
-        "august",
-        "sep",
-        "sept",
-        "september",
-        "oct",
-        "october",
-        "nov",
-        "november",
-        "dec",
-        "december",
-    ];
     let value = hit.value_str();
     let year = value.len() == 4
         && value
@@ -343,15 +419,64 @@ fn after_word(hit: &Hit<'_>, words: &[&str]) -> bool {
 /// Musicians Of The 70s`), and is no dose.
 fn house_number(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
     let value = hit.value_str().trim_end_matches('.');
-    if value.ends_with("0s") {
+    if value.ends_with("0s") || names_a_month(value) {
         return None;
     }
     not_a_dose(hit, kind)
 }
 
+/// A street after a line start, `at`, `to`, `address` or `is`; after the commoner `in` and
+/// `with` (`in 3 months 2 visits`), only a postal number of four to six digits, one capitalised
+/// street name and a house number that end their line before a capitalised line (`in 94472
+/// Atamaria 55⏎Gondregnies`, the first lines of an address block).
+fn street_after_cue(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let cue = hit.whole_str()[..hit.value.0 - hit.whole.0]
+        .trim()
+        .to_lowercase();
+    if cue == "in" || cue == "with" {
+        let words: Vec<&str> = hit.value_str().split_whitespace().collect();
+        let postal = words.first().is_some_and(|w| (4..=6).contains(&w.len()));
+        let named = words.len() == 3 && words[1].starts_with(char::is_uppercase);
+        let next_line = hit.after(8).trim_start_matches([' ', '\t', '\r']);
+        let block = next_line
+            .strip_prefix('\n')
+            .is_some_and(|line| line.trim_start().starts_with(char::is_uppercase));
+        if !(postal && named && block) {
+            return None;
+        }
+    }
+    house_number(hit, kind)
+}
+
+/// Whether a word of `value` is a month (`2019 March 15` is a date, not a street).
+fn names_a_month(value: &str) -> bool {
+    value
+        .split_whitespace()
+        .any(|w| MONTHS.contains(&w.trim_end_matches(['.', ',']).to_lowercase().as_str()))
+}
+
 /// A template's placeholder (`{street_name}`) stands for a value but is none.
 fn not_a_placeholder(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
     (!hit.value_str().contains(['{', '}'])).then_some(kind)
+}
+
+/// A street corner names its streets: after `corner of` comes a number or a capital letter
+/// (`corner of Main and Elm`, `corner of 5th and 7th`), not only lower-case words (`the corner
+/// of the mouth and the lip`); nor a template's placeholder.
+fn named_corner(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
+    let value = hit.value_str();
+    let lower = value.to_lowercase();
+    let streets = lower
+        .find("corner")
+        .and_then(|at| value.get(at + "corner".len()..))
+        .unwrap_or("");
+    let named = streets
+        .chars()
+        .any(|c| c.is_ascii_digit() || c.is_uppercase());
+    if !named {
+        return None;
+    }
+    not_a_placeholder(hit, kind)
 }
 
 /// A labelled address must hold a number or a capitalised word.
@@ -439,8 +564,16 @@ fn block_line(text: &str, line_start: usize) -> Option<BlockLine> {
         last = true;
     }
     let content = &text[start..end];
-    if content.len() > 40 || content.split_whitespace().count() > 5 {
-        end = start + postcode_prefix(content)?;
+    let sentence = content.len() > 40 || content.split_whitespace().count() > 5;
+    if sentence || content.contains([':', '@']) {
+        // A sentence may follow a postcode among the first words, or a place closed by a full
+        // stop; a label's colon (`77233 for this card: …`) only a postcode that opens the line.
+        let words = if sentence { 6 } else { 1 };
+        end =
+            start + postcode_prefix(content, words).or_else(|| place_before_full_stop(content))?;
+        last = true;
+    } else if let Some(len) = place_before_full_stop(content) {
+        end = start + len;
         last = true;
     }
     let content = &text[start..end];
@@ -459,10 +592,10 @@ fn block_line(text: &str, line_start: usize) -> Option<BlockLine> {
 }
 
 /// `Spain 97197 in case…`: the length of the words of `content` up to and including a postcode
-/// among its first four words.
-fn postcode_prefix(content: &str) -> Option<usize> {
+/// among its first `words` words.
+fn postcode_prefix(content: &str, words: usize) -> Option<usize> {
     let mut rest = content;
-    for _ in 0..4 {
+    for _ in 0..words {
         let lead = rest.len() - rest.trim_start().len();
         let word_start = content.len() - rest.len() + lead;
         let word = rest[lead..].split_whitespace().next()?;
@@ -473,6 +606,24 @@ fn postcode_prefix(content: &str) -> Option<usize> {
         rest = &rest[lead + word.len()..];
     }
     None
+}
+
+/// `New Zealand. Please call…`: the length of one to three capitalised words that a full stop
+/// closes at the start of `content`.
+fn place_before_full_stop(content: &str) -> Option<usize> {
+    let len = content.find(". ")?;
+    let words: Vec<&str> = content[..len].split_whitespace().collect();
+    // `St. Louis`: a full stop after a short word ends an abbreviation, not a sentence.
+    let closes = words.last().is_some_and(|w| w.chars().count() >= 3);
+    let place = closes
+        && (1..=3).contains(&words.len())
+        && words.iter().all(|w| {
+            w.starts_with(char::is_uppercase)
+                && w.chars().count() >= 2
+                && w.chars().all(|c| c.is_alphabetic() || c == '-')
+                && !NOT_PLACES.contains(w)
+        });
+    place.then_some(len)
 }
 
 /// Whether a location match is a street line or a unit, which may open an address block.

@@ -399,3 +399,13 @@ fn a_known_given_name_is_found_by_its_nicknames_in_a_transcript() {
         .collect();
     assert_eq!(spans, ["bobby", "bob"]);
 }
+
+#[test]
+fn a_local_number_with_its_label_after_it_is_a_phone_or_a_fax() {
+    let text = "lena berg\n555 0134 office";
+    assert!(kinds_of(text, EntityKind::Phone).contains(&"555 0134".to_owned()));
+    let fax = "or send it to 555-0177 fax";
+    assert!(kinds_of(fax, EntityKind::Fax).contains(&"555-0177".to_owned()));
+    let count = "Seen 120 2020 office visits";
+    assert!(kinds_of(count, EntityKind::Phone).is_empty(), "{count}");
+}

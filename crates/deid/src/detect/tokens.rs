@@ -29,9 +29,9 @@ pub(crate) struct Token<'t> {
 }
 
 impl Token<'_> {
-    /// A single capital letter, e.g. the `M` of `Jane M Roe`.
+    /// A single capital letter, e.g. the `M` of `Jane M Roe` or the `Á` of `Agla Á Stef`.
     pub(crate) fn is_initial(&self) -> bool {
-        self.shape == Shape::Upper && self.end - self.start == 1
+        self.shape == Shape::Upper && self.lower.chars().nth(1).is_none()
     }
 }
 

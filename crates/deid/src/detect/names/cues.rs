@@ -137,6 +137,40 @@ pub(super) const CUE_PAIRS: &[(&str, &str)] = &[
     ("named", "her"),
 ];
 
+/// Relatives and companions: a capitalised owner right before one is a person (`Rosa's son`).
+const RELATIVES: &[&str] = &[
+    "daughter",
+    "son",
+    "wife",
+    "husband",
+    "mother",
+    "father",
+    "mom",
+    "dad",
+    "brother",
+    "sister",
+    "partner",
+    "grandson",
+    "granddaughter",
+    "grandmother",
+    "grandfather",
+    "boyfriend",
+    "girlfriend",
+    "fiance",
+    "fiancé",
+    "fiancee",
+    "niece",
+    "nephew",
+    "aunt",
+    "uncle",
+    "cousin",
+    "spouse",
+    "children",
+    "kids",
+    "stepson",
+    "stepdaughter",
+];
+
 /// Words before `name` that make it a strong cue (`last name: Roe`, `first name? Jo`).
 pub(crate) const NAME_QUALIFIERS: &[&str] = &[
     "last", "first", "full", "middle", "maiden", "given", "family",
@@ -275,6 +309,31 @@ impl NameFinder<'_> {
                 continue;
             }
             self.mark_following(next, kind, Source::Context, 0.8, self.lowercase);
+        }
+        self.owners_of_relatives();
+    }
+
+    /// `I'm Rosa's daughter`: a capitalised word in the possessive right before a relative is
+    /// the relative's person, even when it is also an everyday word (`Misty`, `Hope`). Words of
+    /// the name rules (`Patient's son`, `Doctor's wife`), function words and medical words are
+    /// left alone.
+    fn owners_of_relatives(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            let (token, info) = (&self.tokens[i], self.info[i]);
+            if !token.possessive
+                || token.shape != Shape::Capitalized
+                || info.function
+                || info.medical
+                || info.roles != 0
+                || self.is_institution(i)
+            {
+                continue;
+            }
+            let between = self.gap_before(i + 1);
+            let relative = RELATIVES.contains(&&*self.tokens[i + 1].lower);
+            if relative && !between.contains('\n') && between.trim().chars().count() <= 2 {
+                self.mark(i, EntityKind::Name, Source::Context, 0.7);
+            }
         }
     }
 

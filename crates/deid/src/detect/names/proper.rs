@@ -113,7 +113,25 @@ impl NameFinder<'_> {
         self.foreign_words();
         self.unknown_singles();
         self.eponym_neighbours();
+        self.given_names_before_foreign();
         self.coordinated_names();
+    }
+
+    /// `Parker Suknović`, `Grace Jiráňová`: a first name that is also an everyday word is a
+    /// person right before a surname spelled beyond ASCII that a rule here already found.
+    fn given_names_before_foreign(&mut self) {
+        for i in 0..self.tokens.len().saturating_sub(1) {
+            let info = self.info[i];
+            let given = self.tokens[i].shape == Shape::Capitalized
+                && info.first_rank.is_some()
+                && !info.function
+                && !info.medical
+                && info.eponym == Eponym::No;
+            let surname = self.marks[i + 1].is_some() && self.foreign(i + 1);
+            if given && surname && self.adjacent(i) && !self.is_institution(i) {
+                self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);
+            }
+        }
     }
 
     /// `Petr Kloz`, `Weronika Martinsen`: two capitalised words side by side, one of them
@@ -146,7 +164,7 @@ impl NameFinder<'_> {
     /// word used the way a person is, as the subject of a verb of being or having, as an owner,
     /// or called by name at the start of a sentence. Words shaped like drug names are left out,
     /// as drugs are the unknown words clinical text is full of (`Lisinopril is helping`).
-    fn unknown_singles(&mut self) {
+    pub(super) fn unknown_singles(&mut self) {
         for i in 0..self.tokens.len() {
             if !self.unknown(i)
                 || self.marks[i].is_some()

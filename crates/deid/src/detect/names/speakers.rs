@@ -37,6 +37,11 @@ impl NameFinder<'_> {
         for i in 2..self.tokens.len().saturating_sub(1) {
             let (a, b) = (&*self.tokens[i - 1].lower, &*self.tokens[i].lower);
             let naming = matches!((a, b), ("name", "is") | ("calls", "me"));
+            // `call me višeslav` but not `call me tomorrow`: after the commoner phrase, only a
+            // name a list has or a word beyond English spelled with letters beyond ASCII.
+            let call_me = (a, b) == ("call", "me")
+                && (self.unknown[i + 1] || self.info[i + 1].is_clear_first_name());
+            let naming = naming || call_me;
             let between = self.gap_before(i + 1);
             if !naming || between.contains('\n') || !between.trim().is_empty() {
                 continue;
@@ -55,7 +60,7 @@ impl NameFinder<'_> {
                     .tokens
                     .get(i + 2)
                     .is_some_and(|t| t.shape == Shape::Lower)
-                && self.info[i + 2].last_rank.is_some()
+                && (self.info[i + 2].last_rank.is_some() || self.unknown[i + 2])
                 && !self.info[i + 2].function
             {
                 self.mark(i + 2, EntityKind::Name, Source::Context, 0.7);

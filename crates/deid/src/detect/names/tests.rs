@@ -205,3 +205,50 @@ fn letters_and_capitals_count_as_char_methods_do() {
         );
     }
 }
+
+#[test]
+fn an_owner_before_a_relative_is_a_person() {
+    assert!(texts("I'm Hope's daughter, she said.").contains(&"Hope".to_owned()));
+    for text in [
+        "The patient's daughter called.",
+        "Patient's son at bedside.",
+        "Parkinson's disease is stable.",
+    ] {
+        assert!(texts(text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn call_me_names_only_a_name_in_lower_case_text() {
+    assert!(texts("people call me radoslavč at work").contains(&"radoslavč".to_owned()));
+    assert!(texts("please call me tomorrow about the labs").is_empty());
+}
+
+#[test]
+fn a_foreign_surname_after_a_stated_first_name_in_lower_case_is_a_name() {
+    let names = texts("my name is marta dvořáková and i have a cough");
+    assert!(names.iter().any(|n| n.contains("dvořáková")), "{names:?}");
+}
+
+#[test]
+fn an_unknown_subject_in_lower_case_text_is_a_name() {
+    let names = texts("jiráňová began the program last year");
+    assert!(names.contains(&"jiráňová".to_owned()), "{names:?}");
+    assert!(texts("metformin began to help last year").is_empty());
+}
+
+#[test]
+fn an_initial_beyond_ascii_joins_the_name() {
+    let names = texts("Signed by Sigrún Ó Haldórsdóttir yesterday.");
+    assert!(
+        names.contains(&"Sigrún Ó Haldórsdóttir".to_owned()),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn an_everyday_first_name_before_a_foreign_surname_is_a_name() {
+    let names = texts("Yesterday Grace Jiráňová came in.");
+    assert!(names.contains(&"Grace Jiráňová".to_owned()), "{names:?}");
+    assert!(texts("Amazing Grace was sung.").is_empty());
+}
