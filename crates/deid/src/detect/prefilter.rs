@@ -268,7 +268,8 @@ impl Prefilter {
             }
         }
         let costs = Costs::new(bytes);
-        let mut out = Vec::new();
+        // Room for about one window per trigger occurrence, as a start: the buffer grows less.
+        let mut out = Vec::with_capacity(hits.iter().map(Vec::len).sum());
         // Runs cut to one reach's allowed bytes, refilled for each reach that needs them.
         let mut runs = Vec::new();
         let reaches = self
