@@ -68,7 +68,9 @@ pub(crate) enum Plan<'p> {
 pub(crate) struct Plans<'f> {
     prefilter: &'f Prefilter,
     /// Every reach's windows, one reach after another, in one buffer: one allocation per text
-    /// instead of one per reach.
+    /// instead of one per reach. Sharing the buffer changes no window: `windows` only reads and
+    /// merges the part it appends for its own reach, so each reach's slice is the list it would
+    /// have built alone, and the argument at the top of this module holds for it unchanged.
     windows: Vec<(usize, usize)>,
     /// For each distinct reach, where its windows lie in `windows`, or `None` for the whole
     /// text.
