@@ -67,17 +67,25 @@ pub(crate) enum Plan<'p> {
 /// rules that have it.
 pub(crate) struct Plans<'f> {
     prefilter: &'f Prefilter,
-    /// For each distinct reach, its windows, or `None` for the whole text.
-    reaches: Vec<Option<Vec<(usize, usize)>>>,
+    /// Every reach's windows, one reach after another, in one buffer: one allocation per text
+    /// instead of one per reach. Sharing the buffer changes no window: `windows` only reads and
+    /// merges the part it appends for its own reach, so each reach's slice is the list it would
+    /// have built alone, and the argument at the top of this module holds for it unchanged.
+    windows: Vec<(usize, usize)>,
+    /// For each distinct reach, where its windows lie in `windows`, or `None` for the whole
+    /// text.
+    reaches: Vec<Option<(usize, usize)>>,
 }
 
 impl Plans<'_> {
     /// The plan of the rule at `index` (in the order the prefilter was built with).
     pub(crate) fn of(&self, index: usize) -> Plan<'_> {
         let reach = self.prefilter.rule_reach.get(index).copied();
-        match reach.and_then(|r| self.reaches.get(r)) {
-            Some(Some(windows)) => Plan::Windows(windows),
-            _ => Plan::Whole,
+        let span = reach.and_then(|r| self.reaches.get(r).copied().flatten());
+        // A span always lies in `windows`; were it not to, the whole text is still a safe plan.
+        match span.and_then(|(from, to)| self.windows.get(from..to)) {
+            Some(windows) => Plan::Windows(windows),
+            None => Plan::Whole,
         }
     }
 }
@@ -262,26 +270,35 @@ impl Prefilter {
             }
         }
         let costs = Costs::new(bytes);
+        // Room for about one window per trigger occurrence, as a start: the buffer grows less.
+        let mut out = Vec::with_capacity(hits.iter().map(Vec::len).sum());
+        // Runs cut to one reach's allowed bytes, refilled for each reach that needs them.
+        let mut runs = Vec::new();
         let reaches = self
             .reaches
             .iter()
             .map(|reach| {
                 let t = reach.trigger?;
+                let from = out.len();
                 match &self.triggers[t] {
-                    Trigger::Words(_) if escaped => None,
-                    Trigger::Words(_) => Some(windows(text, reach, &hits[t], Hits::Any, &costs)),
+                    Trigger::Words(_) if escaped => return None,
+                    Trigger::Words(_) => {
+                        windows(text, reach, &hits[t], Hits::Any, &costs, &mut out)
+                    }
                     Trigger::Bytes(_) if reach.allows_trigger => {
-                        Some(windows(text, reach, &hits[t], Hits::Cut, &costs))
+                        windows(text, reach, &hits[t], Hits::Cut, &costs, &mut out);
                     }
                     Trigger::Bytes(_) => {
-                        let runs = allowed_runs(bytes, reach, &hits[t]);
-                        Some(windows(text, reach, &runs, Hits::Cut, &costs))
+                        allowed_runs(bytes, reach, &hits[t], &mut runs);
+                        windows(text, reach, &runs, Hits::Cut, &costs, &mut out);
                     }
                 }
+                Some((from, out.len()))
             })
             .collect();
         Plans {
             prefilter: self,
+            windows: out,
             reaches,
         }
     }
@@ -289,8 +306,14 @@ impl Prefilter {
 
 /// Runs of trigger bytes cut to the bytes `rule` allows: a trigger byte a rule's matches never
 /// hold is in none of its matches, and neighbouring trigger bytes it does allow are one group.
-fn allowed_runs(bytes: &[u8], rule: &Reach, runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
-    let mut out = Vec::with_capacity(runs.len());
+/// They replace what `out` held.
+fn allowed_runs(
+    bytes: &[u8],
+    rule: &Reach,
+    runs: &[(usize, usize)],
+    out: &mut Vec<(usize, usize)>,
+) {
+    out.clear();
     for &(start, end) in runs {
         let mut from = None;
         for (at, &byte) in bytes.iter().enumerate().take(end).skip(start) {
@@ -307,7 +330,6 @@ fn allowed_runs(bytes: &[u8], rule: &Reach, runs: &[(usize, usize)]) -> Vec<(usi
             out.push((f, end));
         }
     }
-    out
 }
 
 /// Where the bytes that count towards a budget (`trigger::costs`) are in one text, read two
@@ -366,7 +388,8 @@ enum Hits {
     Cut,
 }
 
-/// The merged windows of one rule around the sorted occurrences `hits` of its trigger.
+/// The merged windows of one rule around the sorted occurrences `hits` of its trigger, appended
+/// to `out` (what `out` already held belongs to other rules and is left alone).
 ///
 /// Occurrences that touch or overlap form one group (every byte of it may be in a match). A
 /// group's window reaches from it, on each side, over bytes the rule allows, for no more
@@ -379,13 +402,15 @@ fn windows(
     hits: &[(usize, usize)],
     hits_are: Hits,
     costs: &Costs,
-) -> Vec<(usize, usize)> {
+    out: &mut Vec<(usize, usize)>,
+) {
     let bytes = text.as_bytes();
+    // This rule's windows are `out[base..]`.
+    let base = out.len();
     let allowed = |byte: &u8| rule.allows[usize::from(*byte)];
     // Runs of trigger bytes are already cut to allowed bytes; words may hold any.
     let cut = matches!(hits_are, Hits::Cut);
     let fits = |&(start, end): &(usize, usize)| cut || bytes[start..end].iter().all(allowed);
-    let mut out: Vec<(usize, usize)> = Vec::new();
     // Every byte from the current group up to `frontier` is allowed; when `at_run_end`, the
     // byte at `frontier` is not (or the text ends there).
     let (mut frontier, mut at_run_end) = (0, false);
@@ -416,7 +441,7 @@ fn windows(
             high = high.min(costs.last_with(ceiling));
         }
 
-        let last_end = out.last().map_or(0, |w| w.1);
+        let last_end = out[base..].last().map_or(0, |w| w.1);
         let mut from = start;
         let bound = low.max(last_end);
         // A match that starts on a trigger byte starts inside this group: nothing to its left
@@ -451,14 +476,21 @@ fn windows(
         while !text.is_char_boundary(to) {
             to += 1;
         }
-        match out.last_mut() {
+        match out[base..].last_mut() {
             Some(last) if from <= last.1 => last.1 = last.1.max(to),
             _ => out.push((from, to)),
         }
     }
     // A window shorter than the shortest match holds none.
-    out.retain(|w| w.1 - w.0 >= rule.min_len);
-    out
+    let mut kept = base;
+    for at in base..out.len() {
+        let window = out[at];
+        if window.1 - window.0 >= rule.min_len {
+            out[kept] = window;
+            kept += 1;
+        }
+    }
+    out.truncate(kept);
 }
 
 #[cfg(test)]
