@@ -180,6 +180,8 @@ pub(crate) enum Role {
     Institution = 1 << 8,
     /// A word before `name` that makes it a strong cue (`last`, `maiden`).
     NameQualifier = 1 << 9,
+    /// A relative (`son`, `wife`): a capitalised owner right before one is a person.
+    Relative = 1 << 10,
 }
 
 impl WordInfo {

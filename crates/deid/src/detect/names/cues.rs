@@ -13,7 +13,8 @@ pub(crate) const TITLES: &[&str] = &["mr", "mrs", "ms", "mx", "miss"];
 /// Titles before a clinician's name.
 pub(crate) const CLINICIAN_TITLES: &[&str] = &["dr", "doctor", "prof", "professor"];
 
-/// Words after which a name is likely: greetings, relatives, labels.
+/// Words after which a name is likely: greetings, companions, labels; relatives are in
+/// [`RELATIVE_CUES`].
 pub(crate) const CUES: &[&str] = &[
     "named",
     "hi",
@@ -23,40 +24,14 @@ pub(crate) const CUES: &[&str] = &[
     "thanks",
     "bye",
     "goodbye",
-    "wife",
-    "husband",
-    "son",
-    "daughter",
-    "mother",
-    "father",
-    "mom",
-    "dad",
-    "brother",
-    "sister",
-    "partner",
     "friend",
-    "grandson",
-    "granddaughter",
-    "grandmother",
-    "grandfather",
-    "boyfriend",
-    "girlfriend",
-    "fiance",
-    "fiancé",
-    "fiancee",
     "caregiver",
     "neighbor",
     "neighbour",
-    "niece",
-    "nephew",
-    "aunt",
-    "uncle",
-    "cousin",
     "patient",
     "name",
     "by",
     "guardian",
-    "spouse",
     "contact",
     "guarantor",
     "subscriber",
@@ -137,12 +112,13 @@ pub(super) const CUE_PAIRS: &[(&str, &str)] = &[
     ("named", "her"),
 ];
 
-/// Relatives and companions: a capitalised owner right before one is a person (`Rosa's son`).
-const RELATIVES: &[&str] = &[
-    "daughter",
-    "son",
+/// Relatives, which are also cues (`my wife Rosa`): a capitalised owner right before one is a
+/// person too (`Rosa's son`).
+pub(crate) const RELATIVE_CUES: &[&str] = &[
     "wife",
     "husband",
+    "son",
+    "daughter",
     "mother",
     "father",
     "mom",
@@ -165,11 +141,11 @@ const RELATIVES: &[&str] = &[
     "uncle",
     "cousin",
     "spouse",
-    "children",
-    "kids",
-    "stepson",
-    "stepdaughter",
 ];
+
+/// Relatives that are not cues (`her children` is rarely followed by a name), yet an owner
+/// right before one is a person (`Rosa's children`).
+pub(crate) const OTHER_RELATIVES: &[&str] = &["children", "kids", "stepson", "stepdaughter"];
 
 /// Words before `name` that make it a strong cue (`last name: Roe`, `first name? Jo`).
 pub(crate) const NAME_QUALIFIERS: &[&str] = &[
@@ -330,7 +306,7 @@ impl NameFinder<'_> {
                 continue;
             }
             let between = self.gap_before(i + 1);
-            let relative = RELATIVES.contains(&&*self.tokens[i + 1].lower);
+            let relative = self.info[i + 1].is(Role::Relative);
             if relative && !between.contains('\n') && between.trim().chars().count() <= 2 {
                 self.mark(i, EntityKind::Name, Source::Context, 0.7);
             }
