@@ -16,19 +16,26 @@ use common::phigate;
 use phigate_llm::mock::MockUpstream;
 use serve_support::serve;
 
-/// The `key=value` pairs of the `load:` line.
-fn load_line(stdout: &str) -> HashMap<String, f64> {
+/// The numeric `key=value` pairs of the `load:` line, and its `failures=` breakdown.
+fn load_line(stdout: &str) -> (HashMap<String, f64>, String) {
     let line = stdout
         .lines()
         .find(|l| l.starts_with("load: "))
         .expect("a load: line");
-    line.trim_start_matches("load: ")
+    let mut failures = None;
+    let numbers = line
+        .trim_start_matches("load: ")
         .split_whitespace()
-        .map(|pair| {
+        .filter_map(|pair| {
             let (key, value) = pair.split_once('=').unwrap();
-            (key.to_owned(), value.parse().unwrap())
+            if key == "failures" {
+                failures = Some(value.to_owned());
+                return None;
+            }
+            Some((key.to_owned(), value.parse().unwrap()))
         })
-        .collect()
+        .collect();
+    (numbers, failures.expect("a failures= field"))
 }
 
 #[test]
@@ -69,7 +76,8 @@ fn a_bounded_load_sends_exactly_the_requests_asked_and_reports_ordered_percentil
     );
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{stdout}");
-    let load = load_line(&stdout);
+    let (load, failures) = load_line(&stdout);
+    assert_eq!(failures, "none");
     assert_eq!(load["requests"], 30.0);
     assert_eq!(load["ok"] + load["failed"], load["requests"]);
     assert_eq!(load["failed"], 0.0);
@@ -117,11 +125,15 @@ fn a_bad_token_makes_every_request_fail_and_the_run_exit_non_zero() {
         ],
     );
     assert!(!run.status.success());
-    let load = load_line(&String::from_utf8_lossy(&run.stdout));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let (load, failures) = load_line(&stdout);
     assert_eq!(
         (load["requests"], load["ok"], load["failed"]),
         (5.0, 0.0, 5.0)
     );
+    // Every refusal is counted under its status.
+    assert_eq!(failures, "401:5", "{stdout}");
+    assert!(stdout.contains("failures by status: 401:5"), "{stdout}");
 }
 
 #[test]
