@@ -5,6 +5,13 @@ fn covers(text: &str, part: &str) -> bool {
     found(text).iter().any(|(_, t)| t.contains(part))
 }
 
+/// Asserts that each text's detections cover its street.
+fn assert_all_covered(cases: &[(&str, &str)]) {
+    for (text, street) in cases {
+        assert!(covers(text, street), "{text}");
+    }
+}
+
 #[test]
 fn a_postcode_after_a_foreign_place_is_a_zip() {
     for (text, zip) in [
@@ -99,18 +106,16 @@ fn a_corner_of_the_body_is_no_street_corner() {
 
 #[test]
 fn less_common_street_kinds_end_a_street() {
-    for (text, street) in [
+    assert_all_covered(&[
         ("Send it to 88 Ashgrove Rapids today.", "88 Ashgrove Rapids"),
         ("She lives at 4 Tolley Crossroad.", "4 Tolley Crossroad"),
         ("Return it to 210 Pennock Summit now.", "210 Pennock Summit"),
-    ] {
-        assert!(covers(text, street), "{text}");
-    }
+    ]);
 }
 
 #[test]
 fn a_street_kind_written_first_opens_a_street() {
-    for (text, street) in [
+    assert_all_covered(&[
         (
             "Mail goes to 14 Boulevard des Aubiers.",
             "14 Boulevard des Aubiers",
@@ -124,23 +129,19 @@ fn a_street_kind_written_first_opens_a_street() {
             "3 Rua Nove de Julho 40",
         ),
         ("It is C/ Mayor Alto 12 in town.", "C/ Mayor Alto 12"),
-    ] {
-        assert!(covers(text, street), "{text}");
-    }
+    ]);
 }
 
 #[test]
 fn a_street_word_of_its_own_before_the_number_makes_a_street() {
-    for (text, street) in [
+    assert_all_covered(&[
         (
             "He moved to Lindå terrasse 12 last year.",
             "Lindå terrasse 12",
         ),
         ("The shop is on Rózsa u. 21. in town.", "Rózsa u. 21"),
         ("Deliver to Kossuth Lajos út 5 today.", "Kossuth Lajos út 5"),
-    ] {
-        assert!(covers(text, street), "{text}");
-    }
+    ]);
 }
 
 #[test]
