@@ -13,42 +13,37 @@ pub(crate) struct Folded {
 impl Folded {
     /// Folds `input` as written (no escape decoding).
     pub(crate) fn plain(input: &str) -> Self {
-        Self::from_chars(input.char_indices().map(|(i, c)| (c, i, i + c.len_utf8())))
+        let mut folder = Folder::with_capacity(input.len());
+        let bytes = input.as_bytes();
+        let mut at = 0;
+        while let Some(&byte) = bytes.get(at) {
+            // ASCII, nearly all of clinical text, skips decoding a char.
+            if byte.is_ascii() {
+                folder.push_ascii(byte, at, at + 1);
+                at += 1;
+                continue;
+            }
+            let Some(c) = input[at..].chars().next() else {
+                break;
+            };
+            let end = at + c.len_utf8();
+            folder.push(c, at, end);
+            at = end;
+        }
+        folder.finish()
     }
 
     /// Folds a sequence of `(char, original_start, original_end)`.
     pub(crate) fn from_chars(chars: impl Iterator<Item = (char, usize, usize)>) -> Self {
-        let expected = chars.size_hint().0;
-        let mut text = String::with_capacity(expected);
-        let mut origin = Vec::with_capacity(expected);
-        let mut pending_space: Option<(usize, usize)> = None;
-
+        let mut folder = Folder::with_capacity(chars.size_hint().0);
         for (c, start, end) in chars {
-            if c.is_whitespace() {
-                pending_space = Some(match pending_space {
-                    Some((run_start, _)) => (run_start, end),
-                    None => (start, end),
-                });
-                continue;
-            }
-            if let Some(range) = pending_space.take() {
-                text.push(' ');
-                origin.push(range);
-            }
             if c.is_ascii() {
-                text.push(c.to_ascii_lowercase());
-                origin.push((start, end));
-                continue;
+                folder.push_ascii(c as u8, start, end);
+            } else {
+                folder.push(c, start, end);
             }
-            let before = text.len();
-            fold_char(c, &mut text);
-            origin.extend(std::iter::repeat_n((start, end), text.len() - before));
         }
-        if let Some(range) = pending_space {
-            text.push(' ');
-            origin.push(range);
-        }
-        Folded { text, origin }
+        folder.finish()
     }
 
     /// The original byte range covered by the folded byte range `start..end`.
@@ -65,6 +60,71 @@ impl Folded {
     /// with a letter or digit must not be glued to another letter or digit on that side.
     pub(crate) fn at_token_boundary(&self, start: usize, end: usize) -> bool {
         is_token_boundary(&self.text, start, end)
+    }
+}
+
+/// Builds a [`Folded`] one original character at a time.
+struct Folder {
+    text: String,
+    origin: Vec<(usize, usize)>,
+    /// The original range of a whitespace run not yet written: one space, written before the
+    /// next character or at the end.
+    pending_space: Option<(usize, usize)>,
+}
+
+impl Folder {
+    fn with_capacity(capacity: usize) -> Self {
+        Folder {
+            text: String::with_capacity(capacity),
+            origin: Vec::with_capacity(capacity),
+            pending_space: None,
+        }
+    }
+
+    fn space(&mut self, start: usize, end: usize) {
+        self.pending_space = Some(match self.pending_space {
+            Some((run_start, _)) => (run_start, end),
+            None => (start, end),
+        });
+    }
+
+    fn flush_space(&mut self) {
+        if let Some(range) = self.pending_space.take() {
+            self.text.push(' ');
+            self.origin.push(range);
+        }
+    }
+
+    /// One ASCII character, spelled at `start..end` in the original (one byte, or an escape).
+    fn push_ascii(&mut self, byte: u8, start: usize, end: usize) {
+        if (byte as char).is_whitespace() {
+            self.space(start, end);
+            return;
+        }
+        self.flush_space();
+        self.text.push(byte.to_ascii_lowercase() as char);
+        self.origin.push((start, end));
+    }
+
+    /// Any character, spelled at `start..end` in the original.
+    fn push(&mut self, c: char, start: usize, end: usize) {
+        if c.is_whitespace() {
+            self.space(start, end);
+            return;
+        }
+        self.flush_space();
+        let before = self.text.len();
+        fold_char(c, &mut self.text);
+        let added = self.text.len() - before;
+        self.origin.extend(std::iter::repeat_n((start, end), added));
+    }
+
+    fn finish(mut self) -> Folded {
+        self.flush_space();
+        Folded {
+            text: self.text,
+            origin: self.origin,
+        }
     }
 }
 

@@ -210,6 +210,12 @@ impl Iterator for JsonUnescaped<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let start = self.pos;
+        let byte = *self.text.as_bytes().get(start)?;
+        // ASCII other than a backslash, nearly every byte of a request, needs no decoding.
+        if byte.is_ascii() && byte != b'\\' {
+            self.pos += 1;
+            return Some((byte as char, start, self.pos));
+        }
         let c = self.text[start..].chars().next()?;
         if c == '\\'
             && let Some((decoded, len)) = self.escape()

@@ -209,10 +209,12 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Which parts run: `PHIGATE_BENCH_PARTS` is a comma-separated subset of `latency`,
-/// `breakdown`, `scaling` and `throughput` (default all), so a profiler can watch one part alone.
+/// Which parts run: `PHIGATE_BENCH_PARTS` is a comma-separated subset of `latency` (or one
+/// half of it: `plain`, `streamed`), `breakdown`, `scaling` and `throughput` (default all), so
+/// a profiler can watch one part alone.
 struct Parts {
-    latency: bool,
+    plain: bool,
+    streamed: bool,
     breakdown: bool,
     scaling: bool,
     throughput: bool,
@@ -223,7 +225,8 @@ impl Parts {
         let chosen = std::env::var("PHIGATE_BENCH_PARTS").unwrap_or_default();
         let on = |part: &str| chosen.is_empty() || chosen.split(',').any(|p| p.trim() == part);
         Parts {
-            latency: on("latency"),
+            plain: on("latency") || on("plain"),
+            streamed: on("latency") || on("streamed"),
             breakdown: on("breakdown"),
             scaling: on("scaling"),
             throughput: on("throughput"),
@@ -309,8 +312,8 @@ async fn main() {
         "", "direct50", "direct99", "gate50", "gate99", "added p50", "added p99"
     );
     for stream in [false, true] {
-        if !parts.latency {
-            break;
+        if !(if stream { parts.streamed } else { parts.plain }) {
+            continue;
         }
         let body = body(&prompt, stream);
         let d = latencies(&client, &direct, &body, requests).await;

@@ -174,12 +174,20 @@ pub fn scrub<R: Scrubbable>(
     );
     entities += replaced;
 
+    let learned = known.len();
     for (kind, value) in vault.originals() {
         known.add(kind, value);
     }
     let ids = ids::substitute(request.parts().messages);
+    // The vault's originals are nearly always values already learned; only new ones (from
+    // thinking blocks) need the values prepared again.
+    let matcher = if known.len() == learned {
+        matcher
+    } else {
+        detector.prepare(&known)
+    };
     let identifier_in_structure =
-        structure::holds_identifier(&mut request.parts(), detector, &detector.prepare(&known));
+        structure::holds_identifier(&mut request.parts(), detector, &matcher);
     Scrubbed {
         vault,
         gate_values: known,
