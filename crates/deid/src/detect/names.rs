@@ -193,8 +193,16 @@ impl<'a> NameFinder<'a> {
             given: Vec::new(),
             unknowns: Vec::new(),
         };
+        let bytes = text.as_bytes();
         finder.adjacent = (0..tokens.len())
-            .map(|i| finder.written_adjacent(i))
+            .map(|i| {
+                // Most words are followed by a single space: answered here without a call.
+                let (this, next) = (&tokens[i], tokens.get(i + 1));
+                let spaced = next.is_some_and(|next| {
+                    next.start == this.end + 1 && bytes.get(this.end) == Some(&b' ')
+                });
+                (spaced && !this.possessive) || finder.written_adjacent(i)
+            })
             .collect();
         // One walk sorts the tokens into the short lists the rules start from.
         for (i, (token, info)) in tokens.iter().zip(&finder.info).enumerate() {

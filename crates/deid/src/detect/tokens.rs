@@ -113,7 +113,7 @@ pub(crate) fn tokenize<'t>(text: &'t str, lowered: &'t mut String) -> Vec<Token<
     let bytes = text.as_bytes();
     let mut at = 0;
     // Most of what lies between words is ASCII: skip it without decoding.
-    let word_or_beyond = |b: &u8| b.is_ascii_alphabetic() || !b.is_ascii();
+    let word_or_beyond = |b: &u8| CLASS[usize::from(*b)] != 0;
     while let Some(skip) = (bytes.get(at..)).and_then(|rest| rest.iter().position(word_or_beyond)) {
         at += skip;
         let start = at;
@@ -178,6 +178,30 @@ pub(crate) fn tokenize<'t>(text: &'t str, lowered: &'t mut String) -> Vec<Token<
     tokens
 }
 
+/// [`CLASS`] of a lower-case ASCII letter.
+const LOWER: u8 = 1;
+/// [`CLASS`] of an upper-case ASCII letter.
+const UPPER: u8 = 2;
+/// [`CLASS`] of a byte beyond ASCII (part of a character that must be decoded).
+const BEYOND: u8 = 4;
+
+/// The class of every byte, so that the tokenizer's inner loops ask one table lookup per byte:
+/// 0 for ASCII that is no letter (what lies between words, and joiners).
+static CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = match byte as u8 {
+            b'a'..=b'z' => LOWER,
+            b'A'..=b'Z' => UPPER,
+            0x80.. => BEYOND,
+            _ => 0,
+        };
+        byte += 1;
+    }
+    table
+};
+
 /// The letter case of the ASCII letters of a word after its first, gathered as it is scanned
 /// so that its [`Shape`] needs no second pass over it.
 #[derive(Clone, Copy, Default)]
@@ -191,19 +215,18 @@ struct LetterCase {
 impl LetterCase {
     /// Reads the ASCII letters at the start of `bytes` and returns how many there are.
     fn read_letters(&mut self, bytes: &[u8]) -> usize {
-        let (mut lower, mut upper) = (self.lower, self.upper);
+        let mut seen = 0;
         let mut count = 0;
         for &byte in bytes {
-            if !byte.is_ascii_alphabetic() {
+            let class = CLASS[usize::from(byte)];
+            if class & (LOWER | UPPER) == 0 {
                 break;
             }
-            // ASCII letters differ in case by one bit.
-            let is_lower = byte & 0x20 != 0;
-            lower |= is_lower;
-            upper |= !is_lower;
+            seen |= class;
             count += 1;
         }
-        (self.lower, self.upper) = (lower, upper);
+        self.lower |= seen & LOWER != 0;
+        self.upper |= seen & UPPER != 0;
         count
     }
 
