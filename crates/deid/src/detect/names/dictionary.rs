@@ -193,6 +193,14 @@ impl NameFinder<'_> {
                 if starts.last().is_some_and(|&last| last >= j) {
                     continue;
                 }
+                // Words a single space apart start no list unless the second is `and`: the
+                // usual case, answered without reading the gap as text.
+                let (this, next) = (&self.tokens[j], &self.tokens[j + 1]);
+                let spaced =
+                    next.start == this.end + 1 && self.text.as_bytes().get(this.end) == Some(&b' ');
+                if spaced && &*next.lower != "and" {
+                    continue;
+                }
                 if let Some(next) = self.written_next_item(j) {
                     next_items[j] = Some(next);
                     starts.push(j);
