@@ -152,6 +152,18 @@ struct NameFinder<'a> {
     /// `next_items[j]`: the next list item after token `j` (see `next_list_item`), filled in
     /// by the rules that read lists; empty until then.
     next_items: Vec<Option<usize>>,
+    /// The tokens where a list starts (`next_items[j]` is some), in order; filled with
+    /// `next_items`.
+    list_starts: Vec<usize>,
+    /// The tokens written with a capital first letter (capitalised or upper case), in order.
+    /// Most rules can only start at such a word, so they walk this list, not every token.
+    capitals: Vec<usize>,
+    /// The tokens that play a part for the name rules (a role in the lexicon), in order.
+    roled: Vec<usize>,
+    /// The tokens listed as a first name, in order: where the lower-case rules start.
+    given: Vec<usize>,
+    /// The tokens for which [`NameFinder::unknown`] holds, in order.
+    unknowns: Vec<usize>,
 }
 
 impl<'a> NameFinder<'a> {
@@ -161,7 +173,7 @@ impl<'a> NameFinder<'a> {
         lexicon: &'a Lexicon,
         clinician_names: bool,
     ) -> Self {
-        let info = tokens.iter().map(|t| lexicon.info(&t.lower)).collect();
+        let info: Vec<WordInfo> = tokens.iter().map(|t| lexicon.info(&t.lower)).collect();
         let (letters, upper) = letters_and_capitals(text);
         let mut finder = NameFinder {
             text,
@@ -175,10 +187,38 @@ impl<'a> NameFinder<'a> {
             joined: vec![false; tokens.len()],
             adjacent: Vec::new(),
             next_items: Vec::new(),
+            list_starts: Vec::new(),
+            capitals: Vec::new(),
+            roled: Vec::new(),
+            given: Vec::new(),
+            unknowns: Vec::new(),
         };
+        let bytes = text.as_bytes();
         finder.adjacent = (0..tokens.len())
-            .map(|i| finder.written_adjacent(i))
+            .map(|i| {
+                // Most words are followed by a single space: answered here without a call.
+                let (this, next) = (&tokens[i], tokens.get(i + 1));
+                let spaced = next.is_some_and(|next| {
+                    next.start == this.end + 1 && bytes.get(this.end) == Some(&b' ')
+                });
+                (spaced && !this.possessive) || finder.written_adjacent(i)
+            })
             .collect();
+        // One walk sorts the tokens into the short lists the rules start from.
+        for (i, (token, info)) in tokens.iter().zip(&finder.info).enumerate() {
+            if matches!(token.shape, Shape::Capitalized | Shape::Upper) {
+                finder.capitals.push(i);
+            }
+            if info.roles != 0 {
+                finder.roled.push(i);
+            }
+            if info.first_rank.is_some() {
+                finder.given.push(i);
+            }
+            if finder.unknown[i] && proper::in_no_word_list(*info) {
+                finder.unknowns.push(i);
+            }
+        }
         finder
     }
 
@@ -206,6 +246,25 @@ impl<'a> NameFinder<'a> {
         // Synthea writes names with numeric suffixes (`An125 Suanne858`): digits glued to the
         // end of a word belong to it.
         if self.tokens[i].possessive {
+            return false;
+        }
+        // The usual case, a single space, answers without slicing the text.
+        let end = self.tokens[i].end;
+        let gap = self
+            .text
+            .as_bytes()
+            .get(end..next.start)
+            .unwrap_or_default();
+        if gap == b" " {
+            return true;
+        }
+        // Every answer below needs a gap of digits first, then only dots and white space:
+        // any other ASCII byte (`, `, `) (`) answers no at once.
+        let digits = gap.iter().take_while(|b| b.is_ascii_digit()).count();
+        let stray = |b: &u8| {
+            b.is_ascii() && !matches!(b, b'.' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+        };
+        if gap.get(digits..).unwrap_or_default().iter().any(stray) {
             return false;
         }
         let between = self.text[self.tokens[i].end..next.start]
@@ -344,7 +403,9 @@ impl<'a> NameFinder<'a> {
     /// Extends a suffixed name to the suffixed words next to it, even short or common ones
     /// (`An125 Suanne858`): two suffixed words side by side are one generated name.
     fn suffixed_neighbours(&mut self) {
-        for i in 0..self.tokens.len().saturating_sub(1) {
+        let capitals = std::mem::take(&mut self.capitals);
+        let n = self.tokens.len();
+        for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
             if !(self.adjacent(i) && self.suffixed(i) && self.suffixed(i + 1)) {
                 continue;
             }
@@ -354,6 +415,7 @@ impl<'a> NameFinder<'a> {
                 _ => {}
             }
         }
+        self.capitals = capitals;
     }
 
     /// Where the name ending at token `j` ends, counting digits glued to it (`Assunta351`).

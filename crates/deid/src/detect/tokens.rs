@@ -89,52 +89,81 @@ fn char_at(text: &str, at: usize) -> Option<(char, usize)> {
     }
 }
 
+/// Whether the character at byte offset `at` of `text` is a letter; ASCII bytes are answered
+/// without decoding.
+fn letter_at(text: &str, at: usize) -> bool {
+    match text.as_bytes().get(at) {
+        Some(byte) if byte.is_ascii() => byte.is_ascii_alphabetic(),
+        Some(_) => char_at(text, at).is_some_and(|(c, _)| c.is_alphabetic()),
+        None => false,
+    }
+}
+
 /// Splits `text` into word tokens. The lower-case forms of words that are not lower case
 /// already are written one after another into `lowered` (one buffer rather than a string per
 /// word), which the tokens then borrow.
+///
+/// Almost every byte of clinical prose is ASCII, so letters and the bytes between words are
+/// read a byte at a time without decoding; only bytes beyond ASCII are decoded as characters.
 pub(crate) fn tokenize<'t>(text: &'t str, lowered: &'t mut String) -> Vec<Token<'t>> {
     // Clinical prose averages about one word in seven bytes; the guess saves regrowing.
-    let mut tokens = Vec::with_capacity(text.len() / 7);
+    let mut tokens = Vec::with_capacity(text.len() / 6 + 1);
     // Tokens whose lower-case form is in `lowered`, with where it lies there.
     let mut owned: Vec<(usize, (usize, usize))> = Vec::new();
     let bytes = text.as_bytes();
     let mut at = 0;
-    while let Some(&byte) = bytes.get(at) {
-        // Most of what lies between words is ASCII: skip it without decoding.
-        if byte.is_ascii() && !byte.is_ascii_alphabetic() {
-            at += 1;
-            continue;
-        }
-        let Some((c, len)) = char_at(text, at) else {
+    // Most of what lies between words is ASCII: skip it without decoding.
+    let word_or_beyond = |b: &u8| CLASS[usize::from(*b)] != 0;
+    while let Some(skip) = (bytes.get(at..)).and_then(|rest| rest.iter().position(word_or_beyond)) {
+        at += skip;
+        let start = at;
+        let Some(&byte) = bytes.get(at) else {
             break;
         };
-        at += len;
-        if !c.is_alphabetic() {
-            continue;
-        }
-        let start = at - len;
-        let mut end = at;
-        loop {
-            // Most words are ASCII letters: skip them a byte at a time.
-            while text.as_bytes().get(at).is_some_and(u8::is_ascii_alphabetic) {
-                at += 1;
-                end = at;
-            }
-            let Some((next, len)) = char_at(text, at) else {
+        if byte.is_ascii() {
+            at += 1;
+        } else {
+            let Some((c, len)) = char_at(text, at) else {
                 break;
             };
-            if next.is_alphabetic() {
-                at += len;
-                end = at;
-            } else if is_joiner(next)
-                && char_at(text, at + len).is_some_and(|(after, _)| after.is_alphabetic())
-            {
+            at += len;
+            if !c.is_alphabetic() {
+                continue;
+            }
+        }
+        // Whether every byte of the word so far is ASCII, and the letter case of its ASCII
+        // letters after the first, read while the word is scanned.
+        let mut ascii = byte.is_ascii();
+        let mut case = LetterCase::default();
+        loop {
+            // Most words are ASCII letters: skip them a byte at a time.
+            at += case.read_letters(bytes.get(at..).unwrap_or_default());
+            let Some(&next) = bytes.get(at) else {
+                break;
+            };
+            if next.is_ascii() {
+                // An ASCII joiner stays in the word only when a letter follows it.
+                if matches!(next, b'\'' | b'-') && letter_at(text, at + 1) {
+                    at += 1;
+                    continue;
+                }
+                break;
+            }
+            let Some((c, len)) = char_at(text, at) else {
+                break;
+            };
+            if c.is_alphabetic() || (is_joiner(c) && letter_at(text, at + len)) {
+                ascii = false;
                 at += len;
             } else {
                 break;
             }
         }
-        let (token, lower) = make_token(text, start, end, lowered);
+        let (token, lower) = if ascii {
+            make_ascii_token(text, start, at, case.shape(byte), lowered)
+        } else {
+            make_token(text, start, at, lowered)
+        };
         if let Some(range) = lower {
             owned.push((tokens.len(), range));
         }
@@ -147,6 +176,117 @@ pub(crate) fn tokenize<'t>(text: &'t str, lowered: &'t mut String) -> Vec<Token<
         }
     }
     tokens
+}
+
+/// [`CLASS`] of a lower-case ASCII letter.
+const LOWER: u8 = 1;
+/// [`CLASS`] of an upper-case ASCII letter.
+const UPPER: u8 = 2;
+/// [`CLASS`] of a byte beyond ASCII (part of a character that must be decoded).
+const BEYOND: u8 = 4;
+
+/// The class of every byte, so that the tokenizer's inner loops ask one table lookup per byte:
+/// 0 for ASCII that is no letter (what lies between words, and joiners).
+static CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = match byte as u8 {
+            b'a'..=b'z' => LOWER,
+            b'A'..=b'Z' => UPPER,
+            0x80.. => BEYOND,
+            _ => 0,
+        };
+        byte += 1;
+    }
+    table
+};
+
+/// The letter case of the ASCII letters of a word after its first, gathered as it is scanned
+/// so that its [`Shape`] needs no second pass over it.
+#[derive(Clone, Copy, Default)]
+struct LetterCase {
+    /// Some letter is lower case.
+    lower: bool,
+    /// Some letter is upper case.
+    upper: bool,
+}
+
+impl LetterCase {
+    /// Reads the ASCII letters at the start of `bytes` and returns how many there are.
+    fn read_letters(&mut self, bytes: &[u8]) -> usize {
+        let mut seen = 0;
+        let mut count = 0;
+        for &byte in bytes {
+            let class = CLASS[usize::from(byte)];
+            if class & (LOWER | UPPER) == 0 {
+                break;
+            }
+            seen |= class;
+            count += 1;
+        }
+        self.lower |= seen & LOWER != 0;
+        self.upper |= seen & UPPER != 0;
+        count
+    }
+
+    /// The shape of a word that starts with the ASCII letter `first` (as [`ascii_shape`]).
+    fn shape(self, first: u8) -> Shape {
+        match (first.is_ascii_uppercase(), self.lower, self.upper) {
+            (true, false, _) => Shape::Upper,
+            (true, true, _) => Shape::Capitalized,
+            (false, _, false) => Shape::Lower,
+            (false, _, true) => Shape::Mixed,
+        }
+    }
+}
+
+/// [`make_token`] for a word of ASCII letters and joiners, read as bytes; `shape` is the
+/// word's shape, possessive suffix included.
+fn make_ascii_token<'t>(
+    text: &'t str,
+    start: usize,
+    end: usize,
+    shape: Shape,
+    lowered: &mut String,
+) -> (Token<'t>, Option<(usize, usize)>) {
+    let bytes = text.as_bytes();
+    let word = bytes.get(start..end).unwrap_or_default();
+    // `'s` or `'S` ends a possessive; the word before it keeps at least two bytes.
+    let suffixed = word.len() > 3 && matches!(&word[word.len() - 2..], [b'\'', b's' | b'S']);
+    let (word_end, possessive) = if suffixed {
+        (end - 2, true)
+    } else {
+        // A bare apostrophe after the word (`Graves'`) when no letter follows it.
+        let quote_len = match bytes.get(end..) {
+            Some([b'\'', ..]) => 1,
+            Some([0xE2, 0x80, 0x99, ..]) => 3,
+            _ => 0,
+        };
+        (end, quote_len > 0 && !letter_at(text, end + quote_len))
+    };
+    let word = &text[start..word_end];
+    // The suffix's letter is no part of the shape: read it again without it.
+    let shape = if suffixed { ascii_shape(word) } else { shape };
+    // An ASCII word holds an upper-case letter exactly when it is not all lower case.
+    let lower = if shape == Shape::Lower {
+        None
+    } else {
+        let from = lowered.len();
+        lowered.push_str(word);
+        if let Some(added) = lowered.get_mut(from..) {
+            added.make_ascii_lowercase();
+        }
+        Some((from, lowered.len()))
+    };
+    let token = Token {
+        start,
+        end: word_end,
+        lower: Cow::Borrowed(word),
+        shape,
+        possessive,
+    };
+    (token, lower)
 }
 
 /// The token from `start` to `end`; its lower-case form is the word itself, or, when the

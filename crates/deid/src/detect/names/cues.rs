@@ -155,7 +155,8 @@ pub(crate) const NAME_QUALIFIERS: &[&str] = &[
 impl NameFinder<'_> {
     /// Rule 1: `Mr. Roe`, `Dr. Jane Roe`, `mrs. hernandez`.
     pub(super) fn titles(&mut self) {
-        for i in 0..self.tokens.len() {
+        let roled = std::mem::take(&mut self.roled);
+        for &i in &roled {
             let lower = &*self.tokens[i].lower;
             let kind = if self.info[i].is(Role::Title) {
                 EntityKind::Name
@@ -184,6 +185,7 @@ impl NameFinder<'_> {
             let strict = matches!(lower, "doctor" | "miss" | "professor") || self.lowercase;
             self.mark_following(i + 1, kind, Source::Context, 0.9, strict);
         }
+        self.roled = roled;
     }
 
     /// Marks up to three name-shaped words from `first` on; returns how many were marked.
@@ -225,7 +227,9 @@ impl NameFinder<'_> {
 
     /// Rule 2: a name right after a cue word (`my wife Mary`, `hi , martha`, `Name: Jo Roe`).
     pub(super) fn cues(&mut self) {
-        for i in 0..self.tokens.len().saturating_sub(1) {
+        let roled = std::mem::take(&mut self.roled);
+        let n = self.tokens.len();
+        for &i in roled.iter().take_while(|&&i| i + 1 < n) {
             let lower = &*self.tokens[i].lower;
             let single = self.info[i].is(Role::Cue);
             let pair = i > 0
@@ -286,6 +290,7 @@ impl NameFinder<'_> {
             }
             self.mark_following(next, kind, Source::Context, 0.8, self.lowercase);
         }
+        self.roled = roled;
         self.owners_of_relatives();
     }
 
@@ -294,7 +299,9 @@ impl NameFinder<'_> {
     /// the name rules (`Patient's son`, `Doctor's wife`), function words and medical words are
     /// left alone.
     fn owners_of_relatives(&mut self) {
-        for i in 0..self.tokens.len().saturating_sub(1) {
+        let capitals = std::mem::take(&mut self.capitals);
+        let n = self.tokens.len();
+        for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
             let (token, info) = (&self.tokens[i], self.info[i]);
             if !token.possessive
                 || token.shape != Shape::Capitalized
@@ -311,6 +318,7 @@ impl NameFinder<'_> {
                 self.mark(i, EntityKind::Name, Source::Context, 0.7);
             }
         }
+        self.capitals = capitals;
     }
 
     /// A capitalised word, or two, that could be a name after a weak cue like "by".
@@ -329,7 +337,8 @@ impl NameFinder<'_> {
 
     /// `Enrico shouted`, `Tomomi Nishiyama lives at`: capitalised words before a verb of people.
     pub(super) fn before_person_verbs(&mut self) {
-        for verb in 1..self.tokens.len() {
+        let roled = std::mem::take(&mut self.roled);
+        for &verb in roled.iter().filter(|&&verb| verb >= 1) {
             let is_verb = self.info[verb].is(Role::PersonVerb);
             if !is_verb || !self.adjacent(verb - 1) {
                 continue;
@@ -348,6 +357,7 @@ impl NameFinder<'_> {
                 }
             }
         }
+        self.roled = roled;
     }
 
     /// Rule 6: later occurrences of a word already marked as part of a name.
@@ -368,13 +378,17 @@ impl NameFinder<'_> {
         if found.is_empty() {
             return;
         }
+        // The lengths and first bytes of the words found, one bit each: most words of a text
+        // miss one of them and are passed over without hashing.
+        let (mut lengths, mut firsts) = (0u64, 0u64);
+        for word in found.keys() {
+            lengths |= 1 << word.len().min(63);
+            firsts |= 1 << (word.as_bytes().first().copied().unwrap_or(0) & 63);
+        }
         for i in 0..self.tokens.len() {
             if self.marks[i].is_some() {
                 continue;
             }
-            let Some(&mark) = found.get(&*self.tokens[i].lower) else {
-                continue;
-            };
             let token = &self.tokens[i];
             let info = self.info[i];
             let case_ok = if self.lowercase {
@@ -382,7 +396,17 @@ impl NameFinder<'_> {
             } else {
                 token.shape != Shape::Lower
             };
-            if !case_ok || self.eponym_use(i) {
+            let word = token.lower.as_bytes();
+            if !case_ok
+                || lengths & (1 << word.len().min(63)) == 0
+                || firsts & (1 << (word.first().copied().unwrap_or(0) & 63)) == 0
+            {
+                continue;
+            }
+            let Some(&mark) = found.get(&*token.lower) else {
+                continue;
+            };
+            if self.eponym_use(i) {
                 continue;
             }
             self.marks[i] = Some(match mark {

@@ -29,7 +29,9 @@ impl Deref for ListItems {
 impl NameFinder<'_> {
     /// Rule 3: `ROE, JANE` and `Roe, Jane M`.
     pub(super) fn last_comma_first(&mut self) {
-        for i in 0..self.tokens.len().saturating_sub(1) {
+        let capitals = std::mem::take(&mut self.capitals);
+        let n = self.tokens.len();
+        for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
             let (last, first) = (&self.tokens[i], &self.tokens[i + 1]);
             let shaped = |s: Shape| matches!(s, Shape::Capitalized | Shape::Upper);
             if !shaped(last.shape) || !shaped(first.shape) || last.shape != first.shape {
@@ -55,6 +57,7 @@ impl NameFinder<'_> {
                 self.mark(i + 2, EntityKind::Name, Source::Dictionary, 0.7);
             }
         }
+        self.capitals = capitals;
     }
 
     /// Whether token `i` alone is evidence of a person in mixed-case text.
@@ -91,8 +94,16 @@ impl NameFinder<'_> {
     pub(super) fn capitalized_runs(&mut self) {
         self.list_items();
         let n = self.tokens.len();
-        let strong: Vec<bool> = (0..n).map(|i| self.strong_capitalized(i)).collect();
-        for (i, _) in strong.iter().enumerate().filter(|(_, strong)| **strong) {
+        // Only a capitalised word can be strong: the others are never asked.
+        let mut strong = vec![false; n];
+        let mut strong_at = Vec::new();
+        for &i in &self.capitals {
+            if self.strong_capitalized(i) {
+                strong[i] = true;
+                strong_at.push(i);
+            }
+        }
+        for i in strong_at {
             self.mark(i, EntityKind::Name, Source::Dictionary, 0.65);
             let mut j = i;
             while j + 1 < n && self.adjacent(j) && self.extends_name(j + 1) && j + 1 - i < 4 {
@@ -134,7 +145,8 @@ impl NameFinder<'_> {
     /// two capitalised words spelled with letters beyond ASCII.
     fn initials_and_foreign_runs(&mut self) {
         let n = self.tokens.len();
-        for i in 0..n.saturating_sub(2) {
+        let capitals = std::mem::take(&mut self.capitals);
+        for &i in capitals.iter().take_while(|&&i| i + 2 < n) {
             if self.unlisted_part(i)
                 && self.adjacent(i)
                 && self.tokens[i + 1].is_initial()
@@ -146,7 +158,7 @@ impl NameFinder<'_> {
                 }
             }
         }
-        for i in 0..n.saturating_sub(1) {
+        for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
             if !(self.unlisted_part(i) && self.adjacent(i) && self.unlisted_part(i + 1)) {
                 continue;
             }
@@ -155,6 +167,7 @@ impl NameFinder<'_> {
                 self.mark(i + 1, EntityKind::Name, Source::Dictionary, 0.5);
             }
         }
+        self.capitals = capitals;
     }
 
     /// The index of the next item of a list after token `j` (`, X`, ` and X`, `, and X`),
@@ -166,13 +179,54 @@ impl NameFinder<'_> {
         }
     }
 
-    /// Works out every token's next list item once, for the rules that walk lists.
+    /// Works out every token's next list item once, for the rules that walk lists. An item
+    /// after the first is a capitalised word, so only the two tokens before each capitalised
+    /// word (`X, Y` and `X and Y`) can have one; the others have none.
     fn list_items(&mut self) {
-        if self.next_items.len() != self.tokens.len() {
-            self.next_items = (0..self.tokens.len())
-                .map(|j| self.written_next_item(j))
-                .collect();
+        if self.next_items.len() == self.tokens.len() {
+            return;
         }
+        let mut next_items = vec![None; self.tokens.len()];
+        let mut starts = Vec::new();
+        for &k in &self.capitals {
+            for j in [k.checked_sub(2), k.checked_sub(1)].into_iter().flatten() {
+                if starts.last().is_some_and(|&last| last >= j) {
+                    continue;
+                }
+                // Words a single space apart start no list unless the second is `and`: the
+                // usual case, answered without reading the gap as text.
+                let (this, next) = (&self.tokens[j], &self.tokens[j + 1]);
+                let spaced =
+                    next.start == this.end + 1 && self.text.as_bytes().get(this.end) == Some(&b' ');
+                if spaced && &*next.lower != "and" {
+                    continue;
+                }
+                if let Some(next) = self.written_next_item(j) {
+                    next_items[j] = Some(next);
+                    starts.push(j);
+                }
+            }
+        }
+        self.next_items = next_items;
+        self.list_starts = starts;
+    }
+
+    /// Calls `rule` with each list of two items or more, in order, where a list starts after
+    /// the end of the one before it (the walk [`NameFinder::list_from`] makes from every
+    /// token).
+    pub(super) fn each_list(&mut self, mut rule: impl FnMut(&mut Self, &[usize])) {
+        self.list_items();
+        let starts = std::mem::take(&mut self.list_starts);
+        let mut from = 0;
+        for &i in &starts {
+            if i < from {
+                continue;
+            }
+            let items = self.list_from(i);
+            from = items.last().copied().unwrap_or(i) + 1;
+            rule(self, &items);
+        }
+        self.list_starts = starts;
     }
 
     /// Works out [`NameFinder::next_list_item`] from the text.
@@ -204,28 +258,25 @@ impl NameFinder<'_> {
     /// `Gaetane, Hannah, Anthony and Derek`: in a list of single capitalised words where one is
     /// already a name, the others are names too.
     fn name_lists(&mut self) {
-        let n = self.tokens.len();
-        let mut i = 0;
-        while i < n {
-            let items = self.list_from(i);
-            let j = items.last().copied().unwrap_or(i);
-            let named = items.iter().filter(|&&k| self.marks[k].is_some()).count();
+        self.each_list(|finder, items| {
+            let named = items.iter().filter(|&&k| finder.marks[k].is_some()).count();
             if items.len() >= 3 && named >= 1 {
-                for &k in items.iter() {
-                    let info = self.info[k];
-                    let plain = !info.function && !info.medical && !self.eponym_use(k);
-                    if plain && !self.is_institution(k) {
-                        self.mark(k, EntityKind::Name, Source::Context, 0.5);
+                for &k in items {
+                    let info = finder.info[k];
+                    let plain = !info.function && !info.medical && !finder.eponym_use(k);
+                    if plain && !finder.is_institution(k) {
+                        finder.mark(k, EntityKind::Name, Source::Context, 0.5);
                     }
                 }
             }
-            i = j + 1;
-        }
+        });
     }
 
     /// Two adjacent capitalised surnames, neither of them a common word (`Hernandez Gutierrez`).
     fn two_surnames(&mut self, strong: &[bool]) {
-        for i in 0..self.tokens.len().saturating_sub(1) {
+        let capitals = std::mem::take(&mut self.capitals);
+        let n = self.tokens.len();
+        for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
             if strong[i] || strong[i + 1] || !self.adjacent(i) {
                 continue;
             }
@@ -244,11 +295,13 @@ impl NameFinder<'_> {
                 self.mark(i + 1, EntityKind::Name, Source::Dictionary, 0.5);
             }
         }
+        self.capitals = capitals;
     }
 
     /// Rule 5: `hi , martha .` — clear first names in lower-cased text, and the surname after.
     pub(super) fn lowercase_dictionary(&mut self) {
-        for i in 0..self.tokens.len() {
+        let given = std::mem::take(&mut self.given);
+        for &i in &given {
             let info = self.info[i];
             if self.tokens[i].shape != Shape::Lower
                 || !info.is_clear_first_name()
@@ -266,5 +319,6 @@ impl NameFinder<'_> {
                 }
             }
         }
+        self.given = given;
     }
 }

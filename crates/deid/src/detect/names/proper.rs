@@ -60,7 +60,7 @@ pub(crate) fn load_english() {
 
 /// Whether a word is on no list that would make it something other than a name: not a
 /// function word, an everyday word that is also a name, a medical word, an eponym or a role.
-fn in_no_word_list(info: WordInfo) -> bool {
+pub(super) fn in_no_word_list(info: WordInfo) -> bool {
     !info.function
         && !info.ambiguous
         && !info.medical
@@ -74,15 +74,19 @@ pub(super) fn unknown_words(tokens: &[Token<'_>]) -> Vec<bool> {
     tokens
         .iter()
         .map(|token| {
+            let lower = &*token.lower;
             let shaped = match token.shape {
                 Shape::Capitalized => true,
-                Shape::Lower => !token.lower.is_ascii() && token.lower.chars().count() >= 4,
+                Shape::Lower => !lower.is_ascii() && lower.chars().count() >= 4,
                 Shape::Upper | Shape::Mixed => false,
             };
-            shaped
-                && token.lower.chars().count() >= 2
-                && token.lower.chars().all(char::is_alphabetic)
-                && !ENGLISH.contains(&*token.lower)
+            // An ASCII word is read as bytes: one per character.
+            let letters = if lower.is_ascii() {
+                lower.len() >= 2 && lower.bytes().all(|b| b.is_ascii_alphabetic())
+            } else {
+                lower.chars().count() >= 2 && lower.chars().all(char::is_alphabetic)
+            };
+            shaped && letters && !ENGLISH.contains(lower)
         })
         .collect()
 }
@@ -120,7 +124,9 @@ impl NameFinder<'_> {
     /// `Parker Suknović`, `Grace Jiráňová`: a first name that is also an everyday word is a
     /// person right before a surname spelled beyond ASCII that a rule here already found.
     fn given_names_before_foreign(&mut self) {
-        for i in 0..self.tokens.len().saturating_sub(1) {
+        let capitals = std::mem::take(&mut self.capitals);
+        let n = self.tokens.len();
+        for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
             let info = self.info[i];
             let given = self.tokens[i].shape == Shape::Capitalized
                 && info.first_rank.is_some()
@@ -132,13 +138,16 @@ impl NameFinder<'_> {
                 self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);
             }
         }
+        self.capitals = capitals;
     }
 
     /// `Petr Kloz`, `Weronika Martinsen`: two capitalised words side by side, one of them
     /// unknown and the other unknown or a census name, are a name. Brands and drugs rarely
     /// come in such pairs; the few that do pair with an English word (`Benzoyl Peroxide`).
     fn unknown_pairs(&mut self) {
-        for i in 0..self.tokens.len().saturating_sub(1) {
+        let capitals = std::mem::take(&mut self.capitals);
+        let n = self.tokens.len();
+        for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
             if !(self.adjacent(i) && self.pair_part(i) && self.pair_part(i + 1)) {
                 continue;
             }
@@ -147,17 +156,20 @@ impl NameFinder<'_> {
                 self.mark(i + 1, EntityKind::Name, Source::Dictionary, 0.5);
             }
         }
+        self.capitals = capitals;
     }
 
     /// `Järvilehto`, `Šušulić`: in English text, a word no dictionary knows that is spelled
     /// with letters beyond ASCII is a foreign proper noun, and most of those are names (a
     /// foreign place is PHI too when it is part of an address).
     fn foreign_words(&mut self) {
-        for i in 0..self.tokens.len() {
+        let unknowns = std::mem::take(&mut self.unknowns);
+        for &i in &unknowns {
             if self.foreign(i) && !self.is_institution(i) {
                 self.mark(i, EntityKind::Name, Source::Dictionary, 0.45);
             }
         }
+        self.unknowns = unknowns;
     }
 
     /// `Kastner is`, `Hakuba had given`, `Matej's address`, `Kuba, can I`: a single unknown
@@ -165,7 +177,8 @@ impl NameFinder<'_> {
     /// or called by name at the start of a sentence. Words shaped like drug names are left out,
     /// as drugs are the unknown words clinical text is full of (`Lisinopril is helping`).
     pub(super) fn unknown_singles(&mut self) {
-        for i in 0..self.tokens.len() {
+        let unknowns = std::mem::take(&mut self.unknowns);
+        for &i in &unknowns {
             if !self.unknown(i)
                 || self.marks[i].is_some()
                 || self.is_institution(i)
@@ -184,13 +197,25 @@ impl NameFinder<'_> {
                 self.mark(i, EntityKind::Name, Source::Context, 0.45);
             }
         }
+        self.unknowns = unknowns;
     }
 
     /// `Tünde Hoffmann`, `Marie Langrová`: a census name that is also a medical eponym is
     /// still a person beside a name this file found, unless a head noun makes it the eponym
     /// (`Hoffmann sign`).
     fn eponym_neighbours(&mut self) {
-        for i in 0..self.tokens.len().saturating_sub(1) {
+        // A pair needs a capitalised word, so only the pairs either side of one are read, each
+        // once and in order.
+        let capitals = std::mem::take(&mut self.capitals);
+        let n = self.tokens.len();
+        let pairs =
+            (capitals.iter()).flat_map(|&k| [k.checked_sub(1), Some(k)].into_iter().flatten());
+        let mut from = 0;
+        for i in pairs {
+            if i < from || i + 1 >= n {
+                continue;
+            }
+            from = i + 1;
             if !self.adjacent(i) {
                 continue;
             }
@@ -211,12 +236,15 @@ impl NameFinder<'_> {
                 }
             }
         }
+        self.capitals = capitals;
     }
 
     /// `benjamin a seiler`, `eva kleist`: in lower-cased text, after a clear first name, an
     /// initial and a word no dictionary knows are the rest of the name.
     pub(super) fn lowercase_surnames(&mut self) {
-        for i in 0..self.tokens.len().saturating_sub(1) {
+        let given = std::mem::take(&mut self.given);
+        let n = self.tokens.len();
+        for &i in given.iter().take_while(|&&i| i + 1 < n) {
             let first = self.tokens[i].shape == Shape::Lower && self.info[i].is_clear_first_name();
             if !first || self.marks[i].is_none() || !self.adjacent(i) {
                 continue;
@@ -236,6 +264,7 @@ impl NameFinder<'_> {
                 self.mark(j, EntityKind::Name, Source::Dictionary, 0.5);
             }
         }
+        self.given = given;
     }
 
     /// Whether lower-case token `i` can be a surname no list has: letters only, not English,
@@ -281,31 +310,23 @@ impl NameFinder<'_> {
     /// (already marked, a census name that is not an everyday word, or a foreign spelling).
     /// A list of drugs or brands has no such item and is left alone.
     fn coordinated_names(&mut self) {
-        let n = self.tokens.len();
-        let mut i = 0;
-        while i < n {
-            let items = self.list_from(i);
-            let j = items.last().copied().unwrap_or(i);
-            i = j + 1;
-            if items.len() < 2 {
-                continue;
-            }
+        self.each_list(|finder, items| {
             let possible: Vec<usize> = items
                 .iter()
                 .copied()
-                .filter(|&k| self.name_item(k))
+                .filter(|&k| finder.name_item(k))
                 .collect();
-            let unknown = possible.iter().any(|&k| self.unknown(k));
-            let named = possible.iter().filter(|&&k| self.named_item(k)).count();
+            let unknown = possible.iter().any(|&k| finder.unknown(k));
+            let named = possible.iter().filter(|&&k| finder.named_item(k)).count();
             // Two census names in a row (`Smith and Jones`) are evidence enough; otherwise one
             // named item must stand beside an unknown word, so that two ordinary words do not
             // vouch for each other.
             if possible.len() < 2 || named == 0 || !(unknown || named >= 2) {
-                continue;
+                return;
             }
             for k in possible {
-                self.mark(k, EntityKind::Name, Source::Context, 0.5);
+                finder.mark(k, EntityKind::Name, Source::Context, 0.5);
             }
-        }
+        });
     }
 }

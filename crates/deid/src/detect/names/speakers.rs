@@ -34,7 +34,10 @@ impl NameFinder<'_> {
         if !self.lowercase {
             return;
         }
-        for i in 2..self.tokens.len().saturating_sub(1) {
+        // Both naming phrases end in a word with the cue-end role (`is`, `me`).
+        let roled = std::mem::take(&mut self.roled);
+        let n = self.tokens.len();
+        for &i in roled.iter().filter(|&&i| i >= 2 && i + 1 < n) {
             let (a, b) = (&*self.tokens[i - 1].lower, &*self.tokens[i].lower);
             let naming = matches!((a, b), ("name", "is") | ("calls", "me"));
             // `call me višeslav` but not `call me tomorrow`: after the commoner phrase, only a
@@ -66,12 +69,15 @@ impl NameFinder<'_> {
                 self.mark(i + 2, EntityKind::Name, Source::Context, 0.7);
             }
         }
+        self.roled = roled;
     }
 
     /// `," says Okafor.`: the capitalised words after a verb of saying that follows a quotation
     /// or an exclamation are the speaker.
     pub(super) fn quotation_speakers(&mut self) {
-        for i in 0..self.tokens.len().saturating_sub(1) {
+        let roled = std::mem::take(&mut self.roled);
+        let n = self.tokens.len();
+        for &i in roled.iter().take_while(|&&i| i + 1 < n) {
             if !self.info[i].is(Role::SayingVerb) {
                 continue;
             }
@@ -94,13 +100,14 @@ impl NameFinder<'_> {
                 j += 1;
             }
         }
+        self.roled = roled;
     }
 
     /// Dialogue written as `Ubul: What a wife.` / `Nicole: Remember…`: when two or more lines
     /// open with a capitalised word and a colon and one of those words is a listed first name,
     /// they are all speakers' names (nicknames included).
     pub(super) fn speaker_labels(&mut self) {
-        let labels: Vec<usize> = (0..self.tokens.len())
+        let labels: Vec<usize> = (self.capitals.iter().copied())
             .filter(|&i| self.is_speaker_label(i))
             .collect();
         let named = labels
