@@ -11,7 +11,7 @@
 use super::NameFinder;
 use super::proper::drug_like;
 use crate::detect::lexicon::{Eponym, Role};
-use crate::detect::tokens::Shape;
+use crate::detect::tokens::{Shape, Token};
 use crate::entity::{EntityKind, Source};
 
 /// Nouns for a creative work, which take their author's name as a modifier (`the Roe novel`).
@@ -56,11 +56,19 @@ impl NameFinder<'_> {
             self.lowercase_name_fields();
             self.lowercase_lists();
         } else {
-            self.particle_names();
-            self.authors_of_works();
-            self.quoted_speakers();
-            self.question_subjects();
-            self.called_by_name();
+            // One pass over the words, each rule asked only where a cheap test lets it in.
+            for i in 0..self.tokens.len() {
+                match self.text.as_bytes().get(self.tokens[i].end) {
+                    Some(b':') => self.quoted_speaker(i),
+                    Some(b'!' | b'?') => self.called_by_name(i),
+                    _ => {}
+                }
+                if self.unknown[i] {
+                    self.author_before(i);
+                    self.question_subject(i);
+                }
+                self.particle_name(i);
+            }
             self.listed_surnames();
         }
         self.generational_suffixes();
@@ -81,29 +89,31 @@ impl NameFinder<'_> {
     /// `Unlike the Sokolov novel`, `a Petersson biography`: one or two capitalised words between
     /// a determiner and a noun for a work are its author. Adjectives of nationality or style
     /// (`the Russian novel`) have the same shape and are left out by their endings.
-    fn authors_of_works(&mut self) {
-        for work in 2..self.tokens.len() {
-            if !WORKS.contains(&&*self.tokens[work].lower) || !self.adjacent(work - 1) {
-                continue;
-            }
-            let mut first = work - 1;
-            if first > 1
-                && self.adjacent(first - 1)
-                && self.tokens[first - 1].shape == Shape::Capitalized
-            {
-                first -= 1;
-            }
-            let opener = first.checked_sub(1).is_some_and(|o| {
-                self.adjacent(o) && WORK_OPENERS.contains(&&*self.tokens[o].lower)
-            });
-            let author = (first..work).all(|j| {
-                let lower = &*self.tokens[j].lower;
-                self.proper_word(j) && !ADJECTIVE_ENDINGS.iter().any(|e| lower.ends_with(e))
-            });
-            if opener && author {
-                for j in first..work {
-                    self.mark(j, EntityKind::Name, Source::Context, 0.55);
-                }
+    ///
+    /// Reads the work noun after token `last`, a word no dictionary has.
+    fn author_before(&mut self, last: usize) {
+        let work = last + 1;
+        let is_work = |t: &Token<'_>| WORKS.contains(&&*t.lower);
+        if !self.adjacent(last) || !self.tokens.get(work).is_some_and(is_work) {
+            return;
+        }
+        let mut first = last;
+        if first > 1
+            && self.adjacent(first - 1)
+            && self.tokens[first - 1].shape == Shape::Capitalized
+        {
+            first -= 1;
+        }
+        let opener = first
+            .checked_sub(1)
+            .is_some_and(|o| self.adjacent(o) && WORK_OPENERS.contains(&&*self.tokens[o].lower));
+        let author = (first..work).all(|j| {
+            let lower = &*self.tokens[j].lower;
+            self.proper_word(j) && !ADJECTIVE_ENDINGS.iter().any(|e| lower.ends_with(e))
+        });
+        if opener && author {
+            for j in first..work {
+                self.mark(j, EntityKind::Name, Source::Context, 0.55);
             }
         }
     }
@@ -113,62 +123,64 @@ impl NameFinder<'_> {
     /// [`NameFinder::speaker_labels`], one such line is enough, since the quotation mark rules
     /// out most headings; the word must still be unknown to the dictionary or a listed first name
     /// (`Warning:` is a rare census surname, and an English word).
-    fn quoted_speakers(&mut self) {
-        for i in 0..self.tokens.len() {
-            if !self.is_speaker_label(i) {
-                continue;
-            }
-            let after = self.text[self.tokens[i].end + 1..].trim_start_matches([' ', '\t']);
-            if !after.starts_with(['"', '“']) {
-                continue;
-            }
-            let info = self.info[i];
-            let plain = !info.function
-                && (!info.medical || info.is_listed_name())
-                && !self.eponym_use(i)
-                && !info.is(Role::Title)
-                && !info.is(Role::ClinicianTitle);
-            if plain && (self.proper_word(i) || info.first_rank.is_some()) {
-                self.mark(i, EntityKind::Name, Source::Context, 0.6);
-            }
+    ///
+    /// Reads token `i`, which a colon follows.
+    fn quoted_speaker(&mut self, i: usize) {
+        if !self.is_speaker_label(i) {
+            return;
+        }
+        let after = self.text[self.tokens[i].end + 1..].trim_start_matches([' ', '\t']);
+        if !after.starts_with(['"', '“']) {
+            return;
+        }
+        let info = self.info[i];
+        let plain = !info.function
+            && (!info.medical || info.is_listed_name())
+            && !self.eponym_use(i)
+            && !info.is(Role::Title)
+            && !info.is(Role::ClinicianTitle);
+        if plain && (self.proper_word(i) || info.first_rank.is_some()) {
+            self.mark(i, EntityKind::Name, Source::Context, 0.6);
         }
     }
 
     /// `Why is Katrine so impulsive?`: after a question word and an auxiliary, a capitalised
     /// word no list knows is the subject of the question, which is mostly a person.
-    fn question_subjects(&mut self) {
-        for i in 2..self.tokens.len() {
-            let (question, aux) = (&*self.tokens[i - 2].lower, &*self.tokens[i - 1].lower);
-            if QUESTION_WORDS.contains(&question)
-                && AUXILIARIES.contains(&aux)
-                && self.adjacent(i - 2)
-                && self.adjacent(i - 1)
-                && self.tokens[i].shape == Shape::Capitalized
-                && self.proper_word(i)
-                && !self.info[i].is_listed_name()
-            {
-                self.mark(i, EntityKind::Name, Source::Context, 0.5);
-            }
+    ///
+    /// Reads token `i`, a word no dictionary has.
+    fn question_subject(&mut self, i: usize) {
+        if i < 2 {
+            return;
+        }
+        let (question, aux) = (&*self.tokens[i - 2].lower, &*self.tokens[i - 1].lower);
+        if QUESTION_WORDS.contains(&question)
+            && AUXILIARIES.contains(&aux)
+            && self.adjacent(i - 2)
+            && self.adjacent(i - 1)
+            && self.tokens[i].shape == Shape::Capitalized
+            && self.proper_word(i)
+            && !self.info[i].is_listed_name()
+        {
+            self.mark(i, EntityKind::Name, Source::Context, 0.5);
         }
     }
 
     /// `Don't go to town, Mark!`: a listed first name set off by a comma at the end of an
     /// exclamation or a question is the person spoken to, even when it is also an everyday word.
-    fn called_by_name(&mut self) {
-        for i in 1..self.tokens.len() {
-            let info = self.info[i];
-            let given = self.tokens[i].shape == Shape::Capitalized
-                && info.first_rank.is_some()
-                && !info.function
-                && !info.medical
-                && info.eponym == Eponym::No;
-            if !given || self.gap_before(i) != ", " {
-                continue;
-            }
-            let after = &self.text[self.tokens[i].end..];
-            if after.starts_with(['!', '?']) {
-                self.mark(i, EntityKind::Name, Source::Context, 0.5);
-            }
+    ///
+    /// Reads token `i`, which `!` or `?` follows.
+    fn called_by_name(&mut self, i: usize) {
+        if i == 0 {
+            return;
+        }
+        let info = self.info[i];
+        let given = self.tokens[i].shape == Shape::Capitalized
+            && info.first_rank.is_some()
+            && !info.function
+            && !info.medical
+            && info.eponym == Eponym::No;
+        if given && self.gap_before(i) == ", " {
+            self.mark(i, EntityKind::Name, Source::Context, 0.5);
         }
     }
 
@@ -189,6 +201,11 @@ impl NameFinder<'_> {
         let n = self.tokens.len();
         let mut i = 0;
         while i < n {
+            // Most words start no list: ask the table before building one.
+            if self.next_list_item(i).is_none() {
+                i += 1;
+                continue;
+            }
             let items = self.list_from(i);
             i = items.last().copied().unwrap_or(i) + 1;
             if items.len() < 2 || !items.iter().all(|&k| self.stands_alone(k)) {
@@ -299,9 +316,19 @@ impl NameFinder<'_> {
     /// words or more in which two are names already has names for its other items too, when
     /// they are words no dictionary has (so `milk, eggs, bread and anna` stays a shopping list).
     fn lowercase_lists(&mut self) {
+        if self.marks.iter().filter(|m| m.is_some()).take(2).count() < 2 {
+            return;
+        }
         let n = self.tokens.len();
         let mut i = 0;
         while i < n {
+            // Most words start no list: a comma or `and` must follow before a list is built.
+            let comma = self.text.as_bytes().get(self.tokens[i].end) == Some(&b',');
+            let and = self.tokens.get(i + 1).is_some_and(|t| t.lower == "and");
+            if !(comma || and) {
+                i += 1;
+                continue;
+            }
             let mut items = vec![i];
             let mut j = i;
             while let Some(next) = self.next_lowercase_item(j) {
@@ -323,21 +350,28 @@ impl NameFinder<'_> {
 
     /// `Willemine ten Pas`, `Jan ter Horst`: a word no dictionary has (or a clear first name),
     /// a lower-case name particle and a capitalised word are one name.
-    fn particle_names(&mut self) {
-        for i in 0..self.tokens.len().saturating_sub(2) {
-            let particle = self.is_particle(i + 1)
-                || self.tokens[i + 1].shape == Shape::Lower
-                    && matches!(&*self.tokens[i + 1].lower, "ten" | "ter");
-            let first = self.tokens[i].shape == Shape::Capitalized
-                && (self.proper_word(i) || self.info[i].is_clear_first_name());
-            let last = self.tokens[i + 2].shape == Shape::Capitalized
-                && !self.info[i + 2].function
-                && !self.is_institution(i + 2)
-                && !self.eponym_use(i + 2);
-            if particle && first && last && self.adjacent(i) && self.adjacent(i + 1) {
-                for j in i..=i + 2 {
-                    self.mark(j, EntityKind::Name, Source::Context, 0.5);
-                }
+    ///
+    /// Reads token `i` as the first word of such a name.
+    fn particle_name(&mut self, i: usize) {
+        if i + 2 >= self.tokens.len() {
+            return;
+        }
+        let shapes = (self.tokens[i].shape, self.tokens[i + 1].shape);
+        if shapes != (Shape::Capitalized, Shape::Lower) {
+            return;
+        }
+        let particle = self.is_particle(i + 1)
+            || self.tokens[i + 1].shape == Shape::Lower
+                && matches!(&*self.tokens[i + 1].lower, "ten" | "ter");
+        let first = self.tokens[i].shape == Shape::Capitalized
+            && (self.proper_word(i) || self.info[i].is_clear_first_name());
+        let last = self.tokens[i + 2].shape == Shape::Capitalized
+            && !self.info[i + 2].function
+            && !self.is_institution(i + 2)
+            && !self.eponym_use(i + 2);
+        if particle && first && last && self.adjacent(i) && self.adjacent(i + 1) {
+            for j in i..=i + 2 {
+                self.mark(j, EntityKind::Name, Source::Context, 0.5);
             }
         }
     }
