@@ -3,6 +3,7 @@
 //! A [`Detector`] is built once (it parses the embedded word lists and compiles every rule) and
 //! then shared: it is `Send + Sync` and `detect` takes `&self`.
 
+mod address_edges;
 mod address_tail;
 mod dates;
 mod known;
@@ -138,6 +139,10 @@ impl Detector {
             self.config.clinician_names,
             &mut names,
         );
+        let mut edges = Vec::new();
+        address_edges::add_edges(text, &rules, &self.lexicon, &mut edges);
+        address_edges::add_edges(text, &names, &self.lexicon, &mut edges);
+        names.append(&mut edges);
         Analysis {
             text: text.to_owned(),
             rules,

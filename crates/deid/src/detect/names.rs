@@ -15,6 +15,7 @@
 
 mod cues;
 mod dictionary;
+mod phrasing;
 mod proper;
 mod speakers;
 
@@ -129,6 +130,7 @@ pub(crate) fn find_names(
         finder.proper_nouns();
         finder.suffixed_neighbours();
     }
+    finder.phrasing();
     finder.propagate();
     finder.emit(out);
 }

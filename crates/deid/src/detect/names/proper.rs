@@ -49,7 +49,7 @@ const DRUG_ENDINGS: &[&str] = &[
 ];
 
 /// Whether an unknown lower-case word is shaped like a drug name.
-fn drug_like(lower: &str) -> bool {
+pub(super) fn drug_like(lower: &str) -> bool {
     DRUG_ENDINGS.iter().any(|ending| lower.ends_with(ending))
 }
 
@@ -269,7 +269,7 @@ impl NameFinder<'_> {
 
     /// Whether lower-case token `i` can be a surname no list has: letters only, not English,
     /// medical, a drug or a word of the name rules.
-    fn lowercase_surname(&self, i: usize) -> bool {
+    pub(super) fn lowercase_surname(&self, i: usize) -> bool {
         let (token, info) = (&self.tokens[i], self.info[i]);
         let listed = info.last_rank.is_some_and(|rank| rank <= 10_000);
         let unknown = token.lower.chars().count() >= 3

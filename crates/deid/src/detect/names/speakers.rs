@@ -126,7 +126,7 @@ impl NameFinder<'_> {
     }
 
     /// Whether token `i` is a single capitalised word alone at the start of a line, before `:`.
-    fn is_speaker_label(&self, i: usize) -> bool {
+    pub(super) fn is_speaker_label(&self, i: usize) -> bool {
         let token = &self.tokens[i];
         if token.shape != Shape::Capitalized
             || token.possessive
