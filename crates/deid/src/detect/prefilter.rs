@@ -22,6 +22,7 @@ use regex_syntax::hir::Hir;
 
 use super::trigger::{self, ByteSet, FOLD_ESCAPES, Words};
 use crate::error::DeidError;
+use windows::{Costs, Hits, allowed_runs, windows};
 
 /// What occurrences of a trigger look like.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -53,6 +54,13 @@ struct Reach {
     /// A match may hold every byte of its trigger (a byte trigger only): runs of trigger bytes
     /// need no cutting to the allowed bytes.
     allows_trigger: bool,
+    /// Every match starts with a trigger word right after a word boundary (a word trigger
+    /// only, see `trigger::starts_on_word`): an occurrence after an ASCII letter, digit or
+    /// underscore is in no match, and a window starts at the occurrence that opens it.
+    starts_on_word: bool,
+    /// Bytes of which every match holds one, besides its trigger (a word trigger only): a
+    /// window around a group of occurrences that holds none of them holds no match.
+    needs: Option<ByteSet>,
 }
 
 /// Where one rule must be searched in one text.
@@ -97,7 +105,7 @@ pub(crate) struct Prefilter {
     /// For each automaton pattern, the triggers it stands for (empty for a fold escape).
     pattern_triggers: Vec<Vec<usize>>,
     /// For each byte, the byte triggers (one bit each) it belongs to.
-    byte_triggers: [u32; 256],
+    byte_triggers: [u64; 256],
     triggers: Vec<Trigger>,
     /// Every distinct reach of a rule.
     reaches: Vec<Reach>,
@@ -118,7 +126,16 @@ fn choose(hir: &Hir) -> Option<Trigger> {
     let words = trigger::required_words(hir);
     let strength = words.as_ref().map_or(0, trigger::strength);
     let bytes = |set: ByteSet| trigger::requires(hir, &set).then_some(Trigger::Bytes(set));
+    // Words that open every match at a word boundary count only after a non-word byte, and
+    // their windows reach no further back than they do (see `trigger::starts_on_word`):
+    // rarer and narrower than other words as long as they are no shorter (`the` in
+    // `(?:the\s+)?corner` is no match for `corner`).
+    let opening = trigger::opening_words(hir).filter(|w| {
+        let opens = trigger::strength(w);
+        opens >= 2 && (opens >= strength || strength < 3)
+    });
     bytes(ByteSet::of(b"@"))
+        .or_else(|| opening.map(Trigger::Words))
         .or_else(|| words.clone().filter(|_| strength >= 3).map(Trigger::Words))
         .or_else(|| bytes(digits_and_non_ascii()))
         .or_else(|| {
@@ -154,6 +171,11 @@ impl Prefilter {
                 Some(Trigger::Bytes(set)) if set.is_subset(&allowed));
             let starts_on_trigger = matches!(&chosen,
                 Some(Trigger::Bytes(set)) if trigger::first_bytes(&hir).is_subset(set));
+            let starts_on_word = matches!(&chosen,
+                Some(Trigger::Words(words)) if trigger::starts_on_word(&hir, words));
+            let needs = matches!(&chosen, Some(Trigger::Words(_)))
+                .then(digits_and_non_ascii)
+                .filter(|digits| trigger::requires(&hir, digits));
             let trigger = chosen.map(|t| match triggers.iter().position(|known| *known == t) {
                 Some(at) => at,
                 None => {
@@ -169,6 +191,8 @@ impl Prefilter {
                 max_cost: trigger::max_cost(&hir),
                 starts_on_trigger,
                 allows_trigger,
+                starts_on_word,
+                needs,
             });
         }
 
@@ -187,12 +211,12 @@ impl Prefilter {
                 pattern_triggers[at].push(t);
             }
         };
-        let mut byte_triggers = [0u32; 256];
+        let mut byte_triggers = [0u64; 256];
         for (index, t) in triggers.iter().enumerate() {
             match t {
                 Trigger::Words(words) => words.iter().for_each(|w| add(w.clone(), Some(index))),
                 Trigger::Bytes(set) => {
-                    let bit = 1u32.checked_shl(u32::try_from(index).map_err(|_| error())?);
+                    let bit = 1u64.checked_shl(u32::try_from(index).map_err(|_| error())?);
                     let bit = bit.ok_or_else(error)?;
                     set.bytes()
                         .for_each(|b| byte_triggers[usize::from(b)] |= bit);
@@ -304,194 +328,7 @@ impl Prefilter {
     }
 }
 
-/// Runs of trigger bytes cut to the bytes `rule` allows: a trigger byte a rule's matches never
-/// hold is in none of its matches, and neighbouring trigger bytes it does allow are one group.
-/// They replace what `out` held.
-fn allowed_runs(
-    bytes: &[u8],
-    rule: &Reach,
-    runs: &[(usize, usize)],
-    out: &mut Vec<(usize, usize)>,
-) {
-    out.clear();
-    for &(start, end) in runs {
-        let mut from = None;
-        for (at, &byte) in bytes.iter().enumerate().take(end).skip(start) {
-            match (rule.allows[usize::from(byte)], from) {
-                (true, None) => from = Some(at),
-                (false, Some(f)) => {
-                    out.push((f, at));
-                    from = None;
-                }
-                _ => {}
-            }
-        }
-        if let Some(f) = from {
-            out.push((f, end));
-        }
-    }
-}
-
-/// Where the bytes that count towards a budget (`trigger::costs`) are in one text, read two
-/// ways, so that a window's budget is found without searching.
-struct Costs {
-    /// For each byte offset, how many counted bytes come before it.
-    before: Vec<u32>,
-    /// The offset of each counted byte, in order.
-    at: Vec<usize>,
-}
-
-impl Costs {
-    fn new(bytes: &[u8]) -> Self {
-        let mut before = Vec::with_capacity(bytes.len() + 1);
-        let mut at = Vec::with_capacity(bytes.len());
-        let mut sum = 0u32;
-        before.push(0);
-        for (offset, &byte) in bytes.iter().enumerate() {
-            if trigger::COSTS[usize::from(byte)] {
-                sum = sum.saturating_add(1);
-                at.push(offset);
-            }
-            before.push(sum);
-        }
-        Costs { before, at }
-    }
-
-    /// The first offset with at least `floor` counted bytes before it.
-    fn first_with(&self, floor: u32) -> usize {
-        match floor.checked_sub(1) {
-            None => 0,
-            Some(index) => self.nth(index).map_or(self.before.len(), |at| at + 1),
-        }
-    }
-
-    /// The last offset with at most `ceiling` counted bytes before it.
-    fn last_with(&self, ceiling: u32) -> usize {
-        let end = self.before.len() - 1;
-        self.nth(ceiling).map_or(end, |at| at.min(end))
-    }
-
-    /// The offset of the counted byte numbered `index` (from zero), if there is one.
-    fn nth(&self, index: u32) -> Option<usize> {
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| self.at.get(i).copied())
-    }
-}
-
-/// What the bytes of a rule's trigger occurrences are known to be.
-#[derive(Clone, Copy)]
-enum Hits {
-    /// Any bytes: an occurrence holding one the rule does not allow is in no match.
-    Any,
-    /// Only bytes the rule allows (see `allowed_runs`).
-    Cut,
-}
-
-/// The merged windows of one rule around the sorted occurrences `hits` of its trigger, appended
-/// to `out` (what `out` already held belongs to other rules and is left alone).
-///
-/// Occurrences that touch or overlap form one group (every byte of it may be in a match). A
-/// group's window reaches from it, on each side, over bytes the rule allows, for no more
-/// printable bytes than a match can hold and no more bytes than the longest match. Each byte is
-/// read at most about once per rule: a scan to the left stops at the previous window, and one
-/// to the right resumes where the previous one stopped.
-fn windows(
-    text: &str,
-    rule: &Reach,
-    hits: &[(usize, usize)],
-    hits_are: Hits,
-    costs: &Costs,
-    out: &mut Vec<(usize, usize)>,
-) {
-    let bytes = text.as_bytes();
-    // This rule's windows are `out[base..]`.
-    let base = out.len();
-    let allowed = |byte: &u8| rule.allows[usize::from(*byte)];
-    // Runs of trigger bytes are already cut to allowed bytes; words may hold any.
-    let cut = matches!(hits_are, Hits::Cut);
-    let fits = |&(start, end): &(usize, usize)| cut || bytes[start..end].iter().all(allowed);
-    // Every byte from the current group up to `frontier` is allowed; when `at_run_end`, the
-    // byte at `frontier` is not (or the text ends there).
-    let (mut frontier, mut at_run_end) = (0, false);
-    let mut i = 0;
-    while i < hits.len() {
-        // An occurrence holding a byte no match may hold is in no match.
-        if !fits(&hits[i]) {
-            i += 1;
-            continue;
-        }
-        let (start, mut end) = hits[i];
-        let (mut min_end, mut max_start) = (end, start);
-        i += 1;
-        while i < hits.len() && hits[i].0 <= end && fits(&hits[i]) {
-            min_end = min_end.min(hits[i].1);
-            max_start = hits[i].0;
-            end = end.max(hits[i].1);
-            i += 1;
-        }
-        let mut low = rule.max_len.map_or(0, |len| min_end.saturating_sub(len));
-        let mut high = rule
-            .max_len
-            .map_or(bytes.len(), |len| (max_start + len).min(bytes.len()));
-        if let Some(budget) = rule.max_cost.and_then(|b| u32::try_from(b).ok()) {
-            let floor = costs.before[start].saturating_sub(budget);
-            low = low.max(costs.first_with(floor));
-            let ceiling = costs.before[end].saturating_add(budget);
-            high = high.min(costs.last_with(ceiling));
-        }
-
-        let last_end = out[base..].last().map_or(0, |w| w.1);
-        let mut from = start;
-        let bound = low.max(last_end);
-        // A match that starts on a trigger byte starts inside this group: nothing to its left
-        // is in one.
-        if from > bound && !(cut && rule.starts_on_trigger) {
-            from -= bytes[bound..start]
-                .iter()
-                .rev()
-                .take_while(|b| allowed(b))
-                .count();
-        }
-        let known = start < frontier;
-        let mut to = if known {
-            frontier.min(high).max(end)
-        } else {
-            end
-        };
-        if !(known && at_run_end) {
-            if to < high {
-                to += bytes[to..high].iter().take_while(|b| allowed(b)).count();
-            }
-            if to < high || to == bytes.len() {
-                (frontier, at_run_end) = (to, true);
-            } else if !known || to > frontier {
-                (frontier, at_run_end) = (to, false);
-            }
-        }
-
-        while !text.is_char_boundary(from) {
-            from -= 1;
-        }
-        while !text.is_char_boundary(to) {
-            to += 1;
-        }
-        match out[base..].last_mut() {
-            Some(last) if from <= last.1 => last.1 = last.1.max(to),
-            _ => out.push((from, to)),
-        }
-    }
-    // A window shorter than the shortest match holds none.
-    let mut kept = base;
-    for at in base..out.len() {
-        let window = out[at];
-        if window.1 - window.0 >= rule.min_len {
-            out[kept] = window;
-            kept += 1;
-        }
-    }
-    out.truncate(kept);
-}
+mod windows;
 
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,10 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
+mod starts;
+
+pub(crate) use starts::{is_ascii_word, opening_words, starts_on_word};
+
 /// A set of bytes, one bit each.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
 pub(crate) struct ByteSet([u64; 4]);

@@ -1,0 +1,207 @@
+//! Building one rule's windows from the occurrences of its trigger (see the parent module for
+//! why the windows hold every match).
+
+use super::Reach;
+use crate::detect::trigger;
+
+/// Runs of trigger bytes cut to the bytes `rule` allows: a trigger byte a rule's matches never
+/// hold is in none of its matches, and neighbouring trigger bytes it does allow are one group.
+/// They replace what `out` held.
+pub(super) fn allowed_runs(
+    bytes: &[u8],
+    rule: &Reach,
+    runs: &[(usize, usize)],
+    out: &mut Vec<(usize, usize)>,
+) {
+    out.clear();
+    for &(start, end) in runs {
+        let mut from = None;
+        for (at, &byte) in bytes.iter().enumerate().take(end).skip(start) {
+            match (rule.allows[usize::from(byte)], from) {
+                (true, None) => from = Some(at),
+                (false, Some(f)) => {
+                    out.push((f, at));
+                    from = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(f) = from {
+            out.push((f, end));
+        }
+    }
+}
+
+/// Where the bytes that count towards a budget (`trigger::costs`) are in one text, read two
+/// ways, so that a window's budget is found without searching.
+pub(super) struct Costs {
+    /// For each byte offset, how many counted bytes come before it.
+    before: Vec<u32>,
+    /// The offset of each counted byte, in order.
+    at: Vec<usize>,
+}
+
+impl Costs {
+    pub(super) fn new(bytes: &[u8]) -> Self {
+        let mut before = Vec::with_capacity(bytes.len() + 1);
+        let mut at = Vec::with_capacity(bytes.len());
+        let mut sum = 0u32;
+        before.push(0);
+        for (offset, &byte) in bytes.iter().enumerate() {
+            if trigger::COSTS[usize::from(byte)] {
+                sum = sum.saturating_add(1);
+                at.push(offset);
+            }
+            before.push(sum);
+        }
+        Costs { before, at }
+    }
+
+    /// The first offset with at least `floor` counted bytes before it.
+    fn first_with(&self, floor: u32) -> usize {
+        match floor.checked_sub(1) {
+            None => 0,
+            Some(index) => self.nth(index).map_or(self.before.len(), |at| at + 1),
+        }
+    }
+
+    /// The last offset with at most `ceiling` counted bytes before it.
+    fn last_with(&self, ceiling: u32) -> usize {
+        let end = self.before.len() - 1;
+        self.nth(ceiling).map_or(end, |at| at.min(end))
+    }
+
+    /// The offset of the counted byte numbered `index` (from zero), if there is one.
+    fn nth(&self, index: u32) -> Option<usize> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.at.get(i).copied())
+    }
+}
+
+/// What the bytes of a rule's trigger occurrences are known to be.
+#[derive(Clone, Copy)]
+pub(super) enum Hits {
+    /// Any bytes: an occurrence holding one the rule does not allow is in no match.
+    Any,
+    /// Only bytes the rule allows (see `allowed_runs`).
+    Cut,
+}
+
+/// The merged windows of one rule around the sorted occurrences `hits` of its trigger, appended
+/// to `out` (what `out` already held belongs to other rules and is left alone).
+///
+/// Occurrences that touch or overlap form one group (every byte of it may be in a match). A
+/// group's window reaches from it, on each side, over bytes the rule allows, for no more
+/// printable bytes than a match can hold and no more bytes than the longest match. Each byte is
+/// read at most about once per rule: a scan to the left stops at the previous window, and one
+/// to the right resumes where the previous one stopped.
+pub(super) fn windows(
+    text: &str,
+    rule: &Reach,
+    hits: &[(usize, usize)],
+    hits_are: Hits,
+    costs: &Costs,
+    out: &mut Vec<(usize, usize)>,
+) {
+    let bytes = text.as_bytes();
+    // This rule's windows are `out[base..]`.
+    let base = out.len();
+    let allowed = |byte: &u8| rule.allows[usize::from(*byte)];
+    // Runs of trigger bytes are already cut to allowed bytes; words may hold any.
+    let cut = matches!(hits_are, Hits::Cut);
+    // An occurrence that cannot start a match, when every match starts on one, is in none.
+    let opens = |start: usize| {
+        !rule.starts_on_word || start == 0 || !trigger::is_ascii_word(bytes[start - 1])
+    };
+    let fits = |&(start, end): &(usize, usize)| {
+        opens(start) && (cut || bytes[start..end].iter().all(allowed))
+    };
+    // Every byte from the current group up to `frontier` is allowed; when `at_run_end`, the
+    // byte at `frontier` is not (or the text ends there).
+    let (mut frontier, mut at_run_end) = (0, false);
+    let mut i = 0;
+    while i < hits.len() {
+        // An occurrence holding a byte no match may hold is in no match.
+        if !fits(&hits[i]) {
+            i += 1;
+            continue;
+        }
+        let (start, mut end) = hits[i];
+        let (mut min_end, mut max_start) = (end, start);
+        i += 1;
+        while i < hits.len() && hits[i].0 <= end && fits(&hits[i]) {
+            min_end = min_end.min(hits[i].1);
+            max_start = hits[i].0;
+            end = end.max(hits[i].1);
+            i += 1;
+        }
+        let mut low = rule.max_len.map_or(0, |len| min_end.saturating_sub(len));
+        let mut high = rule
+            .max_len
+            .map_or(bytes.len(), |len| (max_start + len).min(bytes.len()));
+        if let Some(budget) = rule.max_cost.and_then(|b| u32::try_from(b).ok()) {
+            let floor = costs.before[start].saturating_sub(budget);
+            low = low.max(costs.first_with(floor));
+            let ceiling = costs.before[end].saturating_add(budget);
+            high = high.min(costs.last_with(ceiling));
+        }
+
+        let last_end = out[base..].last().map_or(0, |w| w.1);
+        let mut from = start;
+        let bound = low.max(last_end);
+        // A match that starts on a trigger byte or word starts inside this group: nothing to
+        // its left is in one.
+        let starts_inside = (cut && rule.starts_on_trigger) || rule.starts_on_word;
+        if from > bound && !starts_inside {
+            from -= bytes[bound..start]
+                .iter()
+                .rev()
+                .take_while(|b| allowed(b))
+                .count();
+        }
+        let known = start < frontier;
+        let mut to = if known {
+            frontier.min(high).max(end)
+        } else {
+            end
+        };
+        if !(known && at_run_end) {
+            if to < high {
+                to += bytes[to..high].iter().take_while(|b| allowed(b)).count();
+            }
+            if to < high || to == bytes.len() {
+                (frontier, at_run_end) = (to, true);
+            } else if !known || to > frontier {
+                (frontier, at_run_end) = (to, false);
+            }
+        }
+
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        while !text.is_char_boundary(to) {
+            to += 1;
+        }
+        match out[base..].last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            // A window apart from the last one was not cut short by it: every match around
+            // this group lies in `from..to`, so when a match needs a byte found nowhere there,
+            // there is none.
+            _ if rule
+                .needs
+                .is_some_and(|needs| !bytes[from..to].iter().any(|&b| needs.contains(b))) => {}
+            _ => out.push((from, to)),
+        }
+    }
+    // A window shorter than the shortest match holds none.
+    let mut kept = base;
+    for at in base..out.len() {
+        let window = out[at];
+        if window.1 - window.0 >= rule.min_len {
+            out[kept] = window;
+            kept += 1;
+        }
+    }
+    out.truncate(kept);
+}
