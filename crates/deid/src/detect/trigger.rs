@@ -316,26 +316,31 @@ pub(crate) fn strength(words: &Words) -> usize {
 /// A set of strings of which every match of `hir` holds one (ASCII case ignored), if one can be
 /// read from the tree.
 pub(crate) fn required_words(hir: &Hir) -> Option<Words> {
-    let candidate = match hir.kind() {
+    words_by(hir, best_in_concat).filter(|words| strength(words) > 0)
+}
+
+/// Reads a word set from the tree of `hir`: the strings of a finite part, through captures and
+/// repetitions that match at least once, the union over an alternation (none if one branch has
+/// none); `concat` decides for a sequence, the one place where the sets read differ.
+pub(crate) fn words_by(hir: &Hir, concat: fn(&[Hir]) -> Option<Words>) -> Option<Words> {
+    match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => None,
         HirKind::Literal(_) | HirKind::Class(_) => finite(hir),
-        HirKind::Capture(cap) => required_words(&cap.sub),
-        HirKind::Repetition(rep) if rep.min >= 1 => required_words(&rep.sub),
+        HirKind::Capture(cap) => words_by(&cap.sub, concat),
+        HirKind::Repetition(rep) if rep.min >= 1 => words_by(&rep.sub, concat),
         HirKind::Repetition(_) => None,
         HirKind::Alternation(subs) => {
             let mut all = Vec::new();
             for sub in subs {
-                all.extend(required_words(sub)?);
+                all.extend(words_by(sub, concat)?);
             }
             dedup(all)
         }
-        HirKind::Concat(subs) => best_in_concat(subs),
-    };
-    candidate.filter(|words| strength(words) > 0)
+        HirKind::Concat(subs) => concat(subs),
+    }
 }
 
-/// In a sequence, the best of: every run of consecutive parts with few strings (joined), and
-/// every other part's own required words.
+/// Strings every match of the sequence `subs` holds one of: the strongest set any part gives.
 fn best_in_concat(subs: &[Hir]) -> Option<Words> {
     let parts: Vec<Option<Words>> = subs.iter().map(finite).collect();
     let mut best: Option<Words> = None;

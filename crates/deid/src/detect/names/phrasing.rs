@@ -173,12 +173,7 @@ impl NameFinder<'_> {
         if i == 0 {
             return;
         }
-        let info = self.info[i];
-        let given = self.tokens[i].shape == Shape::Capitalized
-            && info.first_rank.is_some()
-            && !info.function
-            && !info.medical
-            && info.eponym == Eponym::No;
+        let given = self.plain_given_name(i);
         if given && self.gap_before(i) == ", " {
             self.mark(i, EntityKind::Name, Source::Context, 0.5);
         }

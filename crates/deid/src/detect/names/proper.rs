@@ -103,6 +103,17 @@ impl NameFinder<'_> {
         self.unknown(i) && !self.tokens[i].lower.is_ascii() && !self.info[i].is_listed_name()
     }
 
+    /// Whether token `i` is a capitalised listed first name that is no function word, medical
+    /// term or eponym: a given name as soon as the construction around it says "person".
+    pub(super) fn plain_given_name(&self, i: usize) -> bool {
+        let info = self.info[i];
+        self.tokens[i].shape == Shape::Capitalized
+            && info.first_rank.is_some()
+            && !info.function
+            && !info.medical
+            && info.eponym == Eponym::No
+    }
+
     /// Whether token `i` can sit beside an unknown word in a two-word name.
     fn pair_part(&self, i: usize) -> bool {
         self.unlisted_part(i)
@@ -127,12 +138,7 @@ impl NameFinder<'_> {
         let capitals = std::mem::take(&mut self.capitals);
         let n = self.tokens.len();
         for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
-            let info = self.info[i];
-            let given = self.tokens[i].shape == Shape::Capitalized
-                && info.first_rank.is_some()
-                && !info.function
-                && !info.medical
-                && info.eponym == Eponym::No;
+            let given = self.plain_given_name(i);
             let surname = self.marks[i + 1].is_some() && self.foreign(i + 1);
             if given && surname && self.adjacent(i) && !self.is_institution(i) {
                 self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);

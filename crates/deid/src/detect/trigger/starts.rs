@@ -9,7 +9,7 @@
 
 use regex_syntax::hir::{Hir, HirKind, Look};
 
-use super::{Words, dedup, finite, product};
+use super::{Words, dedup, finite, product, words_by};
 
 /// Whether a byte is a word character for both ASCII and Unicode `\b`: an ASCII letter, digit
 /// or underscore. Every such byte is a word character under either definition, so a word
@@ -61,21 +61,7 @@ fn starts_at_boundary(hir: &Hir) -> bool {
 /// Strings one of which every match of `hir` starts with (ASCII case ignored), when they can
 /// be read from the tree.
 fn leading_words(hir: &Hir) -> Option<Words> {
-    match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => None,
-        HirKind::Literal(_) | HirKind::Class(_) => finite(hir),
-        HirKind::Capture(cap) => leading_words(&cap.sub),
-        HirKind::Repetition(rep) if rep.min >= 1 => leading_words(&rep.sub),
-        HirKind::Repetition(_) => None,
-        HirKind::Alternation(subs) => {
-            let mut all = Vec::new();
-            for sub in subs {
-                all.extend(leading_words(sub)?);
-            }
-            dedup(all)
-        }
-        HirKind::Concat(subs) => leading_in_concat(subs),
-    }
+    words_by(hir, leading_in_concat)
 }
 
 /// Strings one of which every match of the sequence `subs` starts with.
