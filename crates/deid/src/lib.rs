@@ -40,4 +40,4 @@ pub use known::KnownPhi;
 pub use mode::Mode;
 pub use pseudonym::{Pseudonyms, random_key};
 pub use reidentify::{Restored, StreamRestorer, reidentify};
-pub use vault::{Vault, placeholder};
+pub use vault::{Vault, placeholder, spelling_key};

@@ -9,6 +9,13 @@ use crate::entity::EntityKind;
 use crate::error::DeidError;
 use crate::fold::fold_value;
 
+/// The form in which spellings of one value compare equal and so share one placeholder: lower
+/// case, accents and invisible characters removed, every dash a hyphen, whitespace runs one
+/// space, trimmed (`Zoë` and `ZOÉ` are one value). Restoring gives back the first spelling.
+pub fn spelling_key(value: &str) -> String {
+    fold_value(value)
+}
+
 /// Maps placeholders such as `[NAME_1]` to the original values they stand for.
 ///
 /// The same original (compared without regard to case or whitespace) always gets the same
@@ -146,6 +153,13 @@ impl Vault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spellings_that_differ_in_case_accents_or_spacing_have_one_key() {
+        assert_eq!(spelling_key("Zo\u{eb}  "), spelling_key("ZO\u{c9}"));
+        assert_eq!(spelling_key("Jamal \n Whitfield"), "jamal whitfield");
+        assert_ne!(spelling_key("Zoe"), spelling_key("Zoey"));
+    }
 
     #[test]
     fn the_same_original_gets_the_same_placeholder_whatever_its_case_or_spacing() {
