@@ -98,6 +98,9 @@ pub(crate) fn checked(
 
 struct Compiled {
     regex: Regex,
+    /// The rule without its Unicode word boundaries, searched first in windows beyond ASCII
+    /// (see `loose`).
+    twin: Option<Regex>,
     value_group: Option<usize>,
     kind: EntityKind,
     score: f32,
@@ -134,9 +137,11 @@ impl RuleTable {
             .collect();
         let mut rules = Vec::with_capacity(specs.len());
         for (spec, pattern) in specs.iter().zip(&patterns) {
-            let regex = Regex::new(pattern).map_err(error)?;
+            let hir = regex_syntax::parse(pattern).map_err(|_| DeidError::Build { what })?;
+            let regex = Regex::builder().build_from_hir(&hir).map_err(error)?;
             let value_group = regex.group_info().to_index(PatternID::ZERO, "v");
             rules.push(Compiled {
+                twin: loose::twin(&hir),
                 regex,
                 value_group,
                 kind: spec.kind,
@@ -207,7 +212,21 @@ impl Compiled {
         out: &mut Vec<Entity>,
     ) {
         let mut at = window.0;
+        // Beyond ASCII the rule's own search may give up on the lazy DFA; its twin does not,
+        // and says where the next match can start, or that there is none.
+        let twin = self.twin.as_ref().filter(|_| {
+            !text
+                .as_bytes()
+                .get(window.0..window.1)
+                .is_some_and(<[u8]>::is_ascii)
+        });
         while at < window.1 {
+            if let Some(twin) = twin {
+                match twin.search(&Input::new(text).span(at..window.1)) {
+                    Some(found) => at = found.start(),
+                    None => break,
+                }
+            }
             let input = Input::new(text).span(at..window.1);
             self.regex.search_captures(&input, caps);
             let Some(whole) = caps.get_match() else {
@@ -246,6 +265,8 @@ impl Compiled {
         }
     }
 }
+
+mod loose;
 
 /// The byte offset after the character at `at`.
 fn next_char(text: &str, at: usize) -> usize {
