@@ -4,10 +4,26 @@
 //! run of whitespace reduced to one space. Each folded byte remembers the byte range of the
 //! original character it came from, so a match in folded text maps back to an exact span.
 
-/// Folded text plus, for each of its bytes, the original byte range it came from.
+/// Folded text plus a map from its bytes back to the original ones.
+///
+/// Most folded bytes stand for exactly one original byte, one after another: a letter lowered,
+/// a digit, a lone space. The map records only where that stops being true (a run of spaces
+/// folded to one, an escape, a character beyond ASCII, an invisible one dropped), so folding a
+/// request costs a byte written per byte read rather than a range stored per byte.
 pub(crate) struct Folded {
     pub(crate) text: String,
-    origin: Vec<(usize, usize)>,
+    /// The folded bytes that do not map one to one, in order (see [`Piece`]).
+    pieces: Vec<Piece>,
+}
+
+/// Folded bytes `at..at + len` that all come from the original range `start..end`. The folded
+/// bytes after a piece, up to the next one, map one to one onto the original bytes from `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Piece {
+    at: usize,
+    len: usize,
+    start: usize,
+    end: usize,
 }
 
 impl Folded {
@@ -17,7 +33,13 @@ impl Folded {
         let bytes = input.as_bytes();
         let mut at = 0;
         while let Some(&byte) = bytes.get(at) {
-            // ASCII, nearly all of clinical text, skips decoding a char.
+            // Runs of printable ASCII, nearly all of clinical text, are copied whole.
+            let run = simple_run(bytes.get(at..).unwrap_or_default(), None);
+            if let Some(simple) = input.get(at..at + run).filter(|_| run > 0) {
+                folder.push_run(simple, at);
+                at += run;
+                continue;
+            }
             if byte.is_ascii() {
                 folder.push_ascii(byte, at, at + 1);
                 at += 1;
@@ -33,7 +55,9 @@ impl Folded {
         folder.finish()
     }
 
-    /// Folds a sequence of `(char, original_start, original_end)`.
+    /// Folds a sequence of `(char, original_start, original_end)`, one at a time (what the
+    /// faster paths must agree with).
+    #[cfg(test)]
     pub(crate) fn from_chars(chars: impl Iterator<Item = (char, usize, usize)>) -> Self {
         let mut folder = Folder::with_capacity(chars.size_hint().0);
         for (c, start, end) in chars {
@@ -46,13 +70,28 @@ impl Folded {
         folder.finish()
     }
 
+    /// The original byte range the folded byte at `at` comes from.
+    fn origin(&self, at: usize) -> (usize, usize) {
+        // The last piece starting at or before `at` (pieces of no length may share a start
+        // with the next one; the last of them is the one that can hold `at`).
+        let after = self.pieces.partition_point(|piece| piece.at <= at);
+        let Some(piece) = after.checked_sub(1).and_then(|i| self.pieces.get(i)) else {
+            return (at, at + 1);
+        };
+        if at < piece.at + piece.len {
+            return (piece.start, piece.end);
+        }
+        let original = piece.end + (at - piece.at - piece.len);
+        (original, original + 1)
+    }
+
     /// The original byte range covered by the folded byte range `start..end`.
     pub(crate) fn original_range(&self, start: usize, end: usize) -> (usize, usize) {
-        let first = self.origin.get(start).map_or(0, |r| r.0);
-        let last = end
-            .checked_sub(1)
-            .and_then(|i| self.origin.get(i))
-            .map_or(first, |r| r.1);
+        let first = self.origin(start).0;
+        let last = match end.checked_sub(1) {
+            Some(at) if at >= start => self.origin(at).1,
+            _ => first,
+        };
         (first, last)
     }
 
@@ -63,20 +102,38 @@ impl Folded {
     }
 }
 
-/// Builds a [`Folded`] one original character at a time.
-struct Folder {
+/// How many bytes at the start of `bytes` fold to themselves, lowered, one to one: printable
+/// ASCII other than `stop`, and lone spaces between such bytes.
+pub(crate) fn simple_run(bytes: &[u8], stop: Option<u8>) -> usize {
+    let simple = |b: u8| b.is_ascii_graphic() && Some(b) != stop;
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        let lone_space = byte == b' ' && at > 0 && bytes.get(at + 1).is_some_and(|&b| simple(b));
+        if !(simple(byte) || lone_space) {
+            break;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// Builds a [`Folded`] one original character, or one run of simple bytes, at a time.
+pub(crate) struct Folder {
     text: String,
-    origin: Vec<(usize, usize)>,
+    pieces: Vec<Piece>,
+    /// The original offset the next folded byte maps to when it maps one to one.
+    next_original: usize,
     /// The original range of a whitespace run not yet written: one space, written before the
     /// next character or at the end.
     pending_space: Option<(usize, usize)>,
 }
 
 impl Folder {
-    fn with_capacity(capacity: usize) -> Self {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
         Folder {
             text: String::with_capacity(capacity),
-            origin: Vec::with_capacity(capacity),
+            pieces: Vec::new(),
+            next_original: 0,
             pending_space: None,
         }
     }
@@ -89,41 +146,83 @@ impl Folder {
     }
 
     fn flush_space(&mut self) {
-        if let Some(range) = self.pending_space.take() {
+        if let Some((start, end)) = self.pending_space.take() {
+            let at = self.text.len();
             self.text.push(' ');
-            self.origin.push(range);
+            self.mapped(at, start, end);
         }
     }
 
+    /// Records that the folded bytes from `at` to the end of the text come from the original
+    /// range `start..end`, unless that is the one-to-one continuation.
+    fn mapped(&mut self, at: usize, start: usize, end: usize) {
+        let len = self.text.len() - at;
+        if !(len == 1 && start == self.next_original && end == start + 1) {
+            self.pieces.push(Piece {
+                at,
+                len,
+                start,
+                end,
+            });
+        }
+        self.next_original = end;
+    }
+
+    /// A run of bytes that fold to themselves, lowered (see [`simple_run`]), found at `start`
+    /// in the original.
+    pub(crate) fn push_run(&mut self, run: &str, start: usize) {
+        self.flush_space();
+        let at = self.text.len();
+        self.text.push_str(run);
+        if let Some(added) = self.text.get_mut(at..) {
+            added.make_ascii_lowercase();
+        }
+        // Only the first byte can break the one-to-one map; the rest continue it.
+        if start != self.next_original {
+            self.pieces.push(Piece {
+                at,
+                len: 1,
+                start,
+                end: start + 1,
+            });
+        }
+        self.next_original = start + run.len();
+    }
+
     /// One ASCII character, spelled at `start..end` in the original (one byte, or an escape).
-    fn push_ascii(&mut self, byte: u8, start: usize, end: usize) {
-        if (byte as char).is_whitespace() {
+    pub(crate) fn push_ascii(&mut self, byte: u8, start: usize, end: usize) {
+        if byte.is_ascii_whitespace() || byte == 0x0B {
             self.space(start, end);
             return;
         }
         self.flush_space();
+        let at = self.text.len();
         self.text.push(byte.to_ascii_lowercase() as char);
-        self.origin.push((start, end));
+        // One byte spelled as one byte where the last one ended: nothing to record.
+        if start != self.next_original || end != start + 1 {
+            self.mapped(at, start, end);
+        } else {
+            self.next_original = end;
+        }
     }
 
     /// Any character, spelled at `start..end` in the original.
-    fn push(&mut self, c: char, start: usize, end: usize) {
+    pub(crate) fn push(&mut self, c: char, start: usize, end: usize) {
         if c.is_whitespace() {
             self.space(start, end);
             return;
         }
         self.flush_space();
-        let before = self.text.len();
+        let at = self.text.len();
         fold_char(c, &mut self.text);
-        let added = self.text.len() - before;
-        self.origin.extend(std::iter::repeat_n((start, end), added));
+        self.mapped(at, start, end);
     }
 
-    fn finish(mut self) -> Folded {
+    pub(crate) fn finish(mut self) -> Folded {
         self.flush_space();
         Folded {
             text: self.text,
-            origin: self.origin,
+            pieces: self.pieces,
         }
     }
 }
@@ -227,6 +326,71 @@ mod tests {
         assert_eq!(fold_value("999\u{2013}68\u{2011}5158"), "999-68-5158");
         assert_eq!(fold_value("Bayam\u{00F3}n"), "bayamon");
         assert_eq!(fold_value("Ro\u{200B}sa"), "rosa");
+    }
+
+    /// The map as the folder once stored it: the original range of every folded byte.
+    fn origins_one_by_one(chars: &[(char, usize, usize)]) -> Vec<(usize, usize)> {
+        let mut origins = Vec::new();
+        let mut pending: Option<(usize, usize)> = None;
+        for &(c, start, end) in chars {
+            if c.is_whitespace() {
+                pending = Some(pending.map_or((start, end), |(run, _)| (run, end)));
+                continue;
+            }
+            origins.extend(pending.take());
+            let mut folded = String::new();
+            fold_char(c, &mut folded);
+            origins.extend(std::iter::repeat_n((start, end), folded.len()));
+        }
+        origins.extend(pending);
+        origins
+    }
+
+    fn chars_of(text: &str) -> Vec<(char, usize, usize)> {
+        text.char_indices()
+            .map(|(at, c)| (c, at, at + c.len_utf8()))
+            .collect()
+    }
+
+    #[test]
+    fn the_sparse_map_gives_every_byte_the_range_it_came_from() {
+        let texts = [
+            "Jane Roe",
+            "  lead and trail \t ",
+            "a\u{200B}b  \n\t c\u{00AD}",
+            "Ærøskøbing STRAßE 5 İzmir Ǆ ﬁ",
+            "",
+            "\u{FEFF}",
+            "x \u{a0}\u{2003} y\u{2013}z",
+        ];
+        for text in texts {
+            let chars = chars_of(text);
+            let expected = origins_one_by_one(&chars);
+            for folded in [
+                Folded::plain(text),
+                Folded::from_chars(chars.iter().copied()),
+            ] {
+                assert_eq!(folded.text.len(), expected.len());
+                for (at, &range) in expected.iter().enumerate() {
+                    assert_eq!(folded.origin(at), range, "byte {at} of a fixture");
+                }
+            }
+        }
+        // Escapes: one folded byte from several original ones, then one to one again.
+        let escaped = [
+            ('a', 0, 1),
+            ('\n', 1, 3),
+            ('b', 3, 4),
+            ('"', 4, 6),
+            ('c', 6, 7),
+        ];
+        let folded = Folded::from_chars(escaped.iter().copied());
+        assert_eq!(folded.text, "a b\"c");
+        let expected = origins_one_by_one(&escaped);
+        for (at, &range) in expected.iter().enumerate() {
+            assert_eq!(folded.origin(at), range);
+        }
+        assert_eq!(folded.original_range(2, 5), (3, 7));
     }
 
     #[test]

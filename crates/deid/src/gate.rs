@@ -9,7 +9,7 @@ use std::fmt;
 
 use aho_corasick::AhoCorasick;
 
-use crate::fold::{Folded, fold_value};
+use crate::fold::{Folded, Folder, fold_value, simple_run};
 
 /// A found leak: where in the outbound bytes, and which value (by its index in the list given to
 /// [`EgressGate::new`]). Carries no part of the value.
@@ -119,7 +119,7 @@ impl EgressGate {
             });
         };
 
-        let folded = Folded::from_chars(JsonUnescaped::new(text));
+        let folded = fold_json(text);
         let mut first: Option<Leak> = None;
         for found in matcher.find_overlapping_iter(&folded.text) {
             if !folded.at_token_boundary(found.start(), found.end()) {
@@ -145,6 +145,27 @@ impl EgressGate {
         }
         first.map_or(Ok(()), Err)
     }
+}
+
+/// Folds `text` with its JSON string escapes decoded, copying runs of simple bytes whole.
+fn fold_json(text: &str) -> Folded {
+    let mut folder = Folder::with_capacity(text.len());
+    let mut chars = JsonUnescaped::new(text);
+    loop {
+        let at = chars.pos;
+        let run = simple_run(text.as_bytes().get(at..).unwrap_or_default(), Some(b'\\'));
+        if let Some(simple) = text.get(at..at + run).filter(|_| run > 0) {
+            folder.push_run(simple, at);
+            chars.pos += run;
+            continue;
+        }
+        match chars.next() {
+            Some((c, start, end)) if c.is_ascii() => folder.push_ascii(c as u8, start, end),
+            Some((c, start, end)) => folder.push(c, start, end),
+            None => break,
+        }
+    }
+    folder.finish()
 }
 
 /// Iterates over the characters of `text` with JSON string escapes (`\n`, `\"`, `\u00e9`,
@@ -208,6 +229,7 @@ impl<'t> JsonUnescaped<'t> {
 impl Iterator for JsonUnescaped<'_> {
     type Item = (char, usize, usize);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let start = self.pos;
         let byte = *self.text.as_bytes().get(start)?;

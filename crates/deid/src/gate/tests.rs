@@ -100,3 +100,25 @@ fn leak_and_gate_output_never_contains_the_value() {
         assert!(!shown.contains("617"), "{shown}");
     }
 }
+
+#[test]
+fn folding_json_in_runs_agrees_with_folding_it_char_by_char() {
+    let texts = [
+        r#"{"content":"Martha  Collins\n\tcalled (617) 555-0199 \u00e9 \"ok\""}"#,
+        r#"a\\b \ud83d\ude00 x\u200bY  Z \/ end "#,
+        "  Zo\u{eb} Ä\u{2013}b \\n\\n\\nc\\",
+        "",
+        r#"\q\u12"#,
+    ];
+    for text in texts {
+        let fast = fold_json(text);
+        let slow = Folded::from_chars(JsonUnescaped::new(text));
+        assert_eq!(fast.text, slow.text);
+        for at in 0..fast.text.len() {
+            assert_eq!(
+                fast.original_range(at, at + 1),
+                slow.original_range(at, at + 1)
+            );
+        }
+    }
+}
