@@ -15,6 +15,7 @@ const FUNCTION_WORDS: &str = include_str!("../../data/function-words.txt");
 const AMBIGUOUS_WORDS: &str = include_str!("../../data/ambiguous-words.txt");
 const NICKNAMES: &str = include_str!("../../data/nicknames.txt");
 const EPONYMS: &str = include_str!("../../data/eponyms.txt");
+const ENGLISH_WORDS: &str = include_str!("../../data/english-words.txt");
 
 /// Nouns that turn a preceding surname into a medical eponym ("Graves disease", "Bell palsy").
 const EPONYM_HEADS: &[&str] = &[
@@ -139,6 +140,9 @@ pub(crate) struct WordInfo {
     pub(crate) eponym: Eponym,
     /// The parts the name rules give this word (titles, cues…): bits of [`Role`].
     pub(crate) roles: u16,
+    /// A word of the English dictionary (SCOWL). Kept with the other lists so that one lookup
+    /// per word answers both "which lists" and "is it English".
+    pub(crate) english: bool,
 }
 
 impl Default for WordInfo {
@@ -151,6 +155,7 @@ impl Default for WordInfo {
             medical: false,
             eponym: Eponym::No,
             roles: 0,
+            english: false,
         }
     }
 }
@@ -204,6 +209,15 @@ impl WordInfo {
             && !self.ambiguous
             && self.eponym != Eponym::Always
     }
+}
+
+/// The lower-case English words of SCOWL.
+fn english_words() -> impl Iterator<Item = &'static str> {
+    ENGLISH_WORDS
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(str::trim)
+        .filter(|word| !word.is_empty())
 }
 
 /// Parsed word lists.
@@ -299,6 +313,11 @@ impl Lexicon {
                 info.roles |= *role as u16;
             }
         }
+        for word in english_words() {
+            // An English word on no other list gets what `info` would have worked out for it.
+            let info = words.entry(word).or_insert_with(|| lexicon.look_up(word));
+            info.english = true;
+        }
         lexicon.words = words;
         lexicon
     }
@@ -335,6 +354,7 @@ impl Lexicon {
             medical: self.medical.contains(lower),
             eponym,
             roles: 0,
+            english: false,
         }
     }
 

@@ -6,26 +6,10 @@
 //! too, so each rule here asks for a second piece of evidence: a name-shaped neighbour, letters
 //! beyond ASCII, or a place in a list of names.
 
-use std::sync::LazyLock;
-
-use rustc_hash::FxHashSet;
-
 use super::NameFinder;
 use crate::detect::lexicon::{Eponym, WordInfo};
 use crate::detect::tokens::{Shape, Token};
 use crate::entity::{EntityKind, Source};
-
-const ENGLISH_WORDS: &str = include_str!("../../../data/english-words.txt");
-
-/// The lower-case English words of SCOWL, parsed once per process.
-static ENGLISH: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
-    ENGLISH_WORDS
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .map(str::trim)
-        .filter(|word| !word.is_empty())
-        .collect()
-});
 
 /// Verbs after which a single unknown word is taken as a person: being, having, beginning.
 /// `was` is left out on purpose: it is what clinical notes say of drugs (`Lasix was stopped`).
@@ -53,11 +37,6 @@ pub(super) fn drug_like(lower: &str) -> bool {
     DRUG_ENDINGS.iter().any(|ending| lower.ends_with(ending))
 }
 
-/// Parses the English word list now, so the first text detected does not pay for it.
-pub(crate) fn load_english() {
-    LazyLock::force(&ENGLISH);
-}
-
 /// Whether a word is on no list that would make it something other than a name: not a
 /// function word, an everyday word that is also a name, a medical word, an eponym or a role.
 pub(super) fn in_no_word_list(info: WordInfo) -> bool {
@@ -69,24 +48,28 @@ pub(super) fn in_no_word_list(info: WordInfo) -> bool {
 }
 
 /// For each token: a word of letters only, capitalised (or lower case with letters beyond ASCII)
-/// that the English dictionary does not have. One lookup per such word.
-pub(super) fn unknown_words(tokens: &[Token<'_>]) -> Vec<bool> {
+/// that the English dictionary does not have (read from its `info`, looked up already).
+pub(super) fn unknown_words(tokens: &[Token<'_>], info: &[WordInfo]) -> Vec<bool> {
     tokens
         .iter()
-        .map(|token| {
+        .zip(info)
+        .map(|(token, info)| {
             let lower = &*token.lower;
+            // Most words are lower case or in the dictionary: answered before reading letters.
             let shaped = match token.shape {
                 Shape::Capitalized => true,
                 Shape::Lower => !lower.is_ascii() && lower.chars().count() >= 4,
                 Shape::Upper | Shape::Mixed => false,
             };
+            if !shaped || info.english {
+                return false;
+            }
             // An ASCII word is read as bytes: one per character.
-            let letters = if lower.is_ascii() {
+            if lower.is_ascii() {
                 lower.len() >= 2 && lower.bytes().all(|b| b.is_ascii_alphabetic())
             } else {
                 lower.chars().count() >= 2 && lower.chars().all(char::is_alphabetic)
-            };
-            shaped && letters && !ENGLISH.contains(lower)
+            }
         })
         .collect()
 }
@@ -280,7 +263,7 @@ impl NameFinder<'_> {
         let listed = info.last_rank.is_some_and(|rank| rank <= 10_000);
         let unknown = token.lower.chars().count() >= 3
             && token.lower.chars().all(char::is_alphabetic)
-            && !ENGLISH.contains(&*token.lower)
+            && !info.english
             && !drug_like(&token.lower);
         token.shape == Shape::Lower && (listed || unknown) && in_no_word_list(info)
     }
