@@ -328,17 +328,19 @@ impl Lexicon {
             Some(info) => *info,
             // Only hyphenated words are judged by their parts; any other unlisted word is
             // nothing the lists know.
-            None if lower.contains('-') => self.look_up(lower),
+            None if lower.bytes().any(|b| b == b'-') => self.look_up(lower),
             None => WordInfo::default(),
         }
     }
 
     /// Asks every list about `lower` (the roles are added by [`Lexicon::new`]).
     fn look_up(&self, lower: &str) -> WordInfo {
+        let hyphenated = lower.bytes().any(|b| b == b'-');
         let eponym = if self.eponym_always.contains(lower)
-            || lower
-                .split('-')
-                .any(|part| self.eponym_always.contains(part))
+            || hyphenated
+                && lower
+                    .split('-')
+                    .any(|part| self.eponym_always.contains(part))
         {
             Eponym::Always
         } else if self.eponym_usage.contains(lower) {
@@ -346,9 +348,16 @@ impl Lexicon {
         } else {
             Eponym::No
         };
+        // A hyphenated word counts as a name when every part is a listed name (`mary-ann`,
+        // `smith-jones`): asked once here for both lists.
+        let parts_listed = hyphenated
+            && lower
+                .split('-')
+                .all(|part| self.first.contains_key(part) || self.last.contains_key(part));
+        let first_part = lower.split('-').next().unwrap_or(lower);
         WordInfo {
-            first_rank: self.rank(&self.first, lower),
-            last_rank: self.rank(&self.last, lower),
+            first_rank: Self::rank(&self.first, lower, parts_listed, first_part),
+            last_rank: Self::rank(&self.last, lower, parts_listed, first_part),
             function: self.function.contains(lower),
             ambiguous: self.ambiguous.contains(lower),
             medical: self.medical.contains(lower),
@@ -358,17 +367,19 @@ impl Lexicon {
         }
     }
 
-    /// The rank of `lower` in `list`; a hyphenated word counts when every part is a listed
-    /// name (`mary-ann`, `smith-jones`) and takes the rank of its first part.
-    fn rank(&self, list: &FastMap<&'static str, u32>, lower: &str) -> Option<u32> {
-        if let Some(rank) = list.get(lower) {
-            return Some(*rank);
+    /// The rank of `lower` in `list`; a hyphenated word whose parts are all listed names
+    /// (`parts_listed`) takes the rank of its first part.
+    fn rank(
+        list: &FastMap<&'static str, u32>,
+        lower: &str,
+        parts_listed: bool,
+        first_part: &str,
+    ) -> Option<u32> {
+        match list.get(lower) {
+            Some(rank) => Some(*rank),
+            None if parts_listed => list.get(first_part).copied(),
+            None => None,
         }
-        let mut parts = lower.split('-');
-        let first = parts.next()?;
-        let listed = |p: &str| self.first.contains_key(p) || self.last.contains_key(p);
-        let all_listed = lower.contains('-') && listed(first) && parts.all(listed);
-        all_listed.then(|| list.get(first).copied()).flatten()
     }
 
     /// The short forms of the lowercase given name `lower` (`robert` → `bob`, `bobby`…).

@@ -197,12 +197,22 @@ impl<'a> NameFinder<'a> {
         let bytes = text.as_bytes();
         finder.adjacent = (0..tokens.len())
             .map(|i| {
-                // Most words are followed by a single space: answered here without a call.
+                // Most words are followed by a single space, and most others by punctuation
+                // that keeps words apart (`, `, `) `): both answered here without a call.
                 let (this, next) = (&tokens[i], tokens.get(i + 1));
-                let spaced = next.is_some_and(|next| {
-                    next.start == this.end + 1 && bytes.get(this.end) == Some(&b' ')
-                });
-                (spaced && !this.possessive) || finder.written_adjacent(i)
+                let Some(next) = next else {
+                    return false;
+                };
+                let gap = next.start > this.end;
+                match bytes.get(this.end) {
+                    Some(b' ') if next.start == this.end + 1 => !this.possessive,
+                    Some(&b) if gap && apart(b) => false,
+                    // After a dot only an initial (`J. Roe`) runs on, and across a line break
+                    // only a capitalised word into another (see `broken_across_lines`).
+                    Some(b'.') if gap && this.shape != Shape::Upper => false,
+                    Some(b'\n') if gap && (this.shape, next.shape) != CAPITALS => false,
+                    _ => finder.written_adjacent(i),
+                }
             })
             .collect();
         // One walk sorts the tokens into the short lists the rules start from.
@@ -262,10 +272,12 @@ impl<'a> NameFinder<'a> {
         // Every answer below needs a gap of digits first, then only dots and white space:
         // any other ASCII byte (`, `, `) (`) answers no at once.
         let digits = gap.iter().take_while(|b| b.is_ascii_digit()).count();
-        let stray = |b: &u8| {
-            b.is_ascii() && !matches!(b, b'.' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-        };
-        if gap.get(digits..).unwrap_or_default().iter().any(stray) {
+        if gap
+            .get(digits..)
+            .unwrap_or_default()
+            .iter()
+            .any(|&b| b.is_ascii_digit() || apart(b))
+        {
             return false;
         }
         let between = self.text[self.tokens[i].end..next.start]
@@ -439,6 +451,17 @@ impl<'a> NameFinder<'a> {
             after.starts_with(c) && !after[c.len()..].starts_with(|ch: char| ch.is_alphanumeric())
         })
     }
+}
+
+/// Two capitalised words, the only pair a line break may join.
+const CAPITALS: (Shape, Shape) = (Shape::Capitalized, Shape::Capitalized);
+
+/// Whether `byte` in the gap after a word keeps it apart from the next word whatever else the
+/// gap holds: an ASCII byte that is no digit, dot or white space (`,`, `)`, `(`).
+fn apart(byte: u8) -> bool {
+    byte.is_ascii()
+        && !byte.is_ascii_digit()
+        && !matches!(byte, b'.' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
 /// How many letters, and how many capitals, `text` holds (`char::is_alphabetic` and

@@ -232,12 +232,24 @@ impl NameFinder<'_> {
     /// Works out [`NameFinder::next_list_item`] from the text.
     fn written_next_item(&self, j: usize) -> Option<usize> {
         let n = self.tokens.len();
-        let between = self.gap_before(j + 1).trim();
         let next = self.tokens.get(j + 1)?;
+        // The next item is a capitalised word or comes after `and`: any other next word
+        // answers without reading the gap.
+        let and = next.lower == "and";
+        if !and && next.shape != Shape::Capitalized {
+            return None;
+        }
+        let gap = self.gap_before(j + 1);
+        // An item after a capitalised word follows `,` or `&`: a gap with neither answers
+        // without trimming it.
+        if !and && !gap.bytes().any(|b| b == b',' || b == b'&') {
+            return None;
+        }
+        let between = gap.trim();
         if matches!(between, "," | "&") && next.shape == Shape::Capitalized {
             return Some(j + 1);
         }
-        let and = next.lower == "and" && matches!(between, "," | "");
+        let and = and && matches!(between, "," | "");
         let after = self.tokens.get(j + 2)?;
         (and && j + 2 < n && after.shape == Shape::Capitalized).then_some(j + 2)
     }

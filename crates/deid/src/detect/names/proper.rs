@@ -32,9 +32,27 @@ const DRUG_ENDINGS: &[&str] = &[
     "mide", "chloride", "bromide", "ylate", "hydrate", "sulfate", "phosphate",
 ];
 
+/// `DRUG_LAST_BYTES[b]`: some drug ending ends in byte `b`. Most words end in none of these
+/// few letters and are answered without comparing endings.
+static DRUG_LAST_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < DRUG_ENDINGS.len() {
+        let ending = DRUG_ENDINGS[i].as_bytes();
+        if let Some(&last) = ending.last() {
+            table[last as usize] = true;
+        }
+        i += 1;
+    }
+    table
+};
+
 /// Whether an unknown lower-case word is shaped like a drug name.
 pub(super) fn drug_like(lower: &str) -> bool {
-    DRUG_ENDINGS.iter().any(|ending| lower.ends_with(ending))
+    let Some(&last) = lower.as_bytes().last() else {
+        return false;
+    };
+    DRUG_LAST_BYTES[usize::from(last)] && DRUG_ENDINGS.iter().any(|ending| lower.ends_with(ending))
 }
 
 /// Whether a word is on no list that would make it something other than a name: not a
@@ -54,14 +72,17 @@ pub(super) fn unknown_words(tokens: &[Token<'_>], info: &[WordInfo]) -> Vec<bool
         .iter()
         .zip(info)
         .map(|(token, info)| {
+            // Most words are in the dictionary: answered before reading any letter.
+            if info.english {
+                return false;
+            }
             let lower = &*token.lower;
-            // Most words are lower case or in the dictionary: answered before reading letters.
             let shaped = match token.shape {
                 Shape::Capitalized => true,
                 Shape::Lower => !lower.is_ascii() && lower.chars().count() >= 4,
                 Shape::Upper | Shape::Mixed => false,
             };
-            if !shaped || info.english {
+            if !shaped {
                 return false;
             }
             // An ASCII word is read as bytes: one per character.
@@ -98,11 +119,14 @@ impl NameFinder<'_> {
     }
 
     /// Whether token `i` can sit beside an unknown word in a two-word name.
+    ///
+    /// The tests are ordered cheapest first: most capitalised words fail the lists, and only
+    /// the few left are read letter by letter and against the drug endings.
     fn pair_part(&self, i: usize) -> bool {
-        self.unlisted_part(i)
+        (self.unknown(i) || self.info[i].is_listed_name())
+            && self.unlisted_part(i)
             && self.tokens[i].lower.chars().all(char::is_alphabetic)
             && !drug_like(&self.tokens[i].lower)
-            && (self.unknown(i) || self.info[i].is_listed_name())
     }
 
     /// Runs the rules of this file, after the dictionary rules.
