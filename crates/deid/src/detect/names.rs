@@ -188,10 +188,12 @@ impl<'a> NameFinder<'a> {
             adjacent: Vec::new(),
             next_items: Vec::new(),
             list_starts: Vec::new(),
-            capitals: Vec::new(),
-            roled: Vec::new(),
-            given: Vec::new(),
-            unknowns: Vec::new(),
+            // Room for every token up front: one allocation each rather than regrowing
+            // while the walk below fills them.
+            capitals: Vec::with_capacity(tokens.len()),
+            roled: Vec::with_capacity(tokens.len()),
+            given: Vec::with_capacity(tokens.len()),
+            unknowns: Vec::with_capacity(tokens.len()),
         };
         finder.unknown = proper::unknown_words(tokens, &finder.info);
         let bytes = text.as_bytes();

@@ -147,10 +147,10 @@ impl NameFinder<'_> {
         let n = self.tokens.len();
         let capitals = std::mem::take(&mut self.capitals);
         for &i in capitals.iter().take_while(|&&i| i + 2 < n) {
-            if self.unlisted_part(i)
-                && self.adjacent(i)
+            if self.adjacent(i)
                 && self.tokens[i + 1].is_initial()
                 && self.adjacent(i + 1)
+                && self.unlisted_part(i)
                 && self.unlisted_part(i + 2)
             {
                 for j in i..=i + 2 {
@@ -159,7 +159,7 @@ impl NameFinder<'_> {
             }
         }
         for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
-            if !(self.unlisted_part(i) && self.adjacent(i) && self.unlisted_part(i + 1)) {
+            if !(self.adjacent(i) && self.unlisted_part(i) && self.unlisted_part(i + 1)) {
                 continue;
             }
             if !self.tokens[i].lower.is_ascii() || !self.tokens[i + 1].lower.is_ascii() {

@@ -233,6 +233,10 @@ impl NameFinder<'_> {
                 continue;
             }
             for (this, other) in [(i, i + 1), (i + 1, i)] {
+                // The other word must already be a name: most are not, and are asked first.
+                if self.marks[other].is_none() {
+                    continue;
+                }
                 let info = self.info[this];
                 let eponym_name = self.tokens[this].shape == Shape::Capitalized
                     && info.is_listed_name()
@@ -243,7 +247,7 @@ impl NameFinder<'_> {
                     (self.tokens.get(this + 1))
                         .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower))
                 };
-                let proper = self.marks[other].is_some() && self.unknown(other);
+                let proper = self.unknown(other);
                 if eponym_name && proper && !head_after() {
                     self.mark(this, EntityKind::Name, Source::Dictionary, 0.5);
                 }
