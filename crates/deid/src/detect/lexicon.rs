@@ -15,6 +15,7 @@ const FUNCTION_WORDS: &str = include_str!("../../data/function-words.txt");
 const AMBIGUOUS_WORDS: &str = include_str!("../../data/ambiguous-words.txt");
 const NICKNAMES: &str = include_str!("../../data/nicknames.txt");
 const EPONYMS: &str = include_str!("../../data/eponyms.txt");
+const ENGLISH_WORDS: &str = include_str!("../../data/english-words.txt");
 
 /// Nouns that turn a preceding surname into a medical eponym ("Graves disease", "Bell palsy").
 const EPONYM_HEADS: &[&str] = &[
@@ -139,6 +140,9 @@ pub(crate) struct WordInfo {
     pub(crate) eponym: Eponym,
     /// The parts the name rules give this word (titles, cues…): bits of [`Role`].
     pub(crate) roles: u16,
+    /// A word of the English dictionary (SCOWL). Kept with the other lists so that one lookup
+    /// per word answers both "which lists" and "is it English".
+    pub(crate) english: bool,
 }
 
 impl Default for WordInfo {
@@ -151,6 +155,7 @@ impl Default for WordInfo {
             medical: false,
             eponym: Eponym::No,
             roles: 0,
+            english: false,
         }
     }
 }
@@ -204,6 +209,15 @@ impl WordInfo {
             && !self.ambiguous
             && self.eponym != Eponym::Always
     }
+}
+
+/// The lower-case English words of SCOWL.
+fn english_words() -> impl Iterator<Item = &'static str> {
+    ENGLISH_WORDS
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(str::trim)
+        .filter(|word| !word.is_empty())
 }
 
 /// Parsed word lists.
@@ -299,27 +313,65 @@ impl Lexicon {
                 info.roles |= *role as u16;
             }
         }
+        for word in english_words() {
+            // An English word on no other list gets what `info` would have worked out for it.
+            let info = words.entry(word).or_insert_with(|| lexicon.look_up(word));
+            info.english = true;
+        }
         lexicon.words = words;
         lexicon
     }
 
     /// What the lists say about a lowercase word (or each part of a hyphenated one).
+    ///
+    /// Inlined: the name rules call it once for every word of a text.
+    #[inline]
     pub(crate) fn info(&self, lower: &str) -> WordInfo {
         match self.words.get(lower) {
             Some(info) => *info,
             // Only hyphenated words are judged by their parts; any other unlisted word is
             // nothing the lists know.
-            None if lower.contains('-') => self.look_up(lower),
+            None if lower.bytes().any(|b| b == b'-') => self.look_up_parts(lower),
             None => WordInfo::default(),
+        }
+    }
+
+    /// [`Lexicon::look_up`] of a hyphenated word that is in no list as a whole (every word of
+    /// every list is in `words`), so only its parts can make it anything: one `words` lookup
+    /// per part answers what [`Lexicon::look_up`] asks of the parts (a part has no hyphen, so
+    /// its entry says exactly whether the census lists have it and whether it is always an
+    /// eponym), instead of asking every list about the whole word again.
+    fn look_up_parts(&self, lower: &str) -> WordInfo {
+        let (mut always, mut listed) = (false, true);
+        for part in lower.split('-') {
+            let info = self.words.get(part);
+            always |= info.is_some_and(|info| info.eponym == Eponym::Always);
+            listed &= info.is_some_and(WordInfo::is_listed_name);
+        }
+        let first = lower
+            .split('-')
+            .next()
+            .and_then(|part| self.words.get(part));
+        let (first_rank, last_rank) = match first {
+            Some(first) if listed => (first.first_rank, first.last_rank),
+            _ => (None, None),
+        };
+        WordInfo {
+            first_rank,
+            last_rank,
+            eponym: if always { Eponym::Always } else { Eponym::No },
+            ..WordInfo::default()
         }
     }
 
     /// Asks every list about `lower` (the roles are added by [`Lexicon::new`]).
     fn look_up(&self, lower: &str) -> WordInfo {
+        let hyphenated = lower.bytes().any(|b| b == b'-');
         let eponym = if self.eponym_always.contains(lower)
-            || lower
-                .split('-')
-                .any(|part| self.eponym_always.contains(part))
+            || hyphenated
+                && lower
+                    .split('-')
+                    .any(|part| self.eponym_always.contains(part))
         {
             Eponym::Always
         } else if self.eponym_usage.contains(lower) {
@@ -327,28 +379,38 @@ impl Lexicon {
         } else {
             Eponym::No
         };
+        // A hyphenated word counts as a name when every part is a listed name (`mary-ann`,
+        // `smith-jones`): asked once here for both lists.
+        let parts_listed = hyphenated
+            && lower
+                .split('-')
+                .all(|part| self.first.contains_key(part) || self.last.contains_key(part));
+        let first_part = lower.split('-').next().unwrap_or(lower);
         WordInfo {
-            first_rank: self.rank(&self.first, lower),
-            last_rank: self.rank(&self.last, lower),
+            first_rank: Self::rank(&self.first, lower, parts_listed, first_part),
+            last_rank: Self::rank(&self.last, lower, parts_listed, first_part),
             function: self.function.contains(lower),
             ambiguous: self.ambiguous.contains(lower),
             medical: self.medical.contains(lower),
             eponym,
             roles: 0,
+            english: false,
         }
     }
 
-    /// The rank of `lower` in `list`; a hyphenated word counts when every part is a listed
-    /// name (`mary-ann`, `smith-jones`) and takes the rank of its first part.
-    fn rank(&self, list: &FastMap<&'static str, u32>, lower: &str) -> Option<u32> {
-        if let Some(rank) = list.get(lower) {
-            return Some(*rank);
+    /// The rank of `lower` in `list`; a hyphenated word whose parts are all listed names
+    /// (`parts_listed`) takes the rank of its first part.
+    fn rank(
+        list: &FastMap<&'static str, u32>,
+        lower: &str,
+        parts_listed: bool,
+        first_part: &str,
+    ) -> Option<u32> {
+        match list.get(lower) {
+            Some(rank) => Some(*rank),
+            None if parts_listed => list.get(first_part).copied(),
+            None => None,
         }
-        let mut parts = lower.split('-');
-        let first = parts.next()?;
-        let listed = |p: &str| self.first.contains_key(p) || self.last.contains_key(p);
-        let all_listed = lower.contains('-') && listed(first) && parts.all(listed);
-        all_listed.then(|| list.get(first).copied()).flatten()
     }
 
     /// The short forms of the lowercase given name `lower` (`robert` → `bob`, `bobby`…).
@@ -392,6 +454,27 @@ mod tests {
             let info = lexicon.info(word);
             assert!(info.first_rank.is_some(), "{word}");
             assert!(!info.is_clear_first_name(), "{word}");
+        }
+    }
+
+    #[test]
+    fn hyphenated_words_read_by_their_parts_as_by_every_list() {
+        let lexicon = Lexicon::new(crate::detect::names::ROLES);
+        let words = [
+            "mary-ann",
+            "smith-jones",
+            "parkinson-jones",
+            "jones-parkinson",
+            "follow-up",
+            "x-ray",
+            "mary-",
+            "-ann",
+            "ann-marie-louise",
+            "zzqx-mary",
+        ];
+        for word in words.into_iter().filter(|w| !lexicon.words.contains_key(w)) {
+            let (parts, every) = (lexicon.look_up_parts(word), lexicon.look_up(word));
+            assert_eq!(format!("{parts:?}"), format!("{every:?}"), "{word}");
         }
     }
 

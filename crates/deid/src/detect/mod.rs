@@ -89,7 +89,6 @@ impl Detector {
         let mut specs = dates::specs();
         specs.extend(patterns::specs());
         specs.extend(places::specs());
-        names::load_english();
         Ok(Detector {
             restricted_zip3: config.restricted_zip3.iter().cloned().collect(),
             config,

@@ -19,8 +19,6 @@ mod phrasing;
 mod proper;
 mod speakers;
 
-pub(crate) use proper::load_english;
-
 use crate::detect::lexicon::{Eponym, Lexicon, Role, WordInfo};
 use crate::detect::tokens::{Shape, Token, gap, starts_sentence};
 use crate::entity::{Entity, EntityKind, Source};
@@ -181,7 +179,7 @@ impl<'a> NameFinder<'a> {
             text,
             tokens,
             info,
-            unknown: proper::unknown_words(tokens),
+            unknown: Vec::new(),
             lexicon,
             lowercase: upper * 100 < letters,
             clinician_names,
@@ -190,20 +188,33 @@ impl<'a> NameFinder<'a> {
             adjacent: Vec::new(),
             next_items: Vec::new(),
             list_starts: Vec::new(),
-            capitals: Vec::new(),
-            roled: Vec::new(),
-            given: Vec::new(),
-            unknowns: Vec::new(),
+            // Room for every token up front: one allocation each rather than regrowing
+            // while the walk below fills them.
+            capitals: Vec::with_capacity(tokens.len()),
+            roled: Vec::with_capacity(tokens.len()),
+            given: Vec::with_capacity(tokens.len()),
+            unknowns: Vec::with_capacity(tokens.len()),
         };
+        finder.unknown = proper::unknown_words(tokens, &finder.info);
         let bytes = text.as_bytes();
         finder.adjacent = (0..tokens.len())
             .map(|i| {
-                // Most words are followed by a single space: answered here without a call.
+                // Most words are followed by a single space, and most others by punctuation
+                // that keeps words apart (`, `, `) `): both answered here without a call.
                 let (this, next) = (&tokens[i], tokens.get(i + 1));
-                let spaced = next.is_some_and(|next| {
-                    next.start == this.end + 1 && bytes.get(this.end) == Some(&b' ')
-                });
-                (spaced && !this.possessive) || finder.written_adjacent(i)
+                let Some(next) = next else {
+                    return false;
+                };
+                let gap = next.start > this.end;
+                match bytes.get(this.end) {
+                    Some(b' ') if next.start == this.end + 1 => !this.possessive,
+                    Some(&b) if gap && apart(b) => false,
+                    // After a dot only an initial (`J. Roe`) runs on, and across a line break
+                    // only a capitalised word into another (see `broken_across_lines`).
+                    Some(b'.') if gap && this.shape != Shape::Upper => false,
+                    Some(b'\n') if gap && (this.shape, next.shape) != CAPITALS => false,
+                    _ => finder.written_adjacent(i),
+                }
             })
             .collect();
         // One walk sorts the tokens into the short lists the rules start from.
@@ -263,10 +274,12 @@ impl<'a> NameFinder<'a> {
         // Every answer below needs a gap of digits first, then only dots and white space:
         // any other ASCII byte (`, `, `) (`) answers no at once.
         let digits = gap.iter().take_while(|b| b.is_ascii_digit()).count();
-        let stray = |b: &u8| {
-            b.is_ascii() && !matches!(b, b'.' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-        };
-        if gap.get(digits..).unwrap_or_default().iter().any(stray) {
+        if gap
+            .get(digits..)
+            .unwrap_or_default()
+            .iter()
+            .any(|&b| b.is_ascii_digit() || apart(b))
+        {
             return false;
         }
         let between = self.text[self.tokens[i].end..next.start]
@@ -442,31 +455,54 @@ impl<'a> NameFinder<'a> {
     }
 }
 
+/// Two capitalised words, the only pair a line break may join.
+const CAPITALS: (Shape, Shape) = (Shape::Capitalized, Shape::Capitalized);
+
+/// Whether `byte` in the gap after a word keeps it apart from the next word whatever else the
+/// gap holds: an ASCII byte that is no digit, dot or white space (`,`, `)`, `(`).
+fn apart(byte: u8) -> bool {
+    byte.is_ascii()
+        && !byte.is_ascii_digit()
+        && !matches!(byte, b'.' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
 /// How many letters, and how many capitals, `text` holds (`char::is_alphabetic` and
-/// `char::is_uppercase`), read in one pass that decodes only characters beyond ASCII.
+/// `char::is_uppercase`).
+///
+/// The ASCII letters are counted by one branch-free pass over all the bytes, which the
+/// compiler vectorises (bytes beyond ASCII are counted as neither there); only characters
+/// beyond ASCII, rare in clinical prose, are then decoded one by one.
 fn letters_and_capitals(text: &str) -> (usize, usize) {
+    let (mut letters, mut upper) = ascii_letters_and_capitals(text.as_bytes());
     if text.is_ascii() {
-        // Two plain counts over the bytes, which the compiler can vectorise.
-        let bytes = text.as_bytes();
-        let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
-        let upper = bytes.iter().filter(|b| b.is_ascii_uppercase()).count();
         return (letters, upper);
     }
-    let (mut letters, mut upper) = (0, 0);
     let mut rest = text;
-    while !rest.is_empty() {
-        let ascii = rest.bytes().take_while(u8::is_ascii).count();
-        for byte in rest[..ascii].bytes() {
-            letters += usize::from(byte.is_ascii_alphabetic());
-            upper += usize::from(byte.is_ascii_uppercase());
-        }
-        rest = &rest[ascii..];
-        let mut chars = rest.chars();
+    while let Some(at) = rest.bytes().position(|b| !b.is_ascii()) {
+        // `at` is the first byte of a character: every byte before it is ASCII.
+        let mut chars = rest.get(at..).unwrap_or_default().chars();
         if let Some(c) = chars.next() {
             letters += usize::from(c.is_alphabetic());
             upper += usize::from(c.is_uppercase());
         }
         rest = chars.as_str();
+    }
+    (letters, upper)
+}
+
+/// How many ASCII letters, and how many ASCII capitals, `bytes` holds. Counted in blocks of
+/// 255 bytes into byte-wide sums, so that the inner loop works on many bytes at once.
+fn ascii_letters_and_capitals(bytes: &[u8]) -> (usize, usize) {
+    let (mut letters, mut upper) = (0, 0);
+    for block in bytes.chunks(255) {
+        let (mut block_letters, mut block_upper) = (0u8, 0u8);
+        for &byte in block {
+            // Setting bit 5 folds `A..=Z` onto `a..=z` and sends no other byte there.
+            block_letters += u8::from((byte | 0x20).wrapping_sub(b'a') < 26);
+            block_upper += u8::from(byte.wrapping_sub(b'A') < 26);
+        }
+        letters += usize::from(block_letters);
+        upper += usize::from(block_upper);
     }
     (letters, upper)
 }

@@ -108,8 +108,12 @@ fn letter_at(text: &str, at: usize) -> bool {
 pub(crate) fn tokenize<'t>(text: &'t str, lowered: &'t mut String) -> Vec<Token<'t>> {
     // Clinical prose averages about one word in seven bytes; the guess saves regrowing.
     let mut tokens = Vec::with_capacity(text.len() / 6 + 1);
-    // Tokens whose lower-case form is in `lowered`, with where it lies there.
-    let mut owned: Vec<(usize, (usize, usize))> = Vec::new();
+    // Tokens whose lower-case form is in `lowered`, with where it lies there: sized as
+    // `tokens`, since clinical notes capitalise many words (headings, names, drugs) and
+    // regrowing from empty cost more than the room.
+    let mut owned: Vec<(usize, (usize, usize))> = Vec::with_capacity(tokens.capacity());
+    // The lower-case forms never outgrow the text: one allocation instead of regrowing.
+    lowered.reserve(text.len());
     let bytes = text.as_bytes();
     let mut at = 0;
     // Most of what lies between words is ASCII: skip it without decoding.

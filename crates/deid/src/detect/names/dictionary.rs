@@ -147,10 +147,10 @@ impl NameFinder<'_> {
         let n = self.tokens.len();
         let capitals = std::mem::take(&mut self.capitals);
         for &i in capitals.iter().take_while(|&&i| i + 2 < n) {
-            if self.unlisted_part(i)
-                && self.adjacent(i)
+            if self.adjacent(i)
                 && self.tokens[i + 1].is_initial()
                 && self.adjacent(i + 1)
+                && self.unlisted_part(i)
                 && self.unlisted_part(i + 2)
             {
                 for j in i..=i + 2 {
@@ -159,7 +159,7 @@ impl NameFinder<'_> {
             }
         }
         for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
-            if !(self.unlisted_part(i) && self.adjacent(i) && self.unlisted_part(i + 1)) {
+            if !(self.adjacent(i) && self.unlisted_part(i) && self.unlisted_part(i + 1)) {
                 continue;
             }
             if !self.tokens[i].lower.is_ascii() || !self.tokens[i + 1].lower.is_ascii() {
@@ -232,12 +232,24 @@ impl NameFinder<'_> {
     /// Works out [`NameFinder::next_list_item`] from the text.
     fn written_next_item(&self, j: usize) -> Option<usize> {
         let n = self.tokens.len();
-        let between = self.gap_before(j + 1).trim();
         let next = self.tokens.get(j + 1)?;
+        // The next item is a capitalised word or comes after `and`: any other next word
+        // answers without reading the gap.
+        let and = next.lower == "and";
+        if !and && next.shape != Shape::Capitalized {
+            return None;
+        }
+        let gap = self.gap_before(j + 1);
+        // An item after a capitalised word follows `,` or `&`: a gap with neither answers
+        // without trimming it.
+        if !and && !gap.bytes().any(|b| b == b',' || b == b'&') {
+            return None;
+        }
+        let between = gap.trim();
         if matches!(between, "," | "&") && next.shape == Shape::Capitalized {
             return Some(j + 1);
         }
-        let and = next.lower == "and" && matches!(between, "," | "");
+        let and = and && matches!(between, "," | "");
         let after = self.tokens.get(j + 2)?;
         (and && j + 2 < n && after.shape == Shape::Capitalized).then_some(j + 2)
     }

@@ -58,6 +58,11 @@ impl NameFinder<'_> {
         } else {
             // One pass over the words, each rule asked only where a cheap test lets it in.
             for i in 0..self.tokens.len() {
+                // Every rule of the walk starts at a capitalised word or at a word no
+                // dictionary has: the others are passed over at once.
+                if self.tokens[i].shape != Shape::Capitalized && !self.unknown[i] {
+                    continue;
+                }
                 match self.text.as_bytes().get(self.tokens[i].end) {
                     Some(b':') => self.quoted_speaker(i),
                     Some(b'!' | b'?') => self.called_by_name(i),
@@ -193,18 +198,11 @@ impl NameFinder<'_> {
     /// word no dictionary has that a rule already took as a name, so a list of diseases
     /// (`Crohn, Hashimoto and Graves`) is left alone.
     fn listed_surnames(&mut self) {
-        let n = self.tokens.len();
-        let mut i = 0;
-        while i < n {
-            // Most words start no list: ask the table before building one.
-            if self.next_list_item(i).is_none() {
-                i += 1;
-                continue;
-            }
-            let items = self.list_from(i);
-            i = items.last().copied().unwrap_or(i) + 1;
-            if items.len() < 2 || !items.iter().all(|&k| self.stands_alone(k)) {
-                continue;
+        // Only the lists [`NameFinder::list_items`] found are walked, in order, as a walk from
+        // every word would find them.
+        self.each_list(|finder, items| {
+            if items.len() < 2 || !items.iter().all(|&k| finder.stands_alone(k)) {
+                return;
             }
             let person = |f: &Self, k: usize| f.marks[k].is_some();
             let proper = |f: &Self, k: usize| f.proper_word(k) && !f.info[k].is_listed_name();
@@ -227,37 +225,43 @@ impl NameFinder<'_> {
             };
             let possible =
                 |f: &Self, k: usize| person(f, k) || proper(f, k) || eponym(f, k) || everyday(f, k);
-            if !items.iter().all(|&k| possible(self, k)) {
-                continue;
+            if !items.iter().all(|&k| possible(finder, k)) {
+                return;
             }
-            let proper_person = items.iter().any(|&k| person(self, k) && proper(self, k));
+            let proper_person = items
+                .iter()
+                .any(|&k| person(finder, k) && proper(finder, k));
             let other = |f: &Self, k: usize, test: &dyn Fn(&Self, usize) -> bool| {
                 items.iter().any(|&o| o != k && test(f, o))
             };
             for &k in items.iter() {
-                let take = if person(self, k) {
+                let take = if person(finder, k) {
                     false
-                } else if eponym(self, k) {
+                } else if eponym(finder, k) {
                     proper_person
-                } else if everyday(self, k) {
-                    other(self, k, &|f, o| person(f, o) || proper(f, o))
-                } else if proper(self, k) {
-                    other(self, k, &|f, o| person(f, o) || everyday(f, o))
+                } else if everyday(finder, k) {
+                    other(finder, k, &|f, o| person(f, o) || proper(f, o))
+                } else if proper(finder, k) {
+                    other(finder, k, &|f, o| person(f, o) || everyday(f, o))
                 } else {
                     false
                 };
                 if take {
-                    self.mark(k, EntityKind::Name, Source::Context, 0.5);
+                    finder.mark(k, EntityKind::Name, Source::Context, 0.5);
                 }
             }
-        }
+        });
     }
 
     /// `Kevin Roe II`, `John Smith Jr`: a generational suffix right after a name is part of it.
     fn generational_suffixes(&mut self) {
         for i in 0..self.tokens.len().saturating_sub(1) {
+            // Most words are unmarked: asked first, before the next word is read.
+            if self.marks[i].is_none() || !self.adjacent(i) {
+                continue;
+            }
             let next = self.tokens[i + 1].start..self.tokens[i + 1].end;
-            if self.marks[i].is_some() && self.adjacent(i) && SUFFIXES.contains(&&self.text[next]) {
+            if SUFFIXES.contains(&&self.text[next]) {
                 self.marks[i + 1] = self.marks[i];
             }
         }

@@ -6,26 +6,10 @@
 //! too, so each rule here asks for a second piece of evidence: a name-shaped neighbour, letters
 //! beyond ASCII, or a place in a list of names.
 
-use std::sync::LazyLock;
-
-use rustc_hash::FxHashSet;
-
 use super::NameFinder;
 use crate::detect::lexicon::{Eponym, WordInfo};
 use crate::detect::tokens::{Shape, Token};
 use crate::entity::{EntityKind, Source};
-
-const ENGLISH_WORDS: &str = include_str!("../../../data/english-words.txt");
-
-/// The lower-case English words of SCOWL, parsed once per process.
-static ENGLISH: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
-    ENGLISH_WORDS
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .map(str::trim)
-        .filter(|word| !word.is_empty())
-        .collect()
-});
 
 /// Verbs after which a single unknown word is taken as a person: being, having, beginning.
 /// `was` is left out on purpose: it is what clinical notes say of drugs (`Lasix was stopped`).
@@ -48,14 +32,27 @@ const DRUG_ENDINGS: &[&str] = &[
     "mide", "chloride", "bromide", "ylate", "hydrate", "sulfate", "phosphate",
 ];
 
+/// `DRUG_LAST_BYTES[b]`: some drug ending ends in byte `b`. Most words end in none of these
+/// few letters and are answered without comparing endings.
+static DRUG_LAST_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < DRUG_ENDINGS.len() {
+        let ending = DRUG_ENDINGS[i].as_bytes();
+        if let Some(&last) = ending.last() {
+            table[last as usize] = true;
+        }
+        i += 1;
+    }
+    table
+};
+
 /// Whether an unknown lower-case word is shaped like a drug name.
 pub(super) fn drug_like(lower: &str) -> bool {
-    DRUG_ENDINGS.iter().any(|ending| lower.ends_with(ending))
-}
-
-/// Parses the English word list now, so the first text detected does not pay for it.
-pub(crate) fn load_english() {
-    LazyLock::force(&ENGLISH);
+    let Some(&last) = lower.as_bytes().last() else {
+        return false;
+    };
+    DRUG_LAST_BYTES[usize::from(last)] && DRUG_ENDINGS.iter().any(|ending| lower.ends_with(ending))
 }
 
 /// Whether a word is on no list that would make it something other than a name: not a
@@ -69,24 +66,31 @@ pub(super) fn in_no_word_list(info: WordInfo) -> bool {
 }
 
 /// For each token: a word of letters only, capitalised (or lower case with letters beyond ASCII)
-/// that the English dictionary does not have. One lookup per such word.
-pub(super) fn unknown_words(tokens: &[Token<'_>]) -> Vec<bool> {
+/// that the English dictionary does not have (read from its `info`, looked up already).
+pub(super) fn unknown_words(tokens: &[Token<'_>], info: &[WordInfo]) -> Vec<bool> {
     tokens
         .iter()
-        .map(|token| {
+        .zip(info)
+        .map(|(token, info)| {
+            // Most words are in the dictionary: answered before reading any letter.
+            if info.english {
+                return false;
+            }
             let lower = &*token.lower;
             let shaped = match token.shape {
                 Shape::Capitalized => true,
                 Shape::Lower => !lower.is_ascii() && lower.chars().count() >= 4,
                 Shape::Upper | Shape::Mixed => false,
             };
+            if !shaped {
+                return false;
+            }
             // An ASCII word is read as bytes: one per character.
-            let letters = if lower.is_ascii() {
+            if lower.is_ascii() {
                 lower.len() >= 2 && lower.bytes().all(|b| b.is_ascii_alphabetic())
             } else {
                 lower.chars().count() >= 2 && lower.chars().all(char::is_alphabetic)
-            };
-            shaped && letters && !ENGLISH.contains(lower)
+            }
         })
         .collect()
 }
@@ -115,11 +119,14 @@ impl NameFinder<'_> {
     }
 
     /// Whether token `i` can sit beside an unknown word in a two-word name.
+    ///
+    /// The tests are ordered cheapest first: most capitalised words fail the lists, and only
+    /// the few left are read letter by letter and against the drug endings.
     fn pair_part(&self, i: usize) -> bool {
-        self.unlisted_part(i)
+        (self.unknown(i) || self.info[i].is_listed_name())
+            && self.unlisted_part(i)
             && self.tokens[i].lower.chars().all(char::is_alphabetic)
             && !drug_like(&self.tokens[i].lower)
-            && (self.unknown(i) || self.info[i].is_listed_name())
     }
 
     /// Runs the rules of this file, after the dictionary rules.
@@ -226,6 +233,10 @@ impl NameFinder<'_> {
                 continue;
             }
             for (this, other) in [(i, i + 1), (i + 1, i)] {
+                // The other word must already be a name: most are not, and are asked first.
+                if self.marks[other].is_none() {
+                    continue;
+                }
                 let info = self.info[this];
                 let eponym_name = self.tokens[this].shape == Shape::Capitalized
                     && info.is_listed_name()
@@ -236,7 +247,7 @@ impl NameFinder<'_> {
                     (self.tokens.get(this + 1))
                         .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower))
                 };
-                let proper = self.marks[other].is_some() && self.unknown(other);
+                let proper = self.unknown(other);
                 if eponym_name && proper && !head_after() {
                     self.mark(this, EntityKind::Name, Source::Dictionary, 0.5);
                 }
@@ -280,7 +291,7 @@ impl NameFinder<'_> {
         let listed = info.last_rank.is_some_and(|rank| rank <= 10_000);
         let unknown = token.lower.chars().count() >= 3
             && token.lower.chars().all(char::is_alphabetic)
-            && !ENGLISH.contains(&*token.lower)
+            && !info.english
             && !drug_like(&token.lower);
         token.shape == Shape::Lower && (listed || unknown) && in_no_word_list(info)
     }
