@@ -76,7 +76,13 @@ impl KnownMatcher {
             }
             numbers.add(kind, value);
         }
-        let automaton = crate::automaton::per_request(&set.folded);
+        // No value, nothing to look for: building an empty automaton costs as much as a small
+        // one, and every request prepares an empty matcher for its first look.
+        let automaton = if set.folded.is_empty() {
+            None
+        } else {
+            crate::automaton::per_request(&set.folded)
+        };
         KnownMatcher {
             automaton,
             patterns: set.patterns,
