@@ -226,6 +226,23 @@ impl<'t> JsonUnescaped<'t> {
     }
 }
 
+impl JsonUnescaped<'_> {
+    /// The character at `start` when it is a backslash or beyond ASCII: kept out of `next` so
+    /// that the common case inlines into its callers.
+    #[inline(never)]
+    fn decode(&mut self, start: usize) -> Option<(char, usize, usize)> {
+        let c = self.text.get(start..)?.chars().next()?;
+        if c == '\\'
+            && let Some((decoded, len)) = self.escape()
+        {
+            self.pos += len;
+            return Some((decoded, start, start + len));
+        }
+        self.pos += c.len_utf8();
+        Some((c, start, self.pos))
+    }
+}
+
 impl Iterator for JsonUnescaped<'_> {
     type Item = (char, usize, usize);
 
@@ -238,15 +255,7 @@ impl Iterator for JsonUnescaped<'_> {
             self.pos += 1;
             return Some((byte as char, start, self.pos));
         }
-        let c = self.text[start..].chars().next()?;
-        if c == '\\'
-            && let Some((decoded, len)) = self.escape()
-        {
-            self.pos += len;
-            return Some((decoded, start, start + len));
-        }
-        self.pos += c.len_utf8();
-        Some((c, start, self.pos))
+        self.decode(start)
     }
 }
 
