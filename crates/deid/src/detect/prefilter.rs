@@ -3,7 +3,9 @@
 //!
 //! Each rule has a trigger (see `trigger`): strings or bytes of which every match holds one.
 //! One Aho-Corasick automaton finds every occurrence of every trigger word, and a table lookup
-//! per byte every trigger byte. Around each occurrence, a rule's window is the stretch of bytes
+//! per byte every trigger byte, in the same pass (see `scan`). A word occurrence that holds a
+//! byte no rule of its trigger allows, or that follows a word byte when every such rule opens on
+//! a word, is in no match of any of them and is dropped there. Around each occurrence, a rule's window is the stretch of bytes
 //! its matches may hold (its reach), on each side no longer than its longest match and holding
 //! no more printable bytes than a match can; overlapping windows merge.
 //!
@@ -17,12 +19,15 @@
 //! therefore yields the whole-text matches that lie in it, in order. The detector's tests check
 //! this on every shipped corpus and on generated text.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind};
 use regex_syntax::hir::Hir;
 
 use super::trigger::{self, ByteSet, FOLD_ESCAPES, Words};
 use crate::error::DeidError;
-use windows::{Costs, Hits, allowed_runs, windows};
+use scan::{Gate, scan};
+use windows::{Hits, allowed_runs, windows};
 
 /// What occurrences of a trigger look like.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -101,9 +106,17 @@ impl Plans<'_> {
 /// The automaton over every rule's trigger words, the table of trigger bytes, and each rule's
 /// reach.
 pub(crate) struct Prefilter {
-    automaton: AhoCorasick,
+    /// Walked a byte at a time by `scan`, which reports every occurrence, overlapping ones
+    /// included, as the overlapping search does. Built without a prefilter, so that only match
+    /// and dead states are special.
+    automaton: DFA,
+    /// Where `automaton` starts an unanchored search.
+    start: StateID,
     /// For each automaton pattern, the triggers it stands for (empty for a fold escape).
     pattern_triggers: Vec<Vec<usize>>,
+    /// For each trigger, which of its word occurrences some rule of it may hold (read for word
+    /// triggers only).
+    gates: Vec<Gate>,
     /// For each byte, the byte triggers (one bit each) it belongs to.
     byte_triggers: [u64; 256],
     triggers: Vec<Trigger>,
@@ -239,15 +252,33 @@ impl Prefilter {
                 },
             )
             .collect();
-        let automaton = AhoCorasickBuilder::new()
+        let gates = (0..triggers.len())
+            .map(|t| {
+                let mut gate = Gate {
+                    allows: [false; 256],
+                    starts_on_word: true,
+                };
+                for reach in reaches.iter().filter(|r| r.trigger == Some(t)) {
+                    for (any, &allows) in gate.allows.iter_mut().zip(&reach.allows) {
+                        *any |= allows;
+                    }
+                    gate.starts_on_word &= reach.starts_on_word;
+                }
+                gate
+            })
+            .collect();
+        let automaton = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(&patterns)
             .map_err(|_| error())?;
+        let start = automaton.start_state(Anchored::No).map_err(|_| error())?;
         Ok(Prefilter {
             automaton,
+            start,
             pattern_triggers,
+            gates,
             byte_triggers,
             triggers,
             reaches,
@@ -265,35 +296,17 @@ impl Prefilter {
     /// Finds every trigger occurrence in `text` and plans each rule's search.
     pub(crate) fn plan(&self, text: &str) -> Plans<'_> {
         let bytes = text.as_bytes();
-        let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.triggers.len()];
-        // Trigger bytes, a run of neighbours at a time.
-        for (at, &byte) in bytes.iter().enumerate() {
-            let mut mask = self.byte_triggers[usize::from(byte)];
-            while mask != 0 {
-                let t = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                match hits[t].last_mut() {
-                    Some(last) if last.1 == at => last.1 = at + 1,
-                    _ => hits[t].push((at, at + 1)),
-                }
-            }
-        }
-        // Trigger words, every occurrence, overlapping ones included.
-        let mut escaped = false;
-        for found in self.automaton.find_overlapping_iter(bytes) {
-            let triggers = &self.pattern_triggers[found.pattern().as_usize()];
-            escaped |= triggers.is_empty();
-            for &t in triggers {
-                hits[t].push((found.start(), found.end()));
-            }
-        }
-        // Overlapping search reports occurrences by where they end; windows want starts.
+        let scan::Found {
+            mut hits,
+            escaped,
+            costs,
+        } = scan(self, bytes);
+        // Words are found by where they end; windows want starts.
         for (t, trigger) in self.triggers.iter().enumerate() {
-            if matches!(trigger, Trigger::Words(_)) {
-                hits[t].sort_unstable();
+            if let (Trigger::Words(_), Some(list)) = (trigger, hits.get_mut(t)) {
+                list.sort_unstable();
             }
         }
-        let costs = Costs::new(bytes);
         // Room for about one window per trigger occurrence, as a start: the buffer grows less.
         let mut out = Vec::with_capacity(hits.iter().map(Vec::len).sum());
         // Runs cut to one reach's allowed bytes, refilled for each reach that needs them.
@@ -306,6 +319,8 @@ impl Prefilter {
                 let from = out.len();
                 match &self.triggers[t] {
                     Trigger::Words(_) if escaped => return None,
+                    // No occurrence, no window (the common case: most triggers are rare).
+                    _ if hits[t].is_empty() => {}
                     Trigger::Words(_) => {
                         windows(text, reach, &hits[t], Hits::Any, &costs, &mut out)
                     }
@@ -328,6 +343,7 @@ impl Prefilter {
     }
 }
 
+mod scan;
 mod windows;
 
 #[cfg(test)]
