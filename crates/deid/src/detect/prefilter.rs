@@ -2,12 +2,13 @@
 //! windows instead of each scanning the whole text.
 //!
 //! Each rule has a trigger (see `trigger`): strings or bytes of which every match holds one.
-//! One Aho-Corasick automaton finds every occurrence of every trigger word, and a table lookup
-//! per byte every trigger byte, in the same pass (see `scan`). A word occurrence that holds a
-//! byte no rule of its trigger allows, or that follows a word byte when every such rule opens on
-//! a word, is in no match of any of them and is dropped there. Around each occurrence, a rule's window is the stretch of bytes
-//! its matches may hold (its reach), on each side no longer than its longest match and holding
-//! no more printable bytes than a match can; overlapping windows merge.
+//! Aho-Corasick automata find every occurrence of every trigger word (see `words`), and a table
+//! lookup per byte every trigger byte, in the same pass (see `scan`). A word occurrence that
+//! holds a byte no rule of its trigger allows, or that follows a word byte when every such rule
+//! opens on a word, is in no match of any of them and is dropped there. Around each occurrence,
+//! a rule's window is the stretch of bytes its matches may hold (its reach), on each side no
+//! longer than its longest match and holding no more printable bytes than a match can;
+//! overlapping windows merge.
 //!
 //! Why a window search finds exactly what a whole-text search finds: every match of the
 //! whole-text search holds a trigger occurrence and only bytes of the rule's reach, so it lies
@@ -19,15 +20,13 @@
 //! therefore yields the whole-text matches that lie in it, in order. The detector's tests check
 //! this on every shipped corpus and on generated text.
 
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind};
 use regex_syntax::hir::Hir;
 
 use super::trigger::{self, ByteSet, FOLD_ESCAPES, Words};
 use crate::error::DeidError;
 use scan::{Gate, scan};
 use windows::{Hits, allowed_runs, windows};
+use words::WordFinder;
 
 /// What occurrences of a trigger look like.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -103,17 +102,13 @@ impl Plans<'_> {
     }
 }
 
-/// The automaton over every rule's trigger words, the table of trigger bytes, and each rule's
+/// The automata over every rule's trigger words, the table of trigger bytes, and each rule's
 /// reach.
 pub(crate) struct Prefilter {
-    /// Walked a byte at a time by `scan`, which reports every occurrence, overlapping ones
-    /// included, as the overlapping search does. Built without a prefilter, so that only match
-    /// and dead states are special.
-    automaton: DFA,
-    /// Where `automaton` starts an unanchored search.
-    start: StateID,
-    /// For each automaton pattern, the triggers it stands for (empty for a fold escape).
-    pattern_triggers: Vec<Vec<usize>>,
+    /// Trigger words read ignoring ASCII case, and the fold escapes.
+    words: WordFinder,
+    /// Trigger words spelled the one way their rules allow (see `words`).
+    exact: WordFinder,
     /// For each trigger, which of its word occurrences some rule of it may hold (read for word
     /// triggers only).
     gates: Vec<Gate>,
@@ -209,36 +204,6 @@ impl Prefilter {
             });
         }
 
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut pattern_triggers: Vec<Vec<usize>> = Vec::new();
-        let mut add = |pattern: Vec<u8>, trigger: Option<usize>| {
-            let at = match patterns.iter().position(|p| *p == pattern) {
-                Some(at) => at,
-                None => {
-                    patterns.push(pattern);
-                    pattern_triggers.push(Vec::new());
-                    patterns.len() - 1
-                }
-            };
-            if let Some(t) = trigger {
-                pattern_triggers[at].push(t);
-            }
-        };
-        let mut byte_triggers = [0u64; 256];
-        for (index, t) in triggers.iter().enumerate() {
-            match t {
-                Trigger::Words(words) => words.iter().for_each(|w| add(w.clone(), Some(index))),
-                Trigger::Bytes(set) => {
-                    let bit = 1u64.checked_shl(u32::try_from(index).map_err(|_| error())?);
-                    let bit = bit.ok_or_else(error)?;
-                    set.bytes()
-                        .for_each(|b| byte_triggers[usize::from(b)] |= bit);
-                }
-            }
-        }
-        for escape in FOLD_ESCAPES {
-            add(escape.to_string().into_bytes(), None);
-        }
         let mut reaches: Vec<Reach> = Vec::new();
         let rule_reach = rules
             .iter()
@@ -252,7 +217,7 @@ impl Prefilter {
                 },
             )
             .collect();
-        let gates = (0..triggers.len())
+        let gates: Vec<Gate> = (0..triggers.len())
             .map(|t| {
                 let mut gate = Gate {
                     allows: [false; 256],
@@ -267,17 +232,42 @@ impl Prefilter {
                 gate
             })
             .collect();
-        let automaton = DFA::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .prefilter(false)
-            .build(&patterns)
-            .map_err(|_| error())?;
-        let start = automaton.start_state(Anchored::No).map_err(|_| error())?;
+        let mut byte_triggers = [0u64; 256];
+        // Words read ignoring case, and words spelled the one way their rules allow.
+        let mut folded: Vec<(Vec<u8>, Option<usize>)> = Vec::new();
+        let mut exact: Vec<(Vec<u8>, Option<usize>)> = Vec::new();
+        for (index, t) in triggers.iter().enumerate() {
+            match t {
+                Trigger::Words(words) => {
+                    let spelled: Option<Vec<Vec<u8>>> = gates.get(index).and_then(|gate| {
+                        words
+                            .iter()
+                            .map(|w| words::exact_spelling(w, &gate.allows))
+                            .collect()
+                    });
+                    match spelled {
+                        Some(spelled) => {
+                            exact.extend(spelled.into_iter().map(|w| (w, Some(index))));
+                        }
+                        None => folded.extend(words.iter().map(|w| (w.clone(), Some(index)))),
+                    }
+                }
+                Trigger::Bytes(set) => {
+                    let bit = 1u64.checked_shl(u32::try_from(index).map_err(|_| error())?);
+                    let bit = bit.ok_or_else(error)?;
+                    set.bytes()
+                        .for_each(|b| byte_triggers[usize::from(b)] |= bit);
+                }
+            }
+        }
+        for escape in FOLD_ESCAPES {
+            folded.push((escape.to_string().into_bytes(), None));
+        }
+        let words = WordFinder::new(folded, true).ok_or_else(error)?;
+        let exact = WordFinder::new(exact, false).ok_or_else(error)?;
         Ok(Prefilter {
-            automaton,
-            start,
-            pattern_triggers,
+            words,
+            exact,
             gates,
             byte_triggers,
             triggers,
@@ -345,6 +335,7 @@ impl Prefilter {
 
 mod scan;
 mod windows;
+mod words;
 
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ use aho_corasick::automaton::{Automaton, StateID};
 
 use super::Prefilter;
 use super::windows::Costs;
+use super::words::WordFinder;
 use crate::detect::trigger;
 
 /// What one pass over a text found.
@@ -53,14 +54,18 @@ impl Gate {
 
 /// Reads `bytes` once: every trigger occurrence, whether a fold escape occurs, and the budgets.
 pub(super) fn scan(prefilter: &Prefilter, bytes: &[u8]) -> Found {
-    let dfa = &prefilter.automaton;
     let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); prefilter.triggers.len()];
     let mut escaped = false;
-    let mut sid = prefilter.start;
+    let (words, exact) = (&prefilter.words, &prefilter.exact);
+    let (mut sid, mut exact_sid) = (words.start, exact.start);
     for (offset, &byte) in bytes.iter().enumerate() {
-        sid = dfa.next_state(Anchored::No, sid, byte);
-        if dfa.is_match(sid) {
-            escaped |= words_ending(prefilter, sid, bytes, offset + 1, &mut hits);
+        sid = words.dfa.next_state(Anchored::No, sid, byte);
+        if words.dfa.is_match(sid) {
+            escaped |= words_ending(prefilter, words, sid, bytes, offset + 1, &mut hits);
+        }
+        exact_sid = exact.dfa.next_state(Anchored::No, exact_sid, byte);
+        if exact.dfa.is_match(exact_sid) {
+            words_ending(prefilter, exact, exact_sid, bytes, offset + 1, &mut hits);
         }
         let mut mask = prefilter.byte_triggers[usize::from(byte)];
         while mask != 0 {
@@ -81,38 +86,51 @@ pub(super) fn scan(prefilter: &Prefilter, bytes: &[u8]) -> Found {
     }
 }
 
-/// Records the trigger words the automaton reports in match state `sid`, all ending at `end`,
+/// Records the trigger words `words` reports in match state `sid`, all ending at `end`,
 /// and says whether one of them is a fold escape. Kept out of the loop over bytes, which
 /// rarely comes here.
 #[inline(never)]
 fn words_ending(
     prefilter: &Prefilter,
+    words: &WordFinder,
     sid: StateID,
     bytes: &[u8],
     end: usize,
     hits: &mut [Vec<(usize, usize)>],
 ) -> bool {
-    let dfa = &prefilter.automaton;
+    let dfa = &words.dfa;
     let mut escaped = false;
     for index in 0..dfa.match_len(sid) {
         let pattern = dfa.match_pattern(sid, index);
         let start = end.saturating_sub(dfa.pattern_len(pattern));
-        let triggers = prefilter
+        let triggers = words
             .pattern_triggers
             .get(pattern.as_usize())
             .map_or(&[][..], Vec::as_slice);
         escaped |= triggers.is_empty();
-        for &t in triggers {
-            let admitted = prefilter
-                .gates
-                .get(t)
-                .is_none_or(|gate| gate.admits(bytes, start, end));
-            if let (true, Some(list)) = (admitted, hits.get_mut(t)) {
-                list.push((start, end));
-            }
-        }
+        record(prefilter, triggers, bytes, (start, end), hits);
     }
     escaped
+}
+
+/// Records an occurrence of a word that stands for `triggers`, for each trigger whose gate
+/// admits it.
+fn record(
+    prefilter: &Prefilter,
+    triggers: &[usize],
+    bytes: &[u8],
+    (start, end): (usize, usize),
+    hits: &mut [Vec<(usize, usize)>],
+) {
+    for &t in triggers {
+        let admitted = prefilter
+            .gates
+            .get(t)
+            .is_none_or(|gate| gate.admits(bytes, start, end));
+        if let (true, Some(list)) = (admitted, hits.get_mut(t)) {
+            list.push((start, end));
+        }
+    }
 }
 
 /// Where the bytes that count towards a budget are, in two tight loops (one filling a
