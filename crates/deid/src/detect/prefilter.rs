@@ -2,10 +2,13 @@
 //! windows instead of each scanning the whole text.
 //!
 //! Each rule has a trigger (see `trigger`): strings or bytes of which every match holds one.
-//! One Aho-Corasick automaton finds every occurrence of every trigger word, and a table lookup
-//! per byte every trigger byte. Around each occurrence, a rule's window is the stretch of bytes
-//! its matches may hold (its reach), on each side no longer than its longest match and holding
-//! no more printable bytes than a match can; overlapping windows merge.
+//! Aho-Corasick automata find every occurrence of every trigger word (see `words`), and a table
+//! lookup per byte every trigger byte, in the same pass (see `scan`). A word occurrence that
+//! holds a byte no rule of its trigger allows, or that follows a word byte when every such rule
+//! opens on a word, is in no match of any of them and is dropped there. Around each occurrence,
+//! a rule's window is the stretch of bytes its matches may hold (its reach), on each side no
+//! longer than its longest match and holding no more printable bytes than a match can;
+//! overlapping windows merge.
 //!
 //! Why a window search finds exactly what a whole-text search finds: every match of the
 //! whole-text search holds a trigger occurrence and only bytes of the rule's reach, so it lies
@@ -17,12 +20,13 @@
 //! therefore yields the whole-text matches that lie in it, in order. The detector's tests check
 //! this on every shipped corpus and on generated text.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::Hir;
 
 use super::trigger::{self, ByteSet, FOLD_ESCAPES, Words};
 use crate::error::DeidError;
-use windows::{Costs, Hits, allowed_runs, windows};
+use scan::{Gate, scan};
+use windows::{Hits, allowed_runs, windows};
+use words::WordFinder;
 
 /// What occurrences of a trigger look like.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -98,12 +102,16 @@ impl Plans<'_> {
     }
 }
 
-/// The automaton over every rule's trigger words, the table of trigger bytes, and each rule's
+/// The automata over every rule's trigger words, the table of trigger bytes, and each rule's
 /// reach.
 pub(crate) struct Prefilter {
-    automaton: AhoCorasick,
-    /// For each automaton pattern, the triggers it stands for (empty for a fold escape).
-    pattern_triggers: Vec<Vec<usize>>,
+    /// Trigger words read ignoring ASCII case, and the fold escapes.
+    words: WordFinder,
+    /// Trigger words spelled the one way their rules allow (see `words`).
+    exact: WordFinder,
+    /// For each trigger, which of its word occurrences some rule of it may hold (read for word
+    /// triggers only).
+    gates: Vec<Gate>,
     /// For each byte, the byte triggers (one bit each) it belongs to.
     byte_triggers: [u64; 256],
     triggers: Vec<Trigger>,
@@ -196,36 +204,6 @@ impl Prefilter {
             });
         }
 
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut pattern_triggers: Vec<Vec<usize>> = Vec::new();
-        let mut add = |pattern: Vec<u8>, trigger: Option<usize>| {
-            let at = match patterns.iter().position(|p| *p == pattern) {
-                Some(at) => at,
-                None => {
-                    patterns.push(pattern);
-                    pattern_triggers.push(Vec::new());
-                    patterns.len() - 1
-                }
-            };
-            if let Some(t) = trigger {
-                pattern_triggers[at].push(t);
-            }
-        };
-        let mut byte_triggers = [0u64; 256];
-        for (index, t) in triggers.iter().enumerate() {
-            match t {
-                Trigger::Words(words) => words.iter().for_each(|w| add(w.clone(), Some(index))),
-                Trigger::Bytes(set) => {
-                    let bit = 1u64.checked_shl(u32::try_from(index).map_err(|_| error())?);
-                    let bit = bit.ok_or_else(error)?;
-                    set.bytes()
-                        .for_each(|b| byte_triggers[usize::from(b)] |= bit);
-                }
-            }
-        }
-        for escape in FOLD_ESCAPES {
-            add(escape.to_string().into_bytes(), None);
-        }
         let mut reaches: Vec<Reach> = Vec::new();
         let rule_reach = rules
             .iter()
@@ -239,15 +217,58 @@ impl Prefilter {
                 },
             )
             .collect();
-        let automaton = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .map_err(|_| error())?;
+        let gates: Vec<Gate> = (0..triggers.len())
+            .map(|t| {
+                let mut gate = Gate {
+                    allows: [false; 256],
+                    starts_on_word: true,
+                };
+                for reach in reaches.iter().filter(|r| r.trigger == Some(t)) {
+                    for (any, &allows) in gate.allows.iter_mut().zip(&reach.allows) {
+                        *any |= allows;
+                    }
+                    gate.starts_on_word &= reach.starts_on_word;
+                }
+                gate
+            })
+            .collect();
+        let mut byte_triggers = [0u64; 256];
+        // Words read ignoring case, and words spelled the one way their rules allow.
+        let mut folded: Vec<(Vec<u8>, Option<usize>)> = Vec::new();
+        let mut exact: Vec<(Vec<u8>, Option<usize>)> = Vec::new();
+        for (index, t) in triggers.iter().enumerate() {
+            match t {
+                Trigger::Words(words) => {
+                    let spelled: Option<Vec<Vec<u8>>> = gates.get(index).and_then(|gate| {
+                        words
+                            .iter()
+                            .map(|w| words::exact_spelling(w, &gate.allows))
+                            .collect()
+                    });
+                    match spelled {
+                        Some(spelled) => {
+                            exact.extend(spelled.into_iter().map(|w| (w, Some(index))));
+                        }
+                        None => folded.extend(words.iter().map(|w| (w.clone(), Some(index)))),
+                    }
+                }
+                Trigger::Bytes(set) => {
+                    let bit = 1u64.checked_shl(u32::try_from(index).map_err(|_| error())?);
+                    let bit = bit.ok_or_else(error)?;
+                    set.bytes()
+                        .for_each(|b| byte_triggers[usize::from(b)] |= bit);
+                }
+            }
+        }
+        for escape in FOLD_ESCAPES {
+            folded.push((escape.to_string().into_bytes(), None));
+        }
+        let words = WordFinder::new(folded, true).ok_or_else(error)?;
+        let exact = WordFinder::new(exact, false).ok_or_else(error)?;
         Ok(Prefilter {
-            automaton,
-            pattern_triggers,
+            words,
+            exact,
+            gates,
             byte_triggers,
             triggers,
             reaches,
@@ -265,35 +286,17 @@ impl Prefilter {
     /// Finds every trigger occurrence in `text` and plans each rule's search.
     pub(crate) fn plan(&self, text: &str) -> Plans<'_> {
         let bytes = text.as_bytes();
-        let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.triggers.len()];
-        // Trigger bytes, a run of neighbours at a time.
-        for (at, &byte) in bytes.iter().enumerate() {
-            let mut mask = self.byte_triggers[usize::from(byte)];
-            while mask != 0 {
-                let t = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                match hits[t].last_mut() {
-                    Some(last) if last.1 == at => last.1 = at + 1,
-                    _ => hits[t].push((at, at + 1)),
-                }
-            }
-        }
-        // Trigger words, every occurrence, overlapping ones included.
-        let mut escaped = false;
-        for found in self.automaton.find_overlapping_iter(bytes) {
-            let triggers = &self.pattern_triggers[found.pattern().as_usize()];
-            escaped |= triggers.is_empty();
-            for &t in triggers {
-                hits[t].push((found.start(), found.end()));
-            }
-        }
-        // Overlapping search reports occurrences by where they end; windows want starts.
+        let scan::Found {
+            mut hits,
+            escaped,
+            costs,
+        } = scan(self, bytes);
+        // Words are found by where they end; windows want starts.
         for (t, trigger) in self.triggers.iter().enumerate() {
-            if matches!(trigger, Trigger::Words(_)) {
-                hits[t].sort_unstable();
+            if let (Trigger::Words(_), Some(list)) = (trigger, hits.get_mut(t)) {
+                list.sort_unstable();
             }
         }
-        let costs = Costs::new(bytes);
         // Room for about one window per trigger occurrence, as a start: the buffer grows less.
         let mut out = Vec::with_capacity(hits.iter().map(Vec::len).sum());
         // Runs cut to one reach's allowed bytes, refilled for each reach that needs them.
@@ -306,6 +309,8 @@ impl Prefilter {
                 let from = out.len();
                 match &self.triggers[t] {
                     Trigger::Words(_) if escaped => return None,
+                    // No occurrence, no window (the common case: most triggers are rare).
+                    _ if hits[t].is_empty() => {}
                     Trigger::Words(_) => {
                         windows(text, reach, &hits[t], Hits::Any, &costs, &mut out)
                     }
@@ -328,7 +333,9 @@ impl Prefilter {
     }
 }
 
+mod scan;
 mod windows;
+mod words;
 
 #[cfg(test)]
 mod tests;

@@ -42,18 +42,9 @@ pub(super) struct Costs {
 }
 
 impl Costs {
-    pub(super) fn new(bytes: &[u8]) -> Self {
-        let mut before = Vec::with_capacity(bytes.len() + 1);
-        let mut at = Vec::with_capacity(bytes.len());
-        let mut sum = 0u32;
-        before.push(0);
-        for (offset, &byte) in bytes.iter().enumerate() {
-            if trigger::COSTS[usize::from(byte)] {
-                sum = sum.saturating_add(1);
-                at.push(offset);
-            }
-            before.push(sum);
-        }
+    /// Wraps what `scan` counted: `before` has one more entry than the text has bytes, and
+    /// `at` is increasing.
+    pub(super) fn from_counts(before: Vec<u32>, at: Vec<usize>) -> Self {
         Costs { before, at }
     }
 
