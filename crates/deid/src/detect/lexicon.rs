@@ -1,6 +1,9 @@
 //! The word lists behind name detection, embedded in the binary and parsed once.
 
+mod table;
+
 use rustc_hash::{FxHashMap, FxHashSet};
+use table::WordTable;
 
 // The word lists are looked up once per word of every text, and the keys are fixed, embedded
 // lists (nothing an attacker chooses), so a fast non-keyed hash is safe here.
@@ -231,8 +234,9 @@ pub(crate) struct Lexicon {
     eponym_usage: FastSet<&'static str>,
     heads: FastSet<&'static str>,
     nicknames: FastMap<&'static str, Vec<&'static str>>,
-    /// Every word of every list with all the lists say about it: one lookup per word of a text.
-    words: FastMap<&'static str, WordInfo>,
+    /// Every word of every list with all the lists say about it: one lookup per word of a text,
+    /// in a table made for it (see [`table`]).
+    words: WordTable,
 }
 
 fn ranked(list: &'static str) -> FastMap<&'static str, u32> {
@@ -292,7 +296,7 @@ impl Lexicon {
                 .filter_map(|line| line.split_once(':'))
                 .map(|(full, short)| (full.trim(), short.split_whitespace().collect()))
                 .collect(),
-            words: FastMap::default(),
+            words: WordTable::new(Vec::new()),
         };
         let listed: Vec<&'static str> = (lexicon.first.keys())
             .chain(lexicon.last.keys())
@@ -318,14 +322,14 @@ impl Lexicon {
             let info = words.entry(word).or_insert_with(|| lexicon.look_up(word));
             info.english = true;
         }
-        lexicon.words = words;
+        lexicon.words = WordTable::new(words.into_iter().collect());
         lexicon
     }
 
     /// What the lists say about a lowercase word (or each part of a hyphenated one).
     ///
-    /// Inlined: the name rules call it once for every word of a text.
-    #[inline]
+    /// Always inlined: the name rules call it once for every word of a text.
+    #[inline(always)]
     pub(crate) fn info(&self, lower: &str) -> WordInfo {
         match self.words.get(lower) {
             Some(info) => *info,
