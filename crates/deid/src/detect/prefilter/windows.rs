@@ -75,7 +75,8 @@ impl Costs {
 pub(super) enum Hits {
     /// Any bytes: an occurrence holding one the rule does not allow is in no match.
     Any,
-    /// Only bytes the rule allows (see `allowed_runs`).
+    /// Only bytes the rule allows (see `allowed_runs`), in runs that never touch: a byte
+    /// outside every run lies between any two of them.
     Cut,
 }
 
@@ -108,6 +109,21 @@ pub(super) fn windows(
     let fits = |&(start, end): &(usize, usize)| {
         opens(start) && (cut || bytes[start..end].iter().all(allowed))
     };
+    // A run with an ASCII byte the rule does not allow (or the text's edge) on each side is
+    // a window of its own, exactly the run: no scan reaches out of it, no window before it
+    // reaches into it (a scan stops before a byte not allowed, and a boundary fix-up moves
+    // no further than an ASCII byte), and no window after it reaches back to it. Such a run
+    // shorter than the shortest match would only be dropped by the filter at the end, so it
+    // is dropped at once, in O(1), before the budget look-ups and the scans: most digit runs
+    // are, for the rules that need a long run of digits alone. `frontier` needs no update:
+    // the one it would get stops before the next run starts, like the one it has.
+    let fenced = |start: usize, end: usize| {
+        let outside = |at: Option<usize>| {
+            at.and_then(|at| bytes.get(at))
+                .is_none_or(|&b| b.is_ascii() && !rule.allows[usize::from(b)])
+        };
+        outside(start.checked_sub(1)) && outside(Some(end))
+    };
     // Every byte from the current group up to `frontier` is allowed; when `at_run_end`, the
     // byte at `frontier` is not (or the text ends there).
     let (mut frontier, mut at_run_end) = (0, false);
@@ -121,6 +137,10 @@ pub(super) fn windows(
         let (start, mut end) = hits[i];
         let (mut min_end, mut max_start) = (end, start);
         i += 1;
+        // Runs of trigger bytes never touch (see `Hits::Cut`), so this group is one run.
+        if cut && end - start < rule.min_len && fenced(start, end) {
+            continue;
+        }
         while i < hits.len() && hits[i].0 <= end && fits(&hits[i]) {
             min_end = min_end.min(hits[i].1);
             max_start = hits[i].0;
