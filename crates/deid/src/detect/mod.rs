@@ -222,5 +222,14 @@ impl Borrow<str> for Analysis {
     }
 }
 
+/// The syntax tree of a rule pattern written in a test (which fails on a bad pattern).
+#[cfg(test)]
+pub(crate) fn test_hir(pattern: &str) -> regex_syntax::hir::Hir {
+    match regex_syntax::parse(pattern) {
+        Ok(hir) => hir,
+        Err(error) => panic!("test pattern does not parse: {error}"),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -375,12 +375,7 @@ fn best_in_concat(subs: &[Hir]) -> Option<Words> {
 mod tests {
     use super::*;
 
-    fn hir(pattern: &str) -> Hir {
-        match regex_syntax::parse(pattern) {
-            Ok(hir) => hir,
-            Err(_) => panic!("pattern parses"),
-        }
-    }
+    use crate::detect::test_hir as hir;
 
     fn words(pattern: &str) -> Vec<String> {
         required_words(&hir(pattern))

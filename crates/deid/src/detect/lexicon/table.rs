@@ -126,22 +126,8 @@ impl WordTable {
         if key.len > 16 {
             return self.get_long(key, bytes);
         }
-        let mask = self.slots.len() - 1;
-        let mut at = key.home(self.bits);
-        loop {
-            let slot = self.slots.get(at)?;
-            if slot.entry == 0 {
-                return None;
-            }
-            if slot.key == key {
-                // The key covers every byte: the words are equal.
-                return self
-                    .entries
-                    .get(slot.entry as usize - 1)
-                    .map(|(_, info)| info);
-            }
-            at = (at + 1) & mask;
-        }
+        // The key covers every byte: equal keys are equal words.
+        self.probe(key, |_| true)
     }
 
     /// [`WordTable::get`] of a word longer than 16 bytes, with key `key`: equal keys are
@@ -149,6 +135,13 @@ impl WordTable {
     #[cold]
     #[inline(never)]
     fn get_long(&self, key: Key, bytes: &[u8]) -> Option<&WordInfo> {
+        self.probe(key, |listed| listed.as_bytes() == bytes)
+    }
+
+    /// Walks the slots from `key`'s home to the entry with that key which `same` confirms, or
+    /// to the first empty slot.
+    #[inline(always)]
+    fn probe(&self, key: Key, same: impl Fn(&str) -> bool) -> Option<&WordInfo> {
         let mask = self.slots.len() - 1;
         let mut at = key.home(self.bits);
         loop {
@@ -158,7 +151,7 @@ impl WordTable {
             }
             if slot.key == key {
                 let (listed, info) = self.entries.get(slot.entry as usize - 1)?;
-                if listed.as_bytes() == bytes {
+                if same(listed) {
                     return Some(info);
                 }
             }

@@ -69,12 +69,7 @@ mod tests {
     use super::*;
     use regex_automata::Input;
 
-    fn hir(pattern: &str) -> Hir {
-        match regex_syntax::parse(pattern) {
-            Ok(hir) => hir,
-            Err(error) => panic!("pattern does not parse: {error}"),
-        }
-    }
+    use crate::detect::test_hir as hir;
 
     #[test]
     fn rules_without_unicode_boundaries_have_no_twin() {

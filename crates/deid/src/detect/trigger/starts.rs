@@ -95,12 +95,7 @@ mod tests {
     use super::*;
     use crate::detect::trigger::required_words;
 
-    fn hir(pattern: &str) -> Hir {
-        match regex_syntax::parse(pattern) {
-            Ok(hir) => hir,
-            Err(_) => panic!("pattern parses"),
-        }
-    }
+    use crate::detect::test_hir as hir;
 
     fn starts(pattern: &str) -> bool {
         let hir = hir(pattern);
