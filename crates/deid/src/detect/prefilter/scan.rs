@@ -40,16 +40,25 @@ pub(super) struct Gate {
 
 impl Gate {
     fn admits(&self, bytes: &[u8], start: usize, end: usize) -> bool {
-        let opens = !self.starts_on_word
-            || start
-                .checked_sub(1)
-                .and_then(|before| bytes.get(before))
-                .is_none_or(|&b| !trigger::is_ascii_word(b));
-        opens
-            && bytes
-                .get(start..end)
-                .is_some_and(|word| word.iter().all(|&b| self.allows[usize::from(b)]))
+        opens(self.starts_on_word, bytes, start) && all_allowed(&self.allows, bytes, start, end)
     }
+}
+
+/// Whether an occurrence at `start` can open a match of a rule: always, unless every match
+/// starts on a word boundary (`starts_on_word`) and an ASCII word byte comes right before.
+pub(super) fn opens(starts_on_word: bool, bytes: &[u8], start: usize) -> bool {
+    !starts_on_word
+        || start
+            .checked_sub(1)
+            .and_then(|before| bytes.get(before))
+            .is_none_or(|&b| !trigger::is_ascii_word(b))
+}
+
+/// Whether every byte of `start..end` is one `allows` lets a match hold.
+pub(super) fn all_allowed(allows: &[bool; 256], bytes: &[u8], start: usize, end: usize) -> bool {
+    bytes
+        .get(start..end)
+        .is_some_and(|word| word.iter().all(|&b| allows[usize::from(b)]))
 }
 
 /// Reads `bytes` once: every trigger occurrence, whether a fold escape occurs, and the budgets.

@@ -2,7 +2,7 @@
 //! why the windows hold every match).
 
 use super::Reach;
-use crate::detect::trigger;
+use super::scan::{all_allowed, opens};
 
 /// Runs of trigger bytes cut to the bytes `rule` allows: a trigger byte a rule's matches never
 /// hold is in none of its matches, and neighbouring trigger bytes it does allow are one group.
@@ -102,12 +102,11 @@ pub(super) fn windows(
     let allowed = |byte: &u8| rule.allows[usize::from(*byte)];
     // Runs of trigger bytes are already cut to allowed bytes; words may hold any.
     let cut = matches!(hits_are, Hits::Cut);
-    // An occurrence that cannot start a match, when every match starts on one, is in none.
-    let opens = |start: usize| {
-        !rule.starts_on_word || start == 0 || !trigger::is_ascii_word(bytes[start - 1])
-    };
+    // An occurrence that cannot start a match, when every match starts on one, is in none
+    // (the same test the scan made for all of a trigger's rules together).
     let fits = |&(start, end): &(usize, usize)| {
-        opens(start) && (cut || bytes[start..end].iter().all(allowed))
+        opens(rule.starts_on_word, bytes, start)
+            && (cut || all_allowed(&rule.allows, bytes, start, end))
     };
     // A run with an ASCII byte the rule does not allow (or the text's edge) on each side is
     // a window of its own, exactly the run: no scan reaches out of it, no window before it
