@@ -21,6 +21,7 @@ mod role;
 pub mod scope;
 mod token;
 mod totp;
+mod verified;
 
 pub use break_glass::{BREAK_GLASS_SCOPE, BreakGlassPolicy};
 pub use error::AuthError;
@@ -36,3 +37,4 @@ pub use role::{Role, scopes};
 pub use scope::Scope;
 pub use token::{Claims, MAX_ACCESS_TOKEN_TTL, TokenSigner, TokenVerifier};
 pub use totp::{TOTP_STEP_SECS, Totp, TotpAlgorithm, base32_decode, base32_encode};
+pub use verified::VerifiedTokens;

@@ -15,7 +15,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::{AuthError, Principal, RevocationList};
+use crate::verified::SignedBy;
+use crate::{AuthError, Principal, RevocationList, VerifiedTokens};
 
 /// Access tokens never live longer than this.
 pub const MAX_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
@@ -228,6 +229,11 @@ impl TokenVerifier {
     /// Checks the signature, issuer and audience only, ignoring time and revocation: for
     /// revocation requests, which must accept a token that has just expired.
     pub fn verify_signature(&self, token: &str) -> Result<Claims, AuthError> {
+        self.verify_signed_by(token).map(|(claims, _)| claims)
+    }
+
+    /// Like [`verify_signature`](Self::verify_signature), also saying which key signed it.
+    fn verify_signed_by(&self, token: &str) -> Result<(Claims, SignedBy), AuthError> {
         let mut parts = token.split('.');
         let (Some(h), Some(c), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -238,7 +244,7 @@ impl TokenVerifier {
         if header.alg != "EdDSA" {
             return Err(AuthError::InvalidToken("unexpected algorithm"));
         }
-        let Some((_, public_key)) = self.keys.iter().find(|(kid, _)| *kid == header.kid) else {
+        let Some((kid, public_key)) = self.keys.iter().find(|(kid, _)| *kid == header.kid) else {
             return Err(AuthError::InvalidToken("unknown key id"));
         };
         let signature = B64
@@ -250,18 +256,60 @@ impl TokenVerifier {
             .map_err(|_| AuthError::InvalidToken("bad signature"))?;
 
         let claims: Claims = decode_json(c)?;
+        self.check_parties(&claims)?;
+        let signed_by = SignedBy {
+            kid: kid.clone(),
+            public_key: public_key.clone(),
+        };
+        Ok((claims, signed_by))
+    }
+
+    /// The issuer and audience checks.
+    fn check_parties(&self, claims: &Claims) -> Result<(), AuthError> {
         if claims.iss != self.issuer {
             return Err(AuthError::InvalidToken("wrong issuer"));
         }
         if claims.aud != self.audience {
             return Err(AuthError::InvalidToken("wrong audience"));
         }
-        Ok(claims)
+        Ok(())
     }
 
     /// Verifies `token` at time `now` and returns its claims.
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, AuthError> {
         let claims = self.verify_signature(token)?;
+        self.check_current(claims, now)
+    }
+
+    /// Like [`verify`](Self::verify), checking the signature only if `seen` does not already
+    /// hold this token as signed by a key this verifier still trusts (see `verified`); every
+    /// other check is made on every call. A token that passes is remembered in `seen`.
+    pub fn verify_remembered(
+        &self,
+        token: &str,
+        now: i64,
+        seen: &VerifiedTokens,
+    ) -> Result<Claims, AuthError> {
+        let remembered = seen.get(token).filter(|(claims, signed_by)| {
+            self.keys
+                .iter()
+                .any(|(kid, key)| *kid == signed_by.kid && *key == signed_by.public_key)
+                && self.check_parties(claims).is_ok()
+        });
+        let claims = match remembered {
+            Some((claims, _)) => claims,
+            None => {
+                let (claims, signed_by) = self.verify_signed_by(token)?;
+                let claims = self.check_current(claims, now)?;
+                seen.insert(token, &claims, signed_by);
+                return Ok(claims);
+            }
+        };
+        self.check_current(claims, now)
+    }
+
+    /// The checks that depend on the time and on the revocation list.
+    fn check_current(&self, claims: Claims, now: i64) -> Result<Claims, AuthError> {
         if claims.exp - claims.iat > MAX_ACCESS_TOKEN_TTL.as_secs() as i64 {
             return Err(AuthError::InvalidToken("lifetime longer than allowed"));
         }

@@ -127,12 +127,14 @@ impl Gateway {
             }
             None => &self.tokens,
         };
-        let claims = tokens.verify(token, now).map_err(|err| {
-            Refusal::Unauthenticated(match err {
-                AuthError::Expired => "The access token has expired.",
-                _ => "The access token is not valid for this gateway.",
-            })
-        })?;
+        let claims = tokens
+            .verify_remembered(token, now, &self.verified)
+            .map_err(|err| {
+                Refusal::Unauthenticated(match err {
+                    AuthError::Expired => "The access token has expired.",
+                    _ => "The access token is not valid for this gateway.",
+                })
+            })?;
         let principal = Principal::from_claims(&claims).map_err(|_| {
             Refusal::Unauthenticated("The access token is not valid for this gateway.")
         })?;

@@ -45,7 +45,7 @@ mod validate;
 use std::sync::Arc;
 
 use phigate_audit::AuditLog;
-use phigate_auth::{RateLimiter, TokenVerifier};
+use phigate_auth::{RateLimiter, TokenVerifier, VerifiedTokens};
 use phigate_deid::Detector;
 use phigate_llm::Provider;
 
@@ -63,6 +63,9 @@ pub struct Gateway {
     detector: Arc<Detector>,
     provider: Arc<dyn Provider>,
     tokens: TokenVerifier,
+    /// Access tokens whose signatures were already checked (see `phigate_auth::VerifiedTokens`):
+    /// a caller resending its token pays for one signature check, not one per request.
+    verified: VerifiedTokens,
     thinking: ThinkingStore,
     /// Buckets per principal, client and tenant, in that order.
     limiters: [RateLimiter; 3],
@@ -132,6 +135,7 @@ impl Gateway {
             detector,
             provider,
             tokens,
+            verified: VerifiedTokens::default(),
             thinking,
             limiters,
             patient_refs: None,
