@@ -146,6 +146,16 @@ pub(super) fn windows(
             end = end.max(hits[i].1);
             i += 1;
         }
+        // A group that starts before a frontier the last scan stopped at for want of allowed
+        // bytes, when the last window reaches that far, adds nothing: every byte of the group
+        // is allowed, so it ends by the frontier; its window would start no later than it
+        // does and end no later than the frontier, so it would merge into the last window
+        // and leave it as it is, and the frontier would stay. Most occurrences of a rule
+        // whose windows span whole sentences are such, and the budget look-ups and scans
+        // below cost more than anything else here.
+        if at_run_end && start < frontier && out[base..].last().is_some_and(|w| w.1 >= frontier) {
+            continue;
+        }
         let mut low = rule.max_len.map_or(0, |len| min_end.saturating_sub(len));
         let mut high = rule
             .max_len
