@@ -49,7 +49,25 @@ pub struct CommitOptions {
     pub witness_sink: Option<CheckpointSink>,
 }
 
-type Reply<T> = SyncSender<Result<T, AuditError>>;
+/// Where the answer to one job goes: a thread blocked on a channel, or a task that awaits it.
+enum Reply<T> {
+    Blocking(SyncSender<Result<T, AuditError>>),
+    Awaited(tokio::sync::oneshot::Sender<Result<T, AuditError>>),
+}
+
+impl<T> Reply<T> {
+    /// Delivers the answer; a waiter that has gone away (a dropped request) is not an error.
+    fn send(self, answer: Result<T, AuditError>) {
+        match self {
+            Reply::Blocking(reply) => {
+                let _ = reply.send(answer);
+            }
+            Reply::Awaited(reply) => {
+                let _ = reply.send(answer);
+            }
+        }
+    }
+}
 
 /// The answers of one decided batch, delivered by the answerer thread.
 type Answers = Box<dyn FnOnce() + Send>;
@@ -124,22 +142,37 @@ impl Committer {
         })
     }
 
-    fn submit<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, AuditError> {
-        let (reply, answer) = sync_channel(1);
+    /// Queues `job` for the committer.
+    fn queue(&self, job: Job) -> Result<(), AuditError> {
         {
             let mut queue = self.shared.lock();
             if queue.closed {
                 return Err(AuditError::CommitterStopped);
             }
-            queue.jobs.push(job(reply));
+            queue.jobs.push(job);
         }
         self.shared.ready.notify_one();
+        Ok(())
+    }
+
+    fn submit<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, AuditError> {
+        let (reply, answer) = sync_channel(1);
+        self.queue(job(Reply::Blocking(reply)))?;
         answer.recv().map_err(|_| AuditError::CommitterStopped)?
     }
 
     /// Queues an encoded event and waits until its batch is durable.
     pub(crate) fn append(&self, encoded: Encoded) -> Result<AppendReceipt, AuditError> {
         self.submit(|reply| Job::Append(encoded, reply))
+    }
+
+    /// Queues an encoded event and resolves once its batch is durable, without holding a
+    /// thread while it waits: the committer answers the task directly.
+    pub(crate) async fn append_async(&self, encoded: Encoded) -> Result<AppendReceipt, AuditError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.queue(Job::Append(encoded, Reply::Awaited(reply)))?;
+        // A committer that stops drops the reply unanswered: that is a failure, never a success.
+        answer.await.map_err(|_| AuditError::CommitterStopped)?
     }
 
     /// Whether the committer thread still takes appends.
@@ -278,20 +311,20 @@ impl State {
         let answers: Answers = match self.write(&events, !checkpoint_replies.is_empty()) {
             Ok(written) => Box::new(move || {
                 for (reply, receipt) in append_replies.into_iter().zip(written.receipts) {
-                    let _ = reply.send(Ok(receipt));
+                    reply.send(Ok(receipt));
                 }
                 for reply in checkpoint_replies {
                     let last = written.checkpoints.last().cloned();
-                    let _ = reply.send(last.ok_or(AuditError::CommitterStopped));
+                    reply.send(last.ok_or(AuditError::CommitterStopped));
                 }
             }),
             Err(err) => Box::new(move || {
                 let err = Arc::new(err);
                 for reply in append_replies {
-                    let _ = reply.send(Err(AuditError::BatchFailed(Arc::clone(&err))));
+                    reply.send(Err(AuditError::BatchFailed(Arc::clone(&err))));
                 }
                 for reply in checkpoint_replies {
-                    let _ = reply.send(Err(AuditError::BatchFailed(Arc::clone(&err))));
+                    reply.send(Err(AuditError::BatchFailed(Arc::clone(&err))));
                 }
             }),
         };

@@ -270,6 +270,29 @@ impl AuditLog {
         outcome
     }
 
+    /// Like [`append`](Self::append), for async callers: resolves once the batch the event
+    /// was committed in is durable, and holds no thread while it waits (the committer answers
+    /// the task itself), so a request does not pay a hop through a blocking pool on top of the
+    /// commit. Dropping the future does not withdraw the event: once queued, it is written.
+    pub async fn append_async(&self, event: AuditEvent) -> Result<AppendReceipt, AuditError> {
+        let observers = self
+            .observers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if observers.is_empty() {
+            return self.committer.append_async(Encoded::new(event)?).await;
+        }
+        let started = Instant::now();
+        let encoded = Encoded::new(event.clone())?;
+        let outcome = self.committer.append_async(encoded).await;
+        let took = started.elapsed();
+        for observer in &observers {
+            observer.appended(&event, outcome.as_ref().copied(), took);
+        }
+        outcome
+    }
+
     /// Adds `observer`, told of every append from now on (see [`AuditObserver`]).
     pub fn observe(&self, observer: Arc<dyn AuditObserver>) {
         self.observers
@@ -549,5 +572,7 @@ fn hex_prefix(key: &str) -> String {
     key.chars().take(16).collect()
 }
 
+#[cfg(test)]
+mod async_tests;
 #[cfg(test)]
 mod tests;

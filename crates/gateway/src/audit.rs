@@ -1,5 +1,5 @@
-//! Audit entries of one gateway request. Appends are durable (synced SQLite commits), so they
-//! run on the blocking pool rather than on the threads that serve connections.
+//! Audit entries of one gateway request. Appends are durable (synced commits); the request's
+//! task awaits the committer's answer without holding a thread (`AuditLog::append_async`).
 
 use std::sync::Arc;
 
@@ -62,15 +62,12 @@ impl Trail {
 
     /// Appends durably. A failure means nothing more may happen for this request.
     pub async fn record(&self, event: AuditEvent) -> Result<(), GatewayError> {
-        let log = self.log.clone();
-        let appended = tokio::task::spawn_blocking(move || log.append(event)).await;
-        match appended {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(err)) => {
+        match self.log.append_async(event).await {
+            Ok(_) => Ok(()),
+            Err(err) => {
                 tracing::warn!(request.id = %self.request_id, error = %err, "gateway.audit append failed");
                 Err(GatewayError::AuditUnavailable)
             }
-            Err(_) => Err(GatewayError::AuditUnavailable),
         }
     }
 
