@@ -134,8 +134,7 @@ impl EgressGate {
                 });
             }
         }
-        if let Some((offset, value_index)) =
-            numbers::first_match(JsonUnescaped::new(text), &self.numbers)
+        if let Some((offset, value_index)) = numbers::first_match_json(text, &self.numbers)
             && first.is_none_or(|leak| offset < leak.offset)
         {
             first = Some(Leak {

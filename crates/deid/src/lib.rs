@@ -29,6 +29,8 @@ mod mode;
 mod pseudonym;
 mod reidentify;
 pub mod shift;
+#[cfg(test)]
+mod testgen;
 mod vault;
 
 pub use deidentify::Deidentifier;

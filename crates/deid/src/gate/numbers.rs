@@ -53,19 +53,40 @@ pub(super) fn code_value(value: &str, index: usize) -> Option<CodeValue> {
 /// and where it splits into groups (offsets into `code`): at separators, and where letters
 /// meet digits (`ssn999685158` splits after `ssn`).
 struct Run {
-    code: String,
+    code: Vec<u8>,
     start: usize,
     groups: Vec<usize>,
+    /// How many of `code`'s bytes are digits.
+    digits: usize,
 }
 
-/// Every code value, in one automaton, so a run is read once whatever the number of values
-/// (comparing each run with each value made the gate quadratic in a crowded request).
+/// At most this many codes are compared with a run one by one rather than through an
+/// automaton: building one costs more than comparing a handful of codes with the few runs
+/// that can hold one (measured on the gateway's 8 KB request).
+const FEW_CODES: usize = 16;
+
+/// How the codes are looked for in a run.
+enum Search {
+    /// Each code compared with each place in the run: every occurrence, as an automaton
+    /// reports them.
+    Few(Vec<String>),
+    /// Every code value in one automaton, so a run is read once whatever the number of values
+    /// (comparing each run with each value made the gate quadratic in a crowded request).
+    Many(AhoCorasick),
+    /// The automaton could not be built: every run fails closed.
+    Failed,
+}
+
+/// The code values of the gate's list, prepared for reading runs.
 pub(super) struct Codes {
-    automaton: Option<AhoCorasick>,
-    /// For each automaton pattern, the index of the first value with that code.
+    search: Search,
+    /// For each code, the index of the first value with that code.
     index: Vec<usize>,
     /// The length of the shortest code: a shorter run cannot hold one.
     shortest: usize,
+    /// The fewest digits in any code: a run with fewer cannot hold one (every code has four
+    /// or more, so most runs of words are passed over without a search).
+    fewest_digits: usize,
 }
 
 impl Codes {
@@ -79,41 +100,220 @@ impl Codes {
                 index.push(value.index);
             }
         }
-        let automaton = (!codes.is_empty())
-            .then(|| crate::automaton::per_request(&codes))
-            .flatten();
         let shortest = codes.iter().map(String::len).min().unwrap_or(0);
+        let fewest_digits = codes
+            .iter()
+            .map(|code| code.bytes().filter(u8::is_ascii_digit).count())
+            .min()
+            .unwrap_or(0);
+        let search = if codes.len() <= FEW_CODES {
+            Search::Few(codes)
+        } else {
+            crate::automaton::per_request(&codes).map_or(Search::Failed, Search::Many)
+        };
         Codes {
-            automaton,
+            search,
             index,
             shortest,
+            fewest_digits,
         }
     }
 
     fn is_empty(&self) -> bool {
         self.index.is_empty()
     }
+
+    /// Whether every run, however short, must be taken as holding a code.
+    fn fails_closed(&self) -> bool {
+        matches!(self.search, Search::Failed)
+    }
 }
 
 impl Run {
     /// The smallest index of a value that fills whole groups of this run.
     fn holds(&self, codes: &Codes) -> Option<usize> {
-        let Some(automaton) = &codes.automaton else {
-            // The automaton could not be built: fail closed.
-            return codes.index.first().copied();
-        };
         let aligned =
             |at: usize| at == 0 || at == self.code.len() || self.groups.binary_search(&at).is_ok();
-        automaton
-            .find_overlapping_iter(&self.code)
-            .filter(|found| aligned(found.start()) && aligned(found.end()))
-            .map(|found| codes.index[found.pattern().as_usize()])
-            .min()
+        match &codes.search {
+            Search::Failed => codes.index.first().copied(),
+            Search::Many(automaton) => automaton
+                .find_overlapping_iter(&self.code)
+                .filter(|found| aligned(found.start()) && aligned(found.end()))
+                .map(|found| codes.index[found.pattern().as_usize()])
+                .min(),
+            // An aligned occurrence starts where the run or one of its groups starts, so only
+            // those places are compared.
+            Search::Few(list) => list
+                .iter()
+                .zip(&codes.index)
+                .filter(|(code, _)| {
+                    std::iter::once(0)
+                        .chain(self.groups.iter().copied())
+                        .any(|at| {
+                            self.code
+                                .get(at..)
+                                .is_some_and(|rest| rest.starts_with(code.as_bytes()))
+                                && aligned(at + code.len())
+                        })
+                })
+                .map(|(_, &index)| index)
+                .min(),
+        }
+    }
+}
+
+/// What one outbound character is to the reader of runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// An ASCII letter or digit: part of a run.
+    Code,
+    /// Stands between two groups of one run, if not too many in a row.
+    Separator,
+    /// Neither seen nor counted.
+    Invisible,
+    /// Ends a run.
+    Other,
+}
+
+/// The class of `c`: by table when it is ASCII, as it nearly always is.
+fn class(c: char) -> Class {
+    if let Some(&class) = ASCII_CLASS.get(c as usize) {
+        class
+    } else {
+        class_of(c)
+    }
+}
+
+/// What [`ASCII_CLASS`] holds for ASCII, worked out for any character.
+fn class_of(c: char) -> Class {
+    if is_invisible(c) {
+        Class::Invisible
+    } else if c.is_ascii_alphanumeric() {
+        Class::Code
+    } else if is_separator(c) {
+        Class::Separator
+    } else {
+        Class::Other
+    }
+}
+
+/// `c` lowered when it is ASCII (only ASCII letters and digits are read into runs).
+fn lowered(c: char) -> u8 {
+    u8::try_from(c).map_or(0, |b| b.to_ascii_lowercase())
+}
+
+/// The class of every ASCII byte, looked up rather than worked out for each byte of a request.
+static ASCII_CLASS: [Class; 128] = {
+    let mut table = [Class::Other; 128];
+    let mut byte = 0;
+    while byte < 128 {
+        let b = byte as u8;
+        table[byte] = if b.is_ascii_alphanumeric() {
+            Class::Code
+        } else if b.is_ascii_whitespace()
+            || matches!(b, 0x0B | b'-' | b'.' | b'/' | b'(' | b')' | b'_' | b':')
+        {
+            Class::Separator
+        } else {
+            Class::Other
+        };
+        byte += 1;
+    }
+    table
+};
+
+/// Reads characters into runs and keeps the first run that holds a code.
+struct Reader<'c> {
+    codes: &'c Codes,
+    run: Run,
+    /// Whether `run` holds a run now (one buffer serves every run).
+    open: bool,
+    /// Separators since the last letter or digit of the open run.
+    gap: usize,
+    found: Option<(usize, usize)>,
+}
+
+impl<'c> Reader<'c> {
+    fn new(codes: &'c Codes) -> Self {
+        Reader {
+            codes,
+            run: Run {
+                code: Vec::new(),
+                start: 0,
+                groups: Vec::new(),
+                digits: 0,
+            },
+            open: false,
+            gap: 0,
+            found: None,
+        }
+    }
+
+    /// One character of class `class`, starting at `start` in the original bytes; `lower` is
+    /// the character lowered when it is a letter or digit. Returns whether a code was found
+    /// (runs come in order of their start, so the first found is the earliest).
+    #[inline]
+    fn read(&mut self, class: Class, lower: u8, start: usize) -> bool {
+        match class {
+            Class::Code => {
+                if !self.open {
+                    self.run.code.clear();
+                    self.run.groups.clear();
+                    self.run.digits = 0;
+                    self.run.start = start;
+                    self.open = true;
+                }
+                let digit = lower.is_ascii_digit();
+                if let Some(last) = self.run.code.last()
+                    && (self.gap > 0 || last.is_ascii_digit() != digit)
+                {
+                    self.run.groups.push(self.run.code.len());
+                }
+                self.run.code.push(lower);
+                self.run.digits += usize::from(digit);
+                self.gap = 0;
+                false
+            }
+            Class::Invisible => false,
+            Class::Separator if self.open && self.gap < MAX_GAP => {
+                self.gap += 1;
+                false
+            }
+            Class::Separator | Class::Other => self.open && self.close(),
+        }
+    }
+
+    /// Ends the open run; returns whether it holds a code.
+    fn close(&mut self) -> bool {
+        self.open = false;
+        self.gap = 0;
+        // If the automaton could not be built, every run fails closed, however short.
+        let cannot_hold = !self.codes.fails_closed()
+            && (self.run.code.len() < self.codes.shortest
+                || self.run.digits < self.codes.fewest_digits);
+        if cannot_hold {
+            return false;
+        }
+        self.found = self
+            .run
+            .holds(self.codes)
+            .map(|index| (self.run.start, index));
+        self.found.is_some()
+    }
+
+    #[cfg(test)]
+    fn finish(mut self) -> Option<(usize, usize)> {
+        if self.found.is_none() && self.open {
+            self.close();
+        }
+        self.found
     }
 }
 
 /// Finds the first code present in `chars` (decoded characters with their original byte
-/// offsets); returns its offset and the index of the value.
+/// offsets); returns its offset and the index of the value. The plain form of
+/// [`first_match_json`], which must agree with it.
+#[cfg(test)]
 pub(super) fn first_match(
     chars: impl Iterator<Item = (char, usize, usize)>,
     codes: &Codes,
@@ -121,128 +321,147 @@ pub(super) fn first_match(
     if codes.is_empty() {
         return None;
     }
-    let mut best: Option<(usize, usize)> = None;
-    let mut consider = |run: &Run| {
-        // Without an automaton every run fails closed, however short.
-        let too_short = codes.automaton.is_some() && run.code.len() < codes.shortest;
-        if too_short || best.is_some_and(|(offset, _)| offset <= run.start) {
-            return;
-        }
-        if let Some(index) = run.holds(codes) {
-            best = Some((run.start, index));
-        }
-    };
-
-    // One buffer serves every run; `open` says whether it holds a run now.
-    let mut run = Run {
-        code: String::new(),
-        start: 0,
-        groups: Vec::new(),
-    };
-    let mut open = false;
-    let mut gap = 0;
+    let mut reader = Reader::new(codes);
     for (c, start, _) in chars {
-        if is_invisible(c) {
-            continue;
-        }
-        if c.is_ascii_alphanumeric() {
-            let c = c.to_ascii_lowercase();
-            if !open {
-                run.code.clear();
-                run.groups.clear();
-                run.start = start;
-                open = true;
-            }
-            let kind_changes = run
-                .code
-                .as_bytes()
-                .last()
-                .is_some_and(|p| p.is_ascii_digit() != c.is_ascii_digit());
-            if !run.code.is_empty() && (gap > 0 || kind_changes) {
-                run.groups.push(run.code.len());
-            }
-            run.code.push(c);
-            gap = 0;
-        } else if open && is_separator(c) && gap < MAX_GAP {
-            gap += 1;
-        } else if open {
-            consider(&run);
-            open = false;
-            gap = 0;
+        if reader.read(class(c), lowered(c), start) {
+            break;
         }
     }
-    if open {
-        consider(&run);
+    reader.finish()
+}
+
+/// As [`first_match`] over `text` with its JSON string escapes decoded.
+///
+/// Most runs of an outbound request are words, too short or with too few digits to hold a
+/// code, so a run is first only measured (its length and its digits, ASCII bytes other than a
+/// backslash read by table); only a run that could hold a code is read again, from its start,
+/// into a [`Reader`], which then searches it exactly as [`first_match`] would.
+pub(super) fn first_match_json(text: &str, codes: &Codes) -> Option<(usize, usize)> {
+    if codes.is_empty() {
+        return None;
     }
-    best
+    let bytes = text.as_bytes();
+    let mut reader = Reader::new(codes);
+    let mut measure = Measure::default();
+    let mut pos = 0;
+    loop {
+        // ASCII other than a backslash, nearly every byte, in a tight loop by table.
+        while let Some(&byte) = bytes.get(pos) {
+            if byte == b'\\' || !byte.is_ascii() {
+                break;
+            }
+            let class = ASCII_CLASS[usize::from(byte & 0x7F)];
+            if let Some(run) = measure.step(class, byte.is_ascii_digit(), pos)
+                && let Some(found) = reader.reread(text, run, pos)
+            {
+                return Some(found);
+            }
+            pos += 1;
+        }
+        // An escape or a character beyond ASCII, decoded.
+        let mut chars = super::JsonUnescaped::new(text);
+        chars.pos = pos;
+        let Some((c, at, _)) = chars.next() else {
+            break;
+        };
+        pos = chars.pos;
+        if let Some(run) = measure.step(class(c), c.is_ascii_digit(), at)
+            && let Some(found) = reader.reread(text, run, at)
+        {
+            return Some(found);
+        }
+    }
+    if measure.open {
+        return reader.reread(text, measure.run(), text.len());
+    }
+    None
+}
+
+/// The run being measured by [`first_match_json`]: whether one is open, and its start, letters
+/// and digits, digits, and separators since its last letter or digit.
+#[derive(Default)]
+struct Measure {
+    open: bool,
+    start: usize,
+    len: usize,
+    digits: usize,
+    gap: usize,
+}
+
+/// A measured run: where it starts, its letters and digits, and its digits.
+#[derive(Clone, Copy)]
+struct Measured {
+    start: usize,
+    len: usize,
+    digits: usize,
+}
+
+impl Measure {
+    /// One character of class `class` at `at`; returns the run it ends, if it ends one.
+    #[inline]
+    fn step(&mut self, class: Class, digit: bool, at: usize) -> Option<Measured> {
+        match class {
+            Class::Code => {
+                if !self.open {
+                    *self = Measure {
+                        open: true,
+                        start: at,
+                        ..Measure::default()
+                    };
+                }
+                self.len += 1;
+                self.digits += usize::from(digit);
+                self.gap = 0;
+                None
+            }
+            Class::Invisible => None,
+            Class::Separator if self.open && self.gap < MAX_GAP => {
+                self.gap += 1;
+                None
+            }
+            Class::Separator | Class::Other if self.open => {
+                self.open = false;
+                self.gap = 0;
+                Some(self.run())
+            }
+            Class::Separator | Class::Other => None,
+        }
+    }
+
+    fn run(&self) -> Measured {
+        Measured {
+            start: self.start,
+            len: self.len,
+            digits: self.digits,
+        }
+    }
+}
+
+impl Reader<'_> {
+    /// Reads the run `run` of `text`, which ends before `end`, when it could hold a code;
+    /// returns its offset and the value's index if it does.
+    #[inline(never)]
+    fn reread(&mut self, text: &str, run: Measured, end: usize) -> Option<(usize, usize)> {
+        // If the automaton could not be built, every run fails closed, however short.
+        let cannot_hold = !self.codes.fails_closed()
+            && (run.len < self.codes.shortest || run.digits < self.codes.fewest_digits);
+        if cannot_hold {
+            return None;
+        }
+        let mut chars = super::JsonUnescaped::new(text);
+        chars.pos = run.start;
+        while chars.pos < end {
+            let Some((c, at, _)) = chars.next() else {
+                break;
+            };
+            self.read(class(c), lowered(c), at);
+        }
+        if self.open {
+            self.close();
+        }
+        self.found
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn find(text: &str, values: &[&str]) -> Option<usize> {
-        let codes = Codes::new(
-            values
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| code_value(v, i)),
-        );
-        let chars = text.char_indices().map(|(i, c)| (c, i, i + c.len_utf8()));
-        first_match(chars, &codes).map(|(_, index)| index)
-    }
-
-    #[test]
-    fn the_same_digits_with_other_separators_are_the_same_identifier() {
-        assert_eq!(find("ssn 999 12 3456 ok", &["999-12-3456"]), Some(0));
-        assert_eq!(
-            find("ssn 999\u{2013}12\u{2013}3456", &["999-12-3456"]),
-            Some(0)
-        );
-        assert_eq!(find("ssn 999_12_3456", &["999-12-3456"]), Some(0));
-        assert_eq!(find("ssn 999-12\u{200B}-3456", &["999-12-3456"]), Some(0));
-        assert_eq!(find("ssn999123456", &["999-12-3456"]), Some(0));
-        assert_eq!(find("call (555) 201-7788", &["555-201-7788"]), Some(0));
-        assert_eq!(find("call +1 555.201.7788", &["555-201-7788"]), Some(0));
-        assert_eq!(find("born 1961/03/09", &["1961-03-09"]), Some(0));
-    }
-
-    #[test]
-    fn letter_and_digit_codes_are_found_in_any_case_and_spacing() {
-        let uuid = "4acb6705-25a7-430a-b799-a4ad8d7fbb38";
-        assert_eq!(
-            find("mrn 4ACB670525A7430AB799A4AD8D7FBB38", &[uuid]),
-            Some(0)
-        );
-        assert_eq!(
-            find("mrn 4acb6705 25a7 430a b799 a4ad8d7fbb38.", &[uuid]),
-            Some(0)
-        );
-        assert_eq!(find("passport x 3872 7102 x", &["X38727102X"]), Some(0));
-    }
-
-    #[test]
-    fn a_code_must_fill_whole_groups() {
-        assert_eq!(find("ref 1234567890", &["345678"]), None);
-        assert_eq!(find("ref 345-678.", &["345678"]), Some(0));
-        assert_eq!(find("ref 1617-555-01999", &["617-555-0199"]), None);
-    }
-
-    #[test]
-    fn words_and_short_numbers_are_not_codes() {
-        assert!(code_value("Gibson Pathway", 0).is_none());
-        assert!(code_value("12345", 0).is_none());
-        assert!(code_value("Apt 4B", 0).is_none());
-    }
-
-    #[test]
-    fn unrelated_numbers_pass() {
-        assert_eq!(
-            find(
-                "BP 120/80, HR 72, 2 weeks",
-                &["999-12-3456", "555-201-7788"]
-            ),
-            None
-        );
-    }
-}
+mod tests;
