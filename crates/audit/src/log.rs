@@ -252,21 +252,14 @@ impl AuditLog {
     /// Appends `event` and returns once the batch it was committed in is durable. Concurrent
     /// appends share batches; checkpoints are signed in the batch where they fall due.
     pub fn append(&self, event: AuditEvent) -> Result<AppendReceipt, AuditError> {
-        let observers = self
-            .observers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let observers = self.current_observers();
         if observers.is_empty() {
             return self.committer.append(Encoded::new(event)?);
         }
         let started = Instant::now();
         let encoded = Encoded::new(event.clone())?;
         let outcome = self.committer.append(encoded);
-        let took = started.elapsed();
-        for observer in &observers {
-            observer.appended(&event, outcome.as_ref().copied(), took);
-        }
+        notify(&observers, &event, &outcome, started);
         outcome
     }
 
@@ -275,22 +268,22 @@ impl AuditLog {
     /// the task itself), so a request does not pay a hop through a blocking pool on top of the
     /// commit. Dropping the future does not withdraw the event: once queued, it is written.
     pub async fn append_async(&self, event: AuditEvent) -> Result<AppendReceipt, AuditError> {
-        let observers = self
-            .observers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let observers = self.current_observers();
         if observers.is_empty() {
             return self.committer.append_async(Encoded::new(event)?).await;
         }
         let started = Instant::now();
         let encoded = Encoded::new(event.clone())?;
         let outcome = self.committer.append_async(encoded).await;
-        let took = started.elapsed();
-        for observer in &observers {
-            observer.appended(&event, outcome.as_ref().copied(), took);
-        }
+        notify(&observers, &event, &outcome, started);
         outcome
+    }
+
+    fn current_observers(&self) -> Vec<Arc<dyn AuditObserver>> {
+        self.observers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Adds `observer`, told of every append from now on (see [`AuditObserver`]).
@@ -570,6 +563,19 @@ fn index(seq: u64) -> usize {
 
 fn hex_prefix(key: &str) -> String {
     key.chars().take(16).collect()
+}
+
+/// Tells each observer of one append: what was appended, how it ended, and how long it took.
+fn notify(
+    observers: &[Arc<dyn AuditObserver>],
+    event: &AuditEvent,
+    outcome: &Result<AppendReceipt, AuditError>,
+    started: Instant,
+) {
+    let took = started.elapsed();
+    for observer in observers {
+        observer.appended(event, outcome.as_ref().copied(), took);
+    }
 }
 
 #[cfg(test)]

@@ -349,4 +349,4 @@ fn decode_json<T: for<'de> Deserialize<'de>>(part: &str) -> Result<T, AuthError>
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -13,21 +13,9 @@
 
 use phigate_deid::{Deidentifier, Detector, DetectorConfig, EgressGate, KnownPhi, Vault};
 
-/// The prompt of the gateway's overhead bench (crates/gateway/benches/overhead.rs).
+/// The prompt of the gateway's overhead bench (`testdata/bench/clinical-prompt.txt`).
 fn clinical_prompt() -> String {
-    let paragraph = "Patient Rosalind Okonkwo-Vance, DOB 03/09/1961, MRN 48213377, seen on \
-        04/02/2026 for follow-up of essential hypertension and type 2 diabetes. She reports \
-        adherence to lisinopril 20 mg daily and metformin 1000 mg twice daily, occasional \
-        morning headaches, no chest pain or dyspnea. Home BP readings 138-152/84-96. Her \
-        daughter can be reached at 617-555-0199. Exam: BP 148/92, HR 78, BMI 31.2. A1c 7.4%. \
-        Plan: increase lisinopril to 40 mg, recheck BMP in two weeks, diabetic eye exam, \
-        follow up with Dr. Amara Lindqvist in six weeks at 42 Larkspur Lane, Brookfield.\n\n";
-    let mut text = String::with_capacity(8300);
-    while text.len() < 8 * 1024 {
-        text.push_str(paragraph);
-    }
-    text.truncate(8 * 1024);
-    text
+    include_str!("../../../testdata/bench/clinical-prompt.txt").to_owned()
 }
 
 fn main() {

@@ -1,13 +1,13 @@
 use super::*;
 use crate::Role;
 
-const NOW: i64 = 1_800_000_000;
+pub(crate) const NOW: i64 = 1_800_000_000;
 
-fn signer() -> TokenSigner {
+pub(crate) fn signer() -> TokenSigner {
     TokenSigner::from_pkcs8(&TokenSigner::generate_pkcs8().unwrap(), "phigate-test").unwrap()
 }
 
-fn principal() -> Principal {
+pub(crate) fn principal() -> Principal {
     Principal {
         user_id: "u-1".into(),
         tenant: "t".into(),

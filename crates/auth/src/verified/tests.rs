@@ -2,22 +2,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::VerifiedTokens;
-use crate::{AuthError, Principal, RevocationList, Role, TokenSigner, TokenVerifier};
-
-const NOW: i64 = 1_800_000_000;
-
-fn signer() -> TokenSigner {
-    TokenSigner::from_pkcs8(&TokenSigner::generate_pkcs8().unwrap(), "phigate-test").unwrap()
-}
-
-fn principal() -> Principal {
-    Principal {
-        user_id: "u-1".into(),
-        tenant: "t".into(),
-        role: Role::Clinician,
-        scopes: vec!["task/clinical-note".into()],
-    }
-}
+use crate::token::tests::{NOW, principal, signer};
+use crate::{AuthError, RevocationList, TokenSigner, TokenVerifier};
 
 fn token(signer: &TokenSigner) -> String {
     signer
