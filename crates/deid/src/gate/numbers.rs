@@ -127,6 +127,13 @@ impl Codes {
     fn fails_closed(&self) -> bool {
         matches!(self.search, Search::Failed)
     }
+
+    /// Whether a run of `len` letters and digits, `digits` of them digits, is too short or has
+    /// too few digits to hold any code. Never, when the automaton could not be built: then
+    /// every run fails closed, however short.
+    fn cannot_hold(&self, len: usize, digits: usize) -> bool {
+        !self.fails_closed() && (len < self.shortest || digits < self.fewest_digits)
+    }
 }
 
 impl Run {
@@ -222,6 +229,32 @@ static ASCII_CLASS: [Class; 128] = {
     table
 };
 
+/// What one character does to the run being read, for the measuring pass and the reader alike.
+enum Step {
+    /// A letter or digit: it extends the run, or opens one.
+    Code,
+    /// Neither extends nor ends the run: invisible, or one of the few separators a run allows.
+    Skip,
+    /// Ends the open run.
+    Close,
+}
+
+/// The step a character of class `class` takes, given whether a run is `open` and how many
+/// separators followed its last letter or digit (`gap`, counted up here for a separator the
+/// run allows; the caller resets it on a letter or digit and when the run closes).
+fn step(class: Class, open: bool, gap: &mut usize) -> Step {
+    match class {
+        Class::Code => Step::Code,
+        Class::Invisible => Step::Skip,
+        Class::Separator if open && *gap < MAX_GAP => {
+            *gap += 1;
+            Step::Skip
+        }
+        Class::Separator | Class::Other if open => Step::Close,
+        Class::Separator | Class::Other => Step::Skip,
+    }
+}
+
 /// Reads characters into runs and keeps the first run that holds a code.
 struct Reader<'c> {
     codes: &'c Codes,
@@ -254,8 +287,8 @@ impl<'c> Reader<'c> {
     /// (runs come in order of their start, so the first found is the earliest).
     #[inline]
     fn read(&mut self, class: Class, lower: u8, start: usize) -> bool {
-        match class {
-            Class::Code => {
+        match step(class, self.open, &mut self.gap) {
+            Step::Code => {
                 if !self.open {
                     self.run.code.clear();
                     self.run.groups.clear();
@@ -274,12 +307,8 @@ impl<'c> Reader<'c> {
                 self.gap = 0;
                 false
             }
-            Class::Invisible => false,
-            Class::Separator if self.open && self.gap < MAX_GAP => {
-                self.gap += 1;
-                false
-            }
-            Class::Separator | Class::Other => self.open && self.close(),
+            Step::Skip => false,
+            Step::Close => self.close(),
         }
     }
 
@@ -287,11 +316,7 @@ impl<'c> Reader<'c> {
     fn close(&mut self) -> bool {
         self.open = false;
         self.gap = 0;
-        // If the automaton could not be built, every run fails closed, however short.
-        let cannot_hold = !self.codes.fails_closed()
-            && (self.run.code.len() < self.codes.shortest
-                || self.run.digits < self.codes.fewest_digits);
-        if cannot_hold {
+        if self.codes.cannot_hold(self.run.code.len(), self.run.digits) {
             return false;
         }
         self.found = self
@@ -400,8 +425,8 @@ impl Measure {
     /// One character of class `class` at `at`; returns the run it ends, if it ends one.
     #[inline]
     fn step(&mut self, class: Class, digit: bool, at: usize) -> Option<Measured> {
-        match class {
-            Class::Code => {
+        match step(class, self.open, &mut self.gap) {
+            Step::Code => {
                 if !self.open {
                     *self = Measure {
                         open: true,
@@ -414,17 +439,12 @@ impl Measure {
                 self.gap = 0;
                 None
             }
-            Class::Invisible => None,
-            Class::Separator if self.open && self.gap < MAX_GAP => {
-                self.gap += 1;
-                None
-            }
-            Class::Separator | Class::Other if self.open => {
+            Step::Skip => None,
+            Step::Close => {
                 self.open = false;
                 self.gap = 0;
                 Some(self.run())
             }
-            Class::Separator | Class::Other => None,
         }
     }
 
@@ -442,10 +462,7 @@ impl Reader<'_> {
     /// returns its offset and the value's index if it does.
     #[inline(never)]
     fn reread(&mut self, text: &str, run: Measured, end: usize) -> Option<(usize, usize)> {
-        // If the automaton could not be built, every run fails closed, however short.
-        let cannot_hold = !self.codes.fails_closed()
-            && (run.len < self.codes.shortest || run.digits < self.codes.fewest_digits);
-        if cannot_hold {
+        if self.codes.cannot_hold(run.len, run.digits) {
             return None;
         }
         let mut chars = super::JsonUnescaped::new(text);
