@@ -142,13 +142,8 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             0.75,
         ),
         // A vehicle identification number: seventeen letters (no I, O or Q) and digits, with at
-        // least one digit, written so that the prefilter can wait for that digit.
-        checked(
-            r"\b[A-HJ-NPR-Z0-9]*[0-9][A-HJ-NPR-Z0-9]*\b",
-            Id,
-            0.7,
-            vehicle_number,
-        ),
+        // least one digit (see `vehicle_pattern`).
+        checked(vehicle_pattern(), Id, 0.7, vehicle_number),
         // Any other long number is some identifier.
         checked(r"\b\d{8,}\b", Id, 0.4, not_a_decimal_part),
         checked(r"\b[A-Z]{1,3}\d{6,}\b", Id, 0.5, not_a_product_number),
@@ -167,6 +162,23 @@ fn letters_and_digits(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
     let digits = value.bytes().any(|b| b.is_ascii_digit());
     let letters = value.bytes().any(|b| b.is_ascii_alphabetic());
     (digits && letters).then_some(kind)
+}
+
+/// A token of exactly seventeen VIN characters with at least one digit, one alternative per
+/// position of its first digit: every match holds a digit, so the prefilter waits for one, and
+/// is seventeen bytes long, so a shorter run of digits and capitals gets no window at all.
+///
+/// It accepts what `\b[A-HJ-NPR-Z0-9]*[0-9][A-HJ-NPR-Z0-9]*\b` accepted of that length, and
+/// `vehicle_number` rejected every other length: that pattern only matched whole tokens (the
+/// class holds word bytes only, so no word boundary falls inside a match), as this one does,
+/// and the alternatives are disjoint, so no choice between them changes a match.
+fn vehicle_pattern() -> String {
+    const LETTER: &str = "[A-HJ-NPR-Z]";
+    const ANY: &str = "[A-HJ-NPR-Z0-9]";
+    let branches: Vec<String> = (0..17)
+        .map(|before| format!("{LETTER}{{{before}}}[0-9]{ANY}{{{}}}", 16 - before))
+        .collect();
+    format!(r"\b(?:{})\b", branches.join("|"))
 }
 
 /// A vehicle identification number is seventeen characters long and holds letters too.
@@ -267,4 +279,58 @@ fn luhn(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
         })
         .sum();
     sum.is_multiple_of(10).then_some(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use regex_automata::meta::Regex;
+
+    use super::vehicle_pattern;
+    use crate::testgen::Gen;
+
+    fn regex(pattern: &str) -> Regex {
+        // The rule table reads `\b` as an ASCII word boundary (see `rules`).
+        match Regex::new(&pattern.replace("\\b", "(?-u:\\b)")) {
+            Ok(regex) => regex,
+            Err(_) => panic!("the pattern compiles"),
+        }
+    }
+
+    #[test]
+    fn the_vehicle_pattern_matches_what_the_open_one_matched_at_seventeen() {
+        let open = regex(r"\b[A-HJ-NPR-Z0-9]*[0-9][A-HJ-NPR-Z0-9]*\b");
+        let exact = regex(&vehicle_pattern());
+        // Tokens of 14 to 20 characters, mostly VIN characters, between separators.
+        let characters = ["A", "H", "Z", "0", "9", "5", "I", "O", "a", "_"];
+        let separators = [" ", "-", "é", "", "\n"];
+        let mut generator = Gen::new(0x17);
+        let mut seventeen = 0;
+        for _ in 0..4000 {
+            let mut text = String::new();
+            for _ in 0..1 + generator.below(3) {
+                text.push_str(generator.pick(&separators));
+                for _ in 0..14 + generator.below(7) {
+                    let pool = if generator.below(10) == 0 {
+                        &characters[6..]
+                    } else {
+                        &characters[..6]
+                    };
+                    text.push_str(generator.pick(pool));
+                }
+            }
+            let spans = |regex: &Regex| -> Vec<(usize, usize)> {
+                regex
+                    .find_iter(&text)
+                    .map(|m| (m.start(), m.end()))
+                    .collect()
+            };
+            let want: Vec<(usize, usize)> = spans(&open)
+                .into_iter()
+                .filter(|(start, end)| end - start == 17)
+                .collect();
+            seventeen += want.len();
+            assert_eq!(spans(&exact), want, "{text:?}");
+        }
+        assert!(seventeen > 100, "only {seventeen} tokens of seventeen");
+    }
 }

@@ -24,6 +24,7 @@ use regex_syntax::hir::Hir;
 
 use super::trigger::{self, ByteSet, FOLD_ESCAPES, Words};
 use crate::error::DeidError;
+use joint::Joint;
 use scan::{Gate, scan};
 use windows::{Hits, allowed_runs, windows};
 use words::WordFinder;
@@ -105,10 +106,9 @@ impl Plans<'_> {
 /// The automata over every rule's trigger words, the table of trigger bytes, and each rule's
 /// reach.
 pub(crate) struct Prefilter {
-    /// Trigger words read ignoring ASCII case, and the fold escapes.
-    words: WordFinder,
-    /// Trigger words spelled the one way their rules allow (see `words`).
-    exact: WordFinder,
+    /// Trigger words, read ignoring ASCII case or spelled the one way their rules allow (see
+    /// `words`), and the fold escapes, found by one automaton (see `joint`).
+    joint: Joint,
     /// For each trigger, which of its word occurrences some rule of it may hold (read for word
     /// triggers only).
     gates: Vec<Gate>,
@@ -265,9 +265,9 @@ impl Prefilter {
         }
         let words = WordFinder::new(folded, true).ok_or_else(error)?;
         let exact = WordFinder::new(exact, false).ok_or_else(error)?;
+        let joint = Joint::new(&words, &exact).ok_or_else(error)?;
         Ok(Prefilter {
-            words,
-            exact,
+            joint,
             gates,
             byte_triggers,
             triggers,
@@ -286,6 +286,14 @@ impl Prefilter {
     /// Finds every trigger occurrence in `text` and plans each rule's search.
     pub(crate) fn plan(&self, text: &str) -> Plans<'_> {
         let bytes = text.as_bytes();
+        // Budgets count offsets in 32 bits (see `costs`): a longer text is searched whole.
+        if u32::try_from(bytes.len()).is_err() {
+            return Plans {
+                prefilter: self,
+                windows: Vec::new(),
+                reaches: vec![None; self.reaches.len()],
+            };
+        }
         let scan::Found {
             mut hits,
             escaped,
@@ -333,6 +341,8 @@ impl Prefilter {
     }
 }
 
+mod costs;
+mod joint;
 mod scan;
 mod windows;
 mod words;

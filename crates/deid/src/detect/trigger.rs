@@ -120,20 +120,6 @@ pub(crate) const fn costs(byte: u8) -> bool {
     byte.is_ascii() && !matches!(byte, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
 }
 
-/// [`costs`] of every byte, looked up rather than worked out, for the scan that reads every
-/// byte of a text.
-pub(crate) const COSTS: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0u8;
-    loop {
-        table[byte as usize] = costs(byte);
-        if byte == u8::MAX {
-            break table;
-        }
-        byte += 1;
-    }
-};
-
 /// The most bytes that [`costs`] counts in any match of `hir`, when bounded: unlike the length
 /// in bytes, a rule like `label\s*value` has one.
 pub(crate) fn max_cost(hir: &Hir) -> Option<usize> {

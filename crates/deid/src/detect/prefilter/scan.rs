@@ -1,19 +1,15 @@
 //! The pass over a text that finds every trigger occurrence, and where the bytes that count
 //! towards a budget are.
 //!
-//! Trigger words, trigger bytes and budgets each used to read the text on their own (an
-//! overlapping Aho-Corasick iterator, a table lookup per byte, and a pass building `Costs`).
-//! One loop now finds both kinds of trigger: it walks the automaton's DFA a byte at a time (the
-//! same transitions the overlapping iterator takes, so it reports the same occurrences, only
-//! without leaving and re-entering the iterator at each one) and looks the byte up in the
-//! trigger table. Budgets are counted in loops of their own (see `costs`).
-
-use aho_corasick::Anchored;
-use aho_corasick::automaton::{Automaton, StateID};
+//! One loop finds both kinds of trigger: it walks the product of the trigger-word automata a
+//! byte at a time (see `joint`: the transitions the overlapping Aho-Corasick search takes, so
+//! it reports the same occurrences, without leaving and re-entering an iterator at each one)
+//! and looks the byte up in the trigger table. Budgets are counted apart (see `costs`), eight
+//! bytes at a time.
 
 use super::Prefilter;
-use super::windows::Costs;
-use super::words::WordFinder;
+use super::costs::Costs;
+use super::joint::{ESCAPE, Word};
 use crate::detect::trigger;
 
 /// What one pass over a text found.
@@ -65,16 +61,12 @@ pub(super) fn all_allowed(allows: &[bool; 256], bytes: &[u8], start: usize, end:
 pub(super) fn scan(prefilter: &Prefilter, bytes: &[u8]) -> Found {
     let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); prefilter.triggers.len()];
     let mut escaped = false;
-    let (words, exact) = (&prefilter.words, &prefilter.exact);
-    let (mut sid, mut exact_sid) = (words.start, exact.start);
+    let joint = &prefilter.joint;
+    let mut state = joint.start;
     for (offset, &byte) in bytes.iter().enumerate() {
-        sid = words.dfa.next_state(Anchored::No, sid, byte);
-        if words.dfa.is_match(sid) {
-            escaped |= words_ending(prefilter, words, sid, bytes, offset + 1, &mut hits);
-        }
-        exact_sid = exact.dfa.next_state(Anchored::No, exact_sid, byte);
-        if exact.dfa.is_match(exact_sid) {
-            words_ending(prefilter, exact, exact_sid, bytes, offset + 1, &mut hits);
+        state = joint.next(state, byte);
+        if joint.reports(state) {
+            escaped |= words_ending(prefilter, joint.words(state), bytes, offset + 1, &mut hits);
         }
         let mut mask = prefilter.byte_triggers[usize::from(byte)];
         while mask != 0 {
@@ -91,47 +83,29 @@ pub(super) fn scan(prefilter: &Prefilter, bytes: &[u8]) -> Found {
     Found {
         hits,
         escaped,
-        costs: costs(bytes),
+        costs: Costs::new(bytes),
     }
 }
 
-/// Records the trigger words `words` reports in match state `sid`, all ending at `end`,
-/// and says whether one of them is a fold escape. Kept out of the loop over bytes, which
-/// rarely comes here.
+/// Records the trigger words of `words`, all ending at `end`, for each trigger whose gate
+/// admits it, and says whether one of them is a fold escape. Kept out of the loop over bytes,
+/// which rarely comes here.
 #[inline(never)]
 fn words_ending(
     prefilter: &Prefilter,
-    words: &WordFinder,
-    sid: StateID,
+    words: &[Word],
     bytes: &[u8],
     end: usize,
     hits: &mut [Vec<(usize, usize)>],
 ) -> bool {
-    let dfa = &words.dfa;
     let mut escaped = false;
-    for index in 0..dfa.match_len(sid) {
-        let pattern = dfa.match_pattern(sid, index);
-        let start = end.saturating_sub(dfa.pattern_len(pattern));
-        let triggers = words
-            .pattern_triggers
-            .get(pattern.as_usize())
-            .map_or(&[][..], Vec::as_slice);
-        escaped |= triggers.is_empty();
-        record(prefilter, triggers, bytes, (start, end), hits);
-    }
-    escaped
-}
-
-/// Records an occurrence of a word that stands for `triggers`, for each trigger whose gate
-/// admits it.
-fn record(
-    prefilter: &Prefilter,
-    triggers: &[usize],
-    bytes: &[u8],
-    (start, end): (usize, usize),
-    hits: &mut [Vec<(usize, usize)>],
-) {
-    for &t in triggers {
+    for word in words {
+        if word.trigger == ESCAPE {
+            escaped = true;
+            continue;
+        }
+        let start = end.saturating_sub(word.len as usize);
+        let t = word.trigger as usize;
         let admitted = prefilter
             .gates
             .get(t)
@@ -140,24 +114,5 @@ fn record(
             list.push((start, end));
         }
     }
-}
-
-/// Where the bytes that count towards a budget are, in two tight loops (one filling a
-/// vector of known length, one pushing only counted bytes) rather than inside the loop above,
-/// which the compiler then optimises less well.
-fn costs(bytes: &[u8]) -> Costs {
-    let mut before = Vec::with_capacity(bytes.len() + 1);
-    before.push(0u32);
-    let mut sum = 0u32;
-    before.extend(bytes.iter().map(|&byte| {
-        sum = sum.saturating_add(u32::from(trigger::COSTS[usize::from(byte)]));
-        sum
-    }));
-    let mut at = Vec::with_capacity(bytes.len());
-    for (offset, &byte) in bytes.iter().enumerate() {
-        if trigger::COSTS[usize::from(byte)] {
-            at.push(offset);
-        }
-    }
-    Costs::from_counts(before, at)
+    escaped
 }

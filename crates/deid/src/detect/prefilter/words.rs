@@ -8,9 +8,8 @@
 //! The occurrences the exact spelling misses hold a letter in a case no rule of the trigger
 //! allows, so the gate would have dropped every one of them.
 
-use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::MatchKind;
 use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind};
 
 /// One automaton over trigger words, and the triggers each of its patterns stands for.
 pub(super) struct WordFinder {
@@ -18,8 +17,6 @@ pub(super) struct WordFinder {
     /// included, as the overlapping search does. Built without a prefilter, so that only match
     /// and dead states are special.
     pub(super) dfa: DFA,
-    /// Where `dfa` starts an unanchored search.
-    pub(super) start: StateID,
     /// For each pattern, the triggers it stands for (empty for a fold escape).
     pub(super) pattern_triggers: Vec<Vec<usize>>,
 }
@@ -39,10 +36,8 @@ impl WordFinder {
             .prefilter(false)
             .build(&patterns)
             .ok()?;
-        let start = dfa.start_state(Anchored::No).ok()?;
         Some(WordFinder {
             dfa,
-            start,
             pattern_triggers,
         })
     }

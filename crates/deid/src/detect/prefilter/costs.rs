@@ -1,0 +1,192 @@
+//! Where the bytes that count towards a window's budget (`trigger::costs`) are in one text,
+//! kept so that a window's budget is found without reading the text again.
+//!
+//! One bit per byte, 64 to a word, and for each word how many counted bytes come before it:
+//! how many counted bytes precede an offset is one look-up and one population count. The
+//! offsets of the counted bytes are listed too, read off the bits, for the windows' budget
+//! look-ups in the other direction. The bits are worked out eight bytes at a time; this
+//! replaced a count per byte and a list of `usize` offsets, built a byte at a time.
+
+use crate::detect::trigger;
+
+/// Bytes per word of the map.
+const WORD: usize = 64;
+
+const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+pub(super) struct Costs {
+    /// Bit `i % 64` of word `i / 64` is set when byte `i` counts; one more word than the text
+    /// fills, so that the offset just past the end has a word too.
+    bits: Vec<u64>,
+    /// For each word, how many counted bytes the words before it hold.
+    before_word: Vec<u32>,
+    /// The offset of each counted byte, in order.
+    at: Vec<u32>,
+    /// The text's length in bytes.
+    len: usize,
+}
+
+/// Bit `i` is set when byte `i` of `eight` (little-endian) counts, as `trigger::costs` says:
+/// an ASCII byte other than a space, tab, line feed, vertical tab, form feed or return.
+///
+/// Each test leaves its answer in the top bit of each byte and never carries into the next
+/// byte: `free_space` adds at most 0x7F to at most 0x7F; `controls` subtracts 9 from bytes
+/// that are at least 0x80, and adds at most 0x7B to at most 0x7F. For an ASCII byte `b`,
+/// `(b | 0x80) - 9` lies in `0x80..=0x84` exactly when `b` is 9 to 13. The multiply gathers
+/// the eight top bits into the top byte, in order.
+fn eight_costs(eight: u64) -> u64 {
+    let beyond_ascii = eight & HIGH;
+    let spaces = eight ^ 0x2020_2020_2020_2020;
+    let not_space = (((spaces & LOW7) + LOW7) | spaces) & HIGH;
+    let shifted = (eight | HIGH) - 0x0909_0909_0909_0909;
+    let controls = shifted & HIGH & !((shifted & LOW7) + 0x7B7B_7B7B_7B7B_7B7B);
+    let counted = !(beyond_ascii | (!not_space & HIGH) | controls) & HIGH;
+    (counted >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// The bits of one word: bit `i` is set when `chunk[i]` counts.
+fn word_of(chunk: &[u8]) -> u64 {
+    let mut eights = chunk.chunks_exact(8);
+    let mut word = 0u64;
+    let mut shift = 0;
+    for eight in &mut eights {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(eight);
+        word |= eight_costs(u64::from_le_bytes(bytes)) << shift;
+        shift += 8;
+    }
+    for (i, &byte) in eights.remainder().iter().enumerate() {
+        word |= u64::from(trigger::costs(byte)) << (shift + i);
+    }
+    word
+}
+
+impl Costs {
+    /// Reads `bytes` once.
+    pub(super) fn new(bytes: &[u8]) -> Self {
+        let words = bytes.len() / WORD + 1;
+        let mut bits = Vec::with_capacity(words);
+        let mut before_word = Vec::with_capacity(words);
+        let mut at = Vec::with_capacity(bytes.len());
+        let mut sum = 0u32;
+        let mut base = 0u32;
+        for chunk in bytes.chunks(WORD) {
+            let word = word_of(chunk);
+            before_word.push(sum);
+            sum = sum.saturating_add(word.count_ones());
+            bits.push(word);
+            let mut rest = word;
+            while rest != 0 {
+                at.push(base.saturating_add(rest.trailing_zeros()));
+                rest &= rest - 1;
+            }
+            base = base.saturating_add(64);
+        }
+        // A text that fills its last word exactly still needs the word of its end offset.
+        if bytes.len().is_multiple_of(WORD) {
+            before_word.push(sum);
+            bits.push(0);
+        }
+        Costs {
+            bits,
+            before_word,
+            at,
+            len: bytes.len(),
+        }
+    }
+
+    /// How many counted bytes come before offset `at` (at most the text's length).
+    pub(super) fn before(&self, at: usize) -> u32 {
+        let (word, bit) = (at / WORD, at % WORD);
+        let below = self.bits.get(word).map_or(0, |w| w & ((1u64 << bit) - 1));
+        let base = self.before_word.get(word).copied().unwrap_or(u32::MAX);
+        base.saturating_add(below.count_ones())
+    }
+
+    /// The first offset with at least `floor` counted bytes before it.
+    pub(super) fn first_with(&self, floor: u32) -> usize {
+        match floor.checked_sub(1) {
+            None => 0,
+            Some(index) => self.nth(index).map_or(self.len + 1, |at| at + 1),
+        }
+    }
+
+    /// The last offset with at most `ceiling` counted bytes before it.
+    pub(super) fn last_with(&self, ceiling: u32) -> usize {
+        self.nth(ceiling).map_or(self.len, |at| at.min(self.len))
+    }
+
+    /// The offset of the counted byte numbered `index` (from zero), if there is one.
+    fn nth(&self, index: u32) -> Option<usize> {
+        let index = usize::try_from(index).ok()?;
+        self.at.get(index).and_then(|&at| usize::try_from(at).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Costs;
+    use crate::detect::trigger;
+
+    /// The two lists the map replaced, worked out the plain way.
+    fn plain(bytes: &[u8]) -> (Vec<u32>, Vec<usize>) {
+        let mut before = vec![0u32];
+        let mut sum = 0;
+        for &byte in bytes {
+            sum += u32::from(trigger::costs(byte));
+            before.push(sum);
+        }
+        let at = (0..bytes.len())
+            .filter(|&i| trigger::costs(bytes[i]))
+            .collect();
+        (before, at)
+    }
+
+    fn check(bytes: &[u8]) {
+        let costs = Costs::new(bytes);
+        let (before, at) = plain(bytes);
+        for (offset, &count) in before.iter().enumerate() {
+            assert_eq!(costs.before(offset), count, "before {offset}");
+        }
+        let total = u32::try_from(at.len()).unwrap_or(u32::MAX);
+        for index in 0..=total + 2 {
+            let nth = usize::try_from(index).ok().and_then(|i| at.get(i).copied());
+            assert_eq!(costs.nth(index), nth, "nth {index}");
+            let first = match index.checked_sub(1) {
+                None => 0,
+                Some(i) => nth_of(&at, i).map_or(before.len(), |a| a + 1),
+            };
+            assert_eq!(costs.first_with(index), first, "first_with {index}");
+            let last = nth.map_or(bytes.len(), |a| a.min(bytes.len()));
+            assert_eq!(costs.last_with(index), last, "last_with {index}");
+        }
+    }
+
+    fn nth_of(at: &[usize], index: u32) -> Option<usize> {
+        usize::try_from(index).ok().and_then(|i| at.get(i).copied())
+    }
+
+    #[test]
+    fn the_map_answers_as_the_lists_did() {
+        check(b"");
+        check(b" ");
+        check(b"x");
+        // Lengths around word edges, with spaces, controls and bytes beyond ASCII mixed in.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let alphabet: &[u8] = b"ab1 \t\n\r\x0b\x0c\x01~\x7f\xc3\xa9\xe2";
+        for len in (0..200).chain([255, 256, 257, 1000, 4097]) {
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            check(&text);
+        }
+        check(&[b' '; 130]);
+        check(&[b'x'; 130]);
+    }
+}
