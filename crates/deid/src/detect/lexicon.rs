@@ -346,16 +346,18 @@ impl Lexicon {
     /// its entry says exactly whether the census lists have it and whether it is always an
     /// eponym), instead of asking every list about the whole word again.
     fn look_up_parts(&self, lower: &str) -> WordInfo {
+        // Split as bytes: `-` is ASCII, so the parts are those `str::split` gives, without
+        // decoding characters.
         let (mut always, mut listed) = (false, true);
-        for part in lower.split('-') {
-            let info = self.words.get(part);
+        let mut first = None;
+        for (index, part) in lower.as_bytes().split(|&b| b == b'-').enumerate() {
+            let info = self.words.get_bytes(part);
             always |= info.is_some_and(|info| info.eponym == Eponym::Always);
             listed &= info.is_some_and(WordInfo::is_listed_name);
+            if index == 0 {
+                first = info;
+            }
         }
-        let first = lower
-            .split('-')
-            .next()
-            .and_then(|part| self.words.get(part));
         let (first_rank, last_rank) = match first {
             Some(first) if listed => (first.first_rank, first.last_rank),
             _ => (None, None),

@@ -173,29 +173,53 @@ impl<'a> NameFinder<'a> {
         lexicon: &'a Lexicon,
         clinician_names: bool,
     ) -> Self {
-        let info: Vec<WordInfo> = tokens.iter().map(|t| lexicon.info(&t.lower)).collect();
+        let n = tokens.len();
+        // One walk looks every word up and sorts the tokens into the short lists the rules
+        // start from. Room for every token up front: one allocation each rather than
+        // regrowing while the walk fills them.
+        let mut info = Vec::with_capacity(n);
+        let mut unknown = Vec::with_capacity(n);
+        let mut capitals = Vec::with_capacity(n);
+        let mut roled = Vec::with_capacity(n);
+        let mut given = Vec::with_capacity(n);
+        let mut unknowns = Vec::with_capacity(n);
+        for (i, token) in tokens.iter().enumerate() {
+            let word = lexicon.info(token.lower);
+            let is_unknown = proper::unknown_word(token, &word);
+            if matches!(token.shape, Shape::Capitalized | Shape::Upper) {
+                capitals.push(i);
+            }
+            if word.roles != 0 {
+                roled.push(i);
+            }
+            if word.first_rank.is_some() {
+                given.push(i);
+            }
+            if is_unknown && proper::in_no_word_list(word) {
+                unknowns.push(i);
+            }
+            info.push(word);
+            unknown.push(is_unknown);
+        }
         let (letters, upper) = letters_and_capitals(text);
         let mut finder = NameFinder {
             text,
             tokens,
             info,
-            unknown: Vec::new(),
+            unknown,
             lexicon,
             lowercase: upper * 100 < letters,
             clinician_names,
-            marks: vec![None; tokens.len()],
-            joined: vec![false; tokens.len()],
+            marks: vec![None; n],
+            joined: vec![false; n],
             adjacent: Vec::new(),
             next_items: Vec::new(),
             list_starts: Vec::new(),
-            // Room for every token up front: one allocation each rather than regrowing
-            // while the walk below fills them.
-            capitals: Vec::with_capacity(tokens.len()),
-            roled: Vec::with_capacity(tokens.len()),
-            given: Vec::with_capacity(tokens.len()),
-            unknowns: Vec::with_capacity(tokens.len()),
+            capitals,
+            roled,
+            given,
+            unknowns,
         };
-        finder.unknown = proper::unknown_words(tokens, &finder.info);
         let bytes = text.as_bytes();
         finder.adjacent = (0..tokens.len())
             .map(|i| {
@@ -217,21 +241,6 @@ impl<'a> NameFinder<'a> {
                 }
             })
             .collect();
-        // One walk sorts the tokens into the short lists the rules start from.
-        for (i, (token, info)) in tokens.iter().zip(&finder.info).enumerate() {
-            if matches!(token.shape, Shape::Capitalized | Shape::Upper) {
-                finder.capitals.push(i);
-            }
-            if info.roles != 0 {
-                finder.roled.push(i);
-            }
-            if info.first_rank.is_some() {
-                finder.given.push(i);
-            }
-            if finder.unknown[i] && proper::in_no_word_list(*info) {
-                finder.unknowns.push(i);
-            }
-        }
         finder
     }
 

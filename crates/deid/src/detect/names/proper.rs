@@ -65,34 +65,28 @@ pub(super) fn in_no_word_list(info: WordInfo) -> bool {
         && info.roles == 0
 }
 
-/// For each token: a word of letters only, capitalised (or lower case with letters beyond ASCII)
-/// that the English dictionary does not have (read from its `info`, looked up already).
-pub(super) fn unknown_words(tokens: &[Token<'_>], info: &[WordInfo]) -> Vec<bool> {
-    tokens
-        .iter()
-        .zip(info)
-        .map(|(token, info)| {
-            // Most words are in the dictionary: answered before reading any letter.
-            if info.english {
-                return false;
-            }
-            let lower = &*token.lower;
-            let shaped = match token.shape {
-                Shape::Capitalized => true,
-                Shape::Lower => !lower.is_ascii() && lower.chars().count() >= 4,
-                Shape::Upper | Shape::Mixed => false,
-            };
-            if !shaped {
-                return false;
-            }
-            // An ASCII word is read as bytes: one per character.
-            if lower.is_ascii() {
-                lower.len() >= 2 && lower.bytes().all(|b| b.is_ascii_alphabetic())
-            } else {
-                lower.chars().count() >= 2 && lower.chars().all(char::is_alphabetic)
-            }
-        })
-        .collect()
+/// Whether `token` is a word of letters only, capitalised (or lower case with letters beyond
+/// ASCII), that the English dictionary does not have (read from its `info`, looked up already).
+pub(super) fn unknown_word(token: &Token<'_>, info: &WordInfo) -> bool {
+    // Most words are in the dictionary: answered before reading any letter.
+    if info.english {
+        return false;
+    }
+    let lower = token.lower;
+    let shaped = match token.shape {
+        Shape::Capitalized => true,
+        Shape::Lower => !lower.is_ascii() && lower.chars().count() >= 4,
+        Shape::Upper | Shape::Mixed => false,
+    };
+    if !shaped {
+        return false;
+    }
+    // An ASCII word is read as bytes: one per character.
+    if lower.is_ascii() {
+        lower.len() >= 2 && lower.bytes().all(|b| b.is_ascii_alphabetic())
+    } else {
+        lower.chars().count() >= 2 && lower.chars().all(char::is_alphabetic)
+    }
 }
 
 impl NameFinder<'_> {
