@@ -164,6 +164,9 @@ struct NameFinder<'a> {
     given: Vec<usize>,
     /// The tokens for which [`NameFinder::unknown`] holds, in order.
     unknowns: Vec<usize>,
+    /// The tokens that are capitalised or unknown to the dictionary (`unknown[i]`), in order:
+    /// where the phrasing rules of mixed-case text start.
+    phrased: Vec<usize>,
 }
 
 impl<'a> NameFinder<'a> {
@@ -183,6 +186,7 @@ impl<'a> NameFinder<'a> {
         let mut roled = Vec::with_capacity(n);
         let mut given = Vec::with_capacity(n);
         let mut unknowns = Vec::with_capacity(n);
+        let mut phrased = Vec::with_capacity(n);
         for (i, token) in tokens.iter().enumerate() {
             let word = lexicon.info(token.lower);
             let is_unknown = proper::unknown_word(token, &word);
@@ -198,17 +202,19 @@ impl<'a> NameFinder<'a> {
             if is_unknown && proper::in_no_word_list(word) {
                 unknowns.push(i);
             }
+            if token.shape == Shape::Capitalized || is_unknown {
+                phrased.push(i);
+            }
             info.push(word);
             unknown.push(is_unknown);
         }
-        let (letters, upper) = letters_and_capitals(text);
         let mut finder = NameFinder {
             text,
             tokens,
             info,
             unknown,
             lexicon,
-            lowercase: upper * 100 < letters,
+            lowercase: mostly_lower_case(text),
             clinician_names,
             marks: vec![None; n],
             joined: vec![false; n],
@@ -219,6 +225,7 @@ impl<'a> NameFinder<'a> {
             roled,
             given,
             unknowns,
+            phrased,
         };
         let bytes = text.as_bytes();
         finder.adjacent = (0..tokens.len())
@@ -475,14 +482,42 @@ fn apart(byte: u8) -> bool {
         && !matches!(byte, b'.' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
+/// Whether `text` is (almost) all lower case: fewer than one capital in a hundred letters, as
+/// [`letters_and_capitals`] counts them.
+///
+/// Most texts are not, and show it early: no text has more letters than bytes, so once the
+/// capitals counted so far reach a hundredth of its length the answer is no whatever the rest
+/// holds, and the rest is not read.
+fn mostly_lower_case(text: &str) -> bool {
+    let (mut letters, mut upper) = (0, 0);
+    for block in text.as_bytes().chunks(255) {
+        let (block_letters, block_upper) = ascii_letters_and_capitals(block);
+        letters += block_letters;
+        upper += block_upper;
+        if upper * 100 >= text.len() {
+            return false;
+        }
+    }
+    let (beyond_letters, beyond_upper) = letters_and_capitals_beyond_ascii(text);
+    (upper + beyond_upper) * 100 < letters + beyond_letters
+}
+
 /// How many letters, and how many capitals, `text` holds (`char::is_alphabetic` and
 /// `char::is_uppercase`).
 ///
 /// The ASCII letters are counted by one branch-free pass over all the bytes, which the
 /// compiler vectorises (bytes beyond ASCII are counted as neither there); only characters
 /// beyond ASCII, rare in clinical prose, are then decoded one by one.
+#[cfg(test)]
 fn letters_and_capitals(text: &str) -> (usize, usize) {
-    let (mut letters, mut upper) = ascii_letters_and_capitals(text.as_bytes());
+    let (letters, upper) = ascii_letters_and_capitals(text.as_bytes());
+    let (beyond_letters, beyond_upper) = letters_and_capitals_beyond_ascii(text);
+    (letters + beyond_letters, upper + beyond_upper)
+}
+
+/// How many letters, and how many capitals, `text` holds among its characters beyond ASCII.
+fn letters_and_capitals_beyond_ascii(text: &str) -> (usize, usize) {
+    let (mut letters, mut upper) = (0, 0);
     if text.is_ascii() {
         return (letters, upper);
     }

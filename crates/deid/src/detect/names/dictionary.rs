@@ -69,7 +69,7 @@ impl NameFinder<'_> {
         if info.is_clear_first_name() {
             return true;
         }
-        let common_surname = info.last_rank.is_some_and(|rank| rank <= 5000);
+        let common_surname = info.last_rank.is_some_and(|rank| rank.get() <= 5000);
         common_surname
             && !info.function
             && !info.ambiguous
@@ -189,7 +189,8 @@ impl NameFinder<'_> {
         let mut next_items = vec![None; self.tokens.len()];
         let mut starts = Vec::new();
         for &k in &self.capitals {
-            for j in [k.checked_sub(2), k.checked_sub(1)].into_iter().flatten() {
+            // The two tokens before `k` (fewer at the start of the text).
+            for j in k.saturating_sub(2)..k {
                 if starts.last().is_some_and(|&last| last >= j) {
                     continue;
                 }
@@ -325,7 +326,7 @@ impl NameFinder<'_> {
             let next = i + 1;
             if self.adjacent(i) && next < self.tokens.len() {
                 let ni = self.info[next];
-                let surname = ni.last_rank.is_some_and(|rank| rank <= 10_000);
+                let surname = ni.last_rank.is_some_and(|rank| rank.get() <= 10_000);
                 if surname && !ni.function && !self.eponym_use(next) {
                     self.mark(next, EntityKind::Name, Source::Dictionary, 0.55);
                 }

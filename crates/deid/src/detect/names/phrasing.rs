@@ -57,12 +57,10 @@ impl NameFinder<'_> {
             self.lowercase_lists();
         } else {
             // One pass over the words, each rule asked only where a cheap test lets it in.
-            for i in 0..self.tokens.len() {
-                // Every rule of the walk starts at a capitalised word or at a word no
-                // dictionary has: the others are passed over at once.
-                if self.tokens[i].shape != Shape::Capitalized && !self.unknown[i] {
-                    continue;
-                }
+            // Every rule of the walk starts at a capitalised word or at a word no dictionary
+            // has, so only those are walked (`phrased`), in order.
+            let phrased = std::mem::take(&mut self.phrased);
+            for &i in &phrased {
                 match self.text.as_bytes().get(self.tokens[i].end) {
                     Some(b':') => self.quoted_speaker(i),
                     Some(b'!' | b'?') => self.called_by_name(i),
@@ -74,6 +72,7 @@ impl NameFinder<'_> {
                 }
                 self.particle_name(i);
             }
+            self.phrased = phrased;
             self.listed_surnames();
         }
         self.generational_suffixes();
@@ -218,7 +217,7 @@ impl NameFinder<'_> {
             let everyday = |f: &Self, k: usize| {
                 let info = f.info[k];
                 info.ambiguous
-                    && info.last_rank.is_some_and(|rank| rank <= 1000)
+                    && info.last_rank.is_some_and(|rank| rank.get() <= 1000)
                     && !info.function
                     && !f.tokens[k].possessive
                     && !f.eponym_use(k)

@@ -215,8 +215,7 @@ impl NameFinder<'_> {
         // once and in order.
         let capitals = std::mem::take(&mut self.capitals);
         let n = self.tokens.len();
-        let pairs =
-            (capitals.iter()).flat_map(|&k| [k.checked_sub(1), Some(k)].into_iter().flatten());
+        let pairs = (capitals.iter()).flat_map(|&k| k.saturating_sub(1)..=k);
         let mut from = 0;
         for i in pairs {
             if i < from || i + 1 >= n {
@@ -282,7 +281,7 @@ impl NameFinder<'_> {
     /// medical, a drug or a word of the name rules.
     pub(super) fn lowercase_surname(&self, i: usize) -> bool {
         let (token, info) = (&self.tokens[i], self.info[i]);
-        let listed = info.last_rank.is_some_and(|rank| rank <= 10_000);
+        let listed = info.last_rank.is_some_and(|rank| rank.get() <= 10_000);
         let unknown = token.lower.chars().count() >= 3
             && token.lower.chars().all(char::is_alphabetic)
             && !info.english
