@@ -167,6 +167,8 @@ struct NameFinder<'a> {
     /// The tokens that are capitalised or unknown to the dictionary (`unknown[i]`), in order:
     /// where the phrasing rules of mixed-case text start.
     phrased: Vec<usize>,
+    /// The tokens of mixed case (`iPhone`), in order: few, so this is mostly left empty.
+    mixed: Vec<usize>,
 }
 
 impl<'a> NameFinder<'a> {
@@ -187,6 +189,7 @@ impl<'a> NameFinder<'a> {
         let mut given = Vec::with_capacity(n);
         let mut unknowns = Vec::with_capacity(n);
         let mut phrased = Vec::with_capacity(n);
+        let mut mixed = Vec::new();
         for (i, token) in tokens.iter().enumerate() {
             let word = lexicon.info(token.lower);
             let is_unknown = proper::unknown_word(token, &word);
@@ -204,6 +207,9 @@ impl<'a> NameFinder<'a> {
             }
             if token.shape == Shape::Capitalized || is_unknown {
                 phrased.push(i);
+            }
+            if token.shape == Shape::Mixed {
+                mixed.push(i);
             }
             info.push(word);
             unknown.push(is_unknown);
@@ -226,6 +232,7 @@ impl<'a> NameFinder<'a> {
             given,
             unknowns,
             phrased,
+            mixed,
         };
         let bytes = text.as_bytes();
         finder.adjacent = (0..tokens.len())
