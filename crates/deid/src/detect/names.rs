@@ -443,8 +443,21 @@ impl<'a> NameFinder<'a> {
     fn suffixed_neighbours(&mut self) {
         let capitals = std::mem::take(&mut self.capitals);
         let n = self.tokens.len();
+        // A suffixed word has a digit right after it: most words do not, and are passed over
+        // before the rest of the test is called.
+        let bytes = self.text.as_bytes();
+        let digit_after = |j: usize| {
+            bytes
+                .get(self.tokens[j].end)
+                .is_some_and(u8::is_ascii_digit)
+        };
         for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
-            if !(self.adjacent(i) && self.suffixed(i) && self.suffixed(i + 1)) {
+            if !(digit_after(i)
+                && digit_after(i + 1)
+                && self.adjacent(i)
+                && self.suffixed(i)
+                && self.suffixed(i + 1))
+            {
                 continue;
             }
             match (self.marks[i], self.marks[i + 1]) {

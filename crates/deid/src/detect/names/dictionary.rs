@@ -37,7 +37,10 @@ impl NameFinder<'_> {
             if !shaped(last.shape) || !shaped(first.shape) || last.shape != first.shape {
                 continue;
             }
-            if self.text[last.end..first.start].trim() != ","
+            // The gap must hold a comma: most gaps (a space) are passed over without trimming.
+            let gap = (self.text.as_bytes().get(last.end..first.start)).unwrap_or_default();
+            if !gap.contains(&b',')
+                || self.text[last.end..first.start].trim() != ","
                 || self.text[last.end..first.start].contains('\n')
             {
                 continue;
@@ -158,11 +161,10 @@ impl NameFinder<'_> {
                 }
             }
         }
+        // Only a pair with a word beyond ASCII is marked: asked first, as most are all ASCII.
         for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
-            if !(self.adjacent(i) && self.unlisted_part(i) && self.unlisted_part(i + 1)) {
-                continue;
-            }
-            if !self.tokens[i].lower.is_ascii() || !self.tokens[i + 1].lower.is_ascii() {
+            let beyond = !self.tokens[i].lower.is_ascii() || !self.tokens[i + 1].lower.is_ascii();
+            if beyond && self.adjacent(i) && self.unlisted_part(i) && self.unlisted_part(i + 1) {
                 self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);
                 self.mark(i + 1, EntityKind::Name, Source::Dictionary, 0.5);
             }

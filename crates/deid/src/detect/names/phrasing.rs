@@ -361,6 +361,11 @@ impl NameFinder<'_> {
         let particle = self.is_particle(i + 1)
             || self.tokens[i + 1].shape == Shape::Lower
                 && matches!(&*self.tokens[i + 1].lower, "ten" | "ter");
+        // Most capitalised words are followed by no particle: the other tests, all of them
+        // plain reads, are not made for them.
+        if !particle {
+            return;
+        }
         let first = self.tokens[i].shape == Shape::Capitalized
             && (self.proper_word(i) || self.info[i].is_clear_first_name());
         let last = self.tokens[i + 2].shape == Shape::Capitalized

@@ -154,8 +154,16 @@ impl NameFinder<'_> {
     fn unknown_pairs(&mut self) {
         let capitals = std::mem::take(&mut self.capitals);
         let n = self.tokens.len();
+        // A pair part is unknown or a listed name: most capitalised words are neither, and
+        // are passed over before the rest of the test is called.
+        let candidate = |f: &Self, j: usize| f.unknown(j) || f.info[j].is_listed_name();
         for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
-            if !(self.adjacent(i) && self.pair_part(i) && self.pair_part(i + 1)) {
+            if !(candidate(self, i)
+                && candidate(self, i + 1)
+                && self.adjacent(i)
+                && self.pair_part(i)
+                && self.pair_part(i + 1))
+            {
                 continue;
             }
             if self.unknown(i) || self.unknown(i + 1) {
