@@ -342,7 +342,7 @@ impl<'a> NameFinder<'a> {
             Eponym::Usage => self
                 .tokens
                 .get(i + 1)
-                .is_some_and(|next| self.lexicon.is_eponym_head(&next.lower)),
+                .is_some_and(|next| self.lexicon.is_eponym_head(next.lower)),
             Eponym::No => false,
         }
     }
@@ -365,7 +365,7 @@ impl<'a> NameFinder<'a> {
         let broken_off = between.starts_with('-')
             && between.len() > 1
             && between[1..].chars().all(char::is_whitespace);
-        broken_off && next.lower.len() > this.lower.len() && next.lower.starts_with(&*this.lower)
+        broken_off && next.lower.len() > this.lower.len() && next.lower.starts_with(this.lower)
     }
 
     fn mark(&mut self, i: usize, kind: EntityKind, source: Source, score: f32) {

@@ -157,7 +157,7 @@ impl NameFinder<'_> {
     pub(super) fn titles(&mut self) {
         let roled = std::mem::take(&mut self.roled);
         for &i in &roled {
-            let lower = &*self.tokens[i].lower;
+            let lower = self.tokens[i].lower;
             let kind = if self.info[i].is(Role::Title) {
                 EntityKind::Name
             } else if self.info[i].is(Role::ClinicianTitle) {
@@ -230,7 +230,7 @@ impl NameFinder<'_> {
         let roled = std::mem::take(&mut self.roled);
         let n = self.tokens.len();
         for &i in roled.iter().take_while(|&&i| i + 1 < n) {
-            let lower = &*self.tokens[i].lower;
+            let lower = self.tokens[i].lower;
             let single = self.info[i].is(Role::Cue);
             let pair = i > 0
                 && self.info[i].is(Role::CueEnd)
@@ -261,7 +261,7 @@ impl NameFinder<'_> {
                 && !self
                     .tokens
                     .get(next + 1)
-                    .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower));
+                    .is_some_and(|t| self.lexicon.is_eponym_head(t.lower));
             if info.function
                 || info.eponym != crate::detect::lexicon::Eponym::No
                     && self.eponym_use(next)
@@ -372,7 +372,7 @@ impl NameFinder<'_> {
                 || info.function
                 || info.eponym == crate::detect::lexicon::Eponym::Always;
             if !weak {
-                found.entry(&*token.lower).or_insert(*mark);
+                found.entry(token.lower).or_insert(*mark);
             }
         }
         if found.is_empty() {

@@ -201,11 +201,12 @@ impl NameFinder<'_> {
                 let (this, next) = (&self.tokens[j], &self.tokens[j + 1]);
                 let spaced =
                     next.start == this.end + 1 && self.text.as_bytes().get(this.end) == Some(&b' ');
-                if spaced && &*next.lower != "and" {
+                if spaced && next.lower != "and" {
                     continue;
                 }
-                if let Some(next) = self.written_next_item(j) {
-                    next_items[j] = Some(next);
+                if let (Some(next), Some(slot)) = (self.written_next_item(j), next_items.get_mut(j))
+                {
+                    *slot = Some(next);
                     starts.push(j);
                 }
             }

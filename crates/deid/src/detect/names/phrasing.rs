@@ -87,7 +87,7 @@ impl NameFinder<'_> {
             && (!info.medical || info.is_listed_name())
             && !self.is_institution(i)
             && !self.eponym_use(i)
-            && !drug_like(&self.tokens[i].lower)
+            && !drug_like(self.tokens[i].lower)
     }
 
     /// `Unlike the Sokolov novel`, `a Petersson biography`: one or two capitalised words between
@@ -97,7 +97,7 @@ impl NameFinder<'_> {
     /// Reads the work noun after token `last`, a word no dictionary has.
     fn author_before(&mut self, last: usize) {
         let work = last + 1;
-        let is_work = |t: &Token<'_>| WORKS.contains(&&*t.lower);
+        let is_work = |t: &Token<'_>| WORKS.contains(&t.lower);
         if !self.adjacent(last) || !self.tokens.get(work).is_some_and(is_work) {
             return;
         }
@@ -156,7 +156,7 @@ impl NameFinder<'_> {
         if i < 2 {
             return;
         }
-        let (question, aux) = (&*self.tokens[i - 2].lower, &*self.tokens[i - 1].lower);
+        let (question, aux) = (self.tokens[i - 2].lower, self.tokens[i - 1].lower);
         if QUESTION_WORDS.contains(&question)
             && AUXILIARIES.contains(&aux)
             && self.adjacent(i - 2)
@@ -207,8 +207,7 @@ impl NameFinder<'_> {
             let proper = |f: &Self, k: usize| f.proper_word(k) && !f.info[k].is_listed_name();
             let eponym = |f: &Self, k: usize| {
                 let info = f.info[k];
-                let head =
-                    (f.tokens.get(k + 1)).is_some_and(|t| f.lexicon.is_eponym_head(&t.lower));
+                let head = (f.tokens.get(k + 1)).is_some_and(|t| f.lexicon.is_eponym_head(t.lower));
                 info.eponym == Eponym::Always
                     && info.last_rank.is_some()
                     && !f.tokens[k].possessive
@@ -360,7 +359,7 @@ impl NameFinder<'_> {
         }
         let particle = self.is_particle(i + 1)
             || self.tokens[i + 1].shape == Shape::Lower
-                && matches!(&*self.tokens[i + 1].lower, "ten" | "ter");
+                && matches!(self.tokens[i + 1].lower, "ten" | "ter");
         // Most capitalised words are followed by no particle: the other tests, all of them
         // plain reads, are not made for them.
         if !particle {

@@ -120,7 +120,7 @@ impl NameFinder<'_> {
         (self.unknown(i) || self.info[i].is_listed_name())
             && self.unlisted_part(i)
             && self.tokens[i].lower.chars().all(char::is_alphabetic)
-            && !drug_like(&self.tokens[i].lower)
+            && !drug_like(self.tokens[i].lower)
     }
 
     /// Runs the rules of this file, after the dictionary rules.
@@ -197,11 +197,11 @@ impl NameFinder<'_> {
             if !self.unknown(i)
                 || self.marks[i].is_some()
                 || self.is_institution(i)
-                || drug_like(&self.tokens[i].lower)
+                || drug_like(self.tokens[i].lower)
             {
                 continue;
             }
-            let next = self.tokens.get(i + 1).map(|t| &*t.lower);
+            let next = self.tokens.get(i + 1).map(|t| t.lower);
             let tight = self.adjacent(i);
             let subject = tight && next.is_some_and(|w| SUBJECT_VERBS.contains(&w));
             let owner = self.tokens[i].possessive && self.tokens[i].lower.is_ascii();
@@ -246,7 +246,7 @@ impl NameFinder<'_> {
                     && !info.ambiguous;
                 let head_after = || {
                     (self.tokens.get(this + 1))
-                        .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower))
+                        .is_some_and(|t| self.lexicon.is_eponym_head(t.lower))
                 };
                 let proper = self.unknown(other);
                 if eponym_name && proper && !head_after() {
@@ -293,7 +293,7 @@ impl NameFinder<'_> {
         let unknown = token.lower.chars().count() >= 3
             && token.lower.chars().all(char::is_alphabetic)
             && !info.english
-            && !drug_like(&token.lower);
+            && !drug_like(token.lower);
         token.shape == Shape::Lower && (listed || unknown) && in_no_word_list(info)
     }
 

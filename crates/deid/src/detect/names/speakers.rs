@@ -38,7 +38,7 @@ impl NameFinder<'_> {
         let roled = std::mem::take(&mut self.roled);
         let n = self.tokens.len();
         for &i in roled.iter().filter(|&&i| i >= 2 && i + 1 < n) {
-            let (a, b) = (&*self.tokens[i - 1].lower, &*self.tokens[i].lower);
+            let (a, b) = (self.tokens[i - 1].lower, self.tokens[i].lower);
             let naming = matches!((a, b), ("name", "is") | ("calls", "me"));
             // `call me višeslav` but not `call me tomorrow`: after the commoner phrase, only a
             // name a list has or a word beyond English spelled with letters beyond ASCII.
