@@ -2,6 +2,8 @@
 
 mod table;
 
+use std::num::NonZeroU32;
+
 use rustc_hash::{FxHashMap, FxHashSet};
 use table::WordTable;
 
@@ -131,9 +133,12 @@ pub(crate) enum Eponym {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WordInfo {
     /// Rank in the census first-name lists (1 = most common), if listed.
-    pub(crate) first_rank: Option<u32>,
+    ///
+    /// Ranks start at 1, so a rank is a `NonZeroU32`: `None` then costs no room, and the facts
+    /// of a word fit in 16 bytes, copied for every word of every text.
+    pub(crate) first_rank: Option<NonZeroU32>,
     /// Rank in the census surname list, if listed.
-    pub(crate) last_rank: Option<u32>,
+    pub(crate) last_rank: Option<NonZeroU32>,
     /// A closed-class or very common word: never a name by itself.
     pub(crate) function: bool,
     /// A name that is also an everyday word: a name only with other evidence.
@@ -225,8 +230,8 @@ fn english_words() -> impl Iterator<Item = &'static str> {
 
 /// Parsed word lists.
 pub(crate) struct Lexicon {
-    first: FastMap<&'static str, u32>,
-    last: FastMap<&'static str, u32>,
+    first: FastMap<&'static str, NonZeroU32>,
+    last: FastMap<&'static str, NonZeroU32>,
     medical: FastSet<&'static str>,
     function: FastSet<&'static str>,
     ambiguous: FastSet<&'static str>,
@@ -239,7 +244,7 @@ pub(crate) struct Lexicon {
     words: WordTable,
 }
 
-fn ranked(list: &'static str) -> FastMap<&'static str, u32> {
+fn ranked(list: &'static str) -> FastMap<&'static str, NonZeroU32> {
     let mut map = FastMap::default();
     for (rank, word) in list
         .lines()
@@ -248,7 +253,8 @@ fn ranked(list: &'static str) -> FastMap<&'static str, u32> {
         .enumerate()
     {
         let rank = u32::try_from(rank + 1).unwrap_or(u32::MAX);
-        map.entry(word).or_insert(rank);
+        map.entry(word)
+            .or_insert(NonZeroU32::new(rank).unwrap_or(NonZeroU32::MAX));
     }
     map
 }
@@ -346,16 +352,18 @@ impl Lexicon {
     /// its entry says exactly whether the census lists have it and whether it is always an
     /// eponym), instead of asking every list about the whole word again.
     fn look_up_parts(&self, lower: &str) -> WordInfo {
+        // Split as bytes: `-` is ASCII, so the parts are those `str::split` gives, without
+        // decoding characters.
         let (mut always, mut listed) = (false, true);
-        for part in lower.split('-') {
-            let info = self.words.get(part);
+        let mut first = None;
+        for (index, part) in lower.as_bytes().split(|&b| b == b'-').enumerate() {
+            let info = self.words.get_bytes(part);
             always |= info.is_some_and(|info| info.eponym == Eponym::Always);
             listed &= info.is_some_and(WordInfo::is_listed_name);
+            if index == 0 {
+                first = info;
+            }
         }
-        let first = lower
-            .split('-')
-            .next()
-            .and_then(|part| self.words.get(part));
         let (first_rank, last_rank) = match first {
             Some(first) if listed => (first.first_rank, first.last_rank),
             _ => (None, None),
@@ -405,11 +413,11 @@ impl Lexicon {
     /// The rank of `lower` in `list`; a hyphenated word whose parts are all listed names
     /// (`parts_listed`) takes the rank of its first part.
     fn rank(
-        list: &FastMap<&'static str, u32>,
+        list: &FastMap<&'static str, NonZeroU32>,
         lower: &str,
         parts_listed: bool,
         first_part: &str,
-    ) -> Option<u32> {
+    ) -> Option<NonZeroU32> {
         match list.get(lower) {
             Some(rank) => Some(*rank),
             None if parts_listed => list.get(first_part).copied(),
@@ -441,12 +449,12 @@ mod tests {
     fn census_names_are_ranked_by_frequency() {
         let lexicon = Lexicon::new(&[]);
         let james = lexicon.info("james");
-        assert!(james.first_rank.is_some_and(|rank| rank < 5));
+        assert!(james.first_rank.is_some_and(|rank| rank.get() < 5));
         assert!(
             lexicon
                 .info("smith")
                 .last_rank
-                .is_some_and(|rank| rank == 1)
+                .is_some_and(|rank| rank.get() == 1)
         );
         assert!(james.is_clear_first_name());
     }

@@ -164,6 +164,11 @@ struct NameFinder<'a> {
     given: Vec<usize>,
     /// The tokens for which [`NameFinder::unknown`] holds, in order.
     unknowns: Vec<usize>,
+    /// The tokens that are capitalised or unknown to the dictionary (`unknown[i]`), in order:
+    /// where the phrasing rules of mixed-case text start.
+    phrased: Vec<usize>,
+    /// The tokens of mixed case (`iPhone`), in order: few, so this is mostly left empty.
+    mixed: Vec<usize>,
 }
 
 impl<'a> NameFinder<'a> {
@@ -173,29 +178,62 @@ impl<'a> NameFinder<'a> {
         lexicon: &'a Lexicon,
         clinician_names: bool,
     ) -> Self {
-        let info: Vec<WordInfo> = tokens.iter().map(|t| lexicon.info(&t.lower)).collect();
-        let (letters, upper) = letters_and_capitals(text);
+        let n = tokens.len();
+        // One walk looks every word up and sorts the tokens into the short lists the rules
+        // start from. Room for every token up front: one allocation each rather than
+        // regrowing while the walk fills them.
+        let mut info = Vec::with_capacity(n);
+        let mut unknown = Vec::with_capacity(n);
+        let mut capitals = Vec::with_capacity(n);
+        let mut roled = Vec::with_capacity(n);
+        let mut given = Vec::with_capacity(n);
+        let mut unknowns = Vec::with_capacity(n);
+        let mut phrased = Vec::with_capacity(n);
+        let mut mixed = Vec::new();
+        for (i, token) in tokens.iter().enumerate() {
+            let word = lexicon.info(token.lower);
+            let is_unknown = proper::unknown_word(token, &word);
+            if matches!(token.shape, Shape::Capitalized | Shape::Upper) {
+                capitals.push(i);
+            }
+            if word.roles != 0 {
+                roled.push(i);
+            }
+            if word.first_rank.is_some() {
+                given.push(i);
+            }
+            if is_unknown && proper::in_no_word_list(word) {
+                unknowns.push(i);
+            }
+            if token.shape == Shape::Capitalized || is_unknown {
+                phrased.push(i);
+            }
+            if token.shape == Shape::Mixed {
+                mixed.push(i);
+            }
+            info.push(word);
+            unknown.push(is_unknown);
+        }
         let mut finder = NameFinder {
             text,
             tokens,
             info,
-            unknown: Vec::new(),
+            unknown,
             lexicon,
-            lowercase: upper * 100 < letters,
+            lowercase: mostly_lower_case(text),
             clinician_names,
-            marks: vec![None; tokens.len()],
-            joined: vec![false; tokens.len()],
+            marks: vec![None; n],
+            joined: vec![false; n],
             adjacent: Vec::new(),
             next_items: Vec::new(),
             list_starts: Vec::new(),
-            // Room for every token up front: one allocation each rather than regrowing
-            // while the walk below fills them.
-            capitals: Vec::with_capacity(tokens.len()),
-            roled: Vec::with_capacity(tokens.len()),
-            given: Vec::with_capacity(tokens.len()),
-            unknowns: Vec::with_capacity(tokens.len()),
+            capitals,
+            roled,
+            given,
+            unknowns,
+            phrased,
+            mixed,
         };
-        finder.unknown = proper::unknown_words(tokens, &finder.info);
         let bytes = text.as_bytes();
         finder.adjacent = (0..tokens.len())
             .map(|i| {
@@ -217,21 +255,6 @@ impl<'a> NameFinder<'a> {
                 }
             })
             .collect();
-        // One walk sorts the tokens into the short lists the rules start from.
-        for (i, (token, info)) in tokens.iter().zip(&finder.info).enumerate() {
-            if matches!(token.shape, Shape::Capitalized | Shape::Upper) {
-                finder.capitals.push(i);
-            }
-            if info.roles != 0 {
-                finder.roled.push(i);
-            }
-            if info.first_rank.is_some() {
-                finder.given.push(i);
-            }
-            if finder.unknown[i] && proper::in_no_word_list(*info) {
-                finder.unknowns.push(i);
-            }
-        }
         finder
     }
 
@@ -319,7 +342,7 @@ impl<'a> NameFinder<'a> {
             Eponym::Usage => self
                 .tokens
                 .get(i + 1)
-                .is_some_and(|next| self.lexicon.is_eponym_head(&next.lower)),
+                .is_some_and(|next| self.lexicon.is_eponym_head(next.lower)),
             Eponym::No => false,
         }
     }
@@ -342,7 +365,7 @@ impl<'a> NameFinder<'a> {
         let broken_off = between.starts_with('-')
             && between.len() > 1
             && between[1..].chars().all(char::is_whitespace);
-        broken_off && next.lower.len() > this.lower.len() && next.lower.starts_with(&*this.lower)
+        broken_off && next.lower.len() > this.lower.len() && next.lower.starts_with(this.lower)
     }
 
     fn mark(&mut self, i: usize, kind: EntityKind, source: Source, score: f32) {
@@ -420,8 +443,21 @@ impl<'a> NameFinder<'a> {
     fn suffixed_neighbours(&mut self) {
         let capitals = std::mem::take(&mut self.capitals);
         let n = self.tokens.len();
+        // A suffixed word has a digit right after it: most words do not, and are passed over
+        // before the rest of the test is called.
+        let bytes = self.text.as_bytes();
+        let digit_after = |j: usize| {
+            bytes
+                .get(self.tokens[j].end)
+                .is_some_and(u8::is_ascii_digit)
+        };
         for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
-            if !(self.adjacent(i) && self.suffixed(i) && self.suffixed(i + 1)) {
+            if !(digit_after(i)
+                && digit_after(i + 1)
+                && self.adjacent(i)
+                && self.suffixed(i)
+                && self.suffixed(i + 1))
+            {
                 continue;
             }
             match (self.marks[i], self.marks[i + 1]) {
@@ -466,14 +502,42 @@ fn apart(byte: u8) -> bool {
         && !matches!(byte, b'.' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
+/// Whether `text` is (almost) all lower case: fewer than one capital in a hundred letters, as
+/// [`letters_and_capitals`] counts them.
+///
+/// Most texts are not, and show it early: no text has more letters than bytes, so once the
+/// capitals counted so far reach a hundredth of its length the answer is no whatever the rest
+/// holds, and the rest is not read.
+fn mostly_lower_case(text: &str) -> bool {
+    let (mut letters, mut upper) = (0, 0);
+    for block in text.as_bytes().chunks(255) {
+        let (block_letters, block_upper) = ascii_letters_and_capitals(block);
+        letters += block_letters;
+        upper += block_upper;
+        if upper * 100 >= text.len() {
+            return false;
+        }
+    }
+    let (beyond_letters, beyond_upper) = letters_and_capitals_beyond_ascii(text);
+    (upper + beyond_upper) * 100 < letters + beyond_letters
+}
+
 /// How many letters, and how many capitals, `text` holds (`char::is_alphabetic` and
 /// `char::is_uppercase`).
 ///
 /// The ASCII letters are counted by one branch-free pass over all the bytes, which the
 /// compiler vectorises (bytes beyond ASCII are counted as neither there); only characters
 /// beyond ASCII, rare in clinical prose, are then decoded one by one.
+#[cfg(test)]
 fn letters_and_capitals(text: &str) -> (usize, usize) {
-    let (mut letters, mut upper) = ascii_letters_and_capitals(text.as_bytes());
+    let (letters, upper) = ascii_letters_and_capitals(text.as_bytes());
+    let (beyond_letters, beyond_upper) = letters_and_capitals_beyond_ascii(text);
+    (letters + beyond_letters, upper + beyond_upper)
+}
+
+/// How many letters, and how many capitals, `text` holds among its characters beyond ASCII.
+fn letters_and_capitals_beyond_ascii(text: &str) -> (usize, usize) {
+    let (mut letters, mut upper) = (0, 0);
     if text.is_ascii() {
         return (letters, upper);
     }

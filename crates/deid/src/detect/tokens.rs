@@ -1,7 +1,5 @@
 //! Splitting text into words for the dictionary and context rules.
 
-use std::borrow::Cow;
-
 /// The letter case pattern of a word.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Shape {
@@ -22,7 +20,7 @@ pub(crate) struct Token<'t> {
     pub(crate) end: usize,
     /// The word in lower case: borrowed from the text when it already is, else from the
     /// buffer [`tokenize`] was given.
-    pub(crate) lower: Cow<'t, str>,
+    pub(crate) lower: &'t str,
     pub(crate) shape: Shape,
     /// The word was followed by `'s` or a bare `'` (`Parkinson's`, `Graves'`).
     pub(crate) possessive: bool,
@@ -187,7 +185,7 @@ pub(crate) fn tokenize<'t>(text: &'t str, lowered: &'t mut String) -> Vec<Token<
     let lowered: &'t String = lowered;
     for (index, (from, to)) in owned {
         if let (Some(token), Some(lower)) = (tokens.get_mut(index), lowered.get(from..to)) {
-            token.lower = Cow::Borrowed(lower);
+            token.lower = lower;
         }
     }
     tokens
@@ -279,23 +277,36 @@ impl LetterCase {
 
 /// [`tokenize`] of an all-ASCII `text`, whose lower-case form is `lower` (byte for byte, so a
 /// word's lower-case form lies at the same offsets there).
+///
+/// One pass, one byte at a time through [`CLASS`]: in ASCII text only letters have a class, so
+/// the class both ends a word and gathers the case of its letters. A joiner (`'`, `-`) stays in
+/// the word only when a letter follows it, so a word that stops at an apostrophe is followed
+/// by a bare one: that is the possessive `Graves'` ([`ascii_word`] asks the same of the byte
+/// after the word, with no letter after it, as that is how the word ended).
 fn tokenize_ascii<'t>(text: &'t str, lower: &'t str) -> Vec<Token<'t>> {
     // Clinical prose averages about one word in seven bytes; the guess saves regrowing.
     let mut tokens = Vec::with_capacity(text.len() / 6 + 1);
     let bytes = text.as_bytes();
     let mut at = 0;
-    // In ASCII text only letters have a class.
-    let letter = |b: &u8| CLASS[usize::from(*b)] != 0;
-    while let Some(skip) = (bytes.get(at..)).and_then(|rest| rest.iter().position(letter)) {
-        let start = at + skip;
-        let Some(&first) = bytes.get(start) else {
-            break;
-        };
-        at = start + 1;
-        let mut case = LetterCase::default();
+    while let Some(&first) = bytes.get(at) {
+        if CLASS[usize::from(first)] == 0 {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        at += 1;
+        // The classes of the letters after the first, or-ed together.
+        let mut seen = 0;
         loop {
-            at += case.read_letters(bytes.get(at..).unwrap_or_default());
-            // A joiner stays in the word only when a letter follows it.
+            let rest = bytes.get(at..).unwrap_or_default();
+            at += rest
+                .iter()
+                .position(|&byte| {
+                    let class = CLASS[usize::from(byte)];
+                    seen |= class;
+                    class == 0
+                })
+                .unwrap_or(rest.len());
             if matches!(bytes.get(at), Some(b'\'' | b'-'))
                 && bytes.get(at + 1).is_some_and(u8::is_ascii_alphabetic)
             {
@@ -304,11 +315,28 @@ fn tokenize_ascii<'t>(text: &'t str, lower: &'t str) -> Vec<Token<'t>> {
             }
             break;
         }
-        let (word_end, shape, possessive) = ascii_word(text, start, at, case.shape(first));
+        let word = bytes.get(start..at).unwrap_or_default();
+        // `'s` or `'S` ends a possessive; the word before it keeps at least two bytes. The
+        // suffix's letter is no part of the shape: the word is read again without it.
+        let (end, shape, possessive) =
+            if word.len() > 3 && matches!(&word[word.len() - 2..], [b'\'', b's' | b'S']) {
+                let end = at - 2;
+                (
+                    end,
+                    ascii_shape(text.get(start..end).unwrap_or_default()),
+                    true,
+                )
+            } else {
+                let case = LetterCase {
+                    lower: seen & LOWER != 0,
+                    upper: seen & UPPER != 0,
+                };
+                (at, case.shape(first), bytes.get(at) == Some(&b'\''))
+            };
         tokens.push(Token {
             start,
-            end: word_end,
-            lower: Cow::Borrowed(lower.get(start..word_end).unwrap_or_default()),
+            end,
+            lower: lower.get(start..end).unwrap_or_default(),
             shape,
             possessive,
         });
@@ -359,7 +387,7 @@ fn make_ascii_token<'t>(
     let token = Token {
         start,
         end: word_end,
-        lower: Cow::Borrowed(word),
+        lower: word,
         shape,
         possessive,
     };
@@ -430,7 +458,7 @@ fn make_token<'t>(
     let token = Token {
         start,
         end: word_end,
-        lower: Cow::Borrowed(word),
+        lower: word,
         shape,
         possessive,
     };

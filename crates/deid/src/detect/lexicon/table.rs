@@ -121,7 +121,13 @@ impl WordTable {
     /// keys do not cover every byte, are looked up out of line.
     #[inline(always)]
     pub(super) fn get(&self, word: &str) -> Option<&WordInfo> {
-        let bytes = word.as_bytes();
+        self.get_bytes(word.as_bytes())
+    }
+
+    /// [`WordTable::get`] of a word given as its bytes (a part of a word split at an ASCII
+    /// byte, which is as much a word as the whole).
+    #[inline(always)]
+    pub(super) fn get_bytes(&self, bytes: &[u8]) -> Option<&WordInfo> {
         let key = Key::of(bytes);
         if key.len > 16 {
             return self.get_long(key, bytes);

@@ -157,7 +157,7 @@ impl NameFinder<'_> {
     pub(super) fn titles(&mut self) {
         let roled = std::mem::take(&mut self.roled);
         for &i in &roled {
-            let lower = &*self.tokens[i].lower;
+            let lower = self.tokens[i].lower;
             let kind = if self.info[i].is(Role::Title) {
                 EntityKind::Name
             } else if self.info[i].is(Role::ClinicianTitle) {
@@ -230,7 +230,7 @@ impl NameFinder<'_> {
         let roled = std::mem::take(&mut self.roled);
         let n = self.tokens.len();
         for &i in roled.iter().take_while(|&&i| i + 1 < n) {
-            let lower = &*self.tokens[i].lower;
+            let lower = self.tokens[i].lower;
             let single = self.info[i].is(Role::Cue);
             let pair = i > 0
                 && self.info[i].is(Role::CueEnd)
@@ -261,7 +261,7 @@ impl NameFinder<'_> {
                 && !self
                     .tokens
                     .get(next + 1)
-                    .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower));
+                    .is_some_and(|t| self.lexicon.is_eponym_head(t.lower));
             if info.function
                 || info.eponym != crate::detect::lexicon::Eponym::No
                     && self.eponym_use(next)
@@ -372,7 +372,7 @@ impl NameFinder<'_> {
                 || info.function
                 || info.eponym == crate::detect::lexicon::Eponym::Always;
             if !weak {
-                found.entry(&*token.lower).or_insert(*mark);
+                found.entry(token.lower).or_insert(*mark);
             }
         }
         if found.is_empty() {
@@ -385,38 +385,63 @@ impl NameFinder<'_> {
             lengths |= 1 << word.len().min(63);
             firsts |= 1 << (word.as_bytes().first().copied().unwrap_or(0) & 63);
         }
-        for i in 0..self.tokens.len() {
-            if self.marks[i].is_some() {
-                continue;
+        // In mixed-case text only words that are not lower case are taken: the capitalised
+        // and upper-case ones (`capitals`) and the few of mixed case (`mixed`). Each word is
+        // decided on its own (from `found`, made above, and its own mark), so the two lists
+        // may be walked one after the other rather than in text order.
+        let (capitals, mixed) = (
+            std::mem::take(&mut self.capitals),
+            std::mem::take(&mut self.mixed),
+        );
+        if self.lowercase {
+            for i in 0..self.tokens.len() {
+                self.repeat(i, &found, lengths, firsts);
             }
-            let token = &self.tokens[i];
-            let info = self.info[i];
-            let case_ok = if self.lowercase {
-                !info.ambiguous
-            } else {
-                token.shape != Shape::Lower
-            };
-            let word = token.lower.as_bytes();
-            if !case_ok
-                || lengths & (1 << word.len().min(63)) == 0
-                || firsts & (1 << (word.first().copied().unwrap_or(0) & 63)) == 0
-            {
-                continue;
+        } else {
+            for &i in capitals.iter().chain(&mixed) {
+                self.repeat(i, &found, lengths, firsts);
             }
-            let Some(&mark) = found.get(&*token.lower) else {
-                continue;
-            };
-            if self.eponym_use(i) {
-                continue;
-            }
-            self.marks[i] = Some(match mark {
-                Mark::Person { kind, .. } => Mark::Person {
-                    kind,
-                    source: Source::Context,
-                    score: 0.6,
-                },
-                Mark::Reserved => Mark::Reserved,
-            });
         }
+        (self.capitals, self.mixed) = (capitals, mixed);
+    }
+
+    /// Marks token `i` as a repeat of a word in `found` (see [`NameFinder::propagate`]);
+    /// `lengths` and `firsts` are the bits of the lengths and first bytes of those words.
+    ///
+    /// Always inlined: it is asked of every capitalised word of a text that has names, and
+    /// the call cost more than most answers.
+    #[inline(always)]
+    fn repeat(&mut self, i: usize, found: &FxHashMap<&str, Mark>, lengths: u64, firsts: u64) {
+        if self.marks[i].is_some() {
+            return;
+        }
+        let token = &self.tokens[i];
+        let info = self.info[i];
+        let case_ok = if self.lowercase {
+            !info.ambiguous
+        } else {
+            token.shape != Shape::Lower
+        };
+        let word = token.lower.as_bytes();
+        if !case_ok
+            || lengths & (1 << word.len().min(63)) == 0
+            || firsts & (1 << (word.first().copied().unwrap_or(0) & 63)) == 0
+        {
+            return;
+        }
+        let Some(&mark) = found.get(token.lower) else {
+            return;
+        };
+        if self.eponym_use(i) {
+            return;
+        }
+        self.marks[i] = Some(match mark {
+            Mark::Person { kind, .. } => Mark::Person {
+                kind,
+                source: Source::Context,
+                score: 0.6,
+            },
+            Mark::Reserved => Mark::Reserved,
+        });
     }
 }

@@ -37,7 +37,10 @@ impl NameFinder<'_> {
             if !shaped(last.shape) || !shaped(first.shape) || last.shape != first.shape {
                 continue;
             }
-            if self.text[last.end..first.start].trim() != ","
+            // The gap must hold a comma: most gaps (a space) are passed over without trimming.
+            let gap = (self.text.as_bytes().get(last.end..first.start)).unwrap_or_default();
+            if !gap.contains(&b',')
+                || self.text[last.end..first.start].trim() != ","
                 || self.text[last.end..first.start].contains('\n')
             {
                 continue;
@@ -69,7 +72,7 @@ impl NameFinder<'_> {
         if info.is_clear_first_name() {
             return true;
         }
-        let common_surname = info.last_rank.is_some_and(|rank| rank <= 5000);
+        let common_surname = info.last_rank.is_some_and(|rank| rank.get() <= 5000);
         common_surname
             && !info.function
             && !info.ambiguous
@@ -158,11 +161,10 @@ impl NameFinder<'_> {
                 }
             }
         }
+        // Only a pair with a word beyond ASCII is marked: asked first, as most are all ASCII.
         for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
-            if !(self.adjacent(i) && self.unlisted_part(i) && self.unlisted_part(i + 1)) {
-                continue;
-            }
-            if !self.tokens[i].lower.is_ascii() || !self.tokens[i + 1].lower.is_ascii() {
+            let beyond = !self.tokens[i].lower.is_ascii() || !self.tokens[i + 1].lower.is_ascii();
+            if beyond && self.adjacent(i) && self.unlisted_part(i) && self.unlisted_part(i + 1) {
                 self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);
                 self.mark(i + 1, EntityKind::Name, Source::Dictionary, 0.5);
             }
@@ -189,7 +191,8 @@ impl NameFinder<'_> {
         let mut next_items = vec![None; self.tokens.len()];
         let mut starts = Vec::new();
         for &k in &self.capitals {
-            for j in [k.checked_sub(2), k.checked_sub(1)].into_iter().flatten() {
+            // The two tokens before `k` (fewer at the start of the text).
+            for j in k.saturating_sub(2)..k {
                 if starts.last().is_some_and(|&last| last >= j) {
                     continue;
                 }
@@ -198,11 +201,12 @@ impl NameFinder<'_> {
                 let (this, next) = (&self.tokens[j], &self.tokens[j + 1]);
                 let spaced =
                     next.start == this.end + 1 && self.text.as_bytes().get(this.end) == Some(&b' ');
-                if spaced && &*next.lower != "and" {
+                if spaced && next.lower != "and" {
                     continue;
                 }
-                if let Some(next) = self.written_next_item(j) {
-                    next_items[j] = Some(next);
+                if let (Some(next), Some(slot)) = (self.written_next_item(j), next_items.get_mut(j))
+                {
+                    *slot = Some(next);
                     starts.push(j);
                 }
             }
@@ -325,7 +329,7 @@ impl NameFinder<'_> {
             let next = i + 1;
             if self.adjacent(i) && next < self.tokens.len() {
                 let ni = self.info[next];
-                let surname = ni.last_rank.is_some_and(|rank| rank <= 10_000);
+                let surname = ni.last_rank.is_some_and(|rank| rank.get() <= 10_000);
                 if surname && !ni.function && !self.eponym_use(next) {
                     self.mark(next, EntityKind::Name, Source::Dictionary, 0.55);
                 }

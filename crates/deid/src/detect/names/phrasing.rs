@@ -57,12 +57,10 @@ impl NameFinder<'_> {
             self.lowercase_lists();
         } else {
             // One pass over the words, each rule asked only where a cheap test lets it in.
-            for i in 0..self.tokens.len() {
-                // Every rule of the walk starts at a capitalised word or at a word no
-                // dictionary has: the others are passed over at once.
-                if self.tokens[i].shape != Shape::Capitalized && !self.unknown[i] {
-                    continue;
-                }
+            // Every rule of the walk starts at a capitalised word or at a word no dictionary
+            // has, so only those are walked (`phrased`), in order.
+            let phrased = std::mem::take(&mut self.phrased);
+            for &i in &phrased {
                 match self.text.as_bytes().get(self.tokens[i].end) {
                     Some(b':') => self.quoted_speaker(i),
                     Some(b'!' | b'?') => self.called_by_name(i),
@@ -74,6 +72,7 @@ impl NameFinder<'_> {
                 }
                 self.particle_name(i);
             }
+            self.phrased = phrased;
             self.listed_surnames();
         }
         self.generational_suffixes();
@@ -88,7 +87,7 @@ impl NameFinder<'_> {
             && (!info.medical || info.is_listed_name())
             && !self.is_institution(i)
             && !self.eponym_use(i)
-            && !drug_like(&self.tokens[i].lower)
+            && !drug_like(self.tokens[i].lower)
     }
 
     /// `Unlike the Sokolov novel`, `a Petersson biography`: one or two capitalised words between
@@ -98,7 +97,7 @@ impl NameFinder<'_> {
     /// Reads the work noun after token `last`, a word no dictionary has.
     fn author_before(&mut self, last: usize) {
         let work = last + 1;
-        let is_work = |t: &Token<'_>| WORKS.contains(&&*t.lower);
+        let is_work = |t: &Token<'_>| WORKS.contains(&t.lower);
         if !self.adjacent(last) || !self.tokens.get(work).is_some_and(is_work) {
             return;
         }
@@ -157,7 +156,7 @@ impl NameFinder<'_> {
         if i < 2 {
             return;
         }
-        let (question, aux) = (&*self.tokens[i - 2].lower, &*self.tokens[i - 1].lower);
+        let (question, aux) = (self.tokens[i - 2].lower, self.tokens[i - 1].lower);
         if QUESTION_WORDS.contains(&question)
             && AUXILIARIES.contains(&aux)
             && self.adjacent(i - 2)
@@ -208,8 +207,7 @@ impl NameFinder<'_> {
             let proper = |f: &Self, k: usize| f.proper_word(k) && !f.info[k].is_listed_name();
             let eponym = |f: &Self, k: usize| {
                 let info = f.info[k];
-                let head =
-                    (f.tokens.get(k + 1)).is_some_and(|t| f.lexicon.is_eponym_head(&t.lower));
+                let head = (f.tokens.get(k + 1)).is_some_and(|t| f.lexicon.is_eponym_head(t.lower));
                 info.eponym == Eponym::Always
                     && info.last_rank.is_some()
                     && !f.tokens[k].possessive
@@ -218,7 +216,7 @@ impl NameFinder<'_> {
             let everyday = |f: &Self, k: usize| {
                 let info = f.info[k];
                 info.ambiguous
-                    && info.last_rank.is_some_and(|rank| rank <= 1000)
+                    && info.last_rank.is_some_and(|rank| rank.get() <= 1000)
                     && !info.function
                     && !f.tokens[k].possessive
                     && !f.eponym_use(k)
@@ -361,7 +359,12 @@ impl NameFinder<'_> {
         }
         let particle = self.is_particle(i + 1)
             || self.tokens[i + 1].shape == Shape::Lower
-                && matches!(&*self.tokens[i + 1].lower, "ten" | "ter");
+                && matches!(self.tokens[i + 1].lower, "ten" | "ter");
+        // Most capitalised words are followed by no particle: the other tests, all of them
+        // plain reads, are not made for them.
+        if !particle {
+            return;
+        }
         let first = self.tokens[i].shape == Shape::Capitalized
             && (self.proper_word(i) || self.info[i].is_clear_first_name());
         let last = self.tokens[i + 2].shape == Shape::Capitalized

@@ -65,34 +65,28 @@ pub(super) fn in_no_word_list(info: WordInfo) -> bool {
         && info.roles == 0
 }
 
-/// For each token: a word of letters only, capitalised (or lower case with letters beyond ASCII)
-/// that the English dictionary does not have (read from its `info`, looked up already).
-pub(super) fn unknown_words(tokens: &[Token<'_>], info: &[WordInfo]) -> Vec<bool> {
-    tokens
-        .iter()
-        .zip(info)
-        .map(|(token, info)| {
-            // Most words are in the dictionary: answered before reading any letter.
-            if info.english {
-                return false;
-            }
-            let lower = &*token.lower;
-            let shaped = match token.shape {
-                Shape::Capitalized => true,
-                Shape::Lower => !lower.is_ascii() && lower.chars().count() >= 4,
-                Shape::Upper | Shape::Mixed => false,
-            };
-            if !shaped {
-                return false;
-            }
-            // An ASCII word is read as bytes: one per character.
-            if lower.is_ascii() {
-                lower.len() >= 2 && lower.bytes().all(|b| b.is_ascii_alphabetic())
-            } else {
-                lower.chars().count() >= 2 && lower.chars().all(char::is_alphabetic)
-            }
-        })
-        .collect()
+/// Whether `token` is a word of letters only, capitalised (or lower case with letters beyond
+/// ASCII), that the English dictionary does not have (read from its `info`, looked up already).
+pub(super) fn unknown_word(token: &Token<'_>, info: &WordInfo) -> bool {
+    // Most words are in the dictionary: answered before reading any letter.
+    if info.english {
+        return false;
+    }
+    let lower = token.lower;
+    let shaped = match token.shape {
+        Shape::Capitalized => true,
+        Shape::Lower => !lower.is_ascii() && lower.chars().count() >= 4,
+        Shape::Upper | Shape::Mixed => false,
+    };
+    if !shaped {
+        return false;
+    }
+    // An ASCII word is read as bytes: one per character.
+    if lower.is_ascii() {
+        lower.len() >= 2 && lower.bytes().all(|b| b.is_ascii_alphabetic())
+    } else {
+        lower.chars().count() >= 2 && lower.chars().all(char::is_alphabetic)
+    }
 }
 
 impl NameFinder<'_> {
@@ -126,7 +120,7 @@ impl NameFinder<'_> {
         (self.unknown(i) || self.info[i].is_listed_name())
             && self.unlisted_part(i)
             && self.tokens[i].lower.chars().all(char::is_alphabetic)
-            && !drug_like(&self.tokens[i].lower)
+            && !drug_like(self.tokens[i].lower)
     }
 
     /// Runs the rules of this file, after the dictionary rules.
@@ -160,8 +154,16 @@ impl NameFinder<'_> {
     fn unknown_pairs(&mut self) {
         let capitals = std::mem::take(&mut self.capitals);
         let n = self.tokens.len();
+        // A pair part is unknown or a listed name: most capitalised words are neither, and
+        // are passed over before the rest of the test is called.
+        let candidate = |f: &Self, j: usize| f.unknown(j) || f.info[j].is_listed_name();
         for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
-            if !(self.adjacent(i) && self.pair_part(i) && self.pair_part(i + 1)) {
+            if !(candidate(self, i)
+                && candidate(self, i + 1)
+                && self.adjacent(i)
+                && self.pair_part(i)
+                && self.pair_part(i + 1))
+            {
                 continue;
             }
             if self.unknown(i) || self.unknown(i + 1) {
@@ -195,11 +197,11 @@ impl NameFinder<'_> {
             if !self.unknown(i)
                 || self.marks[i].is_some()
                 || self.is_institution(i)
-                || drug_like(&self.tokens[i].lower)
+                || drug_like(self.tokens[i].lower)
             {
                 continue;
             }
-            let next = self.tokens.get(i + 1).map(|t| &*t.lower);
+            let next = self.tokens.get(i + 1).map(|t| t.lower);
             let tight = self.adjacent(i);
             let subject = tight && next.is_some_and(|w| SUBJECT_VERBS.contains(&w));
             let owner = self.tokens[i].possessive && self.tokens[i].lower.is_ascii();
@@ -221,8 +223,7 @@ impl NameFinder<'_> {
         // once and in order.
         let capitals = std::mem::take(&mut self.capitals);
         let n = self.tokens.len();
-        let pairs =
-            (capitals.iter()).flat_map(|&k| [k.checked_sub(1), Some(k)].into_iter().flatten());
+        let pairs = (capitals.iter()).flat_map(|&k| k.saturating_sub(1)..=k);
         let mut from = 0;
         for i in pairs {
             if i < from || i + 1 >= n {
@@ -245,7 +246,7 @@ impl NameFinder<'_> {
                     && !info.ambiguous;
                 let head_after = || {
                     (self.tokens.get(this + 1))
-                        .is_some_and(|t| self.lexicon.is_eponym_head(&t.lower))
+                        .is_some_and(|t| self.lexicon.is_eponym_head(t.lower))
                 };
                 let proper = self.unknown(other);
                 if eponym_name && proper && !head_after() {
@@ -288,11 +289,11 @@ impl NameFinder<'_> {
     /// medical, a drug or a word of the name rules.
     pub(super) fn lowercase_surname(&self, i: usize) -> bool {
         let (token, info) = (&self.tokens[i], self.info[i]);
-        let listed = info.last_rank.is_some_and(|rank| rank <= 10_000);
+        let listed = info.last_rank.is_some_and(|rank| rank.get() <= 10_000);
         let unknown = token.lower.chars().count() >= 3
             && token.lower.chars().all(char::is_alphabetic)
             && !info.english
-            && !drug_like(&token.lower);
+            && !drug_like(token.lower);
         token.shape == Shape::Lower && (listed || unknown) && in_no_word_list(info)
     }
 

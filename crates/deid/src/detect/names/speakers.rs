@@ -38,7 +38,7 @@ impl NameFinder<'_> {
         let roled = std::mem::take(&mut self.roled);
         let n = self.tokens.len();
         for &i in roled.iter().filter(|&&i| i >= 2 && i + 1 < n) {
-            let (a, b) = (&*self.tokens[i - 1].lower, &*self.tokens[i].lower);
+            let (a, b) = (self.tokens[i - 1].lower, self.tokens[i].lower);
             let naming = matches!((a, b), ("name", "is") | ("calls", "me"));
             // `call me višeslav` but not `call me tomorrow`: after the commoner phrase, only a
             // name a list has or a word beyond English spelled with letters beyond ASCII.
@@ -107,8 +107,11 @@ impl NameFinder<'_> {
     /// open with a capitalised word and a colon and one of those words is a listed first name,
     /// they are all speakers' names (nicknames included).
     pub(super) fn speaker_labels(&mut self) {
+        // A label is followed by a colon: most words are not, and are passed over here
+        // before the rest of the test is called.
+        let bytes = self.text.as_bytes();
         let labels: Vec<usize> = (self.capitals.iter().copied())
-            .filter(|&i| self.is_speaker_label(i))
+            .filter(|&i| bytes.get(self.tokens[i].end) == Some(&b':') && self.is_speaker_label(i))
             .collect();
         let named = labels
             .iter()

@@ -207,6 +207,30 @@ fn letters_and_capitals_count_as_char_methods_do() {
 }
 
 #[test]
+fn lower_case_texts_are_told_as_by_counting_every_letter() {
+    let lower = "hi , martha . ".repeat(60);
+    let texts = [
+        lower.clone(),
+        format!("{lower}A"),
+        format!("A{lower}"),
+        format!("{lower}{}", "ABC ".repeat(30)),
+        format!("{}{lower}", "x".repeat(300)),
+        "Šárka Ottová ΣΟΦΙΑ".to_owned(),
+        "šárka ottová σοφια".to_owned(),
+        String::new(),
+    ];
+    for text in texts {
+        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+        let upper = text.chars().filter(|c| c.is_uppercase()).count();
+        assert_eq!(
+            super::mostly_lower_case(&text),
+            upper * 100 < letters,
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn an_owner_before_a_relative_is_a_person() {
     assert!(texts("I'm Hope's daughter, she said.").contains(&"Hope".to_owned()));
     for text in [
