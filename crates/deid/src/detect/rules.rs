@@ -122,6 +122,19 @@ fn ascii_word_boundaries(pattern: &str) -> Cow<'_, str> {
     Cow::Owned(pattern.replace("\\b", "(?-u:\\b)"))
 }
 
+/// A builder for regexes searched inside windows, without the engine's own literal prefilter.
+///
+/// A window already lies around an occurrence of its rule's trigger and is a few dozen bytes
+/// long, so a literal search started for each window finds little to skip and costs more than
+/// the DFA reading those bytes (the prefilter also picks the engines that search around an
+/// inner literal, slower still on short windows). A prefilter only skips positions where no
+/// match can start, so searches without one find exactly the same matches.
+fn builder() -> regex_automata::meta::Builder {
+    let mut builder = Regex::builder();
+    builder.configure(Regex::config().auto_prefilter(false));
+    builder
+}
+
 /// Compiled rules, each searched only inside the windows the prefilter plans for it.
 pub(crate) struct RuleTable {
     rules: Vec<Compiled>,
@@ -140,7 +153,7 @@ impl RuleTable {
         let mut rules = Vec::with_capacity(specs.len());
         for (spec, pattern) in specs.iter().zip(&patterns) {
             let hir = regex_syntax::parse(pattern).map_err(|_| DeidError::Build { what })?;
-            let regex = Regex::builder().build_from_hir(&hir).map_err(error)?;
+            let regex = builder().build_from_hir(&hir).map_err(error)?;
             let value_group = regex.group_info().to_index(PatternID::ZERO, "v");
             rules.push(Compiled {
                 twin: loose::twin(&hir),
