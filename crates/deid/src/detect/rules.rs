@@ -8,10 +8,10 @@
 use std::borrow::Cow;
 
 use regex_automata::meta::Regex;
-use regex_automata::util::captures::Captures;
-use regex_automata::{Input, PatternID};
+use regex_automata::{Input, Match, PatternID};
 
 use super::prefilter::{Plan, Prefilter};
+use scratch::{Slot, SlotPool};
 
 use crate::entity::{Entity, EntityKind, Source};
 use crate::error::DeidError;
@@ -122,10 +122,25 @@ fn ascii_word_boundaries(pattern: &str) -> Cow<'_, str> {
     Cow::Owned(pattern.replace("\\b", "(?-u:\\b)"))
 }
 
+/// A builder for regexes searched inside windows, without the engine's own literal prefilter.
+///
+/// A window already lies around an occurrence of its rule's trigger and is a few dozen bytes
+/// long, so a literal search started for each window finds little to skip and costs more than
+/// the DFA reading those bytes (the prefilter also picks the engines that search around an
+/// inner literal, slower still on short windows). A prefilter only skips positions where no
+/// match can start, so searches without one find exactly the same matches.
+fn builder() -> regex_automata::meta::Builder {
+    let mut builder = Regex::builder();
+    builder.configure(Regex::config().auto_prefilter(false));
+    builder
+}
+
 /// Compiled rules, each searched only inside the windows the prefilter plans for it.
 pub(crate) struct RuleTable {
     rules: Vec<Compiled>,
     pub(super) prefilter: Prefilter,
+    /// Each thread's caches and captures for every rule.
+    slots: SlotPool,
 }
 
 impl RuleTable {
@@ -138,7 +153,7 @@ impl RuleTable {
         let mut rules = Vec::with_capacity(specs.len());
         for (spec, pattern) in specs.iter().zip(&patterns) {
             let hir = regex_syntax::parse(pattern).map_err(|_| DeidError::Build { what })?;
-            let regex = Regex::builder().build_from_hir(&hir).map_err(error)?;
+            let regex = builder().build_from_hir(&hir).map_err(error)?;
             let value_group = regex.group_info().to_index(PatternID::ZERO, "v");
             rules.push(Compiled {
                 twin: loose::twin(&hir),
@@ -153,6 +168,7 @@ impl RuleTable {
         Ok(RuleTable {
             rules,
             prefilter: Prefilter::new(what, &patterns)?,
+            slots: scratch::pool(),
         })
     }
 
@@ -160,27 +176,32 @@ impl RuleTable {
     pub(crate) fn find(&self, text: &str, out: &mut Vec<Entity>) {
         let plans = self.prefilter.plan(text);
         let whole = [(0, text.len())];
-        for (index, rule) in self.rules.iter().enumerate() {
+        let mut slots = self.slots();
+        for ((index, rule), slot) in self.rules.iter().enumerate().zip(slots.iter_mut()) {
             let windows = match plans.of(index) {
                 Plan::Whole => &whole[..],
                 Plan::Windows(windows) => windows,
             };
-            if windows.is_empty() {
-                continue;
-            }
-            let mut caps = rule.captures();
             for &window in windows {
-                rule.search(text, window, &mut caps, out);
+                rule.search(text, window, slot, out);
             }
         }
+    }
+
+    /// The calling thread's slots, one per rule, made on its first text.
+    fn slots(&self) -> scratch::Guard<'_> {
+        let mut slots = self.slots.get();
+        if slots.len() != self.rules.len() {
+            *slots = self.rules.iter().map(Compiled::slot).collect();
+        }
+        slots
     }
 
     /// Runs every rule on the whole text: what [`RuleTable::find`] must give, for tests.
     #[cfg(test)]
     pub(crate) fn find_whole(&self, text: &str, out: &mut Vec<Entity>) {
         for rule in &self.rules {
-            let mut caps = rule.captures();
-            rule.search(text, (0, text.len()), &mut caps, out);
+            rule.search(text, (0, text.len()), &mut rule.slot(), out);
         }
     }
 
@@ -192,25 +213,33 @@ impl RuleTable {
 }
 
 impl Compiled {
-    /// Room for what a search must report: the value group when the rule has one, else only
-    /// the whole match. Asking for no group lets the engine stop at the lazy DFA's answer
-    /// instead of running a second, slower engine over each match to place groups nobody reads.
-    fn captures(&self) -> Captures {
-        match self.value_group {
-            Some(_) => self.regex.create_captures(),
-            None => Captures::matches(self.regex.group_info().clone()),
-        }
+    /// This rule's caches and, when it has a value group, room for its captures.
+    fn slot(&self) -> Slot {
+        Slot::new(&self.regex, self.twin.as_ref(), self.value_group)
+    }
+
+    /// The next match in `input` and where its value lies (the value group, else the whole
+    /// match). A rule without a value group asks for no group at all, which lets the engine
+    /// stop at the lazy DFA's answer instead of running a second, slower engine over each
+    /// match to place groups nobody reads.
+    fn next(&self, input: &Input<'_>, slot: &mut Slot) -> Option<(Match, (usize, usize))> {
+        let Some(caps) = slot.caps.as_mut() else {
+            let whole = self.regex.search_with(&mut slot.cache, input)?;
+            return Some((whole, (whole.start(), whole.end())));
+        };
+        self.regex
+            .search_captures_with(&mut slot.cache, input, caps);
+        let whole = caps.get_match()?;
+        let value = self
+            .value_group
+            .and_then(|g| caps.get_group(g))
+            .map_or((whole.start(), whole.end()), |m| (m.start, m.end));
+        Some((whole, value))
     }
 
     /// Appends this rule's matches inside `window`, one after another from its start, as a
     /// search of the whole text would find them.
-    fn search(
-        &self,
-        text: &str,
-        window: (usize, usize),
-        caps: &mut Captures,
-        out: &mut Vec<Entity>,
-    ) {
+    fn search(&self, text: &str, window: (usize, usize), slot: &mut Slot, out: &mut Vec<Entity>) {
         let mut at = window.0;
         // Beyond ASCII the rule's own search may give up on the lazy DFA; its twin does not,
         // and says where the next match can start, or that there is none.
@@ -221,15 +250,14 @@ impl Compiled {
                 .is_some_and(<[u8]>::is_ascii)
         });
         while at < window.1 {
-            if let Some(twin) = twin {
-                match twin.search(&Input::new(text).span(at..window.1)) {
+            if let (Some(twin), Some(cache)) = (twin, slot.twin.as_mut()) {
+                match twin.search_with(cache, &Input::new(text).span(at..window.1)) {
                     Some(found) => at = found.start(),
                     None => break,
                 }
             }
             let input = Input::new(text).span(at..window.1);
-            self.regex.search_captures(&input, caps);
-            let Some(whole) = caps.get_match() else {
+            let Some((whole, value)) = self.next(&input, slot) else {
                 break;
             };
             // Rules never match the empty string (the prefilter checks), but stay safe.
@@ -238,10 +266,6 @@ impl Compiled {
             } else {
                 whole.end()
             };
-            let value = self
-                .value_group
-                .and_then(|g| caps.get_group(g))
-                .map_or((whole.start(), whole.end()), |m| (m.start, m.end));
             let hit = Hit {
                 text,
                 whole: (whole.start(), whole.end()),
@@ -267,6 +291,7 @@ impl Compiled {
 }
 
 mod loose;
+mod scratch;
 
 /// The byte offset after the character at `at`.
 fn next_char(text: &str, at: usize) -> usize {
