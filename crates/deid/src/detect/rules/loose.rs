@@ -17,8 +17,9 @@
 use regex_automata::meta::Regex;
 use regex_syntax::hir::{Capture, Hir, HirKind, Look, Repetition};
 
-/// The twin of `hir` (built as the rules are, see `builder`), or `None` when `hir` has no Unicode word boundary (the rule's own search
-/// never gives up then) or the twin does not build.
+/// The twin of `hir` (built as the rules are, see `builder`), or `None` when `hir` has no
+/// Unicode word boundary (the rule's own search never gives up then) or the twin does not
+/// build.
 pub(super) fn twin(hir: &Hir) -> Option<Regex> {
     if !hir.properties().look_set().iter().any(is_unicode_word) {
         return None;
