@@ -41,9 +41,11 @@ if (await page.locator(`button[data-draft="${id}"]`).count() !== 0) {
 await shot(page, shots, 'clinician-5-approved');
 
 // The access token is refreshed before it expires, and the console goes on working with the
-// new one (the test gives access tokens 75 seconds, so the refresh comes 15 seconds in).
-const deadline = Date.now() + 40000;
-while (session.refreshes === 0 && Date.now() < deadline) await page.waitForTimeout(500);
+// new one (the test gives access tokens 75 seconds, so the refresh comes 15 seconds in). The wait
+// is measured on the monotonic clock: a wall clock that jumps (a virtual machine resumed from a
+// snapshot) once ended it before the page's own timer could fire.
+const deadline = performance.now() + 40000;
+while (session.refreshes === 0 && performance.now() < deadline) await page.waitForTimeout(500);
 if (session.refreshes === 0) fail('the access token was not refreshed before it expired');
 await page.getByRole('button', { name: 'Review queue' }).click();
 await page.getByRole('heading', { name: 'Review queue' }).waitFor();
