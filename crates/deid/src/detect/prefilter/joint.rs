@@ -104,8 +104,8 @@ impl Joint {
     #[inline(always)]
     pub(super) fn next(&self, state: u32, byte: u8) -> u32 {
         let class = usize::from(self.classes[usize::from(byte)]);
-        // Every entry of `trans` is the start of a row, so this index is always in bounds;
-        // were it not, restarting would only miss occurrences, never invent them.
+        // `new` writes only the starts of rows it creates, and a class is below the stride, so
+        // the index is always in bounds (the product test walks every state it reaches).
         self.trans
             .get(state as usize + class)
             .copied()

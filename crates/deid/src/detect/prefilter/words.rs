@@ -13,9 +13,9 @@ use aho_corasick::dfa::DFA;
 
 /// One automaton over trigger words, and the triggers each of its patterns stands for.
 pub(super) struct WordFinder {
-    /// Walked a byte at a time by `scan`, which reports every occurrence, overlapping ones
-    /// included, as the overlapping search does. Built without a prefilter, so that only match
-    /// and dead states are special.
+    /// Read once, when the prefilter builds the product of both finders (see `joint`), whose
+    /// walk reports every occurrence, overlapping ones included, as the overlapping search
+    /// does. Built without a prefilter, so that only match and dead states are special.
     pub(super) dfa: DFA,
     /// For each pattern, the triggers it stands for (empty for a fold escape).
     pub(super) pattern_triggers: Vec<Vec<usize>>,
