@@ -265,7 +265,8 @@ impl Prefilter {
         }
         let words = WordFinder::new(folded, true).ok_or_else(error)?;
         let exact = WordFinder::new(exact, false).ok_or_else(error)?;
-        let joint = Joint::new(&words, &exact).ok_or_else(error)?;
+        let marked = std::array::from_fn(|b| byte_triggers[b] != 0);
+        let joint = Joint::new(&words, &exact, &marked).ok_or_else(error)?;
         Ok(Prefilter {
             joint,
             gates,

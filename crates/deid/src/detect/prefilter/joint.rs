@@ -14,6 +14,11 @@
 //! reports in that state, then those of the second, each with the triggers it stands for, in
 //! the order the two automata list them. Two bytes share a class only when every reachable
 //! pair moves to the same pair on both, so classes change no transition.
+//!
+//! Classes also tell the scan which bytes are marked (the trigger bytes, looked up in a table of
+//! their own): two bytes share a class only when both are marked or neither is, and the marked
+//! classes are numbered last, so one comparison of the class the scan has already looked up
+//! tells whether the byte needs the table.
 
 use rustc_hash::FxHashMap;
 
@@ -32,6 +37,8 @@ pub(super) struct Joint {
     classes: [u8; 256],
     /// How many classes there are: the length of a row of `trans`.
     stride: usize,
+    /// Classes from this one on hold only marked bytes; those below, none.
+    marked_from: u8,
     /// The next state of each state on each class, states numbered by the start of their row.
     trans: Vec<u32>,
     /// The state a scan starts in.
@@ -56,9 +63,13 @@ pub(super) struct Word {
 pub(super) const ESCAPE: u32 = u32::MAX;
 
 impl Joint {
-    /// The product of `words` and `exact`, or `None` when it has more than `MAX_STATES`
-    /// states or an automaton will not start.
-    pub(super) fn new(words: &WordFinder, exact: &WordFinder) -> Option<Self> {
+    /// The product of `words` and `exact`, with the bytes `marked` says in classes of their
+    /// own, or `None` when it has more than `MAX_STATES` states or an automaton will not start.
+    pub(super) fn new(
+        words: &WordFinder,
+        exact: &WordFinder,
+        marked: &[bool; 256],
+    ) -> Option<Self> {
         let (pairs, next) = explore(words, exact)?;
         let reports = |&(a, b): &(StateID, StateID)| words.dfa.is_match(a) || exact.dfa.is_match(b);
         // Reporting pairs first, each group in the order it was found (the start stays first
@@ -71,7 +82,7 @@ impl Joint {
             rank[old] = new;
         }
 
-        let (classes, representatives) = classes(&next, pairs.len());
+        let (classes, representatives, marked_from) = classes(&next, pairs.len(), marked);
         let stride = representatives.len();
         let id = |state: usize| u32::try_from(rank[state] * stride).ok();
         let mut trans = Vec::with_capacity(pairs.len() * stride);
@@ -92,6 +103,7 @@ impl Joint {
         Some(Joint {
             classes,
             stride,
+            marked_from,
             trans,
             start: id(0)?,
             reports_below: u32::try_from(reporting * stride).ok()?,
@@ -100,16 +112,33 @@ impl Joint {
         })
     }
 
-    /// The state after `state` reads `byte`.
+    /// The class of `byte`.
     #[inline(always)]
-    pub(super) fn next(&self, state: u32, byte: u8) -> u32 {
-        let class = usize::from(self.classes[usize::from(byte)]);
+    pub(super) fn class(&self, byte: u8) -> u8 {
+        self.classes[usize::from(byte)]
+    }
+
+    /// Whether the bytes of `class` are marked.
+    #[inline(always)]
+    pub(super) fn is_marked(&self, class: u8) -> bool {
+        class >= self.marked_from
+    }
+
+    /// The state after `state` reads a byte of `class`.
+    #[inline(always)]
+    pub(super) fn step(&self, state: u32, class: u8) -> u32 {
         // `new` writes only the starts of rows it creates, and a class is below the stride, so
         // the index is always in bounds (the product test walks every state it reaches).
         self.trans
-            .get(state as usize + class)
+            .get(state as usize + usize::from(class))
             .copied()
             .unwrap_or(self.start)
+    }
+
+    /// The state after `state` reads `byte`.
+    #[cfg(test)]
+    pub(super) fn next(&self, state: u32, byte: u8) -> u32 {
+        self.step(state, self.class(byte))
     }
 
     /// Whether `state` is one in which either automaton is in a match state.
@@ -193,25 +222,34 @@ fn explore(words: &WordFinder, exact: &WordFinder) -> Option<Explored> {
     Some((pairs, next))
 }
 
-/// Groups bytes whose transitions agree in every state: each byte's class, and one byte of
-/// each class, in order of class.
-fn classes(next: &[usize], states: usize) -> ([u8; 256], Vec<u8>) {
+/// Groups bytes that are both marked or both not, and whose transitions agree in every state:
+/// each byte's class, one byte of each class in order of class, and the first marked class
+/// (the unmarked ones are numbered first; the number of classes when no byte is marked).
+fn classes(next: &[usize], states: usize, marked: &[bool; 256]) -> ([u8; 256], Vec<u8>, u8) {
     let mut classes = [0u8; 256];
     let mut representatives: Vec<u8> = Vec::new();
-    let mut seen: FxHashMap<Vec<usize>, u8> = FxHashMap::default();
-    for byte in 0..=255u8 {
-        let column: Vec<usize> = (0..states)
-            .map(|s| next[s * 256 + usize::from(byte)])
-            .collect();
-        // At most 256 classes, numbered from zero: every one fits in a byte.
-        let fresh = u8::try_from(representatives.len()).unwrap_or(u8::MAX);
-        let class = *seen.entry(column).or_insert_with(|| {
-            representatives.push(byte);
-            fresh
-        });
-        classes[usize::from(byte)] = class;
+    let mut seen: FxHashMap<(bool, Vec<usize>), u8> = FxHashMap::default();
+    let mut marked_from = 0;
+    for group in [false, true] {
+        // At most 256 classes, numbered from zero: every one fits in a byte. (Were all 256
+        // unmarked, the last would count as marked: the scan would look its bytes up in the
+        // table and find no trigger, which changes nothing.)
+        if group {
+            marked_from = u8::try_from(representatives.len()).unwrap_or(u8::MAX);
+        }
+        for byte in (0..=255u8).filter(|&b| marked[usize::from(b)] == group) {
+            let column: Vec<usize> = (0..states)
+                .map(|s| next[s * 256 + usize::from(byte)])
+                .collect();
+            let fresh = u8::try_from(representatives.len()).unwrap_or(u8::MAX);
+            let class = *seen.entry((group, column)).or_insert_with(|| {
+                representatives.push(byte);
+                fresh
+            });
+            classes[usize::from(byte)] = class;
+        }
     }
-    (classes, representatives)
+    (classes, representatives, marked_from)
 }
 
 #[cfg(test)]
@@ -260,9 +298,23 @@ mod tests {
     fn the_product_reports_what_both_automata_report() {
         let words = finder(&["dr", "st", "mrn", "street", "tree", "ssn", "s"], true, 0);
         let exact = finder(&["AL", "MD", "St", "MRN"], false, 5);
-        let Some(joint) = Joint::new(&words, &exact) else {
+        // Digits and `é`'s bytes are marked: the classes must keep them apart, and the words'
+        // own letters among them must still be found.
+        let mut marked = [false; 256];
+        for b in b"0123456789\xC3\xA9m".iter().copied() {
+            marked[usize::from(b)] = true;
+        }
+        let Some(joint) = Joint::new(&words, &exact, &marked) else {
             panic!("the product builds")
         };
+        for byte in 0..=255u8 {
+            let class = joint.class(byte);
+            assert_eq!(
+                joint.is_marked(class),
+                marked[usize::from(byte)],
+                "byte {byte}"
+            );
+        }
         let alphabet = [
             "d", "r", "s", "t", "e", "m", "n", "A", "L", "M", "D", "S", "T", " ", "ſ", "é", "1",
         ];

@@ -4,7 +4,8 @@
 //! One loop finds both kinds of trigger: it walks the product of the trigger-word automata a
 //! byte at a time (see `joint`: the transitions the overlapping Aho-Corasick search takes, so
 //! it reports the same occurrences, without leaving and re-entering an iterator at each one)
-//! and looks the byte up in the trigger table. Budgets are counted apart (see `costs`), eight
+//! and, for the bytes whose class says they may be trigger bytes, looks them up in the trigger
+//! table. Budgets are counted apart (see `costs`), eight
 //! bytes at a time.
 
 use super::Prefilter;
@@ -62,28 +63,39 @@ pub(super) fn scan(prefilter: &Prefilter, bytes: &[u8]) -> Found {
     let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); prefilter.triggers.len()];
     let mut escaped = false;
     let joint = &prefilter.joint;
+    let byte_triggers = &prefilter.byte_triggers;
     let mut state = joint.start;
     for (offset, &byte) in bytes.iter().enumerate() {
-        state = joint.next(state, byte);
+        let class = joint.class(byte);
+        state = joint.step(state, class);
         if joint.reports(state) {
             escaped |= words_ending(prefilter, joint.words(state), bytes, offset + 1, &mut hits);
         }
-        let mut mask = prefilter.byte_triggers[usize::from(byte)];
-        while mask != 0 {
-            let t = mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            if let Some(list) = hits.get_mut(t) {
-                match list.last_mut() {
-                    Some(last) if last.1 == offset => last.1 = offset + 1,
-                    _ => list.push((offset, offset + 1)),
-                }
-            }
+        // Trigger bytes have classes of their own (see `joint`): most bytes skip the table.
+        if joint.is_marked(class) {
+            trigger_byte(byte_triggers[usize::from(byte)], offset, &mut hits);
         }
     }
     Found {
         hits,
         escaped,
         costs: Costs::new(bytes),
+    }
+}
+
+/// Records the trigger byte at `offset` for each trigger of `mask`, joining it to the run it
+/// extends.
+#[inline(always)]
+fn trigger_byte(mut mask: u64, offset: usize, hits: &mut [Vec<(usize, usize)>]) {
+    while mask != 0 {
+        let t = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        if let Some(list) = hits.get_mut(t) {
+            match list.last_mut() {
+                Some(last) if last.1 == offset => last.1 = offset + 1,
+                _ => list.push((offset, offset + 1)),
+            }
+        }
     }
 }
 
