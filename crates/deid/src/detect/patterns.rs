@@ -1,7 +1,7 @@
 //! Identifiers with a recognisable shape: contact details, numbers with labels, network
 //! addresses, account and card numbers.
 
-use super::rules::{Hit, RuleSpec, checked, rule};
+use super::rules::{Hit, RuleSpec, checked, rule, with_digit};
 use crate::entity::EntityKind;
 use crate::entity::EntityKind::{Account, Email, Id, Ip, Mrn, Phone, Ssn, Url};
 
@@ -109,31 +109,28 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             labelled_after,
         ),
         // Medical record numbers, after a label.
-        checked(
+        with_digit(
             format!(
                 r"(?i)\b(?:mrn|mr\#|medical\s+record(?:\s+number)?|med\s+rec|chart(?:\s+number)?|patient\s+id|pt\s+id|hospital\s+number|record\s+number|unit\s+number){LABEL_TAIL}(?P<v>[a-z]{{0,4}}[0-9][a-z0-9-]{{2,20}})\b"
             ),
             Mrn,
             0.95,
-            has_digit,
         ),
         // Other labelled identifiers: licences, plans, devices, vehicles.
-        checked(
+        with_digit(
             format!(
                 r"(?i)\b(?:driver'?s?\s+licen[cs]e|licen[cs]e|dl|passport|member|policy|plan|subscriber|beneficiary|group|medicaid|medicare|insurance|health\s+plan|serial|s/n|udi|device(?:\s+(?:id|identifier|serial))?|vin|vehicle\s+identification|licen[cs]e\s+plate|plate|registration|certificate|npi|dea|identifier|id|claim|case|encounter|visa|permit|badge){LABEL_TAIL}(?P<v>[a-z0-9][a-z0-9-]{{3,30}})\b"
             ),
             Id,
             0.85,
-            has_digit,
         ),
         // Accounts and cards, after a label.
-        checked(
+        with_digit(
             format!(
                 r"(?i)\b(?:account|acct|a/c|billing|invoice|iban|(?:credit\s+|debit\s+)?card|cc|routing){LABEL_TAIL}(?P<v>[a-z]{{2}}\d{{2}}[a-z0-9]{{10,30}}|\d[\d -]{{2,30}}\d)\b"
             ),
             Account,
             0.9,
-            has_digit,
         ),
         checked(r"\b\d(?:[ -]?\d){12,18}\b", Account, 0.8, luhn),
         rule(
@@ -148,13 +145,6 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         checked(r"\b\d{8,}\b", Id, 0.4, not_a_decimal_part),
         checked(r"\b[A-Z]{1,3}\d{6,}\b", Id, 0.5, not_a_product_number),
     ]
-}
-
-fn has_digit(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
-    hit.value_str()
-        .bytes()
-        .any(|b| b.is_ascii_digit())
-        .then_some(kind)
 }
 
 fn letters_and_digits(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {

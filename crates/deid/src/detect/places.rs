@@ -1,7 +1,7 @@
 //! Geography below the state: street addresses, units, cities in context, ZIP codes; and
 //! employers, which are found the same way (a cue, then a proper noun).
 
-use super::rules::{Hit, RuleSpec, checked, rule};
+use super::rules::{Hit, RuleSpec, checked, rule, with_digit};
 use crate::entity::EntityKind;
 use crate::entity::EntityKind::{Employer, Location, Zip};
 use crate::entity::{Entity, Source};
@@ -174,11 +174,10 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             Zip,
             0.9,
         ),
-        checked(
+        with_digit(
             r"(?i)\b(?:zip\s*code|postal\s*code|post\s*code|postcode|zip)\s*(?:is\s*)?[:#]?\s*(?P<v>[a-z0-9]{3,5}(?:[ -][a-z0-9]{2,4})?)\b",
             Zip,
             0.9,
-            has_digit,
         ),
         // "lives in Boston", "flew to Oulu", "I'm in Flateyri"
         checked(
@@ -199,13 +198,6 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             not_a_name_list,
         ),
     ]
-}
-
-fn has_digit(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
-    hit.value_str()
-        .bytes()
-        .any(|b| b.is_ascii_digit())
-        .then_some(kind)
 }
 
 /// Words that start a capitalised run without being a place or an employer.

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use regex_automata::meta::Regex;
-use regex_automata::{Input, Match, PatternID};
+use regex_automata::{Anchored, Input, Match, PatternID};
 
 use super::prefilter::{Plan, Prefilter};
 use scratch::{Slot, SlotPool};
@@ -64,6 +64,8 @@ pub(crate) struct RuleSpec {
     pub(crate) pattern: Cow<'static, str>,
     pub(crate) kind: EntityKind,
     pub(crate) score: f32,
+    /// The identifying part must hold an ASCII digit (a label followed by words is no match).
+    pub(crate) value_has_digit: bool,
     pub(crate) check: Option<Check>,
 }
 
@@ -77,7 +79,20 @@ pub(crate) fn rule(
         pattern: pattern.into(),
         kind,
         score,
+        value_has_digit: false,
         check: None,
+    }
+}
+
+/// Shorthand for a rule whose identifying part must hold an ASCII digit.
+pub(crate) fn with_digit(
+    pattern: impl Into<Cow<'static, str>>,
+    kind: EntityKind,
+    score: f32,
+) -> RuleSpec {
+    RuleSpec {
+        value_has_digit: true,
+        ..rule(pattern, kind, score)
     }
 }
 
@@ -92,6 +107,7 @@ pub(crate) fn checked(
         pattern: pattern.into(),
         kind,
         score,
+        value_has_digit: false,
         check: Some(check),
     }
 }
@@ -104,6 +120,7 @@ struct Compiled {
     value_group: Option<usize>,
     kind: EntityKind,
     score: f32,
+    value_has_digit: bool,
     check: Option<Check>,
 }
 
@@ -161,6 +178,7 @@ impl RuleTable {
                 value_group,
                 kind: spec.kind,
                 score: spec.score,
+                value_has_digit: spec.value_has_digit,
                 check: spec.check,
             });
         }
@@ -219,22 +237,38 @@ impl Compiled {
     }
 
     /// The next match in `input` and where its value lies (the value group, else the whole
-    /// match). A rule without a value group asks for no group at all, which lets the engine
-    /// stop at the lazy DFA's answer instead of running a second, slower engine over each
-    /// match to place groups nobody reads.
-    fn next(&self, input: &Input<'_>, slot: &mut Slot) -> Option<(Match, (usize, usize))> {
+    /// match), or no value for a match refused before its group is placed. A rule without a
+    /// value group asks for no group at all, which lets the engine stop at the lazy DFA's
+    /// answer instead of running a second, slower engine over each match to place groups
+    /// nobody reads.
+    fn next(&self, input: &Input<'_>, slot: &mut Slot) -> Option<(Match, Option<(usize, usize)>)> {
         let Some(caps) = slot.caps.as_mut() else {
             let whole = self.regex.search_with(&mut slot.cache, input)?;
-            return Some((whole, (whole.start(), whole.end())));
+            return Some((whole, Some((whole.start(), whole.end()))));
         };
-        self.regex
-            .search_captures_with(&mut slot.cache, input, caps);
+        if self.value_has_digit {
+            // The value lies inside the whole match: without a digit there, the match is
+            // refused whatever its groups, so only the lazy DFA's answer is needed. A match
+            // that may stay gets its groups from an anchored search of exactly its span, which
+            // is what the engine itself does after the DFA has found a match: the preferred
+            // match starting there ends where this one does, and fits the span.
+            let whole = self.regex.search_with(&mut slot.cache, input)?;
+            if !has_digit(input.haystack(), whole.range()) {
+                return Some((whole, None));
+            }
+            let span = input.clone().span(whole.range()).anchored(Anchored::Yes);
+            self.regex
+                .search_captures_with(&mut slot.cache, &span, caps);
+        } else {
+            self.regex
+                .search_captures_with(&mut slot.cache, input, caps);
+        }
         let whole = caps.get_match()?;
         let value = self
             .value_group
             .and_then(|g| caps.get_group(g))
             .map_or((whole.start(), whole.end()), |m| (m.start, m.end));
-        Some((whole, value))
+        Some((whole, Some(value)))
     }
 
     /// Appends this rule's matches inside `window`, one after another from its start, as a
@@ -266,6 +300,12 @@ impl Compiled {
             } else {
                 whole.end()
             };
+            let Some(value) = value else {
+                continue;
+            };
+            if self.value_has_digit && !has_digit(text.as_bytes(), value.0..value.1) {
+                continue;
+            }
             let hit = Hit {
                 text,
                 whole: (whole.start(), whole.end()),
@@ -292,6 +332,15 @@ impl Compiled {
 
 mod loose;
 mod scratch;
+#[cfg(test)]
+mod tests;
+
+/// Whether `bytes` hold an ASCII digit in `range`.
+fn has_digit(bytes: &[u8], range: std::ops::Range<usize>) -> bool {
+    bytes
+        .get(range)
+        .is_some_and(|part| part.iter().any(u8::is_ascii_digit))
+}
 
 /// The byte offset after the character at `at`.
 fn next_char(text: &str, at: usize) -> usize {
