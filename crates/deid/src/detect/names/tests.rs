@@ -276,3 +276,20 @@ fn an_everyday_first_name_before_a_foreign_surname_is_a_name() {
     assert!(names.contains(&"Grace Jiráňová".to_owned()), "{names:?}");
     assert!(texts("Amazing Grace was sung.").is_empty());
 }
+
+#[test]
+fn a_text_after_a_longer_one_on_the_same_thread_finds_what_it_finds_alone() {
+    // The finder's tables are kept on the thread from one text to the next (see `scratch`):
+    // nothing the first text put in them may reach the second.
+    let first = "Eugene Walker, Marta Szollosyova and Jane Roe came with Dr. Smith today.";
+    let second = "yes we saw it and it is fine now";
+    let alone = std::thread::spawn(move || names(second)).join().ok();
+    let after = std::thread::spawn(move || {
+        names(first);
+        names(second)
+    })
+    .join()
+    .ok();
+    assert_eq!(alone, Some(Vec::new()));
+    assert_eq!(after, alone);
+}
