@@ -270,8 +270,12 @@ impl<'a> NameFinder<'a> {
             let gap = next.start > this.end;
             match bytes.get(this.end) {
                 Some(b' ') if next.start == this.end + 1 => !this.possessive,
-                // A space before punctuation (` (`, ` , `) keeps the words apart too.
-                Some(b' ') if bytes.get(this.end + 1).is_some_and(|&b| apart(b)) => false,
+                // A wider gap that starts with a space runs on only through more blanks (spaces,
+                // tabs, one line break): one with anything else second (` (`, ` . `, ` 10 `)
+                // keeps the words apart.
+                Some(b' ') if !matches!(bytes.get(this.end + 1), Some(b' ' | b'\t' | b'\n')) => {
+                    false
+                }
                 Some(&b) if gap && apart(b) => false,
                 // After a dot only an initial (`J. Roe`) runs on, and across a line break
                 // only a capitalised word into another (see `broken_across_lines`).
