@@ -17,11 +17,13 @@ mod cues;
 mod dictionary;
 mod phrasing;
 mod proper;
+mod scratch;
 mod speakers;
 
 use crate::detect::lexicon::{Eponym, Lexicon, Role, WordInfo};
 use crate::detect::tokens::{Shape, Token, gap, starts_sentence};
 use crate::entity::{Entity, EntityKind, Source};
+use scratch::Scratch;
 
 /// What the rules decided about one word.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -112,7 +114,7 @@ pub(crate) fn find_names(
     if tokens.is_empty() {
         return;
     }
-    let mut finder = NameFinder::new(text, tokens, lexicon, clinician_names);
+    let mut finder = NameFinder::new(text, tokens, lexicon, clinician_names, scratch::take());
     finder.titles();
     finder.cues();
     finder.named_in_lowercase();
@@ -131,6 +133,7 @@ pub(crate) fn find_names(
     finder.phrasing();
     finder.propagate();
     finder.emit(out);
+    scratch::keep(finder.into_scratch());
 }
 
 struct NameFinder<'a> {
@@ -177,19 +180,40 @@ impl<'a> NameFinder<'a> {
         tokens: &'a [Token<'a>],
         lexicon: &'a Lexicon,
         clinician_names: bool,
+        scratch: Scratch,
     ) -> Self {
         let n = tokens.len();
         // One walk looks every word up and sorts the tokens into the short lists the rules
-        // start from. Room for every token up front: one allocation each rather than
-        // regrowing while the walk fills them.
-        let mut info = Vec::with_capacity(n);
-        let mut unknown = Vec::with_capacity(n);
-        let mut capitals = Vec::with_capacity(n);
-        let mut roled = Vec::with_capacity(n);
-        let mut given = Vec::with_capacity(n);
-        let mut unknowns = Vec::with_capacity(n);
-        let mut phrased = Vec::with_capacity(n);
-        let mut mixed = Vec::new();
+        // start from. Room for every token up front (in tables kept from earlier texts, see
+        // [`scratch`]): no regrowing while the walk fills them.
+        let Scratch {
+            mut info,
+            mut unknown,
+            mut marks,
+            mut joined,
+            mut adjacent,
+            next_items,
+            list_starts,
+            mut capitals,
+            mut roled,
+            mut given,
+            mut unknowns,
+            mut phrased,
+            mut mixed,
+        } = scratch;
+        for list in [
+            &mut capitals,
+            &mut roled,
+            &mut given,
+            &mut unknowns,
+            &mut phrased,
+        ] {
+            list.reserve(n);
+        }
+        info.reserve(n);
+        unknown.reserve(n);
+        marks.resize(n, None);
+        joined.resize(n, false);
         for (i, token) in tokens.iter().enumerate() {
             let word = lexicon.info(token.lower);
             let is_unknown = proper::unknown_word(token, &word);
@@ -222,11 +246,11 @@ impl<'a> NameFinder<'a> {
             lexicon,
             lowercase: mostly_lower_case(text),
             clinician_names,
-            marks: vec![None; n],
-            joined: vec![false; n],
+            marks,
+            joined,
             adjacent: Vec::new(),
-            next_items: Vec::new(),
-            list_starts: Vec::new(),
+            next_items,
+            list_starts,
             capitals,
             roled,
             given,
@@ -235,27 +259,52 @@ impl<'a> NameFinder<'a> {
             mixed,
         };
         let bytes = text.as_bytes();
-        finder.adjacent = (0..tokens.len())
-            .map(|i| {
-                // Most words are followed by a single space, and most others by punctuation
-                // that keeps words apart (`, `, `) `): both answered here without a call.
-                let (this, next) = (&tokens[i], tokens.get(i + 1));
-                let Some(next) = next else {
-                    return false;
-                };
-                let gap = next.start > this.end;
-                match bytes.get(this.end) {
-                    Some(b' ') if next.start == this.end + 1 => !this.possessive,
-                    Some(&b) if gap && apart(b) => false,
-                    // After a dot only an initial (`J. Roe`) runs on, and across a line break
-                    // only a capitalised word into another (see `broken_across_lines`).
-                    Some(b'.') if gap && this.shape != Shape::Upper => false,
-                    Some(b'\n') if gap && (this.shape, next.shape) != CAPITALS => false,
-                    _ => finder.written_adjacent(i),
+        adjacent.reserve(n);
+        adjacent.extend((0..n).map(|i| {
+            // Most words are followed by a single space, and most others by punctuation
+            // that keeps words apart (`, `, `) `): both answered here without a call.
+            let (this, next) = (&tokens[i], tokens.get(i + 1));
+            let Some(next) = next else {
+                return false;
+            };
+            let gap = next.start > this.end;
+            match bytes.get(this.end) {
+                Some(b' ') if next.start == this.end + 1 => !this.possessive,
+                // A wider gap that starts with a space runs on only through more blanks (spaces,
+                // tabs, one line break): one with anything else second (` (`, ` . `, ` 10 `)
+                // keeps the words apart.
+                Some(b' ') if !matches!(bytes.get(this.end + 1), Some(b' ' | b'\t' | b'\n')) => {
+                    false
                 }
-            })
-            .collect();
+                Some(&b) if gap && apart(b) => false,
+                // After a dot only an initial (`J. Roe`) runs on, and across a line break
+                // only a capitalised word into another (see `broken_across_lines`).
+                Some(b'.') if gap && this.shape != Shape::Upper => false,
+                Some(b'\n') if gap && (this.shape, next.shape) != CAPITALS => false,
+                _ => finder.written_adjacent(i),
+            }
+        }));
+        finder.adjacent = adjacent;
         finder
+    }
+
+    /// The finder's per-token tables, to be kept for the next text (see [`scratch`]).
+    fn into_scratch(self) -> Scratch {
+        Scratch {
+            info: self.info,
+            unknown: self.unknown,
+            marks: self.marks,
+            joined: self.joined,
+            adjacent: self.adjacent,
+            next_items: self.next_items,
+            list_starts: self.list_starts,
+            capitals: self.capitals,
+            roled: self.roled,
+            given: self.given,
+            unknowns: self.unknowns,
+            phrased: self.phrased,
+            mixed: self.mixed,
+        }
     }
 
     /// Whether token `i` has the shape a name has in this text.

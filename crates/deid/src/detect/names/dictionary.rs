@@ -188,8 +188,10 @@ impl NameFinder<'_> {
         if self.next_items.len() == self.tokens.len() {
             return;
         }
-        let mut next_items = vec![None; self.tokens.len()];
-        let mut starts = Vec::new();
+        // The tables come empty from the kept ones (see [`super::scratch`]).
+        let mut next_items = std::mem::take(&mut self.next_items);
+        next_items.resize(self.tokens.len(), None);
+        let mut starts = std::mem::take(&mut self.list_starts);
         for &k in &self.capitals {
             // The two tokens before `k` (fewer at the start of the text).
             for j in k.saturating_sub(2)..k {

@@ -276,3 +276,34 @@ fn an_everyday_first_name_before_a_foreign_surname_is_a_name() {
     assert!(names.contains(&"Grace Jiráňová".to_owned()), "{names:?}");
     assert!(texts("Amazing Grace was sung.").is_empty());
 }
+
+#[test]
+fn a_text_after_a_longer_one_on_the_same_thread_finds_what_it_finds_alone() {
+    // The finder's tables are kept on the thread from one text to the next (see `scratch`):
+    // nothing the first text put in them may reach the second.
+    let first = "Eugene Walker, Marta Szollosyova and Jane Roe came with Dr. Smith today.";
+    let second = "yes we saw it and it is fine now";
+    let alone = std::thread::spawn(move || names(second)).join().ok();
+    let after = std::thread::spawn(move || {
+        names(first);
+        names(second)
+    })
+    .join()
+    .ok();
+    assert_eq!(alone, Some(Vec::new()));
+    assert_eq!(after, alone);
+}
+
+#[test]
+fn adjacency_answered_from_the_first_bytes_of_a_gap_is_what_the_whole_gap_says() {
+    let lexicon = Lexicon::new(crate::detect::names::ROLES);
+    let text = "Jane Roe  Ann ( Bo , Cy . Di ? Ed 10 Fay / Gus \tHal  \nIvy \r\nJo \u{a0}Kay\n\
+                Martha\nCollins Martha \nCollins J. Roe An125 Suanne858 Graves' Lee's  Mo  \n  Ned.";
+    let mut lowered = String::new();
+    let tokens = tokenize(text, &mut lowered);
+    let finder = NameFinder::new(text, &tokens, &lexicon, true, scratch::take());
+    for i in 0..tokens.len() {
+        let word = &text[tokens[i].start..tokens[i].end];
+        assert_eq!(finder.adjacent(i), finder.written_adjacent(i), "{word}");
+    }
+}
