@@ -295,14 +295,20 @@ fn default_message(request: &MessagesRequest, n: u64) -> MessagesResponse {
     let said = last_user
         .map(|m| m.content.texts().join("\n"))
         .unwrap_or_default();
-    let text = format!("Mock upstream reply. You said: {said}");
+    const OPENING: &str = "Mock upstream reply. You said: ";
+    let text = format!("{OPENING}{said}");
+    // Words stand in for tokens. Counted by ASCII white space, a byte at a time: the mock shares
+    // the benchmark's cores with the gateway, and the Unicode-aware count cost it more than the
+    // rest of its answer. The opening ends in a space, so its words and the quote's add up.
+    let said_words = said.split_ascii_whitespace().count() as u64;
+    let opening_words = OPENING.split_ascii_whitespace().count() as u64;
     MessagesResponse {
         id: format!("msg_mock_{n:04}"),
         kind: "message".to_owned(),
         role: Role::Assistant,
         usage: Usage {
-            input_tokens: said.split_whitespace().count() as u64,
-            output_tokens: text.split_whitespace().count() as u64,
+            input_tokens: said_words,
+            output_tokens: opening_words + said_words,
             ..Usage::default()
         },
         content: vec![ContentBlock::text(text)],
@@ -310,5 +316,36 @@ fn default_message(request: &MessagesRequest, n: u64) -> MessagesResponse {
         stop_reason: Some(StopReason::EndTurn),
         stop_sequence: None,
         extra: Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_message;
+    use crate::types::MessagesRequest;
+
+    #[test]
+    fn the_default_answer_counts_the_words_it_quotes_and_adds() {
+        let request: MessagesRequest = match serde_json::from_value(serde_json::json!({
+            "model": "claude-mock-1", "max_tokens": 16,
+            "messages": [{"role": "user", "content": "  three\twords here\n"}]
+        })) {
+            Ok(request) => request,
+            Err(err) => panic!("the request parses: {err}"),
+        };
+        let answer = default_message(&request, 1);
+        assert_eq!(answer.usage.input_tokens, 3);
+        let [block] = answer.content.as_slice() else {
+            panic!("one block")
+        };
+        let text = serde_json::to_value(block).unwrap_or_default()["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            answer.usage.output_tokens,
+            text.split_whitespace().count() as u64
+        );
+        assert_eq!(answer.usage.output_tokens, 8);
     }
 }
