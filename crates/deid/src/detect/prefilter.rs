@@ -63,9 +63,10 @@ struct Reach {
     /// only, see `trigger::starts_on_word`): an occurrence after an ASCII letter, digit or
     /// underscore is in no match, and a window starts at the occurrence that opens it.
     starts_on_word: bool,
-    /// Bytes of which every match holds one, besides its trigger (a word trigger only): a
-    /// window around a group of occurrences that holds none of them holds no match.
-    needs: Option<ByteSet>,
+    /// Every match holds a digit or a byte beyond ASCII besides its trigger (a word trigger
+    /// only): a window around a group of occurrences that holds none holds no match. Those
+    /// bytes are a trigger of their own (`Prefilter::digits`), so the scan lists where they are.
+    needs_digits: bool,
 }
 
 /// Where one rule must be searched in one text.
@@ -115,6 +116,10 @@ pub(crate) struct Prefilter {
     /// For each byte, the byte triggers (one bit each) it belongs to.
     byte_triggers: [u64; 256],
     triggers: Vec<Trigger>,
+    /// The index in `triggers` of the digits and bytes beyond ASCII, whose runs tell a window
+    /// of a rule that `needs_digits` whether it may hold a match: there whenever such a rule
+    /// is, even when no rule has it as its trigger.
+    digits: Option<usize>,
     /// Every distinct reach of a rule.
     reaches: Vec<Reach>,
     /// For each rule, the index of its reach in `reaches`.
@@ -181,9 +186,8 @@ impl Prefilter {
                 Some(Trigger::Bytes(set)) if trigger::first_bytes(&hir).is_subset(set));
             let starts_on_word = matches!(&chosen,
                 Some(Trigger::Words(words)) if trigger::starts_on_word(&hir, words));
-            let needs = matches!(&chosen, Some(Trigger::Words(_)))
-                .then(digits_and_non_ascii)
-                .filter(|digits| trigger::requires(&hir, digits));
+            let needs_digits = matches!(&chosen, Some(Trigger::Words(_)))
+                && trigger::requires(&hir, &digits_and_non_ascii());
             let trigger = chosen.map(|t| match triggers.iter().position(|known| *known == t) {
                 Some(at) => at,
                 None => {
@@ -200,10 +204,20 @@ impl Prefilter {
                 starts_on_trigger,
                 allows_trigger,
                 starts_on_word,
-                needs,
+                needs_digits,
             });
         }
 
+        let digits = rules.iter().any(|rule| rule.needs_digits).then(|| {
+            let digits = Trigger::Bytes(digits_and_non_ascii());
+            triggers
+                .iter()
+                .position(|known| *known == digits)
+                .unwrap_or_else(|| {
+                    triggers.push(digits);
+                    triggers.len() - 1
+                })
+        });
         let mut reaches: Vec<Reach> = Vec::new();
         let rule_reach = rules
             .iter()
@@ -271,6 +285,7 @@ impl Prefilter {
             gates,
             byte_triggers,
             triggers,
+            digits,
             reaches,
             rule_reach,
         })
@@ -309,25 +324,30 @@ impl Prefilter {
         let mut out = Vec::with_capacity(hits.iter().map(Vec::len).sum());
         // Runs cut to one reach's allowed bytes, refilled for each reach that needs them.
         let mut runs = Vec::new();
+        let digits = self
+            .digits
+            .and_then(|t| hits.get(t))
+            .map_or(&[][..], Vec::as_slice);
         let reaches = self
             .reaches
             .iter()
             .map(|reach| {
                 let t = reach.trigger?;
                 let from = out.len();
+                let needs = reach.needs_digits.then_some(digits);
                 match &self.triggers[t] {
                     Trigger::Words(_) if escaped => return None,
                     // No occurrence, no window (the common case: most triggers are rare).
                     _ if hits[t].is_empty() => {}
                     Trigger::Words(_) => {
-                        windows(text, reach, &hits[t], Hits::Any, &costs, &mut out)
+                        windows(text, reach, &hits[t], Hits::Any, needs, &costs, &mut out)
                     }
                     Trigger::Bytes(_) if reach.allows_trigger => {
-                        windows(text, reach, &hits[t], Hits::Cut, &costs, &mut out);
+                        windows(text, reach, &hits[t], Hits::Cut, needs, &costs, &mut out);
                     }
                     Trigger::Bytes(_) => {
                         allowed_runs(bytes, reach, &hits[t], &mut runs);
-                        windows(text, reach, &runs, Hits::Cut, &costs, &mut out);
+                        windows(text, reach, &runs, Hits::Cut, needs, &costs, &mut out);
                     }
                 }
                 Some((from, out.len()))

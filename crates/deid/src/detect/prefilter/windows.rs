@@ -44,7 +44,8 @@ pub(super) enum Hits {
 }
 
 /// The merged windows of one rule around the sorted occurrences `hits` of its trigger, appended
-/// to `out` (what `out` already held belongs to other rules and is left alone).
+/// to `out` (what `out` already held belongs to other rules and is left alone). `needs`, for a
+/// rule every match of which holds a digit or a byte beyond ASCII, lists the runs of such bytes.
 ///
 /// Occurrences that touch or overlap form one group (every byte of it may be in a match). A
 /// group's window reaches from it, on each side, over bytes the rule allows, for no more
@@ -56,6 +57,7 @@ pub(super) fn windows(
     rule: &Reach,
     hits: &[(usize, usize)],
     hits_are: Hits,
+    needs: Option<&[(usize, usize)]>,
     costs: &Costs,
     out: &mut Vec<(usize, usize)>,
 ) {
@@ -166,9 +168,7 @@ pub(super) fn windows(
             // A window apart from the last one was not cut short by it: every match around
             // this group lies in `from..to`, so when a match needs a byte found nowhere there,
             // there is none.
-            _ if rule
-                .needs
-                .is_some_and(|needs| !bytes[from..to].iter().any(|&b| needs.contains(b))) => {}
+            _ if needs.is_some_and(|runs| !overlaps(runs, from, to)) => {}
             _ => out.push((from, to)),
         }
     }
@@ -182,6 +182,14 @@ pub(super) fn windows(
         }
     }
     out.truncate(kept);
+}
+
+/// Whether one of `runs` (sorted and disjoint, as the scan lists runs of trigger bytes) holds
+/// a byte of `from..to`: a binary search rather than a read of the window's bytes, which cost
+/// more than the rest of the window's making for rules whose windows span whole sentences.
+fn overlaps(runs: &[(usize, usize)], from: usize, to: usize) -> bool {
+    let first_after = runs.partition_point(|run| run.1 <= from);
+    runs.get(first_after).is_some_and(|run| run.0.max(from) < to)
 }
 
 /// Bytes read at a time by `allowed_prefix` and `allowed_suffix`: eight table look-ups and
@@ -228,4 +236,24 @@ fn allowed_suffix(allows: &[bool; 256], bytes: &[u8]) -> usize {
             .rev()
             .position(|&byte| !allows[usize::from(byte)])
             .unwrap_or(rest.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overlaps;
+
+    #[test]
+    fn overlaps_says_whether_a_run_holds_a_byte_of_the_span() {
+        let runs = [(2, 4), (7, 8), (10, 15)];
+        let plain = |from: usize, to: usize| {
+            runs.iter()
+                .any(|r| (r.0..r.1).any(|b| (from..to).contains(&b)))
+        };
+        for from in 0..18 {
+            for to in from..18 {
+                assert_eq!(overlaps(&runs, from, to), plain(from, to), "{from}..{to}");
+            }
+        }
+        assert!(!overlaps(&[], 0, 10));
+    }
 }
