@@ -26,6 +26,7 @@ use super::trigger::{self, ByteSet, FOLD_ESCAPES, Words};
 use crate::error::DeidError;
 use joint::Joint;
 use scan::{Gate, scan};
+use screen::Screen;
 use windows::{Hits, allowed_runs, windows};
 use words::WordFinder;
 
@@ -120,6 +121,12 @@ pub(crate) struct Prefilter {
     /// of a rule that `needs_digits` whether it may hold a match: there whenever such a rule
     /// is, even when no rule has it as its trigger.
     digits: Option<usize>,
+    /// The triggers of bytes with a screen of their rules that allow all of them (see
+    /// `screen`), and that screen.
+    screens: Vec<(usize, Screen)>,
+    /// For each reach, the index in `screens` of its trigger's screen and its bit there, or a
+    /// bit of zero when no screen has it.
+    screen_bits: Vec<(usize, u64)>,
     /// Every distinct reach of a rule.
     reaches: Vec<Reach>,
     /// For each rule, the index of its reach in `reaches`.
@@ -231,6 +238,22 @@ impl Prefilter {
                 },
             )
             .collect();
+        let mut screen_bits = vec![(0, 0u64); reaches.len()];
+        let mut screens = Vec::new();
+        for (t, trigger) in triggers.iter().enumerate() {
+            let screened = |r: &&Reach| r.trigger == Some(t) && r.allows_trigger;
+            let members: Vec<&Reach> = reaches.iter().filter(screened).collect();
+            let Some(screen) =
+                Screen::new(&members).filter(|_| matches!(trigger, Trigger::Bytes(_)))
+            else {
+                continue;
+            };
+            let indices = (0..reaches.len()).filter(|&r| screened(&&reaches[r]));
+            for (k, r) in indices.enumerate() {
+                screen_bits[r] = (screens.len(), 1 << k);
+            }
+            screens.push((t, screen));
+        }
         let gates: Vec<Gate> = (0..triggers.len())
             .map(|t| {
                 let mut gate = Gate {
@@ -286,6 +309,8 @@ impl Prefilter {
             byte_triggers,
             triggers,
             digits,
+            screens,
+            screen_bits,
             reaches,
             rule_reach,
         })
@@ -328,10 +353,17 @@ impl Prefilter {
             .digits
             .and_then(|t| hits.get(t))
             .map_or(&[][..], Vec::as_slice);
+        let live: Vec<Vec<u64>> = (self.screens.iter())
+            .map(|(t, screen)| {
+                hits.get(*t)
+                    .map_or_else(Vec::new, |runs| screen.live(bytes, runs))
+            })
+            .collect();
         let reaches = self
             .reaches
             .iter()
-            .map(|reach| {
+            .zip(&self.screen_bits)
+            .map(|(reach, &(screen, bit))| {
                 let t = reach.trigger?;
                 let from = out.len();
                 let needs = reach.needs_digits.then_some(digits);
@@ -343,7 +375,11 @@ impl Prefilter {
                         windows(text, reach, &hits[t], Hits::Any, needs, &costs, &mut out)
                     }
                     Trigger::Bytes(_) if reach.allows_trigger => {
-                        windows(text, reach, &hits[t], Hits::Cut, needs, &costs, &mut out);
+                        let hits_are = match live.get(screen) {
+                            Some(live) if bit != 0 => Hits::Screened { live, bit },
+                            _ => Hits::Cut,
+                        };
+                        windows(text, reach, &hits[t], hits_are, needs, &costs, &mut out);
                     }
                     Trigger::Bytes(_) => {
                         allowed_runs(bytes, reach, &hits[t], &mut runs);
@@ -364,6 +400,7 @@ impl Prefilter {
 mod costs;
 mod joint;
 mod scan;
+mod screen;
 mod windows;
 mod words;
 

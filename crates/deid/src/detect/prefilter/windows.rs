@@ -35,12 +35,15 @@ pub(super) fn allowed_runs(
 
 /// What the bytes of a rule's trigger occurrences are known to be.
 #[derive(Clone, Copy)]
-pub(super) enum Hits {
+pub(super) enum Hits<'h> {
     /// Any bytes: an occurrence holding one the rule does not allow is in no match.
     Any,
     /// Only bytes the rule allows (see `allowed_runs`), in runs that never touch: a byte
     /// outside every run lies between any two of them.
     Cut,
+    /// Runs as `Cut`, already screened for all the rules of the trigger (see `screen`): the
+    /// rule skips run `i` when `live[i]` lacks its `bit`.
+    Screened { live: &'h [u64], bit: u64 },
 }
 
 /// The merged windows of one rule around the sorted occurrences `hits` of its trigger, appended
@@ -56,7 +59,7 @@ pub(super) fn windows(
     text: &str,
     rule: &Reach,
     hits: &[(usize, usize)],
-    hits_are: Hits,
+    hits_are: Hits<'_>,
     needs: Option<&[(usize, usize)]>,
     costs: &Costs,
     out: &mut Vec<(usize, usize)>,
@@ -65,7 +68,7 @@ pub(super) fn windows(
     // This rule's windows are `out[base..]`.
     let base = out.len();
     // Runs of trigger bytes are already cut to allowed bytes; words may hold any.
-    let cut = matches!(hits_are, Hits::Cut);
+    let cut = !matches!(hits_are, Hits::Any);
     // An occurrence that cannot start a match, when every match starts on one, is in none
     // (the same test the scan made for all of a trigger's rules together).
     let fits = |&(start, end): &(usize, usize)| {
@@ -92,6 +95,13 @@ pub(super) fn windows(
     let (mut frontier, mut at_run_end) = (0, false);
     let mut i = 0;
     while i < hits.len() {
+        // The screen made the fenced test below for this run already.
+        if let Hits::Screened { live, bit } = hits_are
+            && live.get(i).is_some_and(|&rules| rules & bit == 0)
+        {
+            i += 1;
+            continue;
+        }
         // An occurrence holding a byte no match may hold is in no match.
         if !fits(&hits[i]) {
             i += 1;
@@ -101,7 +111,8 @@ pub(super) fn windows(
         let (mut min_end, mut max_start) = (end, start);
         i += 1;
         // Runs of trigger bytes never touch (see `Hits::Cut`), so this group is one run.
-        if cut && end - start < rule.min_len && fenced(start, end) {
+        let screened = matches!(hits_are, Hits::Screened { .. });
+        if cut && !screened && end - start < rule.min_len && fenced(start, end) {
             continue;
         }
         while i < hits.len() && hits[i].0 <= end && fits(&hits[i]) {
