@@ -141,21 +141,13 @@ pub(super) fn windows(
             let ceiling = costs.before(end).saturating_add(budget);
             high = high.min(costs.last_with(ceiling));
         }
-        // A match that starts on a trigger byte or word starts inside this group: nothing to
-        // its left is in one.
-        let starts_inside = (cut && rule.starts_on_trigger) || rule.starts_on_word;
-        // Every match around this group lies in `low..high`, or from the group's start when
-        // it starts inside it; with no needed byte there, the group is in no match and goes
-        // like an occurrence that does not fit, before the scans (most groups of a rule whose
-        // budget spans a sentence and that needs a digit, in prose).
-        let earliest = if starts_inside { start } else { low.min(start) };
-        if needs.is_some_and(|runs| !overlaps(runs, earliest, high.max(end))) {
-            continue;
-        }
 
         let last_end = out[base..].last().map_or(0, |w| w.1);
         let mut from = start;
         let bound = low.max(last_end);
+        // A match that starts on a trigger byte or word starts inside this group: nothing to
+        // its left is in one.
+        let starts_inside = (cut && rule.starts_on_trigger) || rule.starts_on_word;
         if from > bound && !starts_inside {
             from -= allowed_suffix(&rule.allows, &bytes[bound..start]);
         }
@@ -192,16 +184,15 @@ pub(super) fn windows(
         }
     }
     // A window shorter than the shortest match holds none.
-    let mine = &mut out[base..];
-    let mut kept = 0;
-    for at in 0..mine.len() {
-        let window = mine[at];
+    let mut kept = base;
+    for at in base..out.len() {
+        let window = out[at];
         if window.1 - window.0 >= rule.min_len {
-            mine[kept] = window;
+            out[kept] = window;
             kept += 1;
         }
     }
-    out.truncate(base + kept);
+    out.truncate(kept);
 }
 
 /// Whether one of `runs` (sorted and disjoint, as the scan lists runs of trigger bytes) holds
@@ -209,8 +200,7 @@ pub(super) fn windows(
 /// more than the rest of the window's making for rules whose windows span whole sentences.
 fn overlaps(runs: &[(usize, usize)], from: usize, to: usize) -> bool {
     let first_after = runs.partition_point(|run| run.1 <= from);
-    runs.get(first_after)
-        .is_some_and(|run| run.0.max(from) < to)
+    runs.get(first_after).is_some_and(|run| run.0.max(from) < to)
 }
 
 /// Bytes read at a time by `allowed_prefix` and `allowed_suffix`: eight table look-ups and
