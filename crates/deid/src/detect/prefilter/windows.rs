@@ -200,7 +200,8 @@ pub(super) fn windows(
 /// more than the rest of the window's making for rules whose windows span whole sentences.
 fn overlaps(runs: &[(usize, usize)], from: usize, to: usize) -> bool {
     let first_after = runs.partition_point(|run| run.1 <= from);
-    runs.get(first_after).is_some_and(|run| run.0.max(from) < to)
+    runs.get(first_after)
+        .is_some_and(|run| run.0.max(from) < to)
 }
 
 /// Bytes read at a time by `allowed_prefix` and `allowed_suffix`: eight table look-ups and
