@@ -26,6 +26,7 @@ use super::trigger::{self, ByteSet, FOLD_ESCAPES, Words};
 use crate::error::DeidError;
 use joint::Joint;
 use scan::{Gate, scan};
+use screen::Screen;
 use windows::{Hits, allowed_runs, windows};
 use words::WordFinder;
 
@@ -63,9 +64,10 @@ struct Reach {
     /// only, see `trigger::starts_on_word`): an occurrence after an ASCII letter, digit or
     /// underscore is in no match, and a window starts at the occurrence that opens it.
     starts_on_word: bool,
-    /// Bytes of which every match holds one, besides its trigger (a word trigger only): a
-    /// window around a group of occurrences that holds none of them holds no match.
-    needs: Option<ByteSet>,
+    /// Every match holds a digit or a byte beyond ASCII besides its trigger (a word trigger
+    /// only): a window around a group of occurrences that holds none holds no match. Those
+    /// bytes are a trigger of their own (`Prefilter::digits`), so the scan lists where they are.
+    needs_digits: bool,
 }
 
 /// Where one rule must be searched in one text.
@@ -115,6 +117,16 @@ pub(crate) struct Prefilter {
     /// For each byte, the byte triggers (one bit each) it belongs to.
     byte_triggers: [u64; 256],
     triggers: Vec<Trigger>,
+    /// The index in `triggers` of the digits and bytes beyond ASCII, whose runs tell a window
+    /// of a rule that `needs_digits` whether it may hold a match: there whenever such a rule
+    /// is, even when no rule has it as its trigger.
+    digits: Option<usize>,
+    /// The triggers of bytes with a screen of their rules that allow all of them (see
+    /// `screen`), and that screen.
+    screens: Vec<(usize, Screen)>,
+    /// For each reach, the index in `screens` of its trigger's screen and its bit there, or a
+    /// bit of zero when no screen has it.
+    screen_bits: Vec<(usize, u64)>,
     /// Every distinct reach of a rule.
     reaches: Vec<Reach>,
     /// For each rule, the index of its reach in `reaches`.
@@ -181,9 +193,8 @@ impl Prefilter {
                 Some(Trigger::Bytes(set)) if trigger::first_bytes(&hir).is_subset(set));
             let starts_on_word = matches!(&chosen,
                 Some(Trigger::Words(words)) if trigger::starts_on_word(&hir, words));
-            let needs = matches!(&chosen, Some(Trigger::Words(_)))
-                .then(digits_and_non_ascii)
-                .filter(|digits| trigger::requires(&hir, digits));
+            let needs_digits = matches!(&chosen, Some(Trigger::Words(_)))
+                && trigger::requires(&hir, &digits_and_non_ascii());
             let trigger = chosen.map(|t| match triggers.iter().position(|known| *known == t) {
                 Some(at) => at,
                 None => {
@@ -200,10 +211,20 @@ impl Prefilter {
                 starts_on_trigger,
                 allows_trigger,
                 starts_on_word,
-                needs,
+                needs_digits,
             });
         }
 
+        let digits = rules.iter().any(|rule| rule.needs_digits).then(|| {
+            let digits = Trigger::Bytes(digits_and_non_ascii());
+            triggers
+                .iter()
+                .position(|known| *known == digits)
+                .unwrap_or_else(|| {
+                    triggers.push(digits);
+                    triggers.len() - 1
+                })
+        });
         let mut reaches: Vec<Reach> = Vec::new();
         let rule_reach = rules
             .iter()
@@ -217,6 +238,22 @@ impl Prefilter {
                 },
             )
             .collect();
+        let mut screen_bits = vec![(0, 0u64); reaches.len()];
+        let mut screens = Vec::new();
+        for (t, trigger) in triggers.iter().enumerate() {
+            let screened = |r: &&Reach| r.trigger == Some(t) && r.allows_trigger;
+            let members: Vec<&Reach> = reaches.iter().filter(screened).collect();
+            let Some(screen) =
+                Screen::new(&members).filter(|_| matches!(trigger, Trigger::Bytes(_)))
+            else {
+                continue;
+            };
+            let indices = (0..reaches.len()).filter(|&r| screened(&&reaches[r]));
+            for (k, r) in indices.enumerate() {
+                screen_bits[r] = (screens.len(), 1 << k);
+            }
+            screens.push((t, screen));
+        }
         let gates: Vec<Gate> = (0..triggers.len())
             .map(|t| {
                 let mut gate = Gate {
@@ -272,6 +309,9 @@ impl Prefilter {
             gates,
             byte_triggers,
             triggers,
+            digits,
+            screens,
+            screen_bits,
             reaches,
             rule_reach,
         })
@@ -310,25 +350,41 @@ impl Prefilter {
         let mut out = Vec::with_capacity(hits.iter().map(Vec::len).sum());
         // Runs cut to one reach's allowed bytes, refilled for each reach that needs them.
         let mut runs = Vec::new();
+        let digits = self
+            .digits
+            .and_then(|t| hits.get(t))
+            .map_or(&[][..], Vec::as_slice);
+        let live: Vec<Vec<u64>> = (self.screens.iter())
+            .map(|(t, screen)| {
+                hits.get(*t)
+                    .map_or_else(Vec::new, |runs| screen.live(bytes, runs))
+            })
+            .collect();
         let reaches = self
             .reaches
             .iter()
-            .map(|reach| {
+            .zip(&self.screen_bits)
+            .map(|(reach, &(screen, bit))| {
                 let t = reach.trigger?;
                 let from = out.len();
+                let needs = reach.needs_digits.then_some(digits);
                 match &self.triggers[t] {
                     Trigger::Words(_) if escaped => return None,
                     // No occurrence, no window (the common case: most triggers are rare).
                     _ if hits[t].is_empty() => {}
                     Trigger::Words(_) => {
-                        windows(text, reach, &hits[t], Hits::Any, &costs, &mut out)
+                        windows(text, reach, &hits[t], Hits::Any, needs, &costs, &mut out)
                     }
                     Trigger::Bytes(_) if reach.allows_trigger => {
-                        windows(text, reach, &hits[t], Hits::Cut, &costs, &mut out);
+                        let hits_are = match live.get(screen) {
+                            Some(live) if bit != 0 => Hits::Screened { live, bit },
+                            _ => Hits::Cut,
+                        };
+                        windows(text, reach, &hits[t], hits_are, needs, &costs, &mut out);
                     }
                     Trigger::Bytes(_) => {
                         allowed_runs(bytes, reach, &hits[t], &mut runs);
-                        windows(text, reach, &runs, Hits::Cut, &costs, &mut out);
+                        windows(text, reach, &runs, Hits::Cut, needs, &costs, &mut out);
                     }
                 }
                 Some((from, out.len()))
@@ -345,6 +401,7 @@ impl Prefilter {
 mod costs;
 mod joint;
 mod scan;
+mod screen;
 mod windows;
 mod words;
 

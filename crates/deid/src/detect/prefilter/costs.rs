@@ -63,7 +63,9 @@ fn word_of(chunk: &[u8]) -> u64 {
 }
 
 impl Costs {
-    /// Reads `bytes` once.
+    /// Reads `bytes` once. Inlined into the scan, its one caller: made a call of its own, the
+    /// map cost about one instruction a byte more to build.
+    #[inline]
     pub(super) fn new(bytes: &[u8]) -> Self {
         let words = bytes.len() / WORD + 1;
         let mut bits = Vec::with_capacity(words);

@@ -35,16 +35,20 @@ pub(super) fn allowed_runs(
 
 /// What the bytes of a rule's trigger occurrences are known to be.
 #[derive(Clone, Copy)]
-pub(super) enum Hits {
+pub(super) enum Hits<'h> {
     /// Any bytes: an occurrence holding one the rule does not allow is in no match.
     Any,
     /// Only bytes the rule allows (see `allowed_runs`), in runs that never touch: a byte
     /// outside every run lies between any two of them.
     Cut,
+    /// Runs as `Cut`, already screened for all the rules of the trigger (see `screen`): the
+    /// rule skips run `i` when `live[i]` lacks its `bit`.
+    Screened { live: &'h [u64], bit: u64 },
 }
 
 /// The merged windows of one rule around the sorted occurrences `hits` of its trigger, appended
-/// to `out` (what `out` already held belongs to other rules and is left alone).
+/// to `out` (what `out` already held belongs to other rules and is left alone). `needs`, for a
+/// rule every match of which holds a digit or a byte beyond ASCII, lists the runs of such bytes.
 ///
 /// Occurrences that touch or overlap form one group (every byte of it may be in a match). A
 /// group's window reaches from it, on each side, over bytes the rule allows, for no more
@@ -55,7 +59,8 @@ pub(super) fn windows(
     text: &str,
     rule: &Reach,
     hits: &[(usize, usize)],
-    hits_are: Hits,
+    hits_are: Hits<'_>,
+    needs: Option<&[(usize, usize)]>,
     costs: &Costs,
     out: &mut Vec<(usize, usize)>,
 ) {
@@ -63,7 +68,7 @@ pub(super) fn windows(
     // This rule's windows are `out[base..]`.
     let base = out.len();
     // Runs of trigger bytes are already cut to allowed bytes; words may hold any.
-    let cut = matches!(hits_are, Hits::Cut);
+    let cut = !matches!(hits_are, Hits::Any);
     // An occurrence that cannot start a match, when every match starts on one, is in none
     // (the same test the scan made for all of a trigger's rules together).
     let fits = |&(start, end): &(usize, usize)| {
@@ -90,6 +95,13 @@ pub(super) fn windows(
     let (mut frontier, mut at_run_end) = (0, false);
     let mut i = 0;
     while i < hits.len() {
+        // The screen made the fenced test below for this run already.
+        if let Hits::Screened { live, bit } = hits_are
+            && live.get(i).is_some_and(|&rules| rules & bit == 0)
+        {
+            i += 1;
+            continue;
+        }
         // An occurrence holding a byte no match may hold is in no match.
         if !fits(&hits[i]) {
             i += 1;
@@ -99,7 +111,8 @@ pub(super) fn windows(
         let (mut min_end, mut max_start) = (end, start);
         i += 1;
         // Runs of trigger bytes never touch (see `Hits::Cut`), so this group is one run.
-        if cut && end - start < rule.min_len && fenced(start, end) {
+        let screened = matches!(hits_are, Hits::Screened { .. });
+        if cut && !screened && end - start < rule.min_len && fenced(start, end) {
             continue;
         }
         while i < hits.len() && hits[i].0 <= end && fits(&hits[i]) {
@@ -166,9 +179,7 @@ pub(super) fn windows(
             // A window apart from the last one was not cut short by it: every match around
             // this group lies in `from..to`, so when a match needs a byte found nowhere there,
             // there is none.
-            _ if rule
-                .needs
-                .is_some_and(|needs| !bytes[from..to].iter().any(|&b| needs.contains(b))) => {}
+            _ if needs.is_some_and(|runs| !overlaps(runs, from, to)) => {}
             _ => out.push((from, to)),
         }
     }
@@ -182,6 +193,15 @@ pub(super) fn windows(
         }
     }
     out.truncate(kept);
+}
+
+/// Whether one of `runs` (sorted and disjoint, as the scan lists runs of trigger bytes) holds
+/// a byte of `from..to`: a binary search rather than a read of the window's bytes, which cost
+/// more than the rest of the window's making for rules whose windows span whole sentences.
+fn overlaps(runs: &[(usize, usize)], from: usize, to: usize) -> bool {
+    let first_after = runs.partition_point(|run| run.1 <= from);
+    runs.get(first_after)
+        .is_some_and(|run| run.0.max(from) < to)
 }
 
 /// Bytes read at a time by `allowed_prefix` and `allowed_suffix`: eight table look-ups and
@@ -228,4 +248,24 @@ fn allowed_suffix(allows: &[bool; 256], bytes: &[u8]) -> usize {
             .rev()
             .position(|&byte| !allows[usize::from(byte)])
             .unwrap_or(rest.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overlaps;
+
+    #[test]
+    fn overlaps_says_whether_a_run_holds_a_byte_of_the_span() {
+        let runs = [(2, 4), (7, 8), (10, 15)];
+        let plain = |from: usize, to: usize| {
+            runs.iter()
+                .any(|r| (r.0..r.1).any(|b| (from..to).contains(&b)))
+        };
+        for from in 0..18 {
+            for to in from..18 {
+                assert_eq!(overlaps(&runs, from, to), plain(from, to), "{from}..{to}");
+            }
+        }
+        assert!(!overlaps(&[], 0, 10));
+    }
 }
