@@ -25,6 +25,19 @@ impl Gen {
             .unwrap_or_default()
     }
 
+    /// `len` bytes drawn from `alphabet` (which may hold parts of characters: the bytes need
+    /// not be UTF-8).
+    pub(crate) fn bytes(&mut self, alphabet: &[u8], len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                alphabet
+                    .get(self.below(alphabet.len()))
+                    .copied()
+                    .unwrap_or(b' ')
+            })
+            .collect()
+    }
+
     /// Text of up to `max` pieces, drawn from `PIECES` and from `extra` (values, say).
     pub(crate) fn text(&mut self, extra: &[String], max: usize) -> String {
         let mut text = String::new();

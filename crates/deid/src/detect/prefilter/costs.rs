@@ -130,6 +130,7 @@ impl Costs {
 mod tests {
     use super::Costs;
     use crate::detect::trigger;
+    use crate::testgen::Gen;
 
     /// The two lists the map replaced, worked out the plain way.
     fn plain(bytes: &[u8]) -> (Vec<u32>, Vec<usize>) {
@@ -175,17 +176,10 @@ mod tests {
         check(b" ");
         check(b"x");
         // Lengths around word edges, with spaces, controls and bytes beyond ASCII mixed in.
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut generator = Gen::new(0x9E37_79B9_7F4A_7C15);
         let alphabet: &[u8] = b"ab1 \t\n\r\x0b\x0c\x01~\x7f\xc3\xa9\xe2";
         for len in (0..200).chain([255, 256, 257, 1000, 4097]) {
-            let text: Vec<u8> = (0..len)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    alphabet[(state % alphabet.len() as u64) as usize]
-                })
-                .collect();
+            let text = generator.bytes(alphabet, len);
             check(&text);
         }
         check(&[b' '; 130]);

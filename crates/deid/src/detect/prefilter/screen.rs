@@ -74,6 +74,7 @@ impl Screen {
 mod tests {
     use super::Screen;
     use crate::detect::prefilter::Reach;
+    use crate::testgen::Gen;
 
     fn reach(allowed: &[u8], min_len: usize) -> Reach {
         Reach {
@@ -115,16 +116,9 @@ mod tests {
             panic!("five rules fit")
         };
         let alphabet: &[u8] = b"0123-/ .ab\n\xc3\xa9";
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut generator = Gen::new(0x9E37_79B9_7F4A_7C15);
         for len in 0..120 {
-            let text: Vec<u8> = (0..len)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    alphabet[(state % alphabet.len() as u64) as usize]
-                })
-                .collect();
+            let text = generator.bytes(alphabet, len);
             // Runs of digits and bytes beyond ASCII, as the scan lists them.
             let mut runs: Vec<(usize, usize)> = Vec::new();
             for (at, &b) in text.iter().enumerate() {
