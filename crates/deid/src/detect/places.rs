@@ -25,7 +25,8 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             ),
             Location,
             0.85,
-        ),
+        )
+        .needing(needs::street_suffix),
         // 3911 fourth avenue, 31 kettu street: an address typed in lower case, with the kinds
         // of street no other phrase ends in.
         checked(
@@ -66,14 +67,16 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             Location,
             0.6,
             street_after_cue,
-        ),
+        )
+        .needing(needs::number_then_number),
         // The same after a label's colon or a unit, when the street name is capitalised.
         checked(
             r"(?:[:][ \t]+|\b(?i:apt|suite|unit)\.?[ \t]+\d{1,5}[ \t]+)(?P<v>\d{1,6}[ \t]+\p{Lu}[\p{L}'’.-]*(?:[ \t]+\p{L}[\p{L}'’.-]*){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?)",
             Location,
             0.6,
             house_number,
-        ),
+        )
+        .needing(needs::number_then_number),
         // at 9816 214 Pavlou Drandaki, to 70248 31 Rue Tachkent: a postal or building number,
         // then the house number and a capitalised street name.
         checked(
@@ -81,7 +84,8 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             Location,
             0.6,
             street_after_at,
-        ),
+        )
+        .needing(needs::number_then_number),
         // in Acquapendente 1021, in Quinta de São Tiago 3610-114, in ÖVERTURINGEN 840 24: the
         // postcode written after the place, the way most of Europe writes it.
         checked(
@@ -89,7 +93,8 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             Zip,
             0.6,
             postcode_after_place,
-        ),
+        )
+        .needing(needs::place_then_postcode),
         // Kiannonkatu 98, Skoanveien 226, Søndergade 52, Hauptstraße 5
         rule(
             r"(?i)\b\p{L}*(?:katu|gatan|vägen|vej|veien|vegen|gade|straße|strasse|weg|laan|straat|plein|allee|gasse|platz|tie|polku|kuja|ulica|utca|torget|plads|gränd|väg|rinne|tänav|iela|gatve)\s+\d{1,5}[a-z]?\b",
@@ -131,7 +136,8 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             Location,
             0.7,
             house_number,
-        ),
+        )
+        .needing(needs::number_then_number),
         // "address: ...", "lives at ..." — the rest of the line up to a full stop.
         checked(
             r"(?i)\b(?:address|addr|lives\s+at|living\s+at|lives\s+on|living\s+on|resides\s+at|residing\s+at|located\s+at|home\s+at)\s*(?:is\s*)?[:\-]?\s*(?P<v>(?-i:[\d\p{Lu}])[^\n;]{3,80}?)(?:\.\s|\.$|;|\n|$)",
@@ -155,7 +161,8 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             Location,
             0.8,
             city_not_clinician,
-        ),
+        )
+        .needing(needs::comma_state),
         checked(
             format!(
                 r"(?P<v>\b\p{{Lu}}[\p{{L}}'.-]+(?:[ \t]+\p{{Lu}}[\p{{L}}'.-]+){{0,2}}),[ \t]*(?:{STATE_NAMES})\b"
@@ -187,7 +194,8 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             Location,
             0.65,
             not_a_name_list,
-        ),
+        )
+        .needing(needs::preposition_then_capital),
         // "works at Acme Corp", "employer: Initech"
         checked(
             format!(
@@ -637,5 +645,6 @@ fn starts_like_street(span: &str) -> bool {
         .any(|p| span.starts_with(p))
 }
 
+mod needs;
 #[cfg(test)]
 mod tests;

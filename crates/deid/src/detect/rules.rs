@@ -59,6 +59,12 @@ impl<'t> Hit<'t> {
 /// Decides the kind of a hit, or refuses it.
 pub(crate) type Check = fn(&Hit<'_>, EntityKind) -> Option<EntityKind>;
 
+/// A test that the bytes of every match of a rule pass, and so every window holding one: a
+/// window that fails it is not searched. It must hold of any bytes that hold a passing part
+/// (the match lies somewhere inside the window), so it looks for something in the bytes rather
+/// than at their edges.
+pub(crate) type Needs = fn(&[u8]) -> bool;
+
 /// A rule as written in a table.
 pub(crate) struct RuleSpec {
     pub(crate) pattern: Cow<'static, str>,
@@ -67,6 +73,18 @@ pub(crate) struct RuleSpec {
     /// The identifying part must hold an ASCII digit (a label followed by words is no match).
     pub(crate) value_has_digit: bool,
     pub(crate) check: Option<Check>,
+    /// What every match holds that its trigger does not already promise (see [`Needs`]).
+    pub(crate) needs: Option<Needs>,
+}
+
+impl RuleSpec {
+    /// This rule, searched only in windows that pass `needs`.
+    pub(crate) fn needing(self, needs: Needs) -> Self {
+        RuleSpec {
+            needs: Some(needs),
+            ..self
+        }
+    }
 }
 
 /// Shorthand for a rule without a check.
@@ -81,6 +99,7 @@ pub(crate) fn rule(
         score,
         value_has_digit: false,
         check: None,
+        needs: None,
     }
 }
 
@@ -109,6 +128,7 @@ pub(crate) fn checked(
         score,
         value_has_digit: false,
         check: Some(check),
+        needs: None,
     }
 }
 
@@ -122,6 +142,7 @@ struct Compiled {
     score: f32,
     value_has_digit: bool,
     check: Option<Check>,
+    needs: Option<Needs>,
 }
 
 /// Rewrites `\b` as an ASCII word boundary in a rule that matches no letter beyond ASCII on its
@@ -180,6 +201,7 @@ impl RuleTable {
                 score: spec.score,
                 value_has_digit: spec.value_has_digit,
                 check: spec.check,
+                needs: spec.needs,
             });
         }
         let patterns: Vec<&str> = patterns.iter().map(|p| &**p).collect();
@@ -201,7 +223,9 @@ impl RuleTable {
                 Plan::Windows(windows) => windows,
             };
             for &window in windows {
-                rule.search(text, window, slot, out);
+                if rule.may_hold_match(text, window) {
+                    rule.search(text, window, slot, out);
+                }
             }
         }
     }
@@ -231,6 +255,12 @@ impl RuleTable {
 }
 
 impl Compiled {
+    /// Whether `window` passes the rule's [`Needs`], when it has one.
+    fn may_hold_match(&self, text: &str, window: (usize, usize)) -> bool {
+        self.needs
+            .is_none_or(|needs| text.as_bytes().get(window.0..window.1).is_none_or(needs))
+    }
+
     /// This rule's caches and, when it has a value group, room for its captures.
     fn slot(&self) -> Slot {
         Slot::new(&self.regex, self.twin.as_ref(), self.value_group)

@@ -1,0 +1,196 @@
+//! Cheap tests that every match of a place rule passes (see `rules::Needs`), for the rules
+//! whose windows are many and long but rarely hold a match: a window that fails its rule's test
+//! is not searched at all.
+//!
+//! Each test looks for a short stretch that every match holds, reading bytes one by one. It
+//! may let through windows that hold no match; it must never refuse one that does. Characters
+//! beyond ASCII are where that could go wrong (a Unicode `\s`, `\d` or `\p{Lu}`, a letter that
+//! case-folds to an ASCII one), so a byte beyond ASCII is taken to be whatever a match needs at
+//! that place: each test errs towards searching.
+
+use std::sync::OnceLock;
+
+use super::{STATES, STREET_SUFFIX};
+
+/// The classes of a byte, one bit each: what it may be part of.
+const SPACE: u8 = 1;
+const BLANK: u8 = 2;
+const DIGIT: u8 = 4;
+const UPPER: u8 = 8;
+const LETTER: u8 = 16;
+
+/// Each byte's classes. A byte beyond ASCII may belong to a Unicode `\s`, `\d`, `\p{Lu}` or
+/// letter, so it has every class but `BLANK`.
+static CLASSES: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = match byte {
+            b' ' | b'\t' => SPACE | BLANK,
+            b'\n' | 0x0B | 0x0C | b'\r' => SPACE,
+            b'0'..=b'9' => DIGIT,
+            b'A'..=b'Z' => UPPER | LETTER,
+            b'a'..=b'z' => LETTER,
+            0x80..=0xFF => SPACE | DIGIT | UPPER | LETTER,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+}
+
+/// Whether `byte` has any class of `classes`.
+fn is(byte: u8, classes: u8) -> bool {
+    CLASSES[usize::from(byte)] & classes != 0
+}
+
+/// The first index from `from` on where a byte of class `first` is followed by one of class
+/// `second`: the index of the second.
+fn pair(bytes: &[u8], from: usize, first: u8, second: u8) -> Option<usize> {
+    let mut before = false;
+    for (at, &b) in bytes.iter().enumerate().skip(from) {
+        let class = CLASSES[usize::from(b)];
+        if before & (class & second != 0) {
+            return Some(at);
+        }
+        before = class & first != 0;
+    }
+    None
+}
+
+/// Every index where a byte of class `first` is followed by one of class `second`: the index
+/// of the second.
+fn pairs(bytes: &[u8], first: u8, second: u8) -> impl Iterator<Item = usize> + '_ {
+    // A search from `at` reads the pair that starts there first, so pairs may overlap.
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let at = pair(bytes, from, first, second)?;
+        from = at;
+        Some(at)
+    })
+}
+
+/// Where the run of bytes of class `class` that ends right before `end` starts.
+fn run_start(bytes: &[u8], end: usize, class: u8) -> usize {
+    bytes[..end]
+        .iter()
+        .rposition(|&b| !is(b, class))
+        .map_or(0, |at| at + 1)
+}
+
+/// `Springfield, IL`: a comma, blanks and a state's two capitals.
+///
+/// Every match of the rule ends in `,[ \t]*` and one of `STATES`, two ASCII capitals (the rule
+/// does not ignore case).
+pub(super) fn comma_state(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(at, &b)| {
+        if b != b',' {
+            return false;
+        }
+        let rest = &bytes[at + 1..];
+        let Some(state) = rest
+            .iter()
+            .position(|&b| !is(b, BLANK))
+            .and_then(|skip| rest.get(skip..skip + 2))
+        else {
+            return false;
+        };
+        state.iter().all(u8::is_ascii_uppercase)
+            && STATES.as_bytes().chunks(3).any(|s| s[..2] == *state)
+    })
+}
+
+/// `20789 Allika 46`, `7878 Rahu 37 Apt`, `9816 214 Pavlou`: a number ended by a blank, then,
+/// further on, a blank and a number.
+///
+/// Every match of these rules holds `\d[ \t]` (the first number and the blank after it) and,
+/// starting at or after that blank, `[ \t]\d` (the blank before the second number).
+pub(super) fn number_then_number(bytes: &[u8]) -> bool {
+    pair(bytes, 0, DIGIT, BLANK).is_some_and(|blank| pair(bytes, blank, BLANK, DIGIT).is_some())
+}
+
+/// `in ÖVERTURINGEN 840 24`: a capital, and later a word's last byte, blanks and two digits.
+///
+/// Every match of the rule opens with a `\p{Lu}` and ends in `[ \t]+` and a postcode, whose
+/// first two characters are digits (or, for one beyond ASCII, whose first two bytes are); before
+/// the blanks comes the end of a word, a letter or one of `'’.-` (of a capitalised word, or of
+/// `de`, `van`…).
+pub(super) fn place_then_postcode(bytes: &[u8]) -> bool {
+    let Some(capital) = bytes.iter().position(|&b| is(b, UPPER)) else {
+        return false;
+    };
+    pairs(&bytes[capital..], BLANK, DIGIT).any(|at| {
+        let at = capital + at;
+        let word_end = run_start(bytes, at, BLANK);
+        let ends_word = |b: u8| is(b, LETTER) || b".-'".contains(&b);
+        bytes.get(at + 1).is_some_and(|&b| is(b, DIGIT))
+            && word_end > 0
+            && ends_word(bytes[word_end - 1])
+    })
+}
+
+/// `611 Gibson Pathway`: white space, then a word of `STREET_SUFFIX` standing alone.
+///
+/// Every match of the rule ends in `\s+`, one of those words (spelled as listed: the rule does
+/// not ignore case) and a word boundary. The words are ASCII letters, so the run of ASCII
+/// letters that starts there is exactly the word: the boundary after it is no ASCII letter.
+pub(super) fn street_suffix(bytes: &[u8]) -> bool {
+    pairs(bytes, SPACE, UPPER).any(|at| {
+        let rest = &bytes[at..];
+        let len = rest
+            .iter()
+            .position(|b| !b.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        key(&rest[..len]).is_some_and(|key| suffixes().binary_search(&key).is_ok())
+    })
+}
+
+/// A word of at most sixteen bytes as a number, so that words compare as numbers do.
+fn key(word: &[u8]) -> Option<u128> {
+    let mut bytes = [0; 16];
+    bytes.get_mut(..word.len())?.copy_from_slice(word);
+    Some(u128::from_be_bytes(bytes))
+}
+
+/// `STREET_SUFFIX`'s words as keys, sorted for a binary search.
+fn suffixes() -> &'static [u128] {
+    static SORTED: OnceLock<Vec<u128>> = OnceLock::new();
+    SORTED.get_or_init(|| {
+        let mut words: Vec<u128> = STREET_SUFFIX
+            .split('|')
+            .filter_map(|word| key(word.as_bytes()))
+            .collect();
+        words.sort_unstable();
+        words
+    })
+}
+
+/// `lives in Boston`, `moved to the Bronx`: `in`, `to`, `at`, `near`, `from` or `the`, white
+/// space, and a capital.
+///
+/// Every match of the rule holds one of its prepositions (`back to` ends in `to`) or `the`,
+/// each after white space, then `\s+` and a `\p{Lu}`. At the capital, going back over the white
+/// space reaches that word; when the white space is ASCII, the run of ASCII letters ending there
+/// is the word itself, whose letters have no case partner beyond ASCII.
+pub(super) fn preposition_then_capital(bytes: &[u8]) -> bool {
+    pairs(bytes, SPACE, UPPER).any(|at| {
+        let word_end = run_start(bytes, at, SPACE);
+        if bytes[word_end..at].iter().any(|&b| b >= 0x80) {
+            return true;
+        }
+        let word_start = bytes[..word_end]
+            .iter()
+            .rposition(|b| !b.is_ascii_alphabetic())
+            .map_or(0, |at| at + 1);
+        let word = &bytes[word_start..word_end];
+        ["in", "to", "at", "near", "from", "the"]
+            .iter()
+            .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+    })
+}
+
+#[cfg(test)]
+mod tests;
