@@ -21,9 +21,6 @@ use crate::restore::restore_message;
 use crate::scrub::{Scrubbable, Scrubbed, scrub};
 use crate::{Gateway, GatewayError, sha256_hex, stream, validate};
 
-/// The largest body de-identified on the connection's own thread (see `prepare`).
-const INLINE_SCRUB_BYTES: usize = 16 * 1024;
-
 /// A request that has passed every check and been de-identified, not yet disclosed.
 pub(super) struct Prepared<R> {
     pub request: R,
@@ -57,23 +54,16 @@ where
     let parts = request.parts();
     read.in_scope(|| validate::check(parts.messages, parts.extra, &gateway.config))?;
 
-    // Detection is CPU work proportional to the body. A small body is done where it is, in
-    // well under a millisecond; a large one goes to the blocking pool, off the connection
-    // threads, at the price of two thread hand-offs.
-    let (request, scrubbed) = if bytes.len() <= INLINE_SCRUB_BYTES {
-        let scrubbed = scrub(&mut request, &gateway.detector, &gateway.thinking);
+    // Detection is CPU work proportional to the body; keep it off the connection threads.
+    let shared = gateway.clone();
+    let span = tracing::Span::current();
+    let (request, scrubbed) = tokio::task::spawn_blocking(move || {
+        let _request = span.enter();
+        let scrubbed = scrub(&mut request, &shared.detector, &shared.thinking);
         (request, scrubbed)
-    } else {
-        let shared = gateway.clone();
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _request = span.enter();
-            let scrubbed = scrub(&mut request, &shared.detector, &shared.thinking);
-            (request, scrubbed)
-        })
-        .await
-        .map_err(|_| GatewayError::Internal("de-identification task failed"))?
-    };
+    })
+    .await
+    .map_err(|_| GatewayError::Internal("de-identification task failed"))?;
     if scrubbed.identifier_in_structure {
         return Err(GatewayError::InvalidRequest(
             "An object key, id, tool name or other field that Phigate cannot de-identify \
