@@ -131,6 +131,8 @@ pub(crate) struct Prefilter {
     reaches: Vec<Reach>,
     /// For each rule, the index of its reach in `reaches`.
     rule_reach: Vec<usize>,
+    /// For each reach, the reach whose windows it borrows (see `hosts`).
+    hosts: Vec<Option<usize>>,
 }
 
 /// The bytes every digit rule relies on: ASCII digits and, since `\d` is Unicode, every byte
@@ -312,6 +314,7 @@ impl Prefilter {
             digits,
             screens,
             screen_bits,
+            hosts: hosts::hosts(&reaches),
             reaches,
             rule_reach,
         })
@@ -326,6 +329,23 @@ impl Prefilter {
 
     /// Finds every trigger occurrence in `text` and plans each rule's search.
     pub(crate) fn plan(&self, text: &str) -> Plans<'_> {
+        self.plan_with(text, &self.hosts)
+    }
+
+    /// As [`Prefilter::plan`], with every reach building its own windows (for tests).
+    #[cfg(test)]
+    pub(crate) fn plan_unhosted(&self, text: &str) -> Plans<'_> {
+        self.plan_with(text, &vec![None; self.reaches.len()])
+    }
+
+    /// How many reaches borrow another's windows (for tests).
+    #[cfg(test)]
+    pub(crate) fn hosted(&self) -> usize {
+        self.hosts.iter().flatten().count()
+    }
+
+    /// Plans each rule's search; a reach with a host in `hosts` takes the host's windows.
+    fn plan_with(&self, text: &str, hosts: &[Option<usize>]) -> Plans<'_> {
         let bytes = text.as_bytes();
         // Budgets count offsets in 32 bits (see `costs`): a longer text is searched whole.
         if u32::try_from(bytes.len()).is_err() {
@@ -360,12 +380,17 @@ impl Prefilter {
                     .map_or_else(Vec::new, |runs| screen.live(bytes, runs))
             })
             .collect();
-        let reaches = self
+        let mut reaches: Vec<Option<(usize, usize)>> = self
             .reaches
             .iter()
             .zip(&self.screen_bits)
-            .map(|(reach, &(screen, bit))| {
+            .zip(hosts)
+            .map(|((reach, &(screen, bit)), host)| {
                 let t = reach.trigger?;
+                // Filled in below, once the host's windows are built.
+                if host.is_some() {
+                    return None;
+                }
                 let from = out.len();
                 let needs = reach.needs_digits.then_some(digits);
                 match &self.triggers[t] {
@@ -390,6 +415,14 @@ impl Prefilter {
                 Some((from, out.len()))
             })
             .collect();
+        for (guest, host) in hosts.iter().enumerate() {
+            if let Some(host) = host {
+                let span = reaches.get(*host).copied().flatten();
+                if let Some(slot) = reaches.get_mut(guest) {
+                    *slot = span;
+                }
+            }
+        }
         Plans {
             prefilter: self,
             windows: out,
@@ -399,6 +432,7 @@ impl Prefilter {
 }
 
 mod costs;
+mod hosts;
 mod joint;
 mod scan;
 mod screen;
