@@ -156,7 +156,10 @@ fn choose(hir: &Hir) -> Option<Trigger> {
         let opens = trigger::strength(w);
         opens >= 2 && (opens >= strength || strength < 3)
     });
+    // `@` and `+` are rare in prose: a rule that needs one (an email, a number written with
+    // its country code) looks nowhere else.
     bytes(ByteSet::of(b"@"))
+        .or_else(|| bytes(ByteSet::of(b"+")))
         .or_else(|| opening.map(Trigger::Words))
         .or_else(|| words.clone().filter(|_| strength >= 3).map(Trigger::Words))
         .or_else(|| bytes(digits_and_non_ascii()))
