@@ -131,25 +131,29 @@ pub(super) fn windows(
         if at_run_end && start < frontier && out[base..].last().is_some_and(|w| w.1 >= frontier) {
             continue;
         }
-        let mut low = rule.max_len.map_or(0, |len| min_end.saturating_sub(len));
+        let budget = rule.max_cost.and_then(|b| u32::try_from(b).ok());
         let mut high = rule
             .max_len
             .map_or(bytes.len(), |len| (max_start + len).min(bytes.len()));
-        if let Some(budget) = rule.max_cost.and_then(|b| u32::try_from(b).ok()) {
-            let floor = costs.before(start).saturating_sub(budget);
-            low = low.max(costs.first_with(floor));
+        if let Some(budget) = budget {
             let ceiling = costs.before(end).saturating_add(budget);
             high = high.min(costs.last_with(ceiling));
         }
 
-        let last_end = out[base..].last().map_or(0, |w| w.1);
         let mut from = start;
-        let bound = low.max(last_end);
         // A match that starts on a trigger byte or word starts inside this group: nothing to
-        // its left is in one.
+        // its left is in one, so the window needs no lower bound (nor its budget look-up).
         let starts_inside = (cut && rule.starts_on_trigger) || rule.starts_on_word;
-        if from > bound && !starts_inside {
-            from -= allowed_suffix(&rule.allows, &bytes[bound..start]);
+        if !starts_inside {
+            let mut low = rule.max_len.map_or(0, |len| min_end.saturating_sub(len));
+            if let Some(budget) = budget {
+                let floor = costs.before(start).saturating_sub(budget);
+                low = low.max(costs.first_with(floor));
+            }
+            let bound = low.max(out[base..].last().map_or(0, |w| w.1));
+            if from > bound {
+                from -= allowed_suffix(&rule.allows, &bytes[bound..start]);
+            }
         }
         let known = start < frontier;
         let mut to = if known {
