@@ -140,16 +140,31 @@ pub(super) fn windows(
             high = high.min(costs.last_with(ceiling));
         }
 
-        let mut from = start;
         // A match that starts on a trigger byte or word starts inside this group: nothing to
         // its left is in one, so the window needs no lower bound (nor its budget look-up).
         let starts_inside = (cut && rule.starts_on_trigger) || rule.starts_on_word;
-        if !starts_inside {
+        let low = if starts_inside {
+            start
+        } else {
             let mut low = rule.max_len.map_or(0, |len| min_end.saturating_sub(len));
             if let Some(budget) = budget {
                 let floor = costs.before(start).saturating_sub(budget);
                 low = low.max(costs.first_with(floor));
             }
+            low
+        };
+        // Every match holding an occurrence of the group lies in `low..high`: when a match
+        // needs a byte found nowhere there, the group is in none, and its window is not worth
+        // the scans below. Leaving it out changes no other group's window (each holds its own
+        // group's matches), and `frontier` stays true (its bytes are allowed whoever scanned
+        // them). Without a bound the span is the whole text, and only the test after the
+        // scans can tell.
+        let bounded = budget.is_some() || rule.max_len.is_some();
+        if bounded && needs.is_some_and(|runs| !overlaps(runs, low, high)) {
+            continue;
+        }
+        let mut from = start;
+        if !starts_inside {
             let bound = low.max(out[base..].last().map_or(0, |w| w.1));
             if from > bound {
                 from -= allowed_suffix(&rule.allows, &bytes[bound..start]);
