@@ -91,10 +91,50 @@ fn uncovered(prefilter: &Prefilter, text: &str) -> Option<usize> {
 }
 
 const PIECES: &[&str] = &[
-    "12", "4417", "9816", "70248", "3610-114", "840 24", "7", " ", "  ", "\t", "\n", ", ", ": ",
-    "at ", "to ", "in ", "address: ", "Apt ", "Suite ", "unit ", "Allika", "Main", "Street",
-    "rue", "de", "la", "Paix", "Érd", "Øster", "tér", "straße", "katu", "O'Neil", "St.", "-",
-    "|", ">", "?", "/", "MA", "Boston", "N.", "a", "x",
+    "12",
+    "4417",
+    "9816",
+    "70248",
+    "3610-114",
+    "840 24",
+    "7",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    ", ",
+    ": ",
+    "at ",
+    "to ",
+    "in ",
+    "address: ",
+    "Apt ",
+    "Suite ",
+    "unit ",
+    "Allika",
+    "Main",
+    "Street",
+    "rue",
+    "de",
+    "la",
+    "Paix",
+    "Érd",
+    "Øster",
+    "tér",
+    "straße",
+    "katu",
+    "O'Neil",
+    "St.",
+    "-",
+    "|",
+    ">",
+    "?",
+    "/",
+    "MA",
+    "Boston",
+    "N.",
+    "a",
+    "x",
 ];
 
 #[test]
@@ -115,7 +155,7 @@ fn hosted_rules_are_searched_in_windows_that_hold_their_own() {
             assert_eq!(uncovered(prefilter, &record.text), None);
         }
     }
-    let mut generator = Gen::new(0x5EED_0F_4057);
+    let mut generator = Gen::new(0x5EED_0F40_5700);
     for _ in 0..3000 {
         let text: String = (0..generator.below(40))
             .map(|_| generator.pick(PIECES))
