@@ -85,7 +85,8 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             r"(?i)\b(?P<v>9\d|1[0-4]\d)(?:\s*-\s*|\s+)?(?:years?\b|yrs?\b|yo\b|y/o|y\.o\.?)",
             Age,
             0.9,
-        ),
+        )
+        .needing(says_years),
         // aged 95, age: 92, turned 97
         rule(
             r"(?i)\b(?:aged?|age:|turned|turns|turning)\s*(?P<v>9\d|1[0-4]\d)\b",
@@ -93,6 +94,14 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             0.85,
         ),
     ]
+}
+
+/// Whether `bytes` holds a `y` of either case, as every match of the rule of ages written with
+/// `years`, `yrs`, `yo`, `y/o` or `y.o.` does (see `rules::Needs`). Under `(?i)` no character
+/// beyond ASCII is read as `y`. Most numbers in a note are not followed by one, and the rule's
+/// windows (a number and a few bytes after it) are many.
+fn says_years(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| b | 0x20 == b'y')
 }
 
 /// Refuses `1/2000`-like ratios written with a leading slash or trailing unit.
@@ -133,4 +142,22 @@ fn month_name_date(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
         return None;
     }
     Some(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use regex_automata::meta::Regex;
+
+    #[test]
+    fn only_y_is_read_as_y() {
+        let Ok(y) = Regex::new(r"(?i)^y$") else {
+            panic!("the class builds");
+        };
+        let partners: Vec<char> = ('\u{80}'..=char::MAX)
+            .filter(|c| y.is_match(c.encode_utf8(&mut [0; 4]).as_bytes()))
+            .collect();
+        assert!(partners.is_empty(), "{partners:?}");
+        assert!(super::says_years(b"92 YO"));
+        assert!(!super::says_years(b"92 mg"));
+    }
 }

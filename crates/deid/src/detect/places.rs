@@ -97,15 +97,23 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         .needing(needs::place_then_postcode),
         // Kiannonkatu 98, Skoanveien 226, Søndergade 52, Hauptstraße 5
         rule(
-            r"(?i)\b\p{L}*(?:katu|gatan|vägen|vej|veien|vegen|gade|straße|strasse|weg|laan|straat|plein|allee|gasse|platz|tie|polku|kuja|ulica|utca|torget|plads|gränd|väg|rinne|tänav|iela|gatve)\s+\d{1,5}[a-z]?\b",
+            format!(
+                r"(?i)\b\p{{L}}*(?:{})\s+\d{{1,5}}[a-z]?\b",
+                street_words::ENDING.join("|")
+            ),
             Location,
             0.75,
-        ),
+        )
+        .needing(street_words::ending_word_then_number),
         rule(
-            r"(?:\b(?i:rue|via|viale|calle|avenida|rua|rúa|piazza|plaza|strada|ulica|ul\.)|\bC/)\s+(?:\p{L}+\s+){1,4}\d{1,5}\b",
+            format!(
+                r"(?:\b(?i:{})|\bC/)\s+(?:\p{{L}}+\s+){{1,4}}\d{{1,5}}\b",
+                street_words::OPENING.join("|").replace('.', r"\.")
+            ),
             Location,
             0.7,
-        ),
+        )
+        .needing(street_words::opening_word_then_space),
         // 76 Boulevard de Normandie, 29 Rue de Tanger, 26 rue des lieutemants Thomazo: a house
         // number, then the kind of street written first, as French, Iberian and Italian
         // addresses do.
@@ -646,5 +654,6 @@ fn starts_like_street(span: &str) -> bool {
 }
 
 mod needs;
+mod street_words;
 #[cfg(test)]
 mod tests;

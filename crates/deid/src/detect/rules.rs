@@ -255,10 +255,16 @@ impl RuleTable {
 }
 
 impl Compiled {
-    /// Whether `window` passes the rule's [`Needs`], when it has one.
+    /// Whether `window` passes the rule's [`Needs`], when it has one, and holds an ASCII digit,
+    /// when the rule keeps only values that do. A window without one may hold matches, but the
+    /// rule refuses every one of them, and searching it changes nothing elsewhere: each window
+    /// is searched on its own.
     fn may_hold_match(&self, text: &str, window: (usize, usize)) -> bool {
-        self.needs
-            .is_none_or(|needs| text.as_bytes().get(window.0..window.1).is_none_or(needs))
+        let Some(bytes) = text.as_bytes().get(window.0..window.1) else {
+            return true;
+        };
+        (!self.value_has_digit || bytes.iter().any(u8::is_ascii_digit))
+            && self.needs.is_none_or(|needs| needs(bytes))
     }
 
     /// This rule's caches and, when it has a value group, room for its captures.

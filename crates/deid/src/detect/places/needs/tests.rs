@@ -88,7 +88,7 @@ fn needing() -> Vec<RuleSpec> {
 #[test]
 fn every_match_of_a_rule_passes_its_test() {
     let rules = needing();
-    assert_eq!(rules.len(), 8);
+    assert_eq!(rules.len(), 10);
     let mut generator = Gen::new(0x5eed);
     let texts: Vec<String> = (0..20_000).map(|_| text(&mut generator)).collect();
     for spec in &rules {
