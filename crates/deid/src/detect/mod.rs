@@ -128,7 +128,7 @@ impl Detector {
         places::address_blocks(text, &mut rules);
         let mut addressees = Vec::new();
         address_tail::addressee_lines(text, &rules, &mut addressees);
-        let mut lowered = String::new();
+        let mut lowered = tokens::room::lowered();
         let tokens = tokens::tokenize(text, &mut lowered);
         let mut names = Vec::new();
         names::find_names(
@@ -138,6 +138,8 @@ impl Detector {
             self.config.clinician_names,
             &mut names,
         );
+        tokens::room::keep_tokens(tokens);
+        tokens::room::keep_lowered(lowered);
         let mut edges = Vec::new();
         address_edges::add_edges(text, &rules, &self.lexicon, &mut edges);
         address_edges::add_edges(text, &names, &self.lexicon, &mut edges);

@@ -115,25 +115,32 @@ pub(crate) fn find_names(
         return;
     }
     let mut finder = NameFinder::new(text, tokens, lexicon, clinician_names, scratch::take());
-    finder.titles();
-    finder.cues();
-    finder.named_in_lowercase();
-    finder.quotation_speakers();
-    finder.speaker_labels();
-    finder.last_comma_first();
-    if finder.lowercase {
-        finder.lowercase_dictionary();
-        finder.lowercase_surnames();
-        finder.unknown_singles();
-    } else {
-        finder.capitalized_runs();
-        finder.proper_nouns();
-        finder.suffixed_neighbours();
-    }
-    finder.phrasing();
-    finder.propagate();
+    finder.run_rules();
     finder.emit(out);
     scratch::keep(finder.into_scratch());
+}
+
+impl NameFinder<'_> {
+    /// Runs every rule, in order, marking the words of names.
+    fn run_rules(&mut self) {
+        self.titles();
+        self.cues();
+        self.named_in_lowercase();
+        self.quotation_speakers();
+        self.speaker_labels();
+        self.last_comma_first();
+        if self.lowercase {
+            self.lowercase_dictionary();
+            self.lowercase_surnames();
+            self.unknown_singles();
+        } else {
+            self.capitalized_runs();
+            self.proper_nouns();
+            self.suffixed_neighbours();
+        }
+        self.phrasing();
+        self.propagate();
+    }
 }
 
 struct NameFinder<'a> {
@@ -147,6 +154,10 @@ struct NameFinder<'a> {
     lowercase: bool,
     clinician_names: bool,
     marks: Vec<Option<Mark>>,
+    /// A bit per token, set when its mark is some (bit `i % 64` of word `i / 64`): the rules
+    /// that go through every marked token find them here 64 tokens at a time. Marks are only
+    /// ever added, all through [`NameFinder::set_mark`], which keeps this in step.
+    marked: Vec<u64>,
     /// `joined[i]`: tokens `i` and `i + 1` are one name despite the punctuation between them.
     joined: Vec<bool>,
     /// `adjacent[i]`: what [`NameFinder::adjacent`] answers, worked out once per token since
@@ -190,6 +201,7 @@ impl<'a> NameFinder<'a> {
             mut info,
             mut unknown,
             mut marks,
+            mut marked,
             mut joined,
             mut adjacent,
             next_items,
@@ -213,6 +225,7 @@ impl<'a> NameFinder<'a> {
         info.reserve(n);
         unknown.reserve(n);
         marks.resize(n, None);
+        marked.resize(n.div_ceil(64), 0);
         joined.resize(n, false);
         for (i, token) in tokens.iter().enumerate() {
             let word = lexicon.info(token.lower);
@@ -247,6 +260,7 @@ impl<'a> NameFinder<'a> {
             lowercase: mostly_lower_case(text),
             clinician_names,
             marks,
+            marked,
             joined,
             adjacent: Vec::new(),
             next_items,
@@ -260,11 +274,11 @@ impl<'a> NameFinder<'a> {
         };
         let bytes = text.as_bytes();
         adjacent.reserve(n);
-        adjacent.extend((0..n).map(|i| {
+        // Each token with the one after it; the last token has none, and is adjacent to none.
+        adjacent.extend(tokens.windows(2).enumerate().map(|(i, pair)| {
             // Most words are followed by a single space, and most others by punctuation
             // that keeps words apart (`, `, `) `): both answered here without a call.
-            let (this, next) = (&tokens[i], tokens.get(i + 1));
-            let Some(next) = next else {
+            let [this, next] = pair else {
                 return false;
             };
             let gap = next.start > this.end;
@@ -284,6 +298,7 @@ impl<'a> NameFinder<'a> {
                 _ => finder.written_adjacent(i),
             }
         }));
+        adjacent.push(false);
         finder.adjacent = adjacent;
         finder
     }
@@ -294,6 +309,7 @@ impl<'a> NameFinder<'a> {
             info: self.info,
             unknown: self.unknown,
             marks: self.marks,
+            marked: self.marked,
             joined: self.joined,
             adjacent: self.adjacent,
             next_items: self.next_items,
@@ -428,7 +444,16 @@ impl<'a> NameFinder<'a> {
                     score,
                 }
             };
-            self.marks[i] = Some(mark);
+            self.set_mark(i, mark);
+        }
+    }
+
+    /// Gives token `i` its mark: the one place marks are written, so that
+    /// [`NameFinder::marked`] stays in step with them.
+    fn set_mark(&mut self, i: usize, mark: Mark) {
+        if let (Some(slot), Some(bits)) = (self.marks.get_mut(i), self.marked.get_mut(i / 64)) {
+            *slot = Some(mark);
+            *bits |= 1 << (i % 64);
         }
     }
 
@@ -442,16 +467,16 @@ impl<'a> NameFinder<'a> {
 
     /// Joins adjacent marked tokens into entities.
     fn emit(&self, out: &mut Vec<Entity>) {
-        let mut i = 0;
-        while i < self.tokens.len() {
+        let person = |mark: &Mark| matches!(mark, Mark::Person { .. });
+        let mut from = 0;
+        while let Some(i) = self.next_mark(from, person) {
             let Some(Mark::Person {
                 kind,
                 source,
                 score,
             }) = self.marks[i]
             else {
-                i += 1;
-                continue;
+                break;
             };
             let mut j = i;
             while (self.adjacent(j) || self.joined[j])
@@ -471,7 +496,32 @@ impl<'a> NameFinder<'a> {
                 source,
                 score,
             });
-            i = j + 1;
+            from = j + 1;
+        }
+    }
+
+    /// The first token from `from` on that has a mark `wanted` accepts.
+    ///
+    /// Most tokens are unmarked: the rules that go through every marked token read the bits of
+    /// [`NameFinder::marked`], 64 tokens at a time, rather than every mark.
+    fn next_mark(&self, from: usize, wanted: impl Fn(&Mark) -> bool) -> Option<usize> {
+        let mut word = from / 64;
+        let mut bits = self.marked.get(word)? & (u64::MAX << (from % 64));
+        loop {
+            while bits == 0 {
+                word += 1;
+                bits = *self.marked.get(word)?;
+            }
+            let i = word * 64 + bits.trailing_zeros() as usize;
+            if self
+                .marks
+                .get(i)
+                .and_then(Option::as_ref)
+                .is_some_and(&wanted)
+            {
+                return Some(i);
+            }
+            bits &= bits - 1;
         }
     }
 
@@ -510,8 +560,8 @@ impl<'a> NameFinder<'a> {
                 continue;
             }
             match (self.marks[i], self.marks[i + 1]) {
-                (Some(mark), None) => self.marks[i + 1] = Some(mark),
-                (None, Some(mark)) => self.marks[i] = Some(mark),
+                (Some(mark), None) => self.set_mark(i + 1, mark),
+                (None, Some(mark)) => self.set_mark(i, mark),
                 _ => {}
             }
         }

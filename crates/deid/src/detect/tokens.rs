@@ -1,5 +1,7 @@
 //! Splitting text into words for the dictionary and context rules.
 
+pub(crate) mod room;
+
 /// The letter case pattern of a word.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Shape {
@@ -116,7 +118,8 @@ pub(crate) fn tokenize<'t>(text: &'t str, lowered: &'t mut String) -> Vec<Token<
         return tokenize_ascii(text, lowered.get(from..).unwrap_or_default());
     }
     // Clinical prose averages about one word in seven bytes; the guess saves regrowing.
-    let mut tokens = Vec::with_capacity(text.len() / 6 + 1);
+    let mut tokens = room::tokens();
+    tokens.reserve(text.len() / 6 + 1);
     // Tokens whose lower-case form is in `lowered`, with where it lies there: sized as
     // `tokens`, since clinical notes capitalise many words (headings, names, drugs) and
     // regrowing from empty cost more than the room.
@@ -284,8 +287,10 @@ impl LetterCase {
 /// by a bare one: that is the possessive `Graves'` ([`ascii_word`] asks the same of the byte
 /// after the word, with no letter after it, as that is how the word ended).
 fn tokenize_ascii<'t>(text: &'t str, lower: &'t str) -> Vec<Token<'t>> {
-    // Clinical prose averages about one word in seven bytes; the guess saves regrowing.
-    let mut tokens = Vec::with_capacity(text.len() / 6 + 1);
+    // Clinical prose averages about one word in seven bytes; the guess saves regrowing. The
+    // room is kept from the text before (see [`room`]).
+    let mut tokens = room::tokens();
+    tokens.reserve(text.len() / 6 + 1);
     let bytes = text.as_bytes();
     let mut at = 0;
     while let Some(&first) = bytes.get(at) {

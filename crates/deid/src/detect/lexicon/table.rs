@@ -65,12 +65,16 @@ fn read4(word: &[u8], at: usize) -> u64 {
         .map_or(0, |bytes| u64::from(u32::from_le_bytes(bytes)))
 }
 
-/// One listed word: its key, and where its text and facts are in [`WordTable::entries`].
+/// One listed word: its key, its facts, and where its text is in [`WordTable::entries`].
+///
+/// The facts are kept in the slot, not only in `entries`, so that a look-up of a word of up
+/// to 16 bytes (whose key is the word) reads one slot and nothing else.
 #[derive(Clone, Copy)]
 struct Slot {
     key: Key,
     /// Index into `entries`, plus one; 0 marks an empty slot.
     entry: u32,
+    info: WordInfo,
 }
 
 /// Listed words and their [`WordInfo`], built once by [`super::Lexicon::new`].
@@ -91,10 +95,11 @@ impl WordTable {
         let empty = Slot {
             key: Key::of(&[]),
             entry: 0,
+            info: WordInfo::default(),
         };
         let mut slots = vec![empty; 1 << bits];
         let mask = slots.len() - 1;
-        for (index, (word, _)) in entries.iter().enumerate() {
+        for (index, (word, info)) in entries.iter().enumerate() {
             let key = Key::of(word.as_bytes());
             let mut at = key.home(bits);
             while slots.get(at).is_some_and(|slot| slot.entry != 0) {
@@ -104,6 +109,7 @@ impl WordTable {
                 *slot = Slot {
                     key,
                     entry: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                    info: *info,
                 };
             }
         }
@@ -136,18 +142,24 @@ impl WordTable {
         self.probe(key, |_| true)
     }
 
+    /// The listed word of `slot`.
+    fn word(&self, slot: &Slot) -> &'static str {
+        let at = (slot.entry as usize).wrapping_sub(1);
+        self.entries.get(at).map_or("", |&(word, _)| word)
+    }
+
     /// [`WordTable::get`] of a word longer than 16 bytes, with key `key`: equal keys are
     /// confirmed by comparing the words.
     #[cold]
     #[inline(never)]
     fn get_long(&self, key: Key, bytes: &[u8]) -> Option<&WordInfo> {
-        self.probe(key, |listed| listed.as_bytes() == bytes)
+        self.probe(key, |slot| self.word(slot).as_bytes() == bytes)
     }
 
     /// Walks the slots from `key`'s home to the entry with that key which `same` confirms, or
     /// to the first empty slot.
     #[inline(always)]
-    fn probe(&self, key: Key, same: impl Fn(&str) -> bool) -> Option<&WordInfo> {
+    fn probe(&self, key: Key, same: impl Fn(&Slot) -> bool) -> Option<&WordInfo> {
         let mask = self.slots.len() - 1;
         let mut at = key.home(self.bits);
         loop {
@@ -155,11 +167,8 @@ impl WordTable {
             if slot.entry == 0 {
                 return None;
             }
-            if slot.key == key {
-                let (listed, info) = self.entries.get(slot.entry as usize - 1)?;
-                if same(listed) {
-                    return Some(info);
-                }
+            if slot.key == key && same(slot) {
+                return Some(&slot.info);
             }
             at = (at + 1) & mask;
         }

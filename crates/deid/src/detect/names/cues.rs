@@ -363,8 +363,10 @@ impl NameFinder<'_> {
     /// Rule 6: later occurrences of a word already marked as part of a name.
     pub(super) fn propagate(&mut self) {
         let mut found: FxHashMap<&str, Mark> = FxHashMap::default();
-        for (i, mark) in self.marks.iter().enumerate() {
-            let (Some(mark), token) = (mark, &self.tokens[i]) else {
+        let mut from = 0;
+        while let Some(i) = self.next_mark(from, |_| true) {
+            from = i + 1;
+            let (Some(mark), token) = (&self.marks[i], &self.tokens[i]) else {
                 continue;
             };
             let info = self.info[i];
@@ -435,13 +437,14 @@ impl NameFinder<'_> {
         if self.eponym_use(i) {
             return;
         }
-        self.marks[i] = Some(match mark {
+        let mark = match mark {
             Mark::Person { kind, .. } => Mark::Person {
                 kind,
                 source: Source::Context,
                 score: 0.6,
             },
             Mark::Reserved => Mark::Reserved,
-        });
+        };
+        self.set_mark(i, mark);
     }
 }

@@ -253,14 +253,18 @@ impl NameFinder<'_> {
 
     /// `Kevin Roe II`, `John Smith Jr`: a generational suffix right after a name is part of it.
     fn generational_suffixes(&mut self) {
-        for i in 0..self.tokens.len().saturating_sub(1) {
-            // Most words are unmarked: asked first, before the next word is read.
-            if self.marks[i].is_none() || !self.adjacent(i) {
+        let last = self.tokens.len().saturating_sub(1);
+        let mut from = 0;
+        // Most words are unmarked: passed over before anything else is read. A suffix marked
+        // here is itself looked at next, as the marks are read afresh from `i + 1`.
+        while let Some(i) = self.next_mark(from, |_| true).filter(|&i| i < last) {
+            from = i + 1;
+            if !self.adjacent(i) {
                 continue;
             }
             let next = self.tokens[i + 1].start..self.tokens[i + 1].end;
-            if SUFFIXES.contains(&&self.text[next]) {
-                self.marks[i + 1] = self.marks[i];
+            if let (true, Some(mark)) = (SUFFIXES.contains(&&self.text[next]), self.marks[i]) {
+                self.set_mark(i + 1, mark);
             }
         }
     }

@@ -23,6 +23,7 @@ pub(super) struct Scratch {
     pub(super) info: Vec<WordInfo>,
     pub(super) unknown: Vec<bool>,
     pub(super) marks: Vec<Option<Mark>>,
+    pub(super) marked: Vec<u64>,
     pub(super) joined: Vec<bool>,
     pub(super) adjacent: Vec<bool>,
     pub(super) next_items: Vec<Option<usize>>,
@@ -63,6 +64,7 @@ impl Scratch {
         self.info.clear();
         self.unknown.clear();
         self.marks.clear();
+        self.marked.clear();
         self.joined.clear();
         self.adjacent.clear();
         self.next_items.clear();

@@ -307,3 +307,62 @@ fn adjacency_answered_from_the_first_bytes_of_a_gap_is_what_the_whole_gap_says()
         assert_eq!(finder.adjacent(i), finder.written_adjacent(i), "{word}");
     }
 }
+
+#[test]
+fn the_bits_of_marked_tokens_are_the_tokens_with_a_mark() {
+    // `next_mark` reads `marked`, not the marks: after every rule has run, a bit is set
+    // exactly where a mark is, and each walk finds the marks a plain walk finds.
+    let lexicon = Lexicon::new(crate::detect::names::ROLES);
+    let names = [
+        "Eugene Walker",
+        "Marta Szollosyova",
+        "Dr. Smith",
+        "Jane M Roe",
+        "my wife Mary",
+        "An125 Suanne858",
+        "Kevin Roe II",
+        "mrs. walker",
+        "john smith jr",
+        "name is Bo Li",
+    ];
+    let extra: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+    let mut generator = crate::testgen::Gen::new(11);
+    let mut marked_somewhere = 0;
+    for _ in 0..600 {
+        // Long texts, so that the marks spread over several words of bits.
+        let text = generator.text(&extra, 400);
+        let mut lowered = String::new();
+        let tokens = tokenize(&text, &mut lowered);
+        if tokens.is_empty() {
+            continue;
+        }
+        let mut finder = NameFinder::new(&text, &tokens, &lexicon, false, scratch::take());
+        finder.run_rules();
+        let plain: Vec<usize> = (0..tokens.len())
+            .filter(|&i| finder.marks[i].is_some())
+            .collect();
+        let from_bits: Vec<usize> = (0..tokens.len())
+            .filter(|&i| finder.marked[i / 64] >> (i % 64) & 1 != 0)
+            .collect();
+        assert_eq!(from_bits, plain, "{text:?}");
+        let mut walked = Vec::new();
+        let mut from = 0;
+        while let Some(i) = finder.next_mark(from, |_| true) {
+            walked.push(i);
+            from = i + 1;
+        }
+        assert_eq!(walked, plain, "{text:?}");
+        let person = |i: &&usize| matches!(finder.marks[**i], Some(Mark::Person { .. }));
+        let people: Vec<usize> = plain.iter().filter(person).copied().collect();
+        let mut walked = Vec::new();
+        let mut from = 0;
+        while let Some(i) = finder.next_mark(from, |m| matches!(m, Mark::Person { .. })) {
+            walked.push(i);
+            from = i + 1;
+        }
+        assert_eq!(walked, people, "{text:?}");
+        marked_somewhere += usize::from(plain.iter().any(|&i| i >= 64));
+    }
+    // The generated texts do reach past the first word of bits.
+    assert!(marked_somewhere > 10, "{marked_somewhere}");
+}
