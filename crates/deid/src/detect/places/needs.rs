@@ -12,7 +12,7 @@
 use std::sync::OnceLock;
 
 use super::{STATES, STREET_SUFFIX};
-use eights::{class_bits, eights};
+use eights::{class_bits, eights, equal};
 
 /// The classes of a byte, one bit each: what it may be part of.
 const SPACE: u8 = 1;
@@ -112,20 +112,41 @@ fn run_start(bytes: &[u8], end: usize, class: u8) -> usize {
 /// Every match of the rule ends in `,[ \t]*` and one of `STATES`, two ASCII capitals (the rule
 /// does not ignore case).
 pub(super) fn comma_state(bytes: &[u8]) -> bool {
-    bytes.iter().enumerate().any(|(at, &b)| {
-        if b != b',' {
-            return false;
+    commas(bytes).any(|at| state_after_comma(bytes, at))
+}
+
+/// `comma_state` one byte at a time: what the eight-byte version must answer.
+#[cfg(test)]
+fn comma_state_plain(bytes: &[u8]) -> bool {
+    (0..bytes.len()).any(|at| bytes[at] == b',' && state_after_comma(bytes, at))
+}
+
+/// Whether the comma at `at` is followed by blanks and one of `STATES`.
+fn state_after_comma(bytes: &[u8], at: usize) -> bool {
+    let rest = &bytes[at + 1..];
+    let Some(state) = rest
+        .iter()
+        .position(|&b| !is(b, BLANK))
+        .and_then(|skip| rest.get(skip..skip + 2))
+    else {
+        return false;
+    };
+    state.iter().all(u8::is_ascii_uppercase)
+        && STATES.as_bytes().chunks(3).any(|s| s[..2] == *state)
+}
+
+/// The index of every comma in `bytes`, in order, found eight bytes at a time.
+fn commas(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mut eights = eights(bytes);
+    let (mut marks, mut base) = (0u64, 0usize);
+    std::iter::from_fn(move || {
+        while marks == 0 {
+            marks = equal(eights.next()?, b',');
+            base += 8;
         }
-        let rest = &bytes[at + 1..];
-        let Some(state) = rest
-            .iter()
-            .position(|&b| !is(b, BLANK))
-            .and_then(|skip| rest.get(skip..skip + 2))
-        else {
-            return false;
-        };
-        state.iter().all(u8::is_ascii_uppercase)
-            && STATES.as_bytes().chunks(3).any(|s| s[..2] == *state)
+        let at = base - 8 + marks.trailing_zeros() as usize / 8;
+        marks &= marks - 1;
+        Some(at)
     })
 }
 

@@ -23,7 +23,7 @@ pub(super) fn eights(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
 
 /// The top bit of each byte of `eight` that `byte` (an ASCII byte) is. No byte's test carries
 /// into the next: its low seven bits plus 0x7F are at most 0xFE.
-fn equal(eight: u64, byte: u8) -> u64 {
+pub(super) fn equal(eight: u64, byte: u8) -> u64 {
     let differs = eight ^ (u64::from(byte) * ONES);
     !(((differs & LOW7) + LOW7) | differs) & HIGH
 }

@@ -182,3 +182,19 @@ fn pairs_read_eight_bytes_as_they_read_one() {
         }
     }
 }
+
+#[test]
+fn comma_state_reads_eight_bytes_as_it_reads_one() {
+    let mut generator = Gen::new(0xc0a);
+    let alphabet: &[u8] = b",,, \tILMAX\n,\x00\xc3";
+    for len in 0..30 {
+        for _ in 0..400 {
+            let bytes = generator.bytes(alphabet, len);
+            assert_eq!(
+                super::comma_state(&bytes),
+                super::comma_state_plain(&bytes),
+                "{bytes:?}"
+            );
+        }
+    }
+}
