@@ -2,7 +2,8 @@
 //! whose windows are many and long but rarely hold a match: a window that fails its rule's test
 //! is not searched at all.
 //!
-//! Each test looks for a short stretch that every match holds, reading bytes one by one. It
+//! Each test looks for a short stretch that every match holds, reading the bytes' classes
+//! eight at a time where it scans (see `eights`), and one by one around what it finds. It
 //! may let through windows that hold no match; it must never refuse one that does. Characters
 //! beyond ASCII are where that could go wrong (a Unicode `\s`, `\d` or `\p{Lu}`, a letter that
 //! case-folds to an ASCII one), so a byte beyond ASCII is taken to be whatever a match needs at
@@ -11,6 +12,7 @@
 use std::sync::OnceLock;
 
 use super::{STATES, STREET_SUFFIX};
+use eights::{class_bits, eights, equal};
 
 /// The classes of a byte, one bit each: what it may be part of.
 const SPACE: u8 = 1;
@@ -48,7 +50,8 @@ fn is(byte: u8, classes: u8) -> bool {
 }
 
 /// The first index from `from` on where a byte of class `first` is followed by one of class
-/// `second`: the index of the second.
+/// `second`: the index of the second. (The tests' plain reading; see `eights`.)
+#[cfg(test)]
 fn pair(bytes: &[u8], from: usize, first: u8, second: u8) -> Option<usize> {
     let mut before = false;
     for (at, &b) in bytes.iter().enumerate().skip(from) {
@@ -61,9 +64,32 @@ fn pair(bytes: &[u8], from: usize, first: u8, second: u8) -> Option<usize> {
     None
 }
 
-/// Every index where a byte of class `first` is followed by one of class `second`: the index
-/// of the second.
-fn pairs(bytes: &[u8], first: u8, second: u8) -> impl Iterator<Item = usize> + '_ {
+/// Every index where a byte of class `FIRST` is followed by one of class `SECOND`: the index
+/// of the second, in order, read eight bytes at a time (see `eights`). The classes are
+/// constants, so that each caller's tests fold to the few its classes need even when the
+/// iterator is not inlined.
+fn pairs<const FIRST: u8, const SECOND: u8>(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mut eights = eights(bytes);
+    let (mut marks, mut carried, mut base) = (0u64, 0u64, 0usize);
+    std::iter::from_fn(move || {
+        while marks == 0 {
+            let eight = eights.next()?;
+            let (firsts, seconds) = (class_bits(eight, FIRST), class_bits(eight, SECOND));
+            // A byte closes a pair when the one before it, moved up a byte (the last of the
+            // previous eight carried in), is of class `FIRST`.
+            marks = ((firsts << 8) | carried) & seconds;
+            carried = firsts >> 56;
+            base += 8;
+        }
+        let at = base - 8 + marks.trailing_zeros() as usize / 8;
+        marks &= marks - 1;
+        Some(at)
+    })
+}
+
+/// `pairs` one byte at a time: what the eight-byte version must give.
+#[cfg(test)]
+fn pairs_plain(bytes: &[u8], first: u8, second: u8) -> impl Iterator<Item = usize> + '_ {
     // A search from `at` reads the pair that starts there first, so pairs may overlap.
     let mut from = 0;
     std::iter::from_fn(move || {
@@ -86,20 +112,41 @@ fn run_start(bytes: &[u8], end: usize, class: u8) -> usize {
 /// Every match of the rule ends in `,[ \t]*` and one of `STATES`, two ASCII capitals (the rule
 /// does not ignore case).
 pub(super) fn comma_state(bytes: &[u8]) -> bool {
-    bytes.iter().enumerate().any(|(at, &b)| {
-        if b != b',' {
-            return false;
+    commas(bytes).any(|at| state_after_comma(bytes, at))
+}
+
+/// `comma_state` one byte at a time: what the eight-byte version must answer.
+#[cfg(test)]
+fn comma_state_plain(bytes: &[u8]) -> bool {
+    (0..bytes.len()).any(|at| bytes[at] == b',' && state_after_comma(bytes, at))
+}
+
+/// Whether the comma at `at` is followed by blanks and one of `STATES`.
+fn state_after_comma(bytes: &[u8], at: usize) -> bool {
+    let rest = &bytes[at + 1..];
+    let Some(state) = rest
+        .iter()
+        .position(|&b| !is(b, BLANK))
+        .and_then(|skip| rest.get(skip..skip + 2))
+    else {
+        return false;
+    };
+    state.iter().all(u8::is_ascii_uppercase)
+        && STATES.as_bytes().chunks(3).any(|s| s[..2] == *state)
+}
+
+/// The index of every comma in `bytes`, in order, found eight bytes at a time.
+fn commas(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mut eights = eights(bytes);
+    let (mut marks, mut base) = (0u64, 0usize);
+    std::iter::from_fn(move || {
+        while marks == 0 {
+            marks = equal(eights.next()?, b',');
+            base += 8;
         }
-        let rest = &bytes[at + 1..];
-        let Some(state) = rest
-            .iter()
-            .position(|&b| !is(b, BLANK))
-            .and_then(|skip| rest.get(skip..skip + 2))
-        else {
-            return false;
-        };
-        state.iter().all(u8::is_ascii_uppercase)
-            && STATES.as_bytes().chunks(3).any(|s| s[..2] == *state)
+        let at = base - 8 + marks.trailing_zeros() as usize / 8;
+        marks &= marks - 1;
+        Some(at)
     })
 }
 
@@ -109,7 +156,39 @@ pub(super) fn comma_state(bytes: &[u8]) -> bool {
 /// Every match of these rules holds `\d[ \t]` (the first number and the blank after it) and,
 /// starting at or after that blank, `[ \t]\d` (the blank before the second number).
 pub(super) fn number_then_number(bytes: &[u8]) -> bool {
+    number_then_number_eights(bytes)
+}
+
+/// `number_then_number` one byte at a time: what the eight-byte version must answer.
+#[cfg(test)]
+fn number_then_number_plain(bytes: &[u8]) -> bool {
     pair(bytes, 0, DIGIT, BLANK).is_some_and(|blank| pair(bytes, blank, BLANK, DIGIT).is_some())
+}
+
+/// `number_then_number` eight bytes at a time.
+///
+/// A byte that closes a pair (`\d[ \t]` or `[ \t]\d`) is marked where the byte before it,
+/// shifted up by one byte (the last of the eight before carried in), is of the pair's first
+/// class. The plain test finds the blank of the first `\d[ \t]`, then a `[ \t]\d` whose blank
+/// lies at or after it: since no byte is both a blank and a digit, that is a digit closing a
+/// `[ \t]\d` strictly after the blank closing some `\d[ \t]` (after the first one, if after
+/// any). Both marks sit on top bits, so "after" compares bit positions within the eight, and
+/// any digit mark does once a blank mark has been seen in an earlier eight.
+fn number_then_number_eights(bytes: &[u8]) -> bool {
+    let (mut carried_digit, mut carried_blank, mut seen) = (0u64, 0u64, false);
+    for eight in eights(bytes) {
+        let (digits, blanks) = (class_bits(eight, DIGIT), class_bits(eight, BLANK));
+        let blank_marks = ((digits << 8) | carried_digit) & blanks;
+        let digit_marks = ((blanks << 8) | carried_blank) & digits;
+        // The bits from the first blank mark on (none when there is none).
+        let from_first_blank = !(blank_marks & blank_marks.wrapping_neg()).wrapping_sub(1);
+        if digit_marks != 0 && (seen || digit_marks & from_first_blank != 0) {
+            return true;
+        }
+        seen |= blank_marks != 0;
+        (carried_digit, carried_blank) = (digits >> 56, blanks >> 56);
+    }
+    false
 }
 
 /// `in ÖVERTURINGEN 840 24`: a capital, and later a word's last byte, blanks and two digits.
@@ -122,7 +201,7 @@ pub(super) fn place_then_postcode(bytes: &[u8]) -> bool {
     let Some(capital) = bytes.iter().position(|&b| is(b, UPPER)) else {
         return false;
     };
-    pairs(&bytes[capital..], BLANK, DIGIT).any(|at| {
+    pairs::<BLANK, DIGIT>(&bytes[capital..]).any(|at| {
         let at = capital + at;
         let word_end = run_start(bytes, at, BLANK);
         let ends_word = |b: u8| is(b, LETTER) || b".-'".contains(&b);
@@ -138,7 +217,7 @@ pub(super) fn place_then_postcode(bytes: &[u8]) -> bool {
 /// not ignore case) and a word boundary. The words are ASCII letters, so the run of ASCII
 /// letters that starts there is exactly the word: the boundary after it is no ASCII letter.
 pub(super) fn street_suffix(bytes: &[u8]) -> bool {
-    pairs(bytes, SPACE, UPPER).any(|at| {
+    pairs::<SPACE, UPPER>(bytes).any(|at| {
         let rest = &bytes[at..];
         let len = rest
             .iter()
@@ -176,7 +255,7 @@ fn suffixes() -> &'static [u128] {
 /// space reaches that word; when the white space is ASCII, the run of ASCII letters ending there
 /// is the word itself, whose letters have no case partner beyond ASCII.
 pub(super) fn preposition_then_capital(bytes: &[u8]) -> bool {
-    pairs(bytes, SPACE, UPPER).any(|at| {
+    pairs::<SPACE, UPPER>(bytes).any(|at| {
         let word_end = run_start(bytes, at, SPACE);
         if bytes[word_end..at].iter().any(|&b| b >= 0x80) {
             return true;
@@ -192,5 +271,6 @@ pub(super) fn preposition_then_capital(bytes: &[u8]) -> bool {
     })
 }
 
+mod eights;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 use regex_automata::meta::Regex;
 
 use super::super::specs;
+use super::{BLANK, DIGIT, SPACE, UPPER};
 use crate::detect::rules::{RuleSpec, RuleTable};
 use crate::testgen::Gen;
 
@@ -144,5 +145,56 @@ fn street_suffixes_are_capitalised_ascii_words() {
     for word in super::STREET_SUFFIX.split('|').map(str::as_bytes) {
         assert!(word[0].is_ascii_uppercase() && word.iter().all(u8::is_ascii_alphabetic));
         assert!(super::key(word).is_some_and(|key| super::suffixes().contains(&key)));
+    }
+}
+
+#[test]
+fn number_then_number_reads_eight_bytes_as_it_reads_one() {
+    let mut generator = Gen::new(0x0dd5);
+    // Digits, blanks, other white space, letters, bytes beyond ASCII and a zero byte (the
+    // padding the eight-byte version adds), at lengths across several eights.
+    let alphabet: &[u8] = b"05 9 \t\tx/:\n\x00\xc3\xa9\x7f";
+    for len in 0..40 {
+        for _ in 0..400 {
+            let bytes = generator.bytes(alphabet, len);
+            assert_eq!(
+                super::number_then_number_eights(&bytes),
+                super::number_then_number_plain(&bytes),
+                "{bytes:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn pairs_read_eight_bytes_as_they_read_one() {
+    let mut generator = Gen::new(0x9a1e);
+    let alphabet: &[u8] = b"05 \t\nAZax\r\x0b.\x00\xc3\xa9";
+    for len in 0..40 {
+        for _ in 0..200 {
+            let bytes = generator.bytes(alphabet, len);
+            let eights: Vec<usize> = super::pairs::<SPACE, UPPER>(&bytes).collect();
+            let plain: Vec<usize> = super::pairs_plain(&bytes, SPACE, UPPER).collect();
+            assert_eq!(eights, plain, "{bytes:?}");
+            let eights: Vec<usize> = super::pairs::<BLANK, DIGIT>(&bytes).collect();
+            let plain: Vec<usize> = super::pairs_plain(&bytes, BLANK, DIGIT).collect();
+            assert_eq!(eights, plain, "{bytes:?}");
+        }
+    }
+}
+
+#[test]
+fn comma_state_reads_eight_bytes_as_it_reads_one() {
+    let mut generator = Gen::new(0xc0a);
+    let alphabet: &[u8] = b",,, \tILMAX\n,\x00\xc3";
+    for len in 0..30 {
+        for _ in 0..400 {
+            let bytes = generator.bytes(alphabet, len);
+            assert_eq!(
+                super::comma_state(&bytes),
+                super::comma_state_plain(&bytes),
+                "{bytes:?}"
+            );
+        }
     }
 }
