@@ -323,6 +323,15 @@ impl Prefilter {
         })
     }
 
+    /// Whether the rules at `a` and `b` are searched in the same windows in every text.
+    pub(crate) fn same_windows(&self, a: usize, b: usize) -> bool {
+        let windows_of = |rule: usize| {
+            let reach = self.rule_reach.get(rule).copied()?;
+            Some(self.hosts.get(reach).copied().flatten().unwrap_or(reach))
+        };
+        windows_of(a).is_some_and(|reach| windows_of(b) == Some(reach))
+    }
+
     /// How many rules run on the whole text whatever it holds (for tests).
     #[cfg(test)]
     pub(crate) fn untriggered(&self) -> usize {

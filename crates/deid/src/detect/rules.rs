@@ -143,6 +143,22 @@ struct Compiled {
     value_has_digit: bool,
     check: Option<Check>,
     needs: Option<Needs>,
+    /// Whether this rule shares the windows that pass its `Needs` with its neighbours.
+    shared: Shared,
+}
+
+/// How rules share the windows that pass their [`Needs`]: rules next to each other in the
+/// table, with the same test and always the same windows (one borrows the other's, or both a
+/// third's: see `prefilter`), test the same bytes the same way, so the first one's passing
+/// windows are the rest's too.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shared {
+    /// Tests its windows itself, for itself.
+    No,
+    /// Tests its windows and keeps those that pass for the rules after it.
+    Kept,
+    /// Searches the windows the rule before it kept.
+    Taken,
 }
 
 /// Rewrites `\b` as an ASCII word boundary in a rule that matches no letter beyond ASCII on its
@@ -202,12 +218,27 @@ impl RuleTable {
                 value_has_digit: spec.value_has_digit,
                 check: spec.check,
                 needs: spec.needs,
+                shared: Shared::No,
             });
         }
         let patterns: Vec<&str> = patterns.iter().map(|p| &**p).collect();
+        let prefilter = Prefilter::new(what, &patterns)?;
+        for at in 1..rules.len() {
+            // Same address, same code: tests found equal give the same answers.
+            let same_test = match (rules[at - 1].needs, rules[at].needs) {
+                (Some(a), Some(b)) => std::ptr::fn_addr_eq(a, b),
+                _ => false,
+            };
+            if same_test && prefilter.same_windows(at - 1, at) {
+                if rules[at - 1].shared == Shared::No {
+                    rules[at - 1].shared = Shared::Kept;
+                }
+                rules[at].shared = Shared::Taken;
+            }
+        }
         Ok(RuleTable {
             rules,
-            prefilter: Prefilter::new(what, &patterns)?,
+            prefilter,
             slots: scratch::pool(),
         })
     }
@@ -217,13 +248,24 @@ impl RuleTable {
         let plans = self.prefilter.plan(text);
         let whole = [(0, text.len())];
         let mut slots = self.slots();
+        // The windows that passed the test of the last rule that keeps them (see `Shared`).
+        let mut passed: Vec<(usize, usize)> = Vec::new();
         for ((index, rule), slot) in self.rules.iter().enumerate().zip(slots.iter_mut()) {
             let windows = match plans.of(index) {
                 Plan::Whole => &whole[..],
                 Plan::Windows(windows) => windows,
             };
+            if rule.shared == Shared::Kept {
+                passed.clear();
+                let passing = windows.iter().filter(|w| rule.may_hold_match(text, **w));
+                passed.extend(passing);
+            }
+            let (windows, tested) = match rule.shared {
+                Shared::No => (windows, false),
+                Shared::Kept | Shared::Taken => (&passed[..], true),
+            };
             for &window in windows {
-                if rule.may_hold_match(text, window) {
+                if tested || rule.may_hold_match(text, window) {
                     rule.search(text, window, slot, out);
                 }
             }

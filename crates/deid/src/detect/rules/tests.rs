@@ -1,4 +1,4 @@
-use super::{RuleTable, with_digit};
+use super::{RuleTable, Shared, with_digit};
 use crate::entity::EntityKind;
 
 /// The values a table finds in `text`, as text.
@@ -41,4 +41,27 @@ fn a_value_is_placed_as_an_unanchored_search_places_it() {
     };
     let text = "ref  a12 3 and ref 9, ref x";
     assert_eq!(values(&table, text), ["  a12 3", " 9"]);
+}
+
+#[test]
+fn neighbours_with_one_test_and_one_set_of_windows_share_what_passes() {
+    let Ok(detector) = crate::detect::Detector::new(crate::detect::DetectorConfig::default())
+    else {
+        panic!("the detector builds");
+    };
+    let rules = &detector.rules.rules;
+    let taken: Vec<usize> = (0..rules.len())
+        .filter(|&at| rules[at].shared == Shared::Taken)
+        .collect();
+    // The European street rules that need a number, a street name and a number share both.
+    assert!(!taken.is_empty());
+    for at in taken {
+        let (before, rule) = (&rules[at - 1], &rules[at]);
+        assert!(matches!(before.shared, Shared::Kept | Shared::Taken));
+        assert!(detector.rules.prefilter.same_windows(at - 1, at));
+        let (Some(a), Some(b)) = (before.needs, rule.needs) else {
+            panic!("both have a test");
+        };
+        assert!(std::ptr::fn_addr_eq(a, b));
+    }
 }
