@@ -28,6 +28,9 @@ pub(super) struct Screen {
     /// For each run length below the longest shortest match, the rules whose shortest match is
     /// longer; every run at least that long is too long for all of them.
     short: Vec<u64>,
+    /// The rules whose every match starts on a trigger byte, for which the byte before a run
+    /// does not matter (see `windows`).
+    opening: u64,
 }
 
 impl Screen {
@@ -40,8 +43,12 @@ impl Screen {
         let mut fences = [0u64; 256];
         let longest = reaches.iter().map(|r| r.min_len).max().unwrap_or(0);
         let mut short = vec![0u64; longest];
+        let mut opening = 0;
         for (k, reach) in reaches.iter().enumerate() {
             let bit = 1u64 << k;
+            if reach.starts_on_trigger {
+                opening |= bit;
+            }
             for (byte, fence) in fences.iter_mut().enumerate().take(128) {
                 if !reach.allows[byte] {
                     *fence |= bit;
@@ -51,7 +58,11 @@ impl Screen {
                 *rules |= bit;
             }
         }
-        Some(Screen { fences, short })
+        Some(Screen {
+            fences,
+            short,
+            opening,
+        })
     }
 
     /// For each run of `runs` in `bytes`, the rules that must look at it: the bits of those it
@@ -64,7 +75,8 @@ impl Screen {
         runs.iter()
             .map(|&(start, end)| {
                 let short = self.short.get(end - start).copied().unwrap_or(0);
-                !(short & fence(start.checked_sub(1)) & fence(Some(end)))
+                let before = fence(start.checked_sub(1)) | self.opening;
+                !(short & before & fence(Some(end)))
             })
             .collect()
     }
@@ -99,21 +111,25 @@ mod tests {
             None => true,
             Some(&b) => b.is_ascii() && !rule.allows[usize::from(b)],
         };
-        end - start < rule.min_len && outside(start.checked_sub(1)) && outside(Some(end))
+        let before = rule.starts_on_trigger || outside(start.checked_sub(1));
+        end - start < rule.min_len && before && outside(Some(end))
     }
 
     #[test]
     fn a_rule_skips_exactly_the_runs_windows_would_drop() {
+        let mut opening = reach(b" -", 5);
+        opening.starts_on_trigger = true;
         let rules = [
             reach(b"", 8),
             reach(b"-", 6),
             reach(b" -.", 4),
             reach(b"/", 11),
             reach(b"abc ", 1),
+            opening,
         ];
         let refs: Vec<&Reach> = rules.iter().collect();
         let Some(screen) = Screen::new(&refs) else {
-            panic!("five rules fit")
+            panic!("six rules fit")
         };
         let alphabet: &[u8] = b"0123-/ .ab\n\xc3\xa9";
         let mut generator = Gen::new(0x9E37_79B9_7F4A_7C15);

@@ -83,12 +83,16 @@ pub(super) fn windows(
     // is dropped at once, in O(1), before the budget look-ups and the scans: most digit runs
     // are, for the rules that need a long run of digits alone. `frontier` needs no update:
     // the one it would get stops before the next run starts, like the one it has.
+    //
+    // For a rule whose every match starts on a trigger byte, the byte before the run does not
+    // matter: a match that starts in the run ends by the fence after it, too short; a match
+    // that only runs through it starts at an earlier run and lies in that run's window.
     let fenced = |start: usize, end: usize| {
         let outside = |at: Option<usize>| {
             at.and_then(|at| bytes.get(at))
                 .is_none_or(|&b| b.is_ascii() && !rule.allows[usize::from(b)])
         };
-        outside(start.checked_sub(1)) && outside(Some(end))
+        (rule.starts_on_trigger || outside(start.checked_sub(1))) && outside(Some(end))
     };
     // Every byte from the current group up to `frontier` is allowed; when `at_run_end`, the
     // byte at `frontier` is not (or the text ends there).
