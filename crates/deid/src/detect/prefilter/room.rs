@@ -48,10 +48,9 @@ thread_local! {
 
 /// This thread's kept room, emptied, with one empty occurrence list for each of `triggers`.
 pub(super) fn take(triggers: usize) -> Room {
+    // Kept room is always empty (`keep` empties it), and so is fresh room: only the number of
+    // lists may differ, when another prefilter used the room last.
     let mut room = KEPT.try_with(Cell::take).unwrap_or_default();
-    // Kept room is empty already; a room given back while a thread is torn down is not kept,
-    // so this is cheap insurance, and it makes the lists match this prefilter's triggers.
-    room.clear();
     room.hits.resize_with(triggers, Vec::new);
     room
 }
