@@ -25,6 +25,7 @@ use regex_syntax::hir::Hir;
 use super::trigger::{self, ByteSet, FOLD_ESCAPES, Words};
 use crate::error::DeidError;
 use joint::Joint;
+use room::Room;
 use scan::{Gate, scan};
 use screen::Screen;
 use windows::{Hits, allowed_runs, windows};
@@ -80,28 +81,35 @@ pub(crate) enum Plan<'p> {
 
 /// Where every rule must be searched in one text: one plan per distinct reach, shared by the
 /// rules that have it.
+///
+/// Every reach's windows lie one reach after another in one buffer (`room.windows`): one
+/// allocation per text instead of one per reach. Sharing the buffer changes no window:
+/// `windows` only reads and merges the part it appends for its own reach, so each reach's
+/// slice is the list it would have built alone, and the argument at the top of this module
+/// holds for it unchanged. For each distinct reach, `room.reaches` says where its windows lie
+/// in the buffer, or `None` for the whole text. The room goes back to the thread, emptied,
+/// when the plans are dropped (see `room`).
 pub(crate) struct Plans<'f> {
     prefilter: &'f Prefilter,
-    /// Every reach's windows, one reach after another, in one buffer: one allocation per text
-    /// instead of one per reach. Sharing the buffer changes no window: `windows` only reads and
-    /// merges the part it appends for its own reach, so each reach's slice is the list it would
-    /// have built alone, and the argument at the top of this module holds for it unchanged.
-    windows: Vec<(usize, usize)>,
-    /// For each distinct reach, where its windows lie in `windows`, or `None` for the whole
-    /// text.
-    reaches: Vec<Option<(usize, usize)>>,
+    room: Room,
 }
 
 impl Plans<'_> {
     /// The plan of the rule at `index` (in the order the prefilter was built with).
     pub(crate) fn of(&self, index: usize) -> Plan<'_> {
         let reach = self.prefilter.rule_reach.get(index).copied();
-        let span = reach.and_then(|r| self.reaches.get(r).copied().flatten());
+        let span = reach.and_then(|r| self.room.reaches.get(r).copied().flatten());
         // A span always lies in `windows`; were it not to, the whole text is still a safe plan.
-        match span.and_then(|(from, to)| self.windows.get(from..to)) {
+        match span.and_then(|(from, to)| self.room.windows.get(from..to)) {
             Some(windows) => Plan::Windows(windows),
             None => Plan::Whole,
         }
+    }
+}
+
+impl Drop for Plans<'_> {
+    fn drop(&mut self) {
+        room::keep(std::mem::take(&mut self.room));
     }
 }
 
@@ -359,19 +367,23 @@ impl Prefilter {
     /// Plans each rule's search; a reach with a host in `hosts` takes the host's windows.
     fn plan_with(&self, text: &str, hosts: &[Option<usize>]) -> Plans<'_> {
         let bytes = text.as_bytes();
+        let mut room = room::take(self.triggers.len());
         // Budgets count offsets in 32 bits (see `costs`): a longer text is searched whole.
         if u32::try_from(bytes.len()).is_err() {
+            room.reaches.resize(self.reaches.len(), None);
             return Plans {
                 prefilter: self,
-                windows: Vec::new(),
-                reaches: vec![None; self.reaches.len()],
+                room,
             };
         }
-        let scan::Found {
-            mut hits,
-            escaped,
+        let Room {
+            hits,
             costs,
-        } = scan(self, bytes);
+            runs,
+            windows: out,
+            reaches,
+        } = &mut room;
+        let escaped = scan(self, bytes, hits, costs);
         // Words are found by where they end; windows want starts.
         for (t, trigger) in self.triggers.iter().enumerate() {
             if let (Trigger::Words(_), Some(list)) = (trigger, hits.get_mut(t)) {
@@ -379,9 +391,8 @@ impl Prefilter {
             }
         }
         // Room for about one window per trigger occurrence, as a start: the buffer grows less.
-        let mut out = Vec::with_capacity(hits.iter().map(Vec::len).sum());
-        // Runs cut to one reach's allowed bytes, refilled for each reach that needs them.
-        let mut runs = Vec::new();
+        out.reserve(hits.iter().map(Vec::len).sum());
+        let (hits, costs) = (&*hits, &*costs);
         let digits = self
             .digits
             .and_then(|t| hits.get(t))
@@ -392,12 +403,8 @@ impl Prefilter {
                     .map_or_else(Vec::new, |runs| screen.live(bytes, runs))
             })
             .collect();
-        let mut reaches: Vec<Option<(usize, usize)>> = self
-            .reaches
-            .iter()
-            .zip(&self.screen_bits)
-            .zip(hosts)
-            .map(|((reach, &(screen, bit)), host)| {
+        reaches.extend(self.reaches.iter().zip(&self.screen_bits).zip(hosts).map(
+            |((reach, &(screen, bit)), host)| {
                 let t = reach.trigger?;
                 // Filled in below, once the host's windows are built.
                 if host.is_some() {
@@ -410,23 +417,23 @@ impl Prefilter {
                     // No occurrence, no window (the common case: most triggers are rare).
                     _ if hits[t].is_empty() => {}
                     Trigger::Words(_) => {
-                        windows(text, reach, &hits[t], Hits::Any, needs, &costs, &mut out)
+                        windows(text, reach, &hits[t], Hits::Any, needs, costs, out)
                     }
                     Trigger::Bytes(_) if reach.allows_trigger => {
                         let hits_are = match live.get(screen) {
                             Some(live) if bit != 0 => Hits::Screened { live, bit },
                             _ => Hits::Cut,
                         };
-                        windows(text, reach, &hits[t], hits_are, needs, &costs, &mut out);
+                        windows(text, reach, &hits[t], hits_are, needs, costs, out);
                     }
                     Trigger::Bytes(_) => {
-                        allowed_runs(bytes, reach, &hits[t], &mut runs);
-                        windows(text, reach, &runs, Hits::Cut, needs, &costs, &mut out);
+                        allowed_runs(bytes, reach, &hits[t], runs);
+                        windows(text, reach, runs, Hits::Cut, needs, costs, out);
                     }
                 }
                 Some((from, out.len()))
-            })
-            .collect();
+            },
+        ));
         for (guest, host) in hosts.iter().enumerate() {
             if let Some(host) = host {
                 let span = reaches.get(*host).copied().flatten();
@@ -437,8 +444,7 @@ impl Prefilter {
         }
         Plans {
             prefilter: self,
-            windows: out,
-            reaches,
+            room,
         }
     }
 }
@@ -446,6 +452,7 @@ impl Prefilter {
 mod costs;
 mod hosts;
 mod joint;
+mod room;
 mod scan;
 mod screen;
 mod windows;

@@ -20,6 +20,7 @@ const WORD: usize = 64;
 const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
+#[derive(Default)]
 pub(super) struct Costs {
     /// Bit `i % 64` of word `i / 64` is set when byte `i` counts; one more word than the text
     /// fills, so that the offset just past the end has a word too.
@@ -101,15 +102,32 @@ const fn set_bits() -> [[u32; 8]; 256] {
 }
 
 impl Costs {
-    /// Reads `bytes` once. Inlined into the scan, its one caller: made a call of its own, the
-    /// map cost about one instruction a byte more to build.
-    #[inline]
+    /// Reads `bytes` once into fresh room (for tests; the scan refills kept room).
+    #[cfg(test)]
     pub(super) fn new(bytes: &[u8]) -> Self {
+        let mut costs = Costs::default();
+        costs.refill(bytes);
+        costs
+    }
+
+    /// Reads `bytes` once, in the room this map already has (see `room`): whatever it held
+    /// before is cleared first, so the map is the one fresh room would give. Inlined into the
+    /// scan, its one caller: made a call of its own, the map cost about one instruction a byte
+    /// more to build.
+    #[inline]
+    pub(super) fn refill(&mut self, bytes: &[u8]) {
+        self.clear();
         let words = bytes.len() / WORD + 1;
-        let mut bits = Vec::with_capacity(words);
-        let mut before_word = Vec::with_capacity(words);
+        let Costs {
+            bits,
+            before_word,
+            at,
+            len,
+        } = self;
+        bits.reserve(words);
+        before_word.reserve(words);
         // Eight more than the counted bytes can be: `list_eight` writes eight at a time.
-        let mut at = Vec::with_capacity(bytes.len() + 8);
+        at.reserve(bytes.len() + 8);
         let mut sum = 0u32;
         let mut base = 0u32;
         for chunk in bytes.chunks(WORD) {
@@ -118,7 +136,7 @@ impl Costs {
             sum = sum.saturating_add(word.count_ones());
             bits.push(word);
             for eight in word.to_le_bytes() {
-                list_eight(eight, base, &mut at);
+                list_eight(eight, base, at);
                 base = base.wrapping_add(8);
             }
         }
@@ -127,12 +145,20 @@ impl Costs {
             before_word.push(sum);
             bits.push(0);
         }
-        Costs {
-            bits,
-            before_word,
-            at,
-            len: bytes.len(),
-        }
+        *len = bytes.len();
+    }
+
+    /// Forgets the text, keeping the room.
+    pub(super) fn clear(&mut self) {
+        self.bits.clear();
+        self.before_word.clear();
+        self.at.clear();
+        self.len = 0;
+    }
+
+    /// How many offsets of counted bytes the map has room for without growing.
+    pub(super) fn room(&self) -> usize {
+        self.at.capacity()
     }
 
     /// How many counted bytes come before offset `at` (at most the text's length).

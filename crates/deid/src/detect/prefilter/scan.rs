@@ -13,17 +13,6 @@ use super::costs::Costs;
 use super::joint::{ESCAPE, Word};
 use crate::detect::trigger;
 
-/// What one pass over a text found.
-pub(super) struct Found {
-    /// For each trigger, its occurrences: runs of neighbouring trigger bytes in order, or trigger
-    /// words by where they end (possibly overlapping) that some rule of the trigger may hold.
-    pub(super) hits: Vec<Vec<(usize, usize)>>,
-    /// Whether the text holds a character that ASCII case folding may turn into a trigger
-    /// word's letter (see `trigger::FOLD_ESCAPES`).
-    pub(super) escaped: bool,
-    pub(super) costs: Costs,
-}
-
 /// Which occurrences of a trigger word some rule of the trigger may hold: the same test
 /// `windows` applies for each rule, with every rule's allowed bytes together, so an occurrence
 /// it drops would have been dropped for every rule, only later and after sorting.
@@ -58,9 +47,17 @@ pub(super) fn all_allowed(allows: &[bool; 256], bytes: &[u8], start: usize, end:
         .is_some_and(|word| word.iter().all(|&b| allows[usize::from(b)]))
 }
 
-/// Reads `bytes` once: every trigger occurrence, whether a fold escape occurs, and the budgets.
-pub(super) fn scan(prefilter: &Prefilter, bytes: &[u8]) -> Found {
-    let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); prefilter.triggers.len()];
+/// Reads `bytes` once: every trigger occurrence into `hits` (one list per trigger, each
+/// empty), the budgets into `costs`, and whether a fold escape occurs, which it returns.
+///
+/// The lists and the map are kept from earlier texts (see `room`) rather than made here; they
+/// come empty, and the map is cleared before it is filled, so they hold what fresh ones would.
+pub(super) fn scan(
+    prefilter: &Prefilter,
+    bytes: &[u8],
+    hits: &mut [Vec<(usize, usize)>],
+    costs: &mut Costs,
+) -> bool {
     let mut escaped = false;
     let joint = &prefilter.joint;
     let byte_triggers = &prefilter.byte_triggers;
@@ -69,18 +66,15 @@ pub(super) fn scan(prefilter: &Prefilter, bytes: &[u8]) -> Found {
         let class = joint.class(byte);
         state = joint.step(state, class);
         if joint.reports(state) {
-            escaped |= words_ending(prefilter, joint.words(state), bytes, offset + 1, &mut hits);
+            escaped |= words_ending(prefilter, joint.words(state), bytes, offset + 1, hits);
         }
         // Trigger bytes have classes of their own (see `joint`): most bytes skip the table.
         if joint.is_marked(class) {
-            trigger_byte(byte_triggers[usize::from(byte)], offset, &mut hits);
+            trigger_byte(byte_triggers[usize::from(byte)], offset, hits);
         }
     }
-    Found {
-        hits,
-        escaped,
-        costs: Costs::new(bytes),
-    }
+    costs.refill(bytes);
+    escaped
 }
 
 /// Records the trigger byte at `offset` for each trigger of `mask`, joining it to the run it
