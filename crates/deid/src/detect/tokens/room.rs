@@ -81,14 +81,15 @@ mod tests {
         let again = relabel(found);
         assert!(again.is_empty());
         assert_eq!(again.capacity(), room);
-        std::thread::spawn(move || {
+        let run = std::thread::spawn(move || {
             keep_tokens(again);
             keep_lowered(lowered);
             let (tokens, lowered) = (tokens(), super::lowered());
             assert!(tokens.is_empty() && tokens.capacity() == room);
             assert!(lowered.is_empty() && lowered.capacity() >= text.len());
         })
-        .join()
-        .ok();
+        .join();
+        // A failed assertion on the thread shows here.
+        assert!(run.is_ok());
     }
 }
