@@ -295,6 +295,12 @@ impl<'a> NameFinder<'a> {
                 // only a capitalised word into another (see `broken_across_lines`).
                 Some(b'.') if gap && this.shape != Shape::Upper => false,
                 Some(b'\n') if gap && (this.shape, next.shape) != CAPITALS => false,
+                // Two capitalised words across a line break are mostly a heading and the line
+                // after it. A gap that starts with a line break is no single space, not blanks
+                // only and no initial's dot, so `written_adjacent` can answer yes for it only
+                // through `broken_across_lines`, which needs these facts of the two words: when
+                // they fail, the answer is no without reading the gap.
+                Some(b'\n') if gap && !finder.wrapped_name_words(i) => false,
                 _ => finder.written_adjacent(i),
             }
         }));
@@ -388,11 +394,19 @@ impl<'a> NameFinder<'a> {
     /// across one bare line break, by a listed surname that is not an everyday or medical word.
     fn broken_across_lines(&self, i: usize, between: &str) -> bool {
         let (this, next) = (&self.tokens[i], &self.tokens[i + 1]);
-        let info = self.info[i + 1];
         this.shape == Shape::Capitalized
             && next.shape == Shape::Capitalized
             && between.trim_matches([' ', '\t']) == "\n"
-            && self.info[i].is_listed_name()
+            && self.wrapped_name_words(i)
+    }
+
+    /// What [`NameFinder::broken_across_lines`] asks of the words `i` and `i + 1` themselves:
+    /// a listed name, then a listed surname that is not an everyday or medical word.
+    fn wrapped_name_words(&self, i: usize) -> bool {
+        let (Some(this), Some(info)) = (self.info.get(i), self.info.get(i + 1)) else {
+            return false;
+        };
+        this.is_listed_name()
             && info.last_rank.is_some()
             && !info.function
             && !info.ambiguous

@@ -184,7 +184,7 @@ impl NameFinder<'_> {
     /// Works out every token's next list item once, for the rules that walk lists. An item
     /// after the first is a capitalised word, so only the two tokens before each capitalised
     /// word (`X, Y` and `X and Y`) can have one; the others have none.
-    fn list_items(&mut self) {
+    pub(super) fn list_items(&mut self) {
         if self.next_items.len() == self.tokens.len() {
             return;
         }
@@ -198,12 +198,17 @@ impl NameFinder<'_> {
                 if starts.last().is_some_and(|&last| last >= j) {
                     continue;
                 }
-                // Words a single space apart start no list unless the second is `and`: the
-                // usual case, answered without reading the gap as text.
+                // Unless the next word is `and`, the next item is that word, capitalised, after
+                // a gap with `,` or `&` (see `written_next_item`): a gap with neither (a single
+                // space, most often) answers without reading it as text. And two tokens before
+                // `k` the next word is no capitalised item: that one is `k - 1`, itself in
+                // `capitals`, whose walk has asked of `j` already.
                 let (this, next) = (&self.tokens[j], &self.tokens[j + 1]);
-                let spaced =
-                    next.start == this.end + 1 && self.text.as_bytes().get(this.end) == Some(&b' ');
-                if spaced && next.lower != "and" {
+                let listing = || {
+                    (self.text.as_bytes().get(this.end..next.start))
+                        .is_some_and(|gap| gap.iter().any(|&b| b == b',' || b == b'&'))
+                };
+                if !(j + 1 == k && listing()) && next.lower != "and" {
                     continue;
                 }
                 if let (Some(next), Some(slot)) = (self.written_next_item(j), next_items.get_mut(j))
@@ -236,7 +241,7 @@ impl NameFinder<'_> {
     }
 
     /// Works out [`NameFinder::next_list_item`] from the text.
-    fn written_next_item(&self, j: usize) -> Option<usize> {
+    pub(super) fn written_next_item(&self, j: usize) -> Option<usize> {
         let n = self.tokens.len();
         let next = self.tokens.get(j + 1)?;
         // The next item is a capitalised word or comes after `and`: any other next word

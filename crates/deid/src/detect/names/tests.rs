@@ -309,6 +309,93 @@ fn adjacency_answered_from_the_first_bytes_of_a_gap_is_what_the_whole_gap_says()
 }
 
 #[test]
+fn adjacency_across_line_breaks_answered_from_the_words_is_what_the_whole_gap_says() {
+    // Words and gaps that reach every arm of the adjacency table, above all a line break
+    // between two capitalised words: a heading and its line, or a name wrapped onto the next.
+    let lexicon = Lexicon::new(crate::detect::names::ROLES);
+    let words = [
+        "Martha",
+        "Collins",
+        "Smith",
+        "Jane",
+        "Roe",
+        "Graves",
+        "Chief",
+        "Complaint",
+        "Plan",
+        "History",
+        "Mary",
+        "Rose",
+        "Bell",
+        "J",
+        "HPI",
+        "An125",
+        "Lee's",
+        "said",
+        "Kónya",
+        "Parker",
+    ];
+    let gaps = [
+        " ", "\n", " \n", "\n ", "\t\n", "\n\n", "\n# ", "\n\t", "  ", ". ", ".\n", "12\n", "\r\n",
+        ", ", "\u{a0}", "-\n", " \n \n",
+    ];
+    let mut generator = crate::testgen::Gen::new(23);
+    let mut wrapped = 0;
+    for _ in 0..400 {
+        let mut text = String::new();
+        for _ in 0..generator.below(40) {
+            text.push_str(generator.pick(&words));
+            text.push_str(generator.pick(&gaps));
+        }
+        let mut lowered = String::new();
+        let tokens = tokenize(&text, &mut lowered);
+        let finder = NameFinder::new(&text, &tokens, &lexicon, true, scratch::take());
+        for (i, token) in tokens.iter().enumerate() {
+            let written = finder.written_adjacent(i);
+            assert_eq!(finder.adjacent(i), written, "{text:?} at {i}");
+            let gap = text.get(token.end..).unwrap_or_default();
+            wrapped += usize::from(written && gap.starts_with('\n'));
+        }
+    }
+    // The generated texts do hold names wrapped across a line break.
+    assert!(wrapped > 10, "{wrapped}");
+}
+
+#[test]
+fn list_items_found_from_the_capitalised_words_are_what_every_token_says() {
+    // `list_items` asks only some tokens before each capitalised word, and reads most gaps as
+    // bytes: its table must hold, for every token, what `written_next_item` works out.
+    let lexicon = Lexicon::new(crate::detect::names::ROLES);
+    let words = [
+        "Usamov", "Bowers", "Reed", "and", "And", "AND", "the", "Graves", "J", "HPI", "or", "Kónya",
+    ];
+    let gaps = [
+        " ", ", ", " , ", ",", " & ", "&", "\n", ",\n", ". ", ": ", "  ", ", and ", " ,\t",
+        "\u{a0}",
+    ];
+    let mut generator = crate::testgen::Gen::new(31);
+    let mut items = 0;
+    for _ in 0..400 {
+        let mut text = String::new();
+        for _ in 0..generator.below(40) {
+            text.push_str(generator.pick(&words));
+            text.push_str(generator.pick(&gaps));
+        }
+        let mut lowered = String::new();
+        let tokens = tokenize(&text, &mut lowered);
+        let mut finder = NameFinder::new(&text, &tokens, &lexicon, true, scratch::take());
+        finder.list_items();
+        for j in 0..tokens.len() {
+            let written = finder.written_next_item(j);
+            assert_eq!(finder.next_list_item(j), written, "{text:?} at {j}");
+            items += usize::from(written.is_some());
+        }
+    }
+    // The generated texts do hold lists.
+    assert!(items > 100, "{items}");
+}
+
+#[test]
 fn the_bits_of_marked_tokens_are_the_tokens_with_a_mark() {
     // `next_mark` reads `marked`, not the marks: after every rule has run, a bit is set
     // exactly where a mark is, and each walk finds the marks a plain walk finds.
