@@ -98,7 +98,8 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
 
 /// Whether `bytes` holds a `y` of either case, as every match of the rule of ages written with
 /// `years`, `yrs`, `yo`, `y/o` or `y.o.` does (see `rules::Needs`). Under `(?i)` no character
-/// beyond ASCII is read as `y`. Most numbers in a note are not followed by one, and the rule's
+/// beyond ASCII is read as `y` (of the ASCII letters only `s` and `k` have such partners, as a
+/// test of the place rules' tests checks). Most numbers in a note are not followed by one, and the rule's
 /// windows (a number and a few bytes after it) are many.
 fn says_years(bytes: &[u8]) -> bool {
     bytes.iter().any(|&b| b | 0x20 == b'y')
@@ -146,18 +147,10 @@ fn month_name_date(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {
 
 #[cfg(test)]
 mod tests {
-    use regex_automata::meta::Regex;
-
     #[test]
-    fn only_y_is_read_as_y() {
-        let Ok(y) = Regex::new(r"(?i)^y$") else {
-            panic!("the class builds");
-        };
-        let partners: Vec<char> = ('\u{80}'..=char::MAX)
-            .filter(|c| y.is_match(c.encode_utf8(&mut [0; 4]).as_bytes()))
-            .collect();
-        assert!(partners.is_empty(), "{partners:?}");
+    fn a_y_of_either_case_passes() {
         assert!(super::says_years(b"92 YO"));
+        assert!(super::says_years(b"92 y/o"));
         assert!(!super::says_years(b"92 mg"));
     }
 }
