@@ -152,6 +152,10 @@ struct NameFinder<'a> {
     lexicon: &'a Lexicon,
     /// The text is (almost) all lower case, like the ACI-Bench transcripts.
     lowercase: bool,
+    /// The text is all ASCII, and so is every token's lower-case form: the rules that need a
+    /// letter beyond ASCII (`Šárka Ottová`, `Järvilehto`) have nothing to find, and most texts
+    /// are passed over by them without reading a word.
+    ascii: bool,
     clinician_names: bool,
     marks: Vec<Option<Mark>>,
     /// A bit per token, set when its mark is some (bit `i % 64` of word `i / 64`): the rules
@@ -258,6 +262,7 @@ impl<'a> NameFinder<'a> {
             unknown,
             lexicon,
             lowercase: mostly_lower_case(text),
+            ascii: text.is_ascii(),
             clinician_names,
             marks,
             marked,
@@ -686,3 +691,6 @@ fn ascii_letters_and_capitals(bytes: &[u8]) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod walk_tests;

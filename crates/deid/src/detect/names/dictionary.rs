@@ -161,8 +161,10 @@ impl NameFinder<'_> {
                 }
             }
         }
-        // Only a pair with a word beyond ASCII is marked: asked first, as most are all ASCII.
-        for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
+        // Only a pair with a word beyond ASCII is marked: asked first, as most are all ASCII,
+        // and not at all in a text all ASCII (see [`NameFinder::ascii`]).
+        let pairs = if self.ascii { &[][..] } else { &capitals[..] };
+        for &i in pairs.iter().take_while(|&&i| i + 1 < n) {
             let beyond = !self.tokens[i].lower.is_ascii() || !self.tokens[i + 1].lower.is_ascii();
             if beyond && self.adjacent(i) && self.unlisted_part(i) && self.unlisted_part(i + 1) {
                 self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);

@@ -135,23 +135,35 @@ impl NameFinder<'_> {
 
     /// `Parker Suknović`, `Grace Jiráňová`: a first name that is also an everyday word is a
     /// person right before a surname spelled beyond ASCII that a rule here already found.
-    fn given_names_before_foreign(&mut self) {
-        let capitals = std::mem::take(&mut self.capitals);
-        let n = self.tokens.len();
-        for &i in capitals.iter().take_while(|&&i| i + 1 < n) {
-            let given = self.plain_given_name(i);
-            let surname = self.marks[i + 1].is_some() && self.foreign(i + 1);
-            if given && surname && self.adjacent(i) && !self.is_institution(i) {
-                self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);
-            }
+    ///
+    /// The surname must be marked, and marks are few: the rule walks the marked tokens (see
+    /// [`NameFinder::next_mark`]), not every capitalised word. A token this rule marks is a
+    /// listed first name, never a foreign word, so it cannot be the surname of another pair:
+    /// what the walk finds does not depend on its order.
+    pub(super) fn given_names_before_foreign(&mut self) {
+        if self.ascii {
+            return;
         }
-        self.capitals = capitals;
+        let mut from = 1;
+        while let Some(surname) = self.next_mark(from, |_| true) {
+            from = surname + 1;
+            self.given_name_before(surname - 1);
+        }
+    }
+
+    /// [`NameFinder::given_names_before_foreign`] for the pair of token `i` and the next.
+    pub(super) fn given_name_before(&mut self, i: usize) {
+        let given = self.plain_given_name(i);
+        let surname = self.marks[i + 1].is_some() && self.foreign(i + 1);
+        if given && surname && self.adjacent(i) && !self.is_institution(i) {
+            self.mark(i, EntityKind::Name, Source::Dictionary, 0.5);
+        }
     }
 
     /// `Petr Kloz`, `Weronika Martinsen`: two capitalised words side by side, one of them
     /// unknown and the other unknown or a census name, are a name. Brands and drugs rarely
     /// come in such pairs; the few that do pair with an English word (`Benzoyl Peroxide`).
-    fn unknown_pairs(&mut self) {
+    pub(super) fn unknown_pairs(&mut self) {
         let capitals = std::mem::take(&mut self.capitals);
         let n = self.tokens.len();
         // A pair part is unknown or a listed name: most capitalised words are neither, and
@@ -177,7 +189,10 @@ impl NameFinder<'_> {
     /// `Järvilehto`, `Šušulić`: in English text, a word no dictionary knows that is spelled
     /// with letters beyond ASCII is a foreign proper noun, and most of those are names (a
     /// foreign place is PHI too when it is part of an address).
-    fn foreign_words(&mut self) {
+    pub(super) fn foreign_words(&mut self) {
+        if self.ascii {
+            return;
+        }
         let unknowns = std::mem::take(&mut self.unknowns);
         for &i in &unknowns {
             if self.foreign(i) && !self.is_institution(i) {
@@ -218,43 +233,39 @@ impl NameFinder<'_> {
     /// `Tünde Hoffmann`, `Marie Langrová`: a census name that is also a medical eponym is
     /// still a person beside a name this file found, unless a head noun makes it the eponym
     /// (`Hoffmann sign`).
-    fn eponym_neighbours(&mut self) {
-        // A pair needs a capitalised word, so only the pairs either side of one are read, each
-        // once and in order.
-        let capitals = std::mem::take(&mut self.capitals);
+    ///
+    /// The other word of a pair must already be marked, and marks are few: the rule walks the
+    /// marked tokens (see [`NameFinder::next_mark`]) and asks of the word either side of each.
+    /// A token this rule marks is an eponym, never unknown (see [`in_no_word_list`]), so it
+    /// cannot vouch for another: what the walk finds does not depend on its order.
+    pub(super) fn eponym_neighbours(&mut self) {
         let n = self.tokens.len();
-        let pairs = (capitals.iter()).flat_map(|&k| k.saturating_sub(1)..=k);
         let mut from = 0;
-        for i in pairs {
-            if i < from || i + 1 >= n {
-                continue;
+        while let Some(other) = self.next_mark(from, |_| true) {
+            from = other + 1;
+            if other > 0 && self.adjacent(other - 1) {
+                self.eponym_beside(other - 1, other);
             }
-            from = i + 1;
-            if !self.adjacent(i) {
-                continue;
-            }
-            for (this, other) in [(i, i + 1), (i + 1, i)] {
-                // The other word must already be a name: most are not, and are asked first.
-                if self.marks[other].is_none() {
-                    continue;
-                }
-                let info = self.info[this];
-                let eponym_name = self.tokens[this].shape == Shape::Capitalized
-                    && info.is_listed_name()
-                    && info.eponym != Eponym::No
-                    && !info.function
-                    && !info.ambiguous;
-                let head_after = || {
-                    (self.tokens.get(this + 1))
-                        .is_some_and(|t| self.lexicon.is_eponym_head(t.lower))
-                };
-                let proper = self.unknown(other);
-                if eponym_name && proper && !head_after() {
-                    self.mark(this, EntityKind::Name, Source::Dictionary, 0.5);
-                }
+            if other + 1 < n && self.adjacent(other) {
+                self.eponym_beside(other + 1, other);
             }
         }
-        self.capitals = capitals;
+    }
+
+    /// [`NameFinder::eponym_neighbours`] for token `this` beside the marked token `other`.
+    pub(super) fn eponym_beside(&mut self, this: usize, other: usize) {
+        let info = self.info[this];
+        let eponym_name = self.tokens[this].shape == Shape::Capitalized
+            && info.is_listed_name()
+            && info.eponym != Eponym::No
+            && !info.function
+            && !info.ambiguous;
+        let head_after =
+            || (self.tokens.get(this + 1)).is_some_and(|t| self.lexicon.is_eponym_head(t.lower));
+        let proper = self.unknown(other);
+        if eponym_name && proper && !head_after() {
+            self.mark(this, EntityKind::Name, Source::Dictionary, 0.5);
+        }
     }
 
     /// `benjamin a seiler`, `eva kleist`: in lower-cased text, after a clear first name, an
