@@ -176,7 +176,7 @@ fn rules_that_skip_a_text_all_ascii_find_what_they_find_reading_it() {
             assert!(tokens.iter().all(|t| t.lower.is_ascii()), "{text:?}");
         }
         let start = marks_of(&finder);
-        let mut run = |finder: &mut NameFinder<'_>, ascii: bool| {
+        let run = |finder: &mut NameFinder<'_>, ascii: bool| {
             restore(finder, start.clone());
             finder.ascii = ascii;
             rules_before(finder);
