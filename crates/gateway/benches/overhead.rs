@@ -240,6 +240,9 @@ async fn main() {
     let requests = env_or("PHIGATE_BENCH_REQUESTS", 300) as usize;
     let seconds = env_or("PHIGATE_BENCH_SECONDS", 5);
     let mock = MockUpstream::start().await.unwrap();
+    // The stand-in upstream answers without keeping each body: a real provider is elsewhere,
+    // and a mock that keeps every request of the run takes gigabytes from these two cores.
+    mock.stop_recording();
 
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = CheckpointSigner::load_or_create(&dir.path().join("audit.pk8")).unwrap();

@@ -55,6 +55,26 @@ fn message(text: &str) -> MessagesResponse {
 }
 
 #[tokio::test]
+async fn a_mock_that_stops_recording_still_answers_and_keeps_what_it_had() {
+    let mock = MockUpstream::start().await.unwrap();
+    let client = provider(config(&mock));
+    client.send(&outbound(false)).await.unwrap();
+    mock.stop_recording();
+    mock.push(MockResponse::Json(message("Still here.")));
+
+    let answer = client.send(&outbound(false)).await.unwrap();
+
+    assert_eq!(answer, message("Still here."));
+    let received = mock.received();
+    assert_eq!(
+        received.len(),
+        1,
+        "only the request before the switch is kept"
+    );
+    assert_eq!(received[0].body, outbound(false).body);
+}
+
+#[tokio::test]
 async fn send_posts_the_exact_outbound_bytes_with_the_api_headers() {
     let mock = MockUpstream::start().await.unwrap();
     mock.push(MockResponse::Json(message("Draft ready.")));

@@ -15,7 +15,7 @@ mod render;
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -134,6 +134,8 @@ impl RecordedRequest {
 struct Shared {
     script: Mutex<VecDeque<MockResponse>>,
     received: Mutex<Vec<RecordedRequest>>,
+    /// Set by [`MockUpstream::stop_recording`]: requests are answered, not kept.
+    unrecorded: AtomicBool,
     counter: AtomicU64,
 }
 
@@ -177,6 +179,14 @@ impl MockUpstream {
     pub fn received(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.received).clone()
     }
+
+    /// Stops keeping requests (those kept so far stay); answers are unchanged. For benchmarks
+    /// only: a mock that keeps every body of a long load test grows by gigabytes, and the
+    /// memory it takes from the system on the way is work no real upstream does on the
+    /// gateway's cores. Tests that assert on what left the gateway keep recording.
+    pub fn stop_recording(&self) {
+        self.shared.unrecorded.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Drop for MockUpstream {
@@ -197,23 +207,9 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let recorded = RecordedRequest {
-        method: method.to_string(),
-        path: uri
-            .path_and_query()
-            .map_or_else(|| uri.path().to_owned(), |p| p.to_string()),
-        headers: headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into(),
-                )
-            })
-            .collect(),
-        body: body.clone(),
-    };
-    lock(&shared.received).push(recorded);
+    if !shared.unrecorded.load(Ordering::Relaxed) {
+        record(&shared, &method, &uri, &headers, &body);
+    }
     let n = shared.counter.fetch_add(1, Ordering::Relaxed);
     let request_id = format!("req_mock_{n:04}");
 
@@ -245,6 +241,27 @@ async fn handle(
             other => return render(other, &request_id),
         }
     }
+}
+
+/// Keeps one request as received.
+fn record(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) {
+    let recorded = RecordedRequest {
+        method: method.to_string(),
+        path: uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |p| p.to_string()),
+        headers: headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into(),
+                )
+            })
+            .collect(),
+        body: body.clone(),
+    };
+    lock(&shared.received).push(recorded);
 }
 
 /// What the mock answers with an empty script.
