@@ -356,7 +356,10 @@ mod tests {
             for (offset, &byte) in bytes.iter().enumerate() {
                 state = joint.next(state, byte);
                 // Every marked byte stops the scan.
-                assert!(!marked[usize::from(byte)] || joint.stops(state), "byte {byte}");
+                assert!(
+                    !marked[usize::from(byte)] || joint.stops(state),
+                    "byte {byte}"
+                );
                 if joint.stops(state) {
                     got.extend(
                         joint
