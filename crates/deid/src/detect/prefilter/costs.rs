@@ -1,12 +1,18 @@
 //! Where the bytes that count towards a window's budget (`trigger::costs`) are in one text,
 //! kept so that a window's budget is found without reading the text again.
 //!
-//! One bit per byte, 64 to a word, and for each word how many counted bytes come before it:
-//! how many counted bytes precede an offset is one look-up and one population count. The
-//! offsets of the counted bytes are listed too, read off the bits, for the windows' budget
-//! look-ups in the other direction. The bits are worked out eight bytes at a time; this
-//! replaced a count per byte and a list of `usize` offsets, built a byte at a time. The list
-//! is written eight bytes at a time too (see `list_eight`).
+//! One entry per eight bytes: their bits (one per byte, set when it counts) and how many counted
+//! bytes come before them, packed in one word, so that how many counted bytes precede an offset
+//! is one look-up, a mask and a look-up in a table of counts. The offsets of the counted bytes
+//! are listed too, read off the bits, for the windows' budget look-ups in the other direction.
+//! The bits are worked out eight bytes at a time; this replaced a count per byte and a list of
+//! `usize` offsets, built a byte at a time. The list is written eight bytes at a time too (see
+//! `list_eight`).
+//!
+//! (The build targets baseline x86-64, which has no population count instruction: `count_ones`
+//! is a dozen instructions. Entries of 64 bytes needed one per look-up and one per 64 bytes to
+//! build; entries of eight bytes need none, and the count before each entry is the length of
+//! the offset list when it is written, which the build knows anyway.)
 //!
 //! (A select over the bits, finding the counted byte numbered `n` from the counts before each
 //! word, replaced the list once and was undone: the windows ask about once every eight bytes
@@ -14,19 +20,18 @@
 
 use crate::detect::trigger;
 
-/// Bytes per word of the map.
-const WORD: usize = 64;
+/// Bytes per entry of the map.
+const BLOCK: usize = 8;
 
 const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
 #[derive(Default)]
 pub(super) struct Costs {
-    /// Bit `i % 64` of word `i / 64` is set when byte `i` counts; one more word than the text
-    /// fills, so that the offset just past the end has a word too.
-    bits: Vec<u64>,
-    /// For each word, how many counted bytes the words before it hold.
-    before_word: Vec<u32>,
+    /// For each block of eight bytes, how many counted bytes come before it, shifted up eight
+    /// bits, and below them the block's bits: bit `i` set when byte `i` of the block counts.
+    /// One more block than the text fills, so that the offset just past the end has one too.
+    blocks: Vec<u64>,
     /// The offset of each counted byte, in order.
     at: Vec<u32>,
     /// The text's length in bytes.
@@ -51,21 +56,11 @@ fn eight_costs(eight: u64) -> u64 {
     (counted >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
-/// The bits of one word: bit `i` is set when `chunk[i]` counts.
-fn word_of(chunk: &[u8]) -> u64 {
-    let mut eights = chunk.chunks_exact(8);
-    let mut word = 0u64;
-    let mut shift = 0;
-    for eight in &mut eights {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(eight);
-        word |= eight_costs(u64::from_le_bytes(bytes)) << shift;
-        shift += 8;
-    }
-    for (i, &byte) in eights.remainder().iter().enumerate() {
-        word |= u64::from(trigger::costs(byte)) << (shift + i);
-    }
-    word
+/// The bits of a block shorter than eight bytes: bit `i` is set when `chunk[i]` counts.
+fn block_of(chunk: &[u8]) -> u8 {
+    chunk.iter().enumerate().fold(0, |bits, (i, &byte)| {
+        bits | u8::from(trigger::costs(byte)) << i
+    })
 }
 
 /// Appends to `at` the offsets of the counted bytes among the eight from `base` on, whose bits
@@ -76,13 +71,27 @@ fn word_of(chunk: &[u8]) -> u64 {
 fn list_eight(eight: u8, base: u32, at: &mut Vec<u32>) {
     let row = &SET_BITS[usize::from(eight)];
     let offsets: [u32; 8] = std::array::from_fn(|i| base.wrapping_add(row[i]));
-    let kept = at.len() + eight.count_ones() as usize;
+    let kept = at.len() + usize::from(COUNTS[usize::from(eight)]);
     at.extend_from_slice(&offsets);
     at.truncate(kept);
 }
 
 /// For each byte, the indices of its set bits, lowest first, then eights.
 static SET_BITS: [[u32; 8]; 256] = set_bits();
+
+/// For each byte, how many bits it has set: a look-up instead of a software `count_ones`.
+static COUNTS: [u8; 256] = counts();
+
+const fn counts() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        // `count_ones` of a byte is at most eight: it fits.
+        table[byte] = (byte as u8).count_ones() as u8;
+        byte += 1;
+    }
+    table
+}
 
 const fn set_bits() -> [[u32; 8]; 256] {
     let mut table = [[8u32; 8]; 256];
@@ -117,41 +126,32 @@ impl Costs {
     #[inline]
     pub(super) fn refill(&mut self, bytes: &[u8]) {
         self.clear();
-        let words = bytes.len() / WORD + 1;
-        let Costs {
-            bits,
-            before_word,
-            at,
-            len,
-        } = self;
-        bits.reserve(words);
-        before_word.reserve(words);
+        let Costs { blocks, at, len } = self;
+        blocks.reserve(bytes.len() / BLOCK + 1);
         // Eight more than the counted bytes can be: `list_eight` writes eight at a time.
         at.reserve(bytes.len() + 8);
-        let mut sum = 0u32;
         let mut base = 0u32;
-        for chunk in bytes.chunks(WORD) {
-            let word = word_of(chunk);
-            before_word.push(sum);
-            sum = sum.saturating_add(word.count_ones());
-            bits.push(word);
-            for eight in word.to_le_bytes() {
-                list_eight(eight, base, at);
-                base = base.wrapping_add(8);
-            }
+        let mut eights = bytes.chunks_exact(BLOCK);
+        for eight in &mut eights {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(eight);
+            // `eight_costs` leaves its bits in the low byte.
+            let bits = eight_costs(u64::from_le_bytes(word)) as u8;
+            // Below the text's length, which the caller checked fits in 32 bits.
+            blocks.push((at.len() as u64) << 8 | u64::from(bits));
+            list_eight(bits, base, at);
+            base = base.wrapping_add(8);
         }
-        // A text that fills its last word exactly still needs the word of its end offset.
-        if bytes.len().is_multiple_of(WORD) {
-            before_word.push(sum);
-            bits.push(0);
-        }
+        // The last, partial block, or the empty one just past a text that fills its blocks.
+        let bits = block_of(eights.remainder());
+        blocks.push((at.len() as u64) << 8 | u64::from(bits));
+        list_eight(bits, base, at);
         *len = bytes.len();
     }
 
     /// Forgets the text, keeping the room.
     pub(super) fn clear(&mut self) {
-        self.bits.clear();
-        self.before_word.clear();
+        self.blocks.clear();
         self.at.clear();
         self.len = 0;
     }
@@ -163,10 +163,15 @@ impl Costs {
 
     /// How many counted bytes come before offset `at` (at most the text's length).
     pub(super) fn before(&self, at: usize) -> u32 {
-        let (word, bit) = (at / WORD, at % WORD);
-        let below = self.bits.get(word).map_or(0, |w| w & ((1u64 << bit) - 1));
-        let base = self.before_word.get(word).copied().unwrap_or(u32::MAX);
-        base.saturating_add(below.count_ones())
+        let (block, bit) = (at / BLOCK, at % BLOCK);
+        match self.blocks.get(block) {
+            // The count fits in 32 bits: it is at most the text's length.
+            Some(&entry) => {
+                let below = (entry as u8) & ((1u8 << bit) - 1);
+                (entry >> 8) as u32 + u32::from(COUNTS[usize::from(below)])
+            }
+            None => u32::MAX,
+        }
     }
 
     /// The first offset with at least `floor` counted bytes before it.

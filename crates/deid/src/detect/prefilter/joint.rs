@@ -19,6 +19,14 @@
 //! their own): two bytes share a class only when both are marked or neither is, and the marked
 //! classes are numbered last, so one comparison of the class the scan has already looked up
 //! tells whether the byte needs the table.
+//!
+//! The scan stops on both kinds of event with one comparison per byte: a state is the pair
+//! together with whether the last byte read was marked, and states that report words or come
+//! right after a marked byte (the *stops*) are numbered first. The flag changes no pair's
+//! transitions, so the pairs walked are the ones above; it only doubles the states reached
+//! right after a marked byte (few: trigger words hold hardly any marked bytes). Two compares
+//! per byte became one, and the loop, whose rare branch now holds everything but the walk,
+//! keeps its state in registers (about 10 instructions per byte less, measured).
 
 use rustc_hash::FxHashMap;
 
@@ -43,9 +51,11 @@ pub(super) struct Joint {
     trans: Vec<u32>,
     /// The state a scan starts in.
     pub(super) start: u32,
-    /// States numbered below this are pairs in which either automaton is in a match state.
-    reports_below: u32,
-    /// For each such state (by row), where its words lie in `words`.
+    /// States numbered below this are stops: pairs in which either automaton is in a match
+    /// state, or states reached by reading a marked byte.
+    stops_below: u32,
+    /// For each stop (by row), where its words lie in `words` (none for a stop that only
+    /// follows a marked byte).
     reported: Vec<(u32, u32)>,
     /// The words reported, state after state (see `Word`).
     words: Vec<Word>,
@@ -70,13 +80,14 @@ impl Joint {
         exact: &WordFinder,
         marked: &[bool; 256],
     ) -> Option<Self> {
-        let (pairs, next) = explore(words, exact)?;
-        let reports = |&(a, b): &(StateID, StateID)| words.dfa.is_match(a) || exact.dfa.is_match(b);
-        // Reporting pairs first, each group in the order it was found (the start stays first
-        // among its group), so that one comparison separates them.
-        let mut order: Vec<usize> = (0..pairs.len()).filter(|&i| reports(&pairs[i])).collect();
-        let reporting = order.len();
-        order.extend((0..pairs.len()).filter(|&i| !reports(&pairs[i])));
+        let (pairs, next) = explore(words, exact, marked)?;
+        let reports = |&(a, b, _): &Pair| words.dfa.is_match(a) || exact.dfa.is_match(b);
+        let stops = |pair: &Pair| pair.2 || reports(pair);
+        // Stops first, each group in the order it was found (the start stays first among its
+        // group), so that one comparison separates them.
+        let mut order: Vec<usize> = (0..pairs.len()).filter(|&i| stops(&pairs[i])).collect();
+        let stopping = order.len();
+        order.extend((0..pairs.len()).filter(|&i| !stops(&pairs[i])));
         let mut rank = vec![0usize; pairs.len()];
         for (new, &old) in order.iter().enumerate() {
             rank[old] = new;
@@ -91,10 +102,10 @@ impl Joint {
                 trans.push(id(next[old * 256 + usize::from(byte)])?);
             }
         }
-        let mut reported = Vec::with_capacity(reporting);
+        let mut reported = Vec::with_capacity(stopping);
         let mut listed = Vec::new();
-        for &old in &order[..reporting] {
-            let (a, b) = pairs[old];
+        for &old in &order[..stopping] {
+            let (a, b, _) = pairs[old];
             let from = u32::try_from(listed.len()).ok()?;
             list(words, a, &mut listed)?;
             list(exact, b, &mut listed)?;
@@ -106,7 +117,7 @@ impl Joint {
             marked_from,
             trans,
             start: id(0)?,
-            reports_below: u32::try_from(reporting * stride).ok()?,
+            stops_below: u32::try_from(stopping * stride).ok()?,
             reported,
             words: listed,
         })
@@ -141,13 +152,15 @@ impl Joint {
         self.step(state, self.class(byte))
     }
 
-    /// Whether `state` is one in which either automaton is in a match state.
+    /// Whether `state` is a stop: one in which either automaton is in a match state, or one
+    /// reached by reading a marked byte. Every other state reports no word, and was reached by
+    /// an unmarked byte.
     #[inline(always)]
-    pub(super) fn reports(&self, state: u32) -> bool {
-        state < self.reports_below
+    pub(super) fn stops(&self, state: u32) -> bool {
+        state < self.stops_below
     }
 
-    /// The words that end where the scan reaches `state`.
+    /// The words that end where the scan reaches `state` (none unless it is a stop).
     pub(super) fn words(&self, state: u32) -> &[Word] {
         let span = self.reported.get(state as usize / self.stride);
         span.and_then(|&(from, to)| self.words.get(from as usize..to as usize))
@@ -183,26 +196,33 @@ fn list(finder: &WordFinder, sid: StateID, out: &mut Vec<Word>) -> Option<()> {
     Some(())
 }
 
-/// The pairs of states, and the next pair of each on each byte (see `explore`).
-type Explored = (Vec<(StateID, StateID)>, Vec<usize>);
+/// A state of the product: the states of the two automata, and whether the last byte read was
+/// marked.
+type Pair = (StateID, StateID, bool);
 
-/// Every pair of states the two automata reach together from their unanchored starts, the
-/// start pair first, and each pair's next pair on every byte (`next[pair * 256 + byte]`).
-fn explore(words: &WordFinder, exact: &WordFinder) -> Option<Explored> {
+/// The states of the product, and the next state of each on each byte (see `explore`).
+type Explored = (Vec<Pair>, Vec<usize>);
+
+/// Every pair of states the two automata reach together from their unanchored starts, each
+/// with whether the byte that led to it is marked (the start: not), the start first, and each
+/// one's next on every byte (`next[state * 256 + byte]`).
+fn explore(words: &WordFinder, exact: &WordFinder, marked: &[bool; 256]) -> Option<Explored> {
     let start = (
         words.dfa.start_state(Anchored::No).ok()?,
         exact.dfa.start_state(Anchored::No).ok()?,
+        false,
     );
     let mut pairs = vec![start];
-    let mut known: FxHashMap<(StateID, StateID), usize> = FxHashMap::default();
+    let mut known: FxHashMap<Pair, usize> = FxHashMap::default();
     known.insert(start, 0);
     let mut next = Vec::new();
     let mut at = 0;
-    while let Some(&(a, b)) = pairs.get(at) {
+    while let Some(&(a, b, _)) = pairs.get(at) {
         for byte in 0..=255u8 {
             let pair = (
                 words.dfa.next_state(Anchored::No, a, byte),
                 exact.dfa.next_state(Anchored::No, b, byte),
+                marked[usize::from(byte)],
             );
             let index = match known.get(&pair) {
                 Some(&index) => index,
@@ -335,7 +355,12 @@ mod tests {
             let mut state = joint.start;
             for (offset, &byte) in bytes.iter().enumerate() {
                 state = joint.next(state, byte);
-                if joint.reports(state) {
+                // Every marked byte stops the scan.
+                assert!(
+                    !marked[usize::from(byte)] || joint.stops(state),
+                    "byte {byte}"
+                );
+                if joint.stops(state) {
                     got.extend(
                         joint
                             .words(state)

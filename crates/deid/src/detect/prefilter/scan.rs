@@ -60,20 +60,39 @@ pub(super) fn scan(
 ) -> bool {
     let mut escaped = false;
     let joint = &prefilter.joint;
-    let byte_triggers = &prefilter.byte_triggers;
     let mut state = joint.start;
     for (offset, &byte) in bytes.iter().enumerate() {
-        let class = joint.class(byte);
-        state = joint.step(state, class);
-        if joint.reports(state) {
-            escaped |= words_ending(prefilter, joint.words(state), bytes, offset + 1, hits);
-        }
-        // Trigger bytes have classes of their own (see `joint`): most bytes skip the table.
-        if joint.is_marked(class) {
-            trigger_byte(byte_triggers[usize::from(byte)], offset, hits);
+        state = joint.step(state, joint.class(byte));
+        // Words end and trigger bytes lie only where the walk stops (see `joint`): one
+        // comparison per byte, and everything else out of the loop.
+        if joint.stops(state) {
+            escaped |= stop(prefilter, state, bytes, offset, hits);
         }
     }
     costs.refill(bytes);
+    escaped
+}
+
+/// Records what the walk finds where it stops in `state` on the byte at `offset`: the trigger
+/// words ending with it (see `words_ending`, whose answer it returns) and, when it is a trigger
+/// byte, the byte. Kept out of the loop over bytes, so that the loop keeps its few values in
+/// registers.
+#[inline(never)]
+fn stop(
+    prefilter: &Prefilter,
+    state: u32,
+    bytes: &[u8],
+    offset: usize,
+    hits: &mut [Vec<(usize, usize)>],
+) -> bool {
+    let joint = &prefilter.joint;
+    let escaped = words_ending(prefilter, joint.words(state), bytes, offset + 1, hits);
+    // Trigger bytes have classes of their own (see `joint`): most stops skip the table.
+    if let Some(&byte) = bytes.get(offset)
+        && joint.is_marked(joint.class(byte))
+    {
+        trigger_byte(prefilter.byte_triggers[usize::from(byte)], offset, hits);
+    }
     escaped
 }
 
@@ -94,9 +113,8 @@ fn trigger_byte(mut mask: u64, offset: usize, hits: &mut [Vec<(usize, usize)>]) 
 }
 
 /// Records the trigger words of `words`, all ending at `end`, for each trigger whose gate
-/// admits it, and says whether one of them is a fold escape. Kept out of the loop over bytes,
-/// which rarely comes here.
-#[inline(never)]
+/// admits it, and says whether one of them is a fold escape.
+#[inline]
 fn words_ending(
     prefilter: &Prefilter,
     words: &[Word],
