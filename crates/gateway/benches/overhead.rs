@@ -3,9 +3,11 @@
 //! requests and seconds.
 //!
 //! `cargo bench --workspace --bench overhead` prints p50 and p99 for an 8 KB clinical prompt, streamed and
-//! not (a stream both to its first event and to its end), then requests per second at a fixed
-//! concurrency. `PHIGATE_BENCH_REQUESTS` (default 300)
-//! and `PHIGATE_BENCH_SECONDS` (default 5) change the bounds; `PHIGATE_BENCH_PARTS` picks parts.
+//! not (a stream both to its first event and to its end), then requests per second at 16 and
+//! at 64 requests in flight, each with the process's CPU time per request (from which follows
+//! the most two fully busy cores could serve). `PHIGATE_BENCH_REQUESTS` (default 300) and
+//! `PHIGATE_BENCH_SECONDS` (default 5) change the bounds, `PHIGATE_BENCH_CONCURRENCY` the
+//! levels (comma-separated); `PHIGATE_BENCH_PARTS` picks parts.
 //!
 //! The audit log lives in a new directory under the system's temporary directory, or under
 //! `PHIGATE_BENCH_AUDIT_DIR` when set: every request waits for two synced commits, so the
@@ -33,7 +35,9 @@ use phigate_llm::mock::MockUpstream;
 use phigate_llm::{AnthropicConfig, AnthropicProvider, ApiKey};
 use serde_json::{Value, json};
 
-const CONCURRENCY: usize = 16;
+/// Requests in flight in the throughput part, one level after another, unless
+/// `PHIGATE_BENCH_CONCURRENCY` lists others (comma-separated).
+const CONCURRENCY: [usize; 2] = [16, 64];
 
 /// 8 KB of invented clinical text with identifiers in every paragraph (`testdata/bench`).
 fn clinical_prompt() -> String {
@@ -102,11 +106,28 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-async fn throughput(target: Arc<Target>, body: Arc<Value>, seconds: u64) -> f64 {
+/// CPU time this process has used so far, user and system, from `/proc/self/stat` (Linux
+/// counts it in ticks of 1/100 s for every program); `None` elsewhere.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name, in parentheses, may hold spaces: count fields after it.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Requests per second at `concurrency` requests in flight, and the process's CPU time per
+/// request meanwhile (the bench's client and the stand-in upstream included).
+async fn throughput(
+    target: Arc<Target>,
+    body: Arc<Value>,
+    seconds: u64,
+    concurrency: usize,
+) -> (f64, Option<Duration>) {
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut workers = Vec::new();
-    for _ in 0..CONCURRENCY {
+    for _ in 0..concurrency {
         let (target, body, done) = (target.clone(), body.clone(), done.clone());
         workers.push(tokio::spawn(async move {
             let client = reqwest::Client::new();
@@ -116,11 +137,15 @@ async fn throughput(target: Arc<Target>, body: Arc<Value>, seconds: u64) -> f64 
             }
         }));
     }
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), process_cpu());
     for worker in workers {
         worker.await.unwrap();
     }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let requests = done.load(Ordering::Relaxed);
+    let cpu = cpu
+        .zip(process_cpu())
+        .map(|(before, after)| (after - before) / u32::try_from(requests.max(1)).unwrap());
+    (requests as f64 / started.elapsed().as_secs_f64(), cpu)
 }
 
 /// Where the added time goes: de-identification of the prompt, and one synced audit append.
@@ -373,10 +398,36 @@ async fn main() {
         return;
     }
     let body = Arc::new(body(&prompt, false));
-    let direct_rps = throughput(Arc::new(direct), body.clone(), seconds).await;
-    let gated_rps = throughput(gated, body, seconds).await;
-    println!(
-        "throughput, {CONCURRENCY} concurrent, {seconds} s: direct {direct_rps:.0} req/s, through the gateway {gated_rps:.0} req/s (audit entries: {})",
-        audit.len().unwrap()
-    );
+    let direct = Arc::new(direct);
+    for concurrency in concurrency_levels() {
+        let (direct_rps, direct_cpu) =
+            throughput(direct.clone(), body.clone(), seconds, concurrency).await;
+        let (gated_rps, gated_cpu) =
+            throughput(gated.clone(), body.clone(), seconds, concurrency).await;
+        println!(
+            "throughput, {concurrency} concurrent, {seconds} s: direct {direct_rps:.0} req/s, through the gateway {gated_rps:.0} req/s (audit entries: {})",
+            audit.len().unwrap()
+        );
+        if let Some((direct_cpu, gated_cpu)) = direct_cpu.zip(gated_cpu) {
+            // The ceiling two fully busy cores would give, at this CPU time per request.
+            println!(
+                "  CPU per request (process: client, upstream and gateway): direct {:.0}us, through the gateway {:.0}us, added {:.0}us; two cores' ceiling {:.0} req/s",
+                direct_cpu.as_secs_f64() * 1e6,
+                gated_cpu.as_secs_f64() * 1e6,
+                (gated_cpu.as_secs_f64() - direct_cpu.as_secs_f64()) * 1e6,
+                2.0 / gated_cpu.as_secs_f64()
+            );
+        }
+    }
+}
+
+/// The throughput part's levels of requests in flight (see [`CONCURRENCY`]).
+fn concurrency_levels() -> Vec<usize> {
+    match std::env::var("PHIGATE_BENCH_CONCURRENCY") {
+        Ok(list) => list
+            .split(',')
+            .map(|level| level.trim().parse().unwrap())
+            .collect(),
+        Err(_) => CONCURRENCY.to_vec(),
+    }
 }
