@@ -38,7 +38,10 @@
 use std::collections::HashSet;
 
 use phigate_agent::defuse_placeholders;
-use phigate_deid::{Analysis, Deidentifier, Detector, KnownMatcher, KnownPhi, Vault, reidentify};
+use phigate_deid::{
+    Analysis, Deidentifier, Detector, EntityKind, KnownMatcher, KnownPhi, Vault, reidentify,
+    spelling_key,
+};
 use phigate_llm::types::{
     ContentBlock, CountTokensRequest, Message, MessageContent, MessagesRequest, Role, System,
     SystemBlock, TextBlock, Tool, ToolResultContent,
@@ -202,24 +205,38 @@ pub fn scrub<R: Scrubbable>(
 /// with every value detection found in them.
 fn learn<R: Scrubbable>(request: &R, detector: &Detector) -> (HashSet<Analysis>, KnownPhi) {
     let mut analyses: HashSet<Analysis> = HashSet::new();
-    let mut found = Vault::new();
     let none = detector.prepare(&KnownPhi::new());
-    let mut first = Deidentifier::prepared(detector, &none, &mut found);
+    let mut learned = Learned::default();
     let mut copy = request.clone();
     walk(&mut copy.parts(), true, &mut |s| {
         let defused = defuse_placeholders(s);
         // A repeated string adds nothing: its values were found where it first appeared.
         if !analyses.contains(defused.as_str()) {
             let analysis = detector.analyse(&defused);
-            first.analysed(&analysis);
+            for entity in detector.entities(&analysis, &none) {
+                learned.add(entity.kind, &analysis.text()[entity.start..entity.end]);
+            }
             analyses.insert(analysis);
         }
     });
-    let mut known = KnownPhi::new();
-    for (kind, value) in found.originals() {
-        known.add(kind, value);
+    (analyses, learned.values)
+}
+
+/// The values the first step finds, each spelling of a value once: the first spelling, in the
+/// order of first appearance, as a vault would number them (see [`spelling_key`]). The
+/// placeholders and de-identified texts a vault would also make are not needed here.
+#[derive(Default)]
+struct Learned {
+    spellings: HashSet<(EntityKind, String)>,
+    values: KnownPhi,
+}
+
+impl Learned {
+    fn add(&mut self, kind: EntityKind, original: &str) {
+        if self.spellings.insert((kind, spelling_key(original))) {
+            self.values.add(kind, original);
+        }
     }
-    (analyses, known)
 }
 
 /// The de-identified form of `text`, from its analysis when the first step made one.

@@ -152,6 +152,13 @@ impl Detector {
         }
     }
 
+    /// The spans de-identifying the text of `analysis` with `known` replaces (what
+    /// [`Deidentifier::analysed`](crate::Deidentifier::analysed) replaces), without writing
+    /// the de-identified text: sorted by start, non-overlapping, byte offsets.
+    pub fn entities(&self, analysis: &Analysis, known: &KnownMatcher) -> Vec<Entity> {
+        self.finish(analysis, known)
+    }
+
     /// Adds the known values to an analysis: sorted by start, non-overlapping, byte offsets.
     /// The candidates are put together in the order a single pass would find them (known
     /// values, rules, addressees of known and of ruled streets, names), so the result is the

@@ -180,3 +180,57 @@ fn thinking_without_phi_passes_unchanged() {
     scrub(&mut req, &detector(), &ThinkingStore::new(4));
     assert!(body(&req).contains(text));
 }
+
+/// What the first step learned when it de-identified each string into a vault of its own and
+/// read the vault's originals: the values learned without one must be the same, in order.
+fn learned_through_a_vault(
+    request: &MessagesRequest,
+    detector: &Detector,
+) -> Vec<(EntityKind, String)> {
+    let mut found = Vault::new();
+    let none = detector.prepare(&KnownPhi::new());
+    let mut first = Deidentifier::prepared(detector, &none, &mut found);
+    let mut seen = HashSet::new();
+    let mut copy = request.clone();
+    walk(&mut copy.parts(), true, &mut |s| {
+        let defused = defuse_placeholders(s);
+        if seen.insert(defused.clone()) {
+            first.analysed(&detector.analyse(&defused));
+        }
+    });
+    let mut known = KnownPhi::new();
+    for (kind, value) in found.originals() {
+        known.add(kind, value);
+    }
+    values(&known)
+}
+
+fn values(known: &KnownPhi) -> Vec<(EntityKind, String)> {
+    known
+        .values()
+        .map(|(kind, value)| (kind, value.to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_first_step_learns_what_a_vault_would_have_recorded() {
+    let detector = detector();
+    let prompt = include_str!("../../../../testdata/bench/clinical-prompt.txt");
+    // The prompt again in capitals and in lower case: other spellings of the same values,
+    // which a vault records once, under their first spelling.
+    let spelled = request(json!({
+        "model": "claude-x", "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": prompt.to_uppercase()},
+            {"role": "user", "content": prompt.to_lowercase()}
+        ]
+    }));
+    for request in [everywhere(), spelled] {
+        let (_, known) = learn(&request, &detector);
+        let learned = values(&known);
+        let expected = learned_through_a_vault(&request, &detector);
+        assert!(expected.len() >= 3, "{} values", expected.len());
+        assert!(learned == expected, "the learned values differ");
+    }
+}
