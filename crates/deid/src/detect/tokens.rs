@@ -320,11 +320,11 @@ fn tokenize_ascii<'t>(text: &'t str, lower: &'t str) -> Vec<Token<'t>> {
             }
             break;
         }
-        let word = bytes.get(start..at).unwrap_or_default();
         // `'s` or `'S` ends a possessive; the word before it keeps at least two bytes. The
-        // suffix's letter is no part of the shape: the word is read again without it.
+        // suffix's letter is no part of the shape: the word is read again without it. The
+        // two bytes are read by offset, without slicing the word out first.
         let (end, shape, possessive) =
-            if word.len() > 3 && matches!(&word[word.len() - 2..], [b'\'', b's' | b'S']) {
+            if at - start > 3 && matches!(bytes.get(at - 2..at), Some([b'\'', b's' | b'S'])) {
                 let end = at - 2;
                 (
                     end,
