@@ -303,7 +303,8 @@ fn tokenize_ascii<'t>(text: &'t str, lower: &'t str) -> Vec<Token<'t>> {
         // The classes of the letters after the first, or-ed together.
         let mut seen = 0;
         loop {
-            let rest = bytes.get(at..).unwrap_or_default();
+            // `at` is past a letter or a joiner, so at most the text's length.
+            let rest = &bytes[at..];
             at += rest
                 .iter()
                 .position(|&byte| {
