@@ -287,25 +287,25 @@ impl<'a> NameFinder<'a> {
                 return false;
             };
             let gap = next.start > this.end;
-            match bytes.get(this.end) {
-                Some(b' ') if next.start == this.end + 1 => !this.possessive,
+            // A word followed by another ends before the text does: the byte after it is
+            // read by index.
+            match bytes[this.end] {
+                b' ' if next.start == this.end + 1 => !this.possessive,
                 // A wider gap that starts with a space runs on only through more blanks (spaces,
                 // tabs, one line break): one with anything else second (` (`, ` . `, ` 10 `)
                 // keeps the words apart.
-                Some(b' ') if !matches!(bytes.get(this.end + 1), Some(b' ' | b'\t' | b'\n')) => {
-                    false
-                }
-                Some(&b) if gap && apart(b) => false,
+                b' ' if !matches!(bytes.get(this.end + 1), Some(b' ' | b'\t' | b'\n')) => false,
+                b if gap && apart(b) => false,
                 // After a dot only an initial (`J. Roe`) runs on, and across a line break
                 // only a capitalised word into another (see `broken_across_lines`).
-                Some(b'.') if gap && this.shape != Shape::Upper => false,
-                Some(b'\n') if gap && (this.shape, next.shape) != CAPITALS => false,
+                b'.' if gap && this.shape != Shape::Upper => false,
+                b'\n' if gap && (this.shape, next.shape) != CAPITALS => false,
                 // Two capitalised words across a line break are mostly a heading and the line
                 // after it. A gap that starts with a line break is no single space, not blanks
                 // only and no initial's dot, so `written_adjacent` can answer yes for it only
                 // through `broken_across_lines`, which needs these facts of the two words: when
                 // they fail, the answer is no without reading the gap.
-                Some(b'\n') if gap && !finder.wrapped_name_words(i) => false,
+                b'\n' if gap && !finder.wrapped_name_words(i) => false,
                 _ => finder.written_adjacent(i),
             }
         }));
