@@ -203,19 +203,20 @@ pub(super) fn windows(
             // this group lies in `from..to`, so when a match needs a byte found nowhere there,
             // there is none.
             _ if needs.is_some_and(|runs| !overlaps(runs, from, to)) => {}
+            // The last window is final once a window apart from it follows: only the last
+            // one ever grows or is read. One shorter than the shortest match holds none, and
+            // the new window takes its place.
+            Some(last) if last.1 - last.0 < rule.min_len => *last = (from, to),
             _ => out.push((from, to)),
         }
     }
-    // A window shorter than the shortest match holds none.
-    let mut kept = base;
-    for at in base..out.len() {
-        let window = out[at];
-        if window.1 - window.0 >= rule.min_len {
-            out[kept] = window;
-            kept += 1;
-        }
+    // Every window but the last is at least as long as the shortest match (see above).
+    if out[base..]
+        .last()
+        .is_some_and(|last| last.1 - last.0 < rule.min_len)
+    {
+        out.pop();
     }
-    out.truncate(kept);
 }
 
 /// Whether one of `runs` (sorted and disjoint, as the scan lists runs of trigger bytes) holds
@@ -303,8 +304,104 @@ fn allowed_suffix_by_chunks(allows: &[bool; 256], bytes: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{allowed_prefix, allowed_suffix, overlaps};
+    use super::{Hits, allowed_prefix, allowed_suffix, overlaps, windows};
+    use crate::detect::prefilter::Reach;
+    use crate::detect::prefilter::costs::Costs;
     use crate::testgen::Gen;
+
+    /// A rule triggered by digits (and bytes beyond ASCII) that allows `allowed` besides.
+    fn digit_rule(allowed: &[u8], min_len: usize) -> Reach {
+        Reach {
+            trigger: Some(0),
+            allows: std::array::from_fn(|b| {
+                u8::try_from(b)
+                    .is_ok_and(|b| b >= 0x80 || b.is_ascii_digit() || allowed.contains(&b))
+            }),
+            min_len,
+            max_len: None,
+            max_cost: None,
+            starts_on_trigger: false,
+            allows_trigger: true,
+            starts_on_word: false,
+            needs_digits: false,
+        }
+    }
+
+    /// The rule's variants: bounded or not, starting on its trigger or not.
+    fn variants(allowed: &[u8], min_len: usize) -> Vec<Reach> {
+        let mut all = Vec::new();
+        for (max_len, max_cost) in [(None, None), (Some(12), Some(8)), (Some(30), None)] {
+            for starts_on_trigger in [false, true] {
+                let mut rule = digit_rule(allowed, min_len);
+                rule.max_len = max_len;
+                rule.max_cost = max_cost;
+                rule.starts_on_trigger = starts_on_trigger;
+                all.push(rule);
+            }
+        }
+        all
+    }
+
+    /// Runs of `pick` bytes in `bytes`, as the scan lists runs of trigger bytes.
+    fn runs_of(bytes: &[u8], pick: impl Fn(u8) -> bool) -> Vec<(usize, usize)> {
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for (at, &b) in bytes.iter().enumerate() {
+            if pick(b) {
+                match runs.last_mut() {
+                    Some(last) if last.1 == at => last.1 = at + 1,
+                    _ => runs.push((at, at + 1)),
+                }
+            }
+        }
+        runs
+    }
+
+    /// Occurrences of `word` in `bytes`, overlapping ones too.
+    fn occurrences(bytes: &[u8], word: &[u8]) -> Vec<(usize, usize)> {
+        (0..bytes.len())
+            .filter(|&at| bytes[at..].starts_with(word))
+            .map(|at| (at, at + word.len()))
+            .collect()
+    }
+
+    /// Text of pieces with digits, separators and letters, some beyond ASCII.
+    fn text(generator: &mut Gen, pieces: usize) -> String {
+        const PIECES: &[&str] = &[
+            "1", "12", "123", "2026", "-", "/", " ", "  ", ".", "a", "ab", "aba", "é", "٣", "\n",
+            ":", "x",
+        ];
+        (0..pieces).map(|_| generator.pick(PIECES)).collect()
+    }
+
+    #[test]
+    fn dropping_short_windows_as_they_are_made_drops_what_a_filter_at_the_end_drops() {
+        let mut generator = Gen::new(0x5851_F42D_4C95_7F2D);
+        for case in 0..600 {
+            let text = text(&mut generator, case % 40);
+            let bytes = text.as_bytes();
+            let costs = Costs::new(bytes);
+            let digits = runs_of(bytes, |b| b >= 0x80 || b.is_ascii_digit());
+            let words = occurrences(bytes, b"ab");
+            for (allowed, min_len) in [(&b" -"[..], 5), (b"-/", 3), (b"a. ", 8), (b"", 2)] {
+                for rule in variants(allowed, min_len) {
+                    // Read as any occurrences, not as cut runs: a cut run too short for the
+                    // rule and fenced in is dropped before its window is made, which the
+                    // rule with no shortest match would make (harmlessly: it holds no match).
+                    for hits in [&digits, &words] {
+                        let hits_are = Hits::Any;
+                        let mut fast = vec![(0, 0)];
+                        windows(&text, &rule, hits, hits_are, None, &costs, &mut fast);
+                        // The same rule with no shortest match, its windows filtered after.
+                        let mut plain = vec![(0, 0)];
+                        let any_length = Reach { min_len: 0, ..rule };
+                        windows(&text, &any_length, hits, hits_are, None, &costs, &mut plain);
+                        plain.retain(|w| w == &(0, 0) || w.1 - w.0 >= min_len);
+                        assert_eq!(fast, plain, "case {case}, shortest {min_len}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn allowed_prefix_and_suffix_count_the_allowed_bytes_at_each_end() {
