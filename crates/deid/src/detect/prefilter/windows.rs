@@ -65,8 +65,10 @@ pub(super) fn windows(
     out: &mut Vec<(usize, usize)>,
 ) {
     let bytes = text.as_bytes();
-    // This rule's windows are `out[base..]`.
-    let base = out.len();
+    // The last window so far, kept here rather than in `out` until a window apart from it
+    // follows: only the last one ever grows or is read, and `out`, which may move as it
+    // grows, is written once per window instead of read once per group.
+    let mut last: Option<(usize, usize)> = None;
     // Runs of trigger bytes are already cut to allowed bytes; words may hold any.
     let cut = !matches!(hits_are, Hits::Any);
     // An occurrence that cannot start a match, when every match starts on one, is in none
@@ -136,7 +138,7 @@ pub(super) fn windows(
         // and leave it as it is, and the frontier would stay. Most occurrences of a rule
         // whose windows span whole sentences are such, and the budget look-ups and scans
         // below cost more than anything else here.
-        if at_run_end && start < frontier && out[base..].last().is_some_and(|w| w.1 >= frontier) {
+        if at_run_end && start < frontier && last.is_some_and(|w| w.1 >= frontier) {
             continue;
         }
         let budget = rule.max_cost.and_then(|b| u32::try_from(b).ok());
@@ -173,7 +175,7 @@ pub(super) fn windows(
         }
         let mut from = start;
         if !starts_inside {
-            let bound = low.max(out[base..].last().map_or(0, |w| w.1));
+            let bound = low.max(last.map_or(0, |w| w.1));
             if from > bound {
                 from -= allowed_suffix(&rule.allows, &bytes[bound..start]);
             }
@@ -201,25 +203,24 @@ pub(super) fn windows(
         while !text.is_char_boundary(to) {
             to += 1;
         }
-        match out[base..].last_mut() {
+        match &mut last {
             Some(last) if from <= last.1 => last.1 = last.1.max(to),
             // A window apart from the last one was not cut short by it: every match around
             // this group lies in `from..to`, so when a match needs a byte found nowhere there,
             // there is none.
             _ if needs.is_some_and(|runs| !overlaps(runs, from, to)) => {}
-            // The last window is final once a window apart from it follows: only the last
-            // one ever grows or is read. One shorter than the shortest match holds none, and
-            // the new window takes its place.
-            Some(last) if last.1 - last.0 < rule.min_len => *last = (from, to),
-            _ => out.push((from, to)),
+            // The last window is final once a window apart from it follows.
+            _ => keep(last.replace((from, to)), rule.min_len, out),
         }
     }
-    // Every window but the last is at least as long as the shortest match (see above).
-    if out[base..]
-        .last()
-        .is_some_and(|last| last.1 - last.0 < rule.min_len)
-    {
-        out.pop();
+    keep(last, rule.min_len, out);
+}
+
+/// Appends a final `window` to `out`, unless it is shorter than the shortest match (`min_len`)
+/// and so holds none.
+fn keep(window: Option<(usize, usize)>, min_len: usize, out: &mut Vec<(usize, usize)>) {
+    if let Some(window) = window.filter(|w| w.1 - w.0 >= min_len) {
+        out.push(window);
     }
 }
 
