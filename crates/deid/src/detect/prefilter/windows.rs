@@ -64,17 +64,43 @@ pub(super) fn windows(
     costs: &Costs,
     out: &mut Vec<(usize, usize)>,
 ) {
+    // Made once for runs and once for words: the tests that tell them apart, made for every
+    // group, are left out of each.
+    match hits_are {
+        Hits::Any => build::<false>(text, rule, hits, hits_are, needs, costs, out),
+        Hits::Cut | Hits::Screened { .. } => {
+            build::<true>(text, rule, hits, hits_are, needs, costs, out);
+        }
+    }
+}
+
+/// As `windows`, for hits that are cut runs (`CUT`, that is `Hits::Cut` or `Hits::Screened`)
+/// or any occurrences (`Hits::Any`).
+fn build<const CUT: bool>(
+    text: &str,
+    rule: &Reach,
+    hits: &[(usize, usize)],
+    hits_are: Hits<'_>,
+    needs: Option<&[(usize, usize)]>,
+    costs: &Costs,
+    out: &mut Vec<(usize, usize)>,
+) {
     let bytes = text.as_bytes();
-    // This rule's windows are `out[base..]`.
-    let base = out.len();
+    // The last window so far, kept here rather than in `out` until a window apart from it
+    // follows: only the last one ever grows or is read, and `out`, which may move as it
+    // grows, is written once per window instead of read once per group.
+    let mut last: Option<(usize, usize)> = None;
     // Runs of trigger bytes are already cut to allowed bytes; words may hold any.
-    let cut = !matches!(hits_are, Hits::Any);
+    let cut = CUT;
     // An occurrence that cannot start a match, when every match starts on one, is in none
     // (the same test the scan made for all of a trigger's rules together).
     let fits = |&(start, end): &(usize, usize)| {
         opens(rule.starts_on_word, bytes, start)
             && (cut || all_allowed(&rule.allows, bytes, start, end))
     };
+    // Cut runs hold only allowed bytes, and only a rule of a trigger word opens on one: every
+    // run fits, and the test is not made once per run (most of the digit rules' work is).
+    let all_fit = cut && !rule.starts_on_word;
     // A run with an ASCII byte the rule does not allow (or the text's edge) on each side is
     // a window of its own, exactly the run: no scan reaches out of it, no window before it
     // reaches into it (a scan stops before a byte not allowed, and a boundary fix-up moves
@@ -107,7 +133,7 @@ pub(super) fn windows(
             continue;
         }
         // An occurrence holding a byte no match may hold is in no match.
-        if !fits(&hits[i]) {
+        if !all_fit && !fits(&hits[i]) {
             i += 1;
             continue;
         }
@@ -119,7 +145,8 @@ pub(super) fn windows(
         if cut && !screened && end - start < rule.min_len && fenced(start, end) {
             continue;
         }
-        while i < hits.len() && hits[i].0 <= end && fits(&hits[i]) {
+        // Cut runs never touch: none joins the group, and the test is left out.
+        while !cut && i < hits.len() && hits[i].0 <= end && fits(&hits[i]) {
             min_end = min_end.min(hits[i].1);
             max_start = hits[i].0;
             end = end.max(hits[i].1);
@@ -132,7 +159,7 @@ pub(super) fn windows(
         // and leave it as it is, and the frontier would stay. Most occurrences of a rule
         // whose windows span whole sentences are such, and the budget look-ups and scans
         // below cost more than anything else here.
-        if at_run_end && start < frontier && out[base..].last().is_some_and(|w| w.1 >= frontier) {
+        if at_run_end && start < frontier && last.is_some_and(|w| w.1 >= frontier) {
             continue;
         }
         let budget = rule.max_cost.and_then(|b| u32::try_from(b).ok());
@@ -169,7 +196,7 @@ pub(super) fn windows(
         }
         let mut from = start;
         if !starts_inside {
-            let bound = low.max(out[base..].last().map_or(0, |w| w.1));
+            let bound = low.max(last.map_or(0, |w| w.1));
             if from > bound {
                 from -= allowed_suffix(&rule.allows, &bytes[bound..start]);
             }
@@ -197,25 +224,25 @@ pub(super) fn windows(
         while !text.is_char_boundary(to) {
             to += 1;
         }
-        match out[base..].last_mut() {
+        match &mut last {
             Some(last) if from <= last.1 => last.1 = last.1.max(to),
             // A window apart from the last one was not cut short by it: every match around
             // this group lies in `from..to`, so when a match needs a byte found nowhere there,
             // there is none.
             _ if needs.is_some_and(|runs| !overlaps(runs, from, to)) => {}
-            _ => out.push((from, to)),
+            // The last window is final once a window apart from it follows.
+            _ => keep(last.replace((from, to)), rule.min_len, out),
         }
     }
-    // A window shorter than the shortest match holds none.
-    let mut kept = base;
-    for at in base..out.len() {
-        let window = out[at];
-        if window.1 - window.0 >= rule.min_len {
-            out[kept] = window;
-            kept += 1;
-        }
+    keep(last, rule.min_len, out);
+}
+
+/// Appends a final `window` to `out`, unless it is shorter than the shortest match (`min_len`)
+/// and so holds none.
+fn keep(window: Option<(usize, usize)>, min_len: usize, out: &mut Vec<(usize, usize)>) {
+    if let Some(window) = window.filter(|w| w.1 - w.0 >= min_len) {
+        out.push(window);
     }
-    out.truncate(kept);
 }
 
 /// Whether one of `runs` (sorted and disjoint, as the scan lists runs of trigger bytes) holds
@@ -243,6 +270,11 @@ fn all_allow(allows: &[bool; 256], chunk: &[u8]) -> bool {
 /// Most scans stop within a few bytes (a run of digits ends at a space or a slash the rule
 /// does not allow): the first `STRIDE` bytes are read one at a time, with a branch each, and
 /// only a scan that gets past them goes on eight at a time.
+///
+/// Inlined into both versions of `build`: left to itself the compiler made it a call, and the
+/// two versions together then cost about three instructions per byte more on the gateway's
+/// prompt than the one they replace.
+#[inline(always)]
 fn allowed_prefix(allows: &[bool; 256], bytes: &[u8]) -> usize {
     let head = bytes.len().min(STRIDE);
     let (head, tail) = bytes.split_at(head);
@@ -270,7 +302,8 @@ fn allowed_prefix_by_chunks(allows: &[bool; 256], bytes: &[u8]) -> usize {
 }
 
 /// How many bytes at the end of `bytes` `allows` lets a match hold (read as `allowed_prefix`
-/// reads, from the other end).
+/// reads, from the other end). Inlined as `allowed_prefix` is.
+#[inline(always)]
 fn allowed_suffix(allows: &[bool; 256], bytes: &[u8]) -> usize {
     let (body, head) = bytes.split_at(bytes.len() - bytes.len().min(STRIDE));
     if let Some(at) = head
@@ -303,8 +336,125 @@ fn allowed_suffix_by_chunks(allows: &[bool; 256], bytes: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{allowed_prefix, allowed_suffix, overlaps};
+    use super::{Hits, allowed_prefix, allowed_suffix, overlaps, windows};
+    use crate::detect::prefilter::Reach;
+    use crate::detect::prefilter::costs::Costs;
     use crate::testgen::Gen;
+
+    /// A rule triggered by digits (and bytes beyond ASCII) that allows `allowed` besides.
+    fn digit_rule(allowed: &[u8], min_len: usize) -> Reach {
+        Reach {
+            trigger: Some(0),
+            allows: std::array::from_fn(|b| {
+                u8::try_from(b)
+                    .is_ok_and(|b| b >= 0x80 || b.is_ascii_digit() || allowed.contains(&b))
+            }),
+            min_len,
+            max_len: None,
+            max_cost: None,
+            starts_on_trigger: false,
+            allows_trigger: true,
+            starts_on_word: false,
+            needs_digits: false,
+        }
+    }
+
+    /// The rule's variants: bounded or not, starting on its trigger or not.
+    fn variants(allowed: &[u8], min_len: usize) -> Vec<Reach> {
+        let mut all = Vec::new();
+        for (max_len, max_cost) in [(None, None), (Some(12), Some(8)), (Some(30), None)] {
+            for starts_on_trigger in [false, true] {
+                let mut rule = digit_rule(allowed, min_len);
+                rule.max_len = max_len;
+                rule.max_cost = max_cost;
+                rule.starts_on_trigger = starts_on_trigger;
+                all.push(rule);
+            }
+        }
+        all
+    }
+
+    /// Runs of `pick` bytes in `bytes`, as the scan lists runs of trigger bytes.
+    fn runs_of(bytes: &[u8], pick: impl Fn(u8) -> bool) -> Vec<(usize, usize)> {
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for (at, &b) in bytes.iter().enumerate() {
+            if pick(b) {
+                match runs.last_mut() {
+                    Some(last) if last.1 == at => last.1 = at + 1,
+                    _ => runs.push((at, at + 1)),
+                }
+            }
+        }
+        runs
+    }
+
+    /// Occurrences of `word` in `bytes`, overlapping ones too.
+    fn occurrences(bytes: &[u8], word: &[u8]) -> Vec<(usize, usize)> {
+        (0..bytes.len())
+            .filter(|&at| bytes[at..].starts_with(word))
+            .map(|at| (at, at + word.len()))
+            .collect()
+    }
+
+    /// Text of pieces with digits, separators and letters, some beyond ASCII.
+    fn text(generator: &mut Gen, pieces: usize) -> String {
+        const PIECES: &[&str] = &[
+            "1", "12", "123", "2026", "-", "/", " ", "  ", ".", "a", "ab", "aba", "é", "٣", "\n",
+            ":", "x",
+        ];
+        (0..pieces).map(|_| generator.pick(PIECES)).collect()
+    }
+
+    #[test]
+    fn cut_runs_make_the_windows_any_occurrences_would() {
+        let mut generator = Gen::new(0x2545_F491_4F6C_DD1D);
+        for case in 0..600 {
+            let text = text(&mut generator, case % 40);
+            let bytes = text.as_bytes();
+            let costs = Costs::new(bytes);
+            let digits = runs_of(bytes, |b| b >= 0x80 || b.is_ascii_digit());
+            for allowed in [&b" -"[..], b"-/", b"a. ", b""] {
+                // With no shortest match no run is dropped before its window is made, and a
+                // window may start before its run: the two readings differ in nothing else.
+                for rule in variants(allowed, 0).iter().filter(|r| !r.starts_on_trigger) {
+                    let (mut cut, mut any) = (vec![(0, 0)], vec![(0, 0)]);
+                    windows(&text, rule, &digits, Hits::Cut, None, &costs, &mut cut);
+                    windows(&text, rule, &digits, Hits::Any, None, &costs, &mut any);
+                    assert_eq!(cut, any, "case {case}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dropping_short_windows_as_they_are_made_drops_what_a_filter_at_the_end_drops() {
+        let mut generator = Gen::new(0x5851_F42D_4C95_7F2D);
+        for case in 0..600 {
+            let text = text(&mut generator, case % 40);
+            let bytes = text.as_bytes();
+            let costs = Costs::new(bytes);
+            let digits = runs_of(bytes, |b| b >= 0x80 || b.is_ascii_digit());
+            let words = occurrences(bytes, b"ab");
+            for (allowed, min_len) in [(&b" -"[..], 5), (b"-/", 3), (b"a. ", 8), (b"", 2)] {
+                for rule in variants(allowed, min_len) {
+                    // Read as any occurrences, not as cut runs: a cut run too short for the
+                    // rule and fenced in is dropped before its window is made, which the
+                    // rule with no shortest match would make (harmlessly: it holds no match).
+                    for hits in [&digits, &words] {
+                        let hits_are = Hits::Any;
+                        let mut fast = vec![(0, 0)];
+                        windows(&text, &rule, hits, hits_are, None, &costs, &mut fast);
+                        // The same rule with no shortest match, its windows filtered after.
+                        let mut plain = vec![(0, 0)];
+                        let any_length = Reach { min_len: 0, ..rule };
+                        windows(&text, &any_length, hits, hits_are, None, &costs, &mut plain);
+                        plain.retain(|w| w == &(0, 0) || w.1 - w.0 >= min_len);
+                        assert_eq!(fast, plain, "case {case}, shortest {min_len}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn allowed_prefix_and_suffix_count_the_allowed_bytes_at_each_end() {
