@@ -411,10 +411,11 @@ async fn main() {
         if let Some((direct_cpu, gated_cpu)) = direct_cpu.zip(gated_cpu) {
             // The ceiling two fully busy cores would give, at this CPU time per request.
             println!(
-                "  CPU per request (process: client, upstream and gateway): direct {:.0}us, through the gateway {:.0}us, added {:.0}us; two cores' ceiling {:.0} req/s",
+                "  CPU per request (process: client, upstream and gateway): direct {:.0}us, through the gateway {:.0}us, added {:.0}us; cores busy through the gateway {:.2}; two busy cores' ceiling {:.0} req/s",
                 direct_cpu.as_secs_f64() * 1e6,
                 gated_cpu.as_secs_f64() * 1e6,
                 (gated_cpu.as_secs_f64() - direct_cpu.as_secs_f64()) * 1e6,
+                gated_rps * gated_cpu.as_secs_f64(),
                 2.0 / gated_cpu.as_secs_f64()
             );
         }
