@@ -42,7 +42,7 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             0.8,
         ),
         // SSN: 123-45-6789, or any 9 digits after a label.
-        rule(r"\b\d{3}-\d{2}-\d{4}\b", Ssn, 0.9),
+        rule(r"\b\d{3}-\d{2}-\d{4}\b", Ssn, 0.9).needing(two_digits_between_hyphens),
         rule(
             format!(
                 r"(?i)\b(?:ssn|ss#|soc(?:ial)?\s+sec(?:urity)?){LABEL_TAIL}(?P<v>\d{{3}}[- .]?\d{{2}}[- .]?\d{{4}})\b"
@@ -72,7 +72,8 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y]{2}\d{2}\b",
             Id,
             0.85,
-        ),
+        )
+        .needing(holds_capital),
         // Phones: US shapes, international with +, and anything phone-like after a label.
         checked(
             r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?",
@@ -91,7 +92,8 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
             Phone,
             0.5,
             phone_or_fax,
-        ),
+        )
+        .needing(zero_then_two_groups),
         checked(
             format!(
                 r"(?i)\b(?:phone|ph|tel|telephone|mobile|cell|cellphone|desk|home|work|office|pager|beeper|fax|facsimile|call(?:ed)?(?:\s+me)?(?:\s+(?:at|on))?|text(?:\s+me)?(?:\s+at)?|reach(?:\s+me)?\s+at|answer(?:s|ed|ing)?\s+at|messages\s+to|registered){LABEL_TAIL}(?P<v>\+?\(?\d[\d() \t.-]{{4,18}}\d(?:\s*(?:x|ext\.?)\s*\d{{1,6}})?)"
@@ -143,8 +145,72 @@ pub(crate) fn specs() -> Vec<RuleSpec> {
         checked(vehicle_pattern(), Id, 0.7, vehicle_number),
         // Any other long number is some identifier.
         checked(r"\b\d{8,}\b", Id, 0.4, not_a_decimal_part),
-        checked(r"\b[A-Z]{1,3}\d{6,}\b", Id, 0.5, not_a_product_number),
+        checked(r"\b[A-Z]{1,3}\d{6,}\b", Id, 0.5, not_a_product_number).needing(holds_capital),
     ]
+}
+
+/// Whether `bytes` hold an ASCII capital, as every match of the rules written with capitals
+/// only (`[A-Z]`, no `(?i)`) does (see `rules::Needs`). Their windows are built around
+/// digits, and most runs of digits in a note (`48213377`, `617-555-0199`) have none next to
+/// them.
+fn holds_capital(bytes: &[u8]) -> bool {
+    bytes.iter().any(u8::is_ascii_uppercase)
+}
+
+/// Whether `byte` may be the last byte of a `\s`, `.` or `-` (a separator beyond ASCII ends
+/// with a byte above 0x7F).
+fn may_end_separator(byte: u8) -> bool {
+    matches!(
+        byte,
+        b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ' | b'.' | b'-'
+    ) || byte >= 0x80
+}
+
+/// Whether `byte` may open a `\d` (a Unicode digit beyond ASCII opens with a byte above 0x7F).
+fn may_open_digit(byte: u8) -> bool {
+    byte.is_ascii_digit() || byte >= 0x80
+}
+
+/// Whether `bytes` hold a `0` followed by two separators each followed by a digit, as every
+/// match of `\b0\d{1,4}(?:[\s.-]\d{2,4}){2,4}\b` does after its first byte (see
+/// `rules::Needs`): its windows are built around digits, and most numbers in a note either
+/// hold no `0` or no two separated groups after one (`48213377`, `617-555-0199.`). The groups
+/// follow the match's `0`, so they follow the window's first `0` too.
+fn zero_then_two_groups(bytes: &[u8]) -> bool {
+    let Some(zero) = bytes.iter().position(|&b| b == b'0') else {
+        return false;
+    };
+    let after = bytes.get(zero + 1..).unwrap_or_default();
+    after
+        .windows(2)
+        .filter(
+            |pair| matches!(**pair, [end, open] if may_end_separator(end) && may_open_digit(open)),
+        )
+        .nth(1)
+        .is_some()
+}
+
+/// Whether `bytes` hold two hyphens around two digits, as every match of
+/// `\b\d{3}-\d{2}-\d{4}\b` does (see `rules::Needs`): exactly two bytes between them when
+/// both digits are ASCII, at most eight (two characters of up to four bytes) otherwise, all
+/// digits or bytes above 0x7F. A phone number (`617-555-0199`) holds three between its
+/// hyphens.
+fn two_digits_between_hyphens(bytes: &[u8]) -> bool {
+    let mut hyphens = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'-')
+        .map(|(at, _)| at);
+    let Some(mut last) = hyphens.next() else {
+        return false;
+    };
+    hyphens.any(|at| {
+        let between = bytes.get(last + 1..at).unwrap_or_default();
+        last = at;
+        let wide = between.iter().any(|&b| b >= 0x80);
+        between.iter().all(|&b| may_open_digit(b))
+            && (between.len() == 2 || (wide && (2..=8).contains(&between.len())))
+    })
 }
 
 fn letters_and_digits(hit: &Hit<'_>, kind: EntityKind) -> Option<EntityKind> {

@@ -11,6 +11,7 @@ use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input, Match, PatternID};
 
 use super::prefilter::{Plan, Prefilter};
+use required::Required;
 use scratch::{Slot, SlotPool};
 
 use crate::entity::{Entity, EntityKind, Source};
@@ -143,6 +144,8 @@ struct Compiled {
     value_has_digit: bool,
     check: Option<Check>,
     needs: Option<Needs>,
+    /// The bytes every match holds (see `required`), tested in every window after `needs`.
+    required: Required,
     /// Whether this rule shares the windows that pass its `Needs` with its neighbours.
     shared: Shared,
 }
@@ -211,6 +214,7 @@ impl RuleTable {
             let value_group = regex.group_info().to_index(PatternID::ZERO, "v");
             rules.push(Compiled {
                 twin: loose::twin(&hir),
+                required: Required::of(&hir),
                 regex,
                 value_group,
                 kind: spec.kind,
@@ -265,7 +269,9 @@ impl RuleTable {
                 Shared::Kept | Shared::Taken => (&passed[..], true),
             };
             for &window in windows {
-                if tested || rule.may_hold_match(text, window) {
+                if (tested || rule.may_hold_match(text, window))
+                    && rule.holds_required(text, window)
+                {
                     rule.search(text, window, slot, out);
                 }
             }
@@ -307,6 +313,16 @@ impl Compiled {
         };
         (!self.value_has_digit || bytes.iter().any(u8::is_ascii_digit))
             && self.needs.is_none_or(|needs| needs(bytes))
+    }
+
+    /// Whether `window` holds the bytes every match of the rule holds (see `required`). Kept
+    /// apart from [`Compiled::may_hold_match`], whose answers neighbours share: theirs differ.
+    fn holds_required(&self, text: &str, window: (usize, usize)) -> bool {
+        self.required.is_empty()
+            || text
+                .as_bytes()
+                .get(window.0..window.1)
+                .is_none_or(|bytes| self.required.held_by(bytes))
     }
 
     /// This rule's caches and, when it has a value group, room for its captures.
@@ -409,6 +425,7 @@ impl Compiled {
 }
 
 mod loose;
+mod required;
 mod scratch;
 #[cfg(test)]
 mod tests;
