@@ -271,6 +271,6 @@ pub(super) fn preposition_then_capital(bytes: &[u8]) -> bool {
     })
 }
 
-mod eights;
+pub(super) mod eights;
 #[cfg(test)]
 mod tests;
