@@ -5,6 +5,7 @@ use super::rules::{Hit, RuleSpec, checked, rule, with_digit};
 use crate::entity::EntityKind;
 use crate::entity::EntityKind::{Employer, Location, Zip};
 use crate::entity::{Entity, Source};
+use needs::eights::{eights, equal};
 
 const STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|VI|GU";
 
@@ -567,7 +568,7 @@ fn block_line(text: &str, line_start: usize) -> Option<BlockLine> {
     let start = line_start + (line.len() - line.trim_start_matches(framing).len());
     let mut end = start + text[start..line_end].trim_end_matches(framing).len();
     let mut last = line_end >= text.len();
-    if let Some(at) = text[start..end].find(['?', '!', ';']) {
+    if let Some(at) = sentence_stop(&text.as_bytes()[start..end]) {
         end = start + text[start..start + at].trim_end_matches(framing).len();
         last = true;
     }
@@ -619,7 +620,7 @@ fn postcode_prefix(content: &str, words: usize) -> Option<usize> {
 /// `New Zealand. Please call…`: the length of one to three capitalised words that a full stop
 /// closes at the start of `content`.
 fn place_before_full_stop(content: &str) -> Option<usize> {
-    let len = content.find(". ")?;
+    let len = short_full_stop(content)?;
     let words: Vec<&str> = content[..len].split_whitespace().collect();
     // `St. Louis`: a full stop after a short word ends an abbreviation, not a sentence.
     let closes = words.last().is_some_and(|w| w.chars().count() >= 3);
@@ -632,6 +633,42 @@ fn place_before_full_stop(content: &str) -> Option<usize> {
                 && !NOT_PLACES.contains(w)
         });
     place.then_some(len)
+}
+
+/// The first `?`, `!` or `;` of `bytes`, read eight bytes at a time. The line after a street
+/// is often a paragraph, and a search character by character cost more than the rest of the
+/// block. The three are ASCII, so no byte of a longer character is taken for one.
+fn sentence_stop(bytes: &[u8]) -> Option<usize> {
+    eights(bytes).enumerate().find_map(|(index, eight)| {
+        let marks = equal(eight, b'?') | equal(eight, b'!') | equal(eight, b';');
+        (marks != 0).then(|| 8 * index + marks.trailing_zeros() as usize / 8)
+    })
+}
+
+/// Where the first `. ` of `content` is, when only letters, hyphens, white space and at most
+/// three words come before it; `None` otherwise, since then `place_before_full_stop` finds no
+/// place. The search stops at the fourth word or at the first other character: a full stop
+/// there is the first `. ` when a space follows it, and any other character lies in a word
+/// before the first `. `, which is then no place word. A long line is so read only as far as
+/// its first few words, not to its first full stop.
+fn short_full_stop(content: &str) -> Option<usize> {
+    let (mut words, mut in_word) = (0, false);
+    for (at, c) in content.char_indices() {
+        if c.is_whitespace() {
+            in_word = false;
+        } else if c.is_alphabetic() || c == '-' {
+            if !in_word {
+                words += 1;
+                in_word = true;
+            }
+            if words > 3 {
+                return None;
+            }
+        } else {
+            return (c == '.' && content[at + 1..].starts_with(' ')).then_some(at);
+        }
+    }
+    None
 }
 
 /// Whether a location match is a street line or a unit, which may open an address block.

@@ -213,3 +213,78 @@ fn a_street_line_after_in_or_with_must_end_its_line() {
         assert!(locations(text).is_empty(), "{:?}", found(text));
     }
 }
+
+/// `place_before_full_stop` as first written: the first `. `, then the words before it.
+fn place_before_full_stop_plain(content: &str) -> Option<usize> {
+    let len = content.find(". ")?;
+    let words: Vec<&str> = content[..len].split_whitespace().collect();
+    let closes = words.last().is_some_and(|w| w.chars().count() >= 3);
+    let place = closes
+        && (1..=3).contains(&words.len())
+        && words.iter().all(|w| {
+            w.starts_with(char::is_uppercase)
+                && w.chars().count() >= 2
+                && w.chars().all(|c| c.is_alphabetic() || c == '-')
+                && !super::NOT_PLACES.contains(w)
+        });
+    place.then_some(len)
+}
+
+/// Generated lines of place words, sentences and stops, read both ways.
+#[test]
+fn the_bounded_reads_of_a_block_line_answer_as_the_plain_ones() {
+    const WORDS: &[&str] = &[
+        "New",
+        "Zealand",
+        "St",
+        "Louis",
+        "The",
+        "x",
+        "Ab",
+        "Oulu",
+        "\u{c9}ire",
+        "S\u{e3}o",
+        "Ko-Sa",
+        "in",
+        "42",
+        "-",
+        ". ",
+        ".",
+        "? ",
+        "!",
+        ";",
+        ",",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\u{a0}",
+        "\u{2003}",
+        "\u{130}",
+        "\u{1F600}",
+        "Please call",
+        ":",
+    ];
+    let mut generator = crate::testgen::Gen::new(0x61ACE5);
+    for _ in 0..40_000 {
+        let mut line = String::new();
+        for _ in 0..generator.below(14) {
+            line.push_str(generator.pick(WORDS));
+            if generator.below(2) == 0 {
+                line.push(' ');
+            }
+        }
+        assert_eq!(
+            super::place_before_full_stop(&line),
+            place_before_full_stop_plain(&line),
+            "a generated line of {} bytes",
+            line.len()
+        );
+        assert_eq!(
+            super::sentence_stop(line.as_bytes()),
+            line.find(['?', '!', ';']),
+            "a generated line of {} bytes",
+            line.len()
+        );
+    }
+}

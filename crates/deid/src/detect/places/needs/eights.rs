@@ -10,7 +10,7 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 
 /// The bytes of `bytes`, eight to a `u64` (little-endian: byte `i` of an eight is bits
 /// `8 * i..8 * i + 8`), the last eight padded with zero bytes, which have no class.
-pub(super) fn eights(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+pub(in crate::detect::places) fn eights(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
     let chunks = bytes.chunks_exact(8);
     let tail = (chunks.remainder().iter().rev()).fold(0, |eight, &b| eight << 8 | u64::from(b));
     let whole = chunks.map(|chunk| {
@@ -23,7 +23,7 @@ pub(super) fn eights(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
 
 /// The top bit of each byte of `eight` that `byte` (an ASCII byte) is. No byte's test carries
 /// into the next: its low seven bits plus 0x7F are at most 0xFE.
-pub(super) fn equal(eight: u64, byte: u8) -> u64 {
+pub(in crate::detect::places) fn equal(eight: u64, byte: u8) -> u64 {
     let differs = eight ^ (u64::from(byte) * ONES);
     !(((differs & LOW7) + LOW7) | differs) & HIGH
 }

@@ -198,3 +198,16 @@ fn comma_state_reads_eight_bytes_as_it_reads_one() {
         }
     }
 }
+
+#[test]
+fn the_state_table_answers_as_the_list() {
+    for first in 0..=255u8 {
+        for second in 0..=255u8 {
+            assert_eq!(
+                super::is_state(first, second),
+                super::is_state_plain([first, second]),
+                "{first:#x} {second:#x}"
+            );
+        }
+    }
+}
