@@ -150,6 +150,21 @@ async fn throughput(
     (requests as f64 / started.elapsed().as_secs_f64(), cpu)
 }
 
+/// An audit entry: `user` read something.
+fn read_event(user: &str) -> phigate_audit::AuditEvent {
+    let actor = phigate_audit::Actor {
+        user_id: user.into(),
+        role: "service".into(),
+        client_id: None,
+        address: None,
+    };
+    phigate_audit::AuditEvent::new(
+        actor,
+        phigate_audit::Action::Read,
+        phigate_audit::Outcome::Success,
+    )
+}
+
 /// Where the added time goes: de-identification of the prompt, and one synced audit append.
 fn breakdown(prompt: &str, audit: &AuditLog, n: usize) {
     let detector = Detector::new(DetectorConfig::default()).unwrap();
@@ -165,17 +180,7 @@ fn breakdown(prompt: &str, audit: &AuditLog, n: usize) {
     scrub_times.sort();
     let mut append_times = Vec::with_capacity(n);
     for _ in 0..n {
-        let actor = phigate_audit::Actor {
-            user_id: "bench".into(),
-            role: "service".into(),
-            client_id: None,
-            address: None,
-        };
-        let event = phigate_audit::AuditEvent::new(
-            actor,
-            phigate_audit::Action::Read,
-            phigate_audit::Outcome::Success,
-        );
+        let event = read_event("bench");
         let started = Instant::now();
         audit.append(event).unwrap();
         append_times.push(started.elapsed());
@@ -211,18 +216,10 @@ async fn age(audit: &Arc<AuditLog>, wal: &std::path::Path) {
             let audit = audit.clone();
             round.push(tokio::spawn(async move {
                 for _ in 0..32 {
-                    let actor = phigate_audit::Actor {
-                        user_id: "bench-warm-up".into(),
-                        role: "service".into(),
-                        client_id: None,
-                        address: None,
-                    };
-                    let event = phigate_audit::AuditEvent::new(
-                        actor,
-                        phigate_audit::Action::Read,
-                        phigate_audit::Outcome::Success,
-                    );
-                    audit.append_async(event).await.unwrap();
+                    audit
+                        .append_async(read_event("bench-warm-up"))
+                        .await
+                        .unwrap();
                 }
             }));
         }

@@ -621,18 +621,23 @@ fn postcode_prefix(content: &str, words: usize) -> Option<usize> {
 /// closes at the start of `content`.
 fn place_before_full_stop(content: &str) -> Option<usize> {
     let len = short_full_stop(content)?;
-    let words: Vec<&str> = content[..len].split_whitespace().collect();
+    names_a_place(&content[..len]).then_some(len)
+}
+
+/// Whether `before`, the text before a full stop, is one to three capitalised words naming a
+/// place.
+fn names_a_place(before: &str) -> bool {
+    let words: Vec<&str> = before.split_whitespace().collect();
     // `St. Louis`: a full stop after a short word ends an abbreviation, not a sentence.
     let closes = words.last().is_some_and(|w| w.chars().count() >= 3);
-    let place = closes
+    closes
         && (1..=3).contains(&words.len())
         && words.iter().all(|w| {
             w.starts_with(char::is_uppercase)
                 && w.chars().count() >= 2
                 && w.chars().all(|c| c.is_alphabetic() || c == '-')
                 && !NOT_PLACES.contains(w)
-        });
-    place.then_some(len)
+        })
 }
 
 /// The first `?`, `!` or `;` of `bytes`, read eight bytes at a time. The line after a street

@@ -217,17 +217,7 @@ fn a_street_line_after_in_or_with_must_end_its_line() {
 /// `place_before_full_stop` as first written: the first `. `, then the words before it.
 fn place_before_full_stop_plain(content: &str) -> Option<usize> {
     let len = content.find(". ")?;
-    let words: Vec<&str> = content[..len].split_whitespace().collect();
-    let closes = words.last().is_some_and(|w| w.chars().count() >= 3);
-    let place = closes
-        && (1..=3).contains(&words.len())
-        && words.iter().all(|w| {
-            w.starts_with(char::is_uppercase)
-                && w.chars().count() >= 2
-                && w.chars().all(|c| c.is_alphabetic() || c == '-')
-                && !super::NOT_PLACES.contains(w)
-        });
-    place.then_some(len)
+    super::names_a_place(&content[..len]).then_some(len)
 }
 
 /// Generated lines of place words, sentences and stops, read both ways.

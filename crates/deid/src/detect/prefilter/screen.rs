@@ -83,12 +83,13 @@ impl Screen {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::Screen;
     use crate::detect::prefilter::Reach;
     use crate::testgen::Gen;
 
-    fn reach(allowed: &[u8], min_len: usize) -> Reach {
+    /// A rule triggered by digits (and bytes beyond ASCII) that allows `allowed` besides.
+    pub(in crate::detect::prefilter) fn reach(allowed: &[u8], min_len: usize) -> Reach {
         Reach {
             trigger: Some(0),
             allows: std::array::from_fn(|b| {

@@ -339,25 +339,8 @@ mod tests {
     use super::{Hits, allowed_prefix, allowed_suffix, overlaps, windows};
     use crate::detect::prefilter::Reach;
     use crate::detect::prefilter::costs::Costs;
+    use crate::detect::prefilter::screen::tests::reach as digit_rule;
     use crate::testgen::Gen;
-
-    /// A rule triggered by digits (and bytes beyond ASCII) that allows `allowed` besides.
-    fn digit_rule(allowed: &[u8], min_len: usize) -> Reach {
-        Reach {
-            trigger: Some(0),
-            allows: std::array::from_fn(|b| {
-                u8::try_from(b)
-                    .is_ok_and(|b| b >= 0x80 || b.is_ascii_digit() || allowed.contains(&b))
-            }),
-            min_len,
-            max_len: None,
-            max_cost: None,
-            starts_on_trigger: false,
-            allows_trigger: true,
-            starts_on_word: false,
-            needs_digits: false,
-        }
-    }
 
     /// The rule's variants: bounded or not, starting on its trigger or not.
     fn variants(allowed: &[u8], min_len: usize) -> Vec<Reach> {
@@ -405,55 +388,56 @@ mod tests {
         (0..pieces).map(|_| generator.pick(PIECES)).collect()
     }
 
-    #[test]
-    fn cut_runs_make_the_windows_any_occurrences_would() {
-        let mut generator = Gen::new(0x2545_F491_4F6C_DD1D);
+    /// Calls `check` with each of 600 generated texts, its budget map and its digit runs.
+    fn generated(seed: u64, mut check: impl FnMut(usize, &str, &Costs, &[(usize, usize)])) {
+        let mut generator = Gen::new(seed);
         for case in 0..600 {
             let text = text(&mut generator, case % 40);
             let bytes = text.as_bytes();
-            let costs = Costs::new(bytes);
             let digits = runs_of(bytes, |b| b >= 0x80 || b.is_ascii_digit());
+            check(case, &text, &Costs::new(bytes), &digits);
+        }
+    }
+
+    #[test]
+    fn cut_runs_make_the_windows_any_occurrences_would() {
+        generated(0x2545_F491_4F6C_DD1D, |case, text, costs, digits| {
             for allowed in [&b" -"[..], b"-/", b"a. ", b""] {
                 // With no shortest match no run is dropped before its window is made, and a
                 // window may start before its run: the two readings differ in nothing else.
                 for rule in variants(allowed, 0).iter().filter(|r| !r.starts_on_trigger) {
                     let (mut cut, mut any) = (vec![(0, 0)], vec![(0, 0)]);
-                    windows(&text, rule, &digits, Hits::Cut, None, &costs, &mut cut);
-                    windows(&text, rule, &digits, Hits::Any, None, &costs, &mut any);
+                    windows(text, rule, digits, Hits::Cut, None, costs, &mut cut);
+                    windows(text, rule, digits, Hits::Any, None, costs, &mut any);
                     assert_eq!(cut, any, "case {case}");
                 }
             }
-        }
+        });
     }
 
     #[test]
     fn dropping_short_windows_as_they_are_made_drops_what_a_filter_at_the_end_drops() {
-        let mut generator = Gen::new(0x5851_F42D_4C95_7F2D);
-        for case in 0..600 {
-            let text = text(&mut generator, case % 40);
-            let bytes = text.as_bytes();
-            let costs = Costs::new(bytes);
-            let digits = runs_of(bytes, |b| b >= 0x80 || b.is_ascii_digit());
-            let words = occurrences(bytes, b"ab");
+        generated(0x5851_F42D_4C95_7F2D, |case, text, costs, digits| {
+            let words = occurrences(text.as_bytes(), b"ab");
             for (allowed, min_len) in [(&b" -"[..], 5), (b"-/", 3), (b"a. ", 8), (b"", 2)] {
                 for rule in variants(allowed, min_len) {
                     // Read as any occurrences, not as cut runs: a cut run too short for the
                     // rule and fenced in is dropped before its window is made, which the
                     // rule with no shortest match would make (harmlessly: it holds no match).
-                    for hits in [&digits, &words] {
+                    for hits in [digits, &words[..]] {
                         let hits_are = Hits::Any;
                         let mut fast = vec![(0, 0)];
-                        windows(&text, &rule, hits, hits_are, None, &costs, &mut fast);
+                        windows(text, &rule, hits, hits_are, None, costs, &mut fast);
                         // The same rule with no shortest match, its windows filtered after.
                         let mut plain = vec![(0, 0)];
                         let any_length = Reach { min_len: 0, ..rule };
-                        windows(&text, &any_length, hits, hits_are, None, &costs, &mut plain);
+                        windows(text, &any_length, hits, hits_are, None, costs, &mut plain);
                         plain.retain(|w| w == &(0, 0) || w.1 - w.0 >= min_len);
                         assert_eq!(fast, plain, "case {case}, shortest {min_len}");
                     }
                 }
             }
-        }
+        });
     }
 
     #[test]
