@@ -2,12 +2,15 @@
 //! with the audit log on (every request appends two synced entries). Loopback only; bounded in
 //! requests and seconds.
 //!
-//! `cargo bench --workspace --bench overhead` prints p50 and p99 for an 8 KB clinical prompt, streamed and
-//! not (a stream both to its first event and to its end), then requests per second at 16 and
-//! at 64 requests in flight, each with the process's CPU time per request (from which follows
-//! the most two fully busy cores could serve). `PHIGATE_BENCH_REQUESTS` (default 300) and
-//! `PHIGATE_BENCH_SECONDS` (default 5) change the bounds, `PHIGATE_BENCH_CONCURRENCY` the
-//! levels (comma-separated); `PHIGATE_BENCH_PARTS` picks parts.
+//! `cargo bench --workspace --bench overhead` prints p50 and p99 for an 8 KB clinical prompt,
+//! streamed and not (a stream both to its first event and to its end), then requests per second
+//! at 16 and at 64 requests in flight, each with the process's CPU time per request (from which
+//! follows the most two fully busy cores could serve). Before the throughput part it reports
+//! the median time of each of the gateway's own spans over sequential requests: where the
+//! added time goes.
+//! `PHIGATE_BENCH_REQUESTS` (default 300) and `PHIGATE_BENCH_SECONDS` (default 5) change the
+//! bounds, `PHIGATE_BENCH_CONCURRENCY` the levels (comma-separated); `PHIGATE_BENCH_PARTS`
+//! picks parts.
 //!
 //! The audit log is first aged until SQLite's write-ahead log has started over (see `age`;
 //! `PHIGATE_BENCH_FRESH_AUDIT=1` skips that). It lives in a new directory under the system's
@@ -36,6 +39,9 @@ use phigate_gateway::{Gateway, GatewayConfig, RateLimits};
 use phigate_llm::mock::MockUpstream;
 use phigate_llm::{AnthropicConfig, AnthropicProvider, ApiKey};
 use serde_json::{Value, json};
+
+#[path = "overhead/stages.rs"]
+mod stages;
 
 /// Requests in flight in the throughput part, one level after another, unless
 /// `PHIGATE_BENCH_CONCURRENCY` lists others (comma-separated).
@@ -294,14 +300,15 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 /// Which parts run: `PHIGATE_BENCH_PARTS` is a comma-separated subset of `latency` (or one
-/// half of it: `plain`, `streamed`), `breakdown`, `scaling` and `throughput` (default all), so
-/// a profiler can watch one part alone.
+/// half of it: `plain`, `streamed`), `breakdown`, `scaling`, `throughput` and `stages`
+/// (default all), so a profiler can watch one part alone.
 struct Parts {
     plain: bool,
     streamed: bool,
     breakdown: bool,
     scaling: bool,
     throughput: bool,
+    stages: bool,
 }
 
 impl Parts {
@@ -314,6 +321,7 @@ impl Parts {
             breakdown: on("breakdown"),
             scaling: on("scaling"),
             throughput: on("throughput"),
+            stages: on("stages"),
         }
     }
 }
@@ -450,16 +458,34 @@ async fn main() {
     if parts.scaling {
         scaling();
     }
-    if !parts.throughput {
-        return;
+    // Before the throughput part, which leaves many idle connections and blocking threads
+    // behind it: on a process like that each stage takes longer than in the latency part.
+    if parts.stages {
+        stage_table(&client, &gated, &prompt, requests).await;
     }
-    let body = Arc::new(body(&prompt, false));
-    let direct = Arc::new(direct);
+    if parts.throughput {
+        throughputs(&direct, &gated, &prompt, seconds, &audit).await;
+    }
+}
+
+/// Throughput at each level of requests in flight, direct and through the gateway.
+async fn throughputs(
+    direct: &Target,
+    gated: &Arc<Target>,
+    prompt: &str,
+    seconds: u64,
+    audit: &AuditLog,
+) {
+    let body = Arc::new(body(prompt, false));
+    let direct = Arc::new(Target {
+        url: direct.url.clone(),
+        key: direct.key.clone(),
+    });
     for concurrency in concurrency_levels() {
         let (direct_rps, direct_cpu) =
             throughput(direct.clone(), body.clone(), seconds, concurrency).await;
         let (gated_rps, gated_cpu) =
-            throughput(gated.clone(), body.clone(), seconds, concurrency).await;
+            throughput(Arc::clone(gated), body.clone(), seconds, concurrency).await;
         println!(
             "throughput, {concurrency} concurrent, {seconds} s: direct {direct_rps:.0} req/s, through the gateway {gated_rps:.0} req/s (audit entries: {})",
             audit.len().unwrap()
@@ -475,6 +501,65 @@ async fn main() {
                 2.0 / gated_cpu.as_secs_f64()
             );
         }
+    }
+}
+
+/// Where the time of a non-streaming request goes inside the gateway: the median of each of
+/// the gateway's spans over `n` sequential requests (see `stages.rs`).
+async fn stage_table(client: &reqwest::Client, gated: &Target, prompt: &str, n: usize) {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let timings = stages::Timings::default();
+    let on = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let timer = stages::StageTimer {
+        timings: timings.clone(),
+        on: on.clone(),
+    };
+    // Installed for the rest of the process, but switched off below, after which the
+    // gateway's spans are not created at all.
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(timer)).unwrap();
+    let body = body(prompt, false);
+    for _ in 0..n / 10 {
+        once(client, gated, &body).await;
+    }
+    timings.lock().unwrap().clear();
+    for _ in 0..n {
+        once(client, gated, &body).await;
+    }
+    on.store(false, Ordering::Relaxed);
+    let timings = std::mem::take(&mut *timings.lock().unwrap());
+    println!(
+        "stages of a non-streaming request inside the gateway, {n} sequential requests (span medians; nested spans overlap):"
+    );
+    println!(
+        "{:<34} {:>9} {:>9} {:>8}",
+        "span", "wall", "busy", "per req"
+    );
+    // In the order a request meets them; any other after.
+    const ORDER: [&str; 9] = [
+        "http.request",
+        "gateway.authenticate",
+        "gateway.read",
+        "gateway.deidentify",
+        "gateway.egress",
+        "gateway.audit (disclosure)",
+        "gateway.upstream",
+        "gateway.restore",
+        "gateway.audit (response)",
+    ];
+    let mut rows: Vec<_> = timings.into_iter().collect();
+    rows.sort_by_key(|(label, _)| ORDER.iter().position(|o| o == label).unwrap_or(ORDER.len()));
+    for (label, mut times) in rows {
+        let count = times.len();
+        let (mut wall, mut busy): (Vec<_>, Vec<_>) = times.drain(..).unzip();
+        wall.sort();
+        busy.sort();
+        println!(
+            "{label:<34} {:>7.3}ms {:>7.3}ms {:>8.1}",
+            ms(percentile(&wall, 0.5)),
+            ms(percentile(&busy, 0.5)),
+            count as f64 / n as f64
+        );
     }
 }
 

@@ -61,6 +61,7 @@ impl Trail {
     }
 
     /// Appends durably. A failure means nothing more may happen for this request.
+    #[tracing::instrument(name = "gateway.audit", level = "debug", skip_all, fields(action = event.action.as_str()))]
     pub async fn record(&self, event: AuditEvent) -> Result<(), GatewayError> {
         match self.log.append_async(event).await {
             Ok(_) => Ok(()),

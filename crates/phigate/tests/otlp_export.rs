@@ -276,6 +276,7 @@ fn served_requests_export_linked_spans_without_phi_and_flush_on_shutdown() {
             "gateway.read",
             "gateway.deidentify",
             "gateway.egress",
+            "gateway.audit",
             "gateway.upstream",
             "gateway.restore",
         ] {
