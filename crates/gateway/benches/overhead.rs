@@ -464,23 +464,19 @@ async fn main() {
         stage_table(&client, &gated, &prompt, requests).await;
     }
     if parts.throughput {
-        throughputs(&direct, &gated, &prompt, seconds, &audit).await;
+        throughputs(Arc::new(direct), &gated, &prompt, seconds, &audit).await;
     }
 }
 
 /// Throughput at each level of requests in flight, direct and through the gateway.
 async fn throughputs(
-    direct: &Target,
+    direct: Arc<Target>,
     gated: &Arc<Target>,
     prompt: &str,
     seconds: u64,
     audit: &AuditLog,
 ) {
     let body = Arc::new(body(prompt, false));
-    let direct = Arc::new(Target {
-        url: direct.url.clone(),
-        key: direct.key.clone(),
-    });
     for concurrency in concurrency_levels() {
         let (direct_rps, direct_cpu) =
             throughput(direct.clone(), body.clone(), seconds, concurrency).await;
