@@ -114,7 +114,7 @@ impl Pipeline {
 
         let limit = Duration::from_secs(ctx.task.limits.max_seconds);
         let left = limit.saturating_sub(ctx.started.elapsed());
-        let sent = tokio::time::timeout(left, self.provider.send(&outbound)).await;
+        let sent = tokio::time::timeout(left, self.provider.send_received(&outbound)).await;
         ctx.outbounds.push(outbound);
         let answer = match sent {
             Err(_elapsed) => return Err(self.stopped(ctx, "time").await),
@@ -129,11 +129,10 @@ impl Pipeline {
         };
         let mut received = ctx.trail.event(Action::Response, Outcome::Success);
         received.provider = Some(self.provider.name().to_owned());
-        received.received_sha256 = Some(sha256_hex(
-            &serde_json::to_vec(&answer).map_err(|_| AgentError::Internal("encode"))?,
-        ));
+        // The digest of the bytes as they came back, as the gateway records it.
+        received.received_sha256 = Some(sha256_hex(&answer.bytes));
         ctx.trail.record(received)?;
-        Ok(answer)
+        Ok(answer.message)
     }
 
     fn outbound(

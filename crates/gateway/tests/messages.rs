@@ -66,6 +66,41 @@ async fn a_message_leaves_without_phi_and_the_answer_comes_back_restored() {
 }
 
 #[tokio::test]
+async fn the_response_entry_holds_the_digest_of_the_bytes_as_they_came_back() {
+    let gw = start(|_| {}).await;
+    // Spaced and with its keys out of the usual order: encoding the parsed answer again would
+    // give other bytes, and another digest.
+    let raw = "{ \"type\": \"message\", \"id\": \"msg_1\", \"role\": \"assistant\",\n  \
+               \"model\": \"claude-sonnet-4-5\", \"stop_reason\": \"end_turn\", \
+               \"stop_sequence\": null,\n  \"content\": [ {\"type\": \"text\", \"text\": \"Noted.\"} ], \
+               \"usage\": {\"input_tokens\": 3, \"output_tokens\": 1} }\n";
+    gw.mock().push(MockResponse::Raw {
+        status: 200,
+        content_type: "application/json".into(),
+        body: raw.as_bytes().to_vec().into(),
+    });
+    let response = gw.post("/v1/messages", &message("Please note this.")).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["content"][0]["text"], "Noted.");
+    let re_encoded = serde_json::to_vec(&body).unwrap();
+    assert_ne!(re_encoded, raw.as_bytes());
+
+    assert_eq!(gw.actions(), vec![Action::Disclosure, Action::Response]);
+    let entries = gw.audit.entries(0, 10).unwrap();
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, raw.as_bytes());
+    assert_eq!(
+        entries[1]
+            .event
+            .as_ref()
+            .unwrap()
+            .received_sha256
+            .as_deref(),
+        Some(hex::encode(digest).as_str())
+    );
+}
+
+#[tokio::test]
 async fn the_caller_needs_a_valid_phigate_token_and_the_messages_scope() {
     let gw = start(|_| {}).await;
     let client = reqwest::Client::new();

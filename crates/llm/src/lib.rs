@@ -24,4 +24,4 @@ pub use assemble::{MessageAssembler, events_from_message};
 pub use echo::EchoProvider;
 pub use error::{Fault, LlmError, TransportKind};
 pub use outbound::{DEFAULT_ANTHROPIC_VERSION, Outbound};
-pub use provider::{EventStream, Provider};
+pub use provider::{EventStream, Provider, Received};

@@ -1,6 +1,7 @@
 //! The one interface the gateway uses to call a model.
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::stream::BoxStream;
 
 use crate::error::LlmError;
@@ -9,6 +10,15 @@ use crate::types::{CountTokensResponse, MessagesResponse, ModelList, StreamEvent
 
 /// A stream of events of one streamed message.
 pub type EventStream = BoxStream<'static, Result<StreamEvent, LlmError>>;
+
+/// A non-streaming answer with the bytes it was read from.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The answer.
+    pub message: MessagesResponse,
+    /// The body as the provider sent it, for the audit log's digest of what came back.
+    pub bytes: Bytes,
+}
 
 /// A model provider.
 ///
@@ -24,6 +34,17 @@ pub trait Provider: Send + Sync {
 
     /// Sends a non-streaming Messages request.
     async fn send(&self, outbound: &Outbound) -> Result<MessagesResponse, LlmError>;
+
+    /// Like [`send`](Self::send), also returning the bytes the answer was read from. A
+    /// provider that reads a body overrides this to keep them; the default encodes the answer,
+    /// which is what a provider that answers in-process (`echo`) would have sent.
+    async fn send_received(&self, outbound: &Outbound) -> Result<Received, LlmError> {
+        let message = self.send(outbound).await?;
+        let bytes = serde_json::to_vec(&message)
+            .map_err(|e| LlmError::decode("message", &e))?
+            .into();
+        Ok(Received { message, bytes })
+    }
 
     /// Sends a streaming Messages request and returns its events.
     ///

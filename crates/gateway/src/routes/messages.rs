@@ -103,15 +103,16 @@ pub(super) async fn create(
     }
 
     let upstream = tracing::debug_span!("gateway.upstream", provider = gateway.provider.name());
-    let mut answer = match gateway.provider.send(&outbound).instrument(upstream).await {
-        Ok(answer) => answer,
+    let sent = gateway.provider.send_received(&outbound);
+    let (mut answer, received) = match sent.instrument(upstream).await {
+        // The digest is of the bytes as they came back, as for a stream.
+        Ok(received) => (received.message, sha256_hex(&received.bytes)),
         Err(err) => {
             let detail = format!("upstream failed, status {}", err.status());
             trail.response(None, detail, false).await?;
             return Err(err.into());
         }
     };
-    let received = serde_json::to_vec(&answer).map_err(|_| GatewayError::Internal("encode"))?;
     // The caller's own ids come back whatever the mode: they were never the provider's.
     scrubbed.ids.restore(&mut answer.content);
     let unknown = match mode {
@@ -120,8 +121,6 @@ pub(super) async fn create(
         DisclosureMode::SafeHarbor => 0,
     };
     let detail = format!("unknown_placeholders={unknown}");
-    trail
-        .response(Some(sha256_hex(&received)), detail, true)
-        .await?;
+    trail.response(Some(received), detail, true).await?;
     Ok(Json(answer).into_response())
 }

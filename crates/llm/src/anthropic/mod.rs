@@ -26,7 +26,7 @@ pub use self::config::{AnthropicConfig, ApiKey, BreakerConfig, DEFAULT_BASE_URL}
 use self::retry::{backoff, error_from_response, transport_error};
 use crate::error::{LlmError, TransportKind};
 use crate::outbound::{DEFAULT_ANTHROPIC_VERSION, Outbound};
-use crate::provider::{EventStream, Provider};
+use crate::provider::{EventStream, Provider, Received};
 use crate::types::{CountTokensResponse, MessagesResponse, ModelList};
 
 /// A client of the Anthropic Messages API.
@@ -175,12 +175,16 @@ impl Provider for AnthropicProvider {
     }
 
     async fn send(&self, outbound: &Outbound) -> Result<MessagesResponse, LlmError> {
+        Ok(self.send_received(outbound).await?.message)
+    }
+
+    async fn send_received(&self, outbound: &Outbound) -> Result<Received, LlmError> {
         if outbound.stream {
             return Err(LlmError::InvalidRequest {
                 reason: "a streaming request needs stream()",
             });
         }
-        let body = self
+        let bytes = self
             .with_retries("messages", || async move {
                 let request = self
                     .post(&self.messages_url, outbound)
@@ -189,7 +193,9 @@ impl Provider for AnthropicProvider {
                 response.bytes().await.map_err(|e| transport_error(&e))
             })
             .await?;
-        serde_json::from_slice(&body).map_err(|e| LlmError::decode("message", &e))
+        let message =
+            serde_json::from_slice(&bytes).map_err(|e| LlmError::decode("message", &e))?;
+        Ok(Received { message, bytes })
     }
 
     async fn stream(&self, outbound: &Outbound) -> Result<EventStream, LlmError> {

@@ -308,17 +308,16 @@ fn default_response(method: &Method, path: &str, body: &[u8], n: u64) -> MockRes
 
 /// A plausible answer that quotes back the last user text.
 fn default_message(request: &MessagesRequest, n: u64) -> MessagesResponse {
-    let last_user = request.messages.iter().rev().find(|m| m.role == Role::User);
-    let said = last_user
-        .map(|m| m.content.texts().join("\n"))
-        .unwrap_or_default();
     const OPENING: &str = "Mock upstream reply. You said: ";
-    let text = format!("{OPENING}{said}");
-    // Words stand in for tokens. Counted by ASCII white space, a byte at a time: the mock shares
-    // the benchmark's cores with the gateway, and the Unicode-aware count cost it more than the
-    // rest of its answer. The opening ends in a space, so its words and the quote's add up.
-    let said_words = said.split_ascii_whitespace().count() as u64;
-    let opening_words = OPENING.split_ascii_whitespace().count() as u64;
+    let last_user = request.messages.iter().rev().find(|m| m.role == Role::User);
+    let mut text = OPENING.to_owned();
+    if let Some(message) = last_user {
+        text.push_str(&message.content.texts().join("\n"));
+    }
+    // Words stand in for tokens. The opening ends in a space, so its words and the quote's add
+    // up; the quote's count is the whole text's less the opening's.
+    let opening_words = ascii_words(OPENING);
+    let said_words = ascii_words(&text).saturating_sub(opening_words);
     MessagesResponse {
         id: format!("msg_mock_{n:04}"),
         kind: "message".to_owned(),
@@ -336,9 +335,23 @@ fn default_message(request: &MessagesRequest, n: u64) -> MessagesResponse {
     }
 }
 
+/// Words separated by ASCII white space. Counted in one pass over the bytes: the mock shares
+/// the benchmark's cores with the gateway, and the Unicode-aware count cost it more than the
+/// rest of its answer (as did the slicing of `split_ascii_whitespace`).
+fn ascii_words(text: &str) -> u64 {
+    let mut words = 0;
+    let mut in_word = false;
+    for &byte in text.as_bytes() {
+        let space = byte.is_ascii_whitespace();
+        words += u64::from(!space && !in_word);
+        in_word = !space;
+    }
+    words
+}
+
 #[cfg(test)]
 mod tests {
-    use super::default_message;
+    use super::{ascii_words, default_message};
     use crate::types::MessagesRequest;
 
     #[test]
@@ -364,5 +377,24 @@ mod tests {
             text.split_whitespace().count() as u64
         );
         assert_eq!(answer.usage.output_tokens, 8);
+    }
+
+    #[test]
+    fn words_are_counted_as_split_ascii_whitespace_counts_them() {
+        for text in [
+            "",
+            " ",
+            "one",
+            "  lead and trail  ",
+            "tab\tform\x0cfeed\r\nline",
+            "no\u{a0}break space is not ASCII white space",
+            "émigré café — naïve",
+        ] {
+            assert_eq!(
+                ascii_words(text),
+                text.split_ascii_whitespace().count() as u64,
+                "{text:?}"
+            );
+        }
     }
 }
