@@ -53,6 +53,8 @@ where
     let mut request: R = read.in_scope(|| body::parse(&bytes, &gateway.config))?;
     let parts = request.parts();
     read.in_scope(|| validate::check(parts.messages, parts.extra, &gateway.config))?;
+    // The span ends here, so that it does not also time de-identification.
+    drop(read);
 
     // Detection is CPU work proportional to the body; keep it off the connection threads.
     let shared = gateway.clone();
